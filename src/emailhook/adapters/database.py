@@ -1,0 +1,65 @@
+"""Engines and sessions: SQLite (embedded default) or PostgreSQL, tuned for each."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from emailhook.settings import Settings
+
+
+def create_db_engine(settings: Settings, *, lock_timeout_seconds: float) -> Engine:
+    """Return an engine for the configured database; SQLite in WAL mode with a busy timeout."""
+    url = settings.resolved_database_url
+    if url.startswith("sqlite"):
+        return _sqlite_engine(url, settings, lock_timeout_seconds)
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=5,
+        connect_args={"connect_timeout": max(1, round(lock_timeout_seconds))},
+    )
+
+
+def _sqlite_engine(url: str, settings: Settings, lock_timeout_seconds: float) -> Engine:
+    path = url.removeprefix("sqlite:///")
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": lock_timeout_seconds})
+    busy_ms = int(lock_timeout_seconds * 1000)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+        # Take transactions into our own hands (see the "begin" hook below).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={settings.sqlite_synchronous}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # BEGIN IMMEDIATE takes the write lock up front, waiting up to busy_timeout: a deferred
+        # transaction that reads first and writes later fails at once with SQLITE_BUSY instead.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def create_session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def is_transient(error: BaseException) -> bool:
+    """Return True for database errors that go away by themselves: locks, restarts, failover."""
+    if isinstance(error, OperationalError):
+        return True
+    return isinstance(error, DBAPIError) and error.connection_invalidated

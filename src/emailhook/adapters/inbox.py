@@ -1,0 +1,209 @@
+"""The inbox: every accepted body, and the bookkeeping that moves it to DONE or DEAD."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import case, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from emailhook.adapters.models import BodyState, InboxBody
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    id: int
+    event_count: int
+    deliveries: int
+
+
+@dataclass(frozen=True, slots=True)
+class PendingBody:
+    id: int
+    body: bytes
+    received_at: datetime
+    attempts: int
+
+
+def add_body(
+    session: Session,
+    *,
+    body: bytes,
+    shape: str,
+    event_count: int,
+    state: BodyState,
+    received_at: datetime,
+    request_id: str | None,
+) -> int:
+    """Insert an accepted body and return its id."""
+    stmt = (
+        insert(InboxBody)
+        .values(
+            body=body,
+            shape=shape,
+            event_count=event_count,
+            state=state,
+            received_at=received_at,
+            available_at=received_at,
+            deliveries=0,
+            attempts=0,
+            request_id=request_id,
+        )
+        .returning(InboxBody.id)
+    )
+    return int(session.execute(stmt).scalar_one())
+
+
+def count_in_flight(session: Session, now: datetime) -> int:
+    """Return how many pending bodies are published (or backing off) and not yet due again."""
+    stmt = select(func.count()).where(
+        InboxBody.state == BodyState.PENDING, InboxBody.available_at > now
+    )
+    return int(session.execute(stmt).scalar_one())
+
+
+def claim_due(session: Session, *, now: datetime, until: datetime, limit: int) -> list[Claimed]:
+    """Mark up to ``limit`` due bodies as published until ``until`` and return them.
+
+    Several relays may run at once: on PostgreSQL SKIP LOCKED hands each a different set; on
+    SQLite the write lock serializes them.
+    """
+    due = (
+        select(InboxBody.id)
+        .where(InboxBody.state == BodyState.PENDING, InboxBody.available_at <= now)
+        .order_by(InboxBody.available_at, InboxBody.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    stmt = (
+        update(InboxBody)
+        .where(InboxBody.id.in_(due.scalar_subquery()))
+        .values(available_at=until, deliveries=InboxBody.deliveries + 1)
+        .returning(InboxBody.id, InboxBody.event_count, InboxBody.deliveries)
+    )
+    rows = session.execute(stmt).all()
+    return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
+
+
+def release(session: Session, ids: Sequence[int], *, available_at: datetime) -> None:
+    """Undo a claim whose publish failed: due again at ``available_at``, delivery not counted."""
+    session.execute(
+        update(InboxBody)
+        .where(InboxBody.id.in_(ids), InboxBody.state == BodyState.PENDING)
+        .values(available_at=available_at, deliveries=InboxBody.deliveries - 1)
+    )
+
+
+def load_pending(session: Session, ids: Iterable[int]) -> list[PendingBody]:
+    """Return the bodies among ``ids`` that still wait to be stored (others are skipped)."""
+    stmt = (
+        select(InboxBody.id, InboxBody.body, InboxBody.received_at, InboxBody.attempts)
+        .where(InboxBody.id.in_(list(ids)), InboxBody.state == BodyState.PENDING)
+        .order_by(InboxBody.id)
+    )
+    return [PendingBody(*row) for row in session.execute(stmt).all()]
+
+
+def mark_done(
+    session: Session, body_id: int, *, stored: int, rejected: int, state: BodyState, now: datetime
+) -> None:
+    session.execute(
+        update(InboxBody)
+        .where(InboxBody.id == body_id)
+        .values(
+            state=state,
+            processed_at=now,
+            stored_events=stored,
+            rejected_items=rejected,
+            last_error=None,
+        )
+    )
+
+
+def mark_dead(session: Session, ids: Sequence[int], *, error: str, now: datetime) -> None:
+    session.execute(
+        update(InboxBody)
+        .where(InboxBody.id.in_(ids), InboxBody.state == BodyState.PENDING)
+        .values(state=BodyState.DEAD, last_error=error, processed_at=now)
+    )
+
+
+def record_failure(
+    session: Session,
+    body_id: int,
+    *,
+    error: str,
+    now: datetime,
+    max_attempts: int,
+    retry_at: datetime,
+) -> BodyState:
+    """Count a failed attempt; return DEAD once the bound is reached, else PENDING."""
+    attempts = InboxBody.attempts + 1
+    stmt = (
+        update(InboxBody)
+        .where(InboxBody.id == body_id, InboxBody.state == BodyState.PENDING)
+        .values(
+            attempts=attempts,
+            last_error=error,
+            state=case((attempts >= max_attempts, BodyState.DEAD.value), else_=InboxBody.state),
+            available_at=retry_at,
+        )
+        .returning(InboxBody.state)
+    )
+    state = session.execute(stmt).scalar_one_or_none()
+    return BodyState(state) if state else BodyState.DONE
+
+
+def replay(
+    session: Session,
+    *,
+    now: datetime,
+    ids: Sequence[int] = (),
+    states: Sequence[BodyState] = (),
+) -> int:
+    """Make dead, unrecognized (or any) bodies pending again; return how many."""
+    conditions = []
+    if ids:
+        conditions.append(InboxBody.id.in_(ids))
+    if states:
+        conditions.append(InboxBody.state.in_(list(states)))
+    if not conditions:
+        return 0
+    result = session.execute(
+        update(InboxBody)
+        .where(*conditions)
+        .values(
+            state=BodyState.PENDING,
+            available_at=now,
+            attempts=0,
+            deliveries=0,
+            last_error=None,
+        )
+        .returning(InboxBody.id)
+    )
+    return len(result.all())
+
+
+def list_bodies(session: Session, *, states: Sequence[BodyState], limit: int) -> list[InboxBody]:
+    stmt = (
+        select(InboxBody)
+        .where(InboxBody.state.in_(list(states)))
+        .order_by(InboxBody.id.desc())
+        .limit(limit)
+    )
+    return list(session.execute(stmt).scalars())
+
+
+def get_body(session: Session, body_id: int) -> InboxBody | None:
+    return session.get(InboxBody, body_id)
+
+
+def backlog(session: Session) -> dict[str, int]:
+    """Return the number of bodies in each state, and in all."""
+    rows = session.execute(select(InboxBody.state, func.count()).group_by(InboxBody.state)).all()
+    counts = {state.value: 0 for state in BodyState}
+    counts.update({str(state): int(n) for state, n in rows})
+    counts["accepted"] = sum(counts[state.value] for state in BodyState)
+    return counts

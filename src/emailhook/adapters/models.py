@@ -1,0 +1,159 @@
+"""Typed SQLAlchemy models. Schema changes go through the Alembic migrations beside them."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+#: JSONB on PostgreSQL (indexable), JSON text elsewhere.
+JSONDocument = JSON().with_variant(JSONB(), "postgresql")
+#: BIGINT ids that are still SQLite's INTEGER PRIMARY KEY (rowid) there.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite keeps no offset of its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class BodyState(enum.StrEnum):
+    """Where an accepted body stands. Every accepted body is exactly one of these."""
+
+    PENDING = "pending"  #: accepted, not yet stored (queued, in flight or waiting to retry)
+    DONE = "done"  #: its events are stored
+    DEAD = "dead"  #: failed every attempt: kept with its error until an operator replays it
+    UNRECOGNIZED = "unrecognized"  #: JSON object of no known shape: kept raw for an operator
+
+
+class InboxBody(Base):
+    """Every body answered 200, as received: the durable record that the queue is rebuilt from."""
+
+    __tablename__ = "inbox_body"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    shape: Mapped[str] = mapped_column(String(32))
+    event_count: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16), default=BodyState.PENDING)
+    #: when the relay may (re)publish it: now for new bodies, later while in flight or backing off
+    available_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: how often it was published to the queue; bounds bodies that kill the worker
+    deliveries: Mapped[int] = mapped_column(Integer, default=0)
+    #: how often processing it failed; bounds poison bodies
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    stored_events: Mapped[int | None] = mapped_column(Integer)
+    rejected_items: Mapped[int | None] = mapped_column(Integer)
+    request_id: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (
+        Index(
+            "ix_inbox_body_pending",
+            "available_at",
+            "id",
+            postgresql_where=text("state = 'pending'"),
+            sqlite_where=text("state = 'pending'"),
+        ),
+        Index("ix_inbox_body_state", "state"),
+    )
+
+
+class EmailCallback(Base):
+    """One e-mail event, stored once: a delivery report or a tracking event."""
+
+    __tablename__ = "email_callback"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    #: eventId where Infobip sends one, else a digest of the report's identifying fields
+    event_key: Mapped[str] = mapped_column(String(128), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str | None] = mapped_column(String(64), index=True)
+    email: Mapped[str | None] = mapped_column(Text, index=True)
+    data_recebimento: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    id_externo: Mapped[str | None] = mapped_column(String(128), index=True)
+    qj_contact_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    event_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    bulk_id: Mapped[str | None] = mapped_column(String(128))
+    provider_event_id: Mapped[str | None] = mapped_column(String(128))
+    status_id: Mapped[int | None] = mapped_column(BigInteger)
+    status_group_id: Mapped[int | None] = mapped_column(BigInteger)
+    status_name: Mapped[str | None] = mapped_column(Text)
+    status_description: Mapped[str | None] = mapped_column(Text)
+    error_id: Mapped[int | None] = mapped_column(BigInteger)
+    error_name: Mapped[str | None] = mapped_column(Text)
+    error_description: Mapped[str | None] = mapped_column(Text)
+    error_permanent: Mapped[bool | None] = mapped_column(Boolean)
+    url: Mapped[str | None] = mapped_column(Text)
+    campaign: Mapped[str | None] = mapped_column(Text)
+    creditor_id: Mapped[str | None] = mapped_column(Text)
+    creditor_name: Mapped[str | None] = mapped_column(Text)
+    callback_data: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    callback_data_raw: Mapped[str | None] = mapped_column(Text)
+    raw: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    inbox_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("inbox_body.id", ondelete="SET NULL"), index=True
+    )
+
+
+class PlatformEventRow(Base):
+    """An account-level event such as HIGH_BOUNCE_RATE_WARNING, stored once."""
+
+    __tablename__ = "platform_event"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    event_key: Mapped[str] = mapped_column(String(128), unique=True)
+    type: Mapped[str] = mapped_column(String(64))
+    provider_event_id: Mapped[str | None] = mapped_column(String(128))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    raw: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    inbox_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("inbox_body.id", ondelete="SET NULL")
+    )

@@ -1,0 +1,64 @@
+"""Wiring shared by the web app, the worker and the CLI: engines, sessions, policies."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from emailhook.adapters.database import create_db_engine, create_session_factory
+from emailhook.adapters.migrations import upgrade
+from emailhook.service.processing import RetryPolicy
+from emailhook.service.relay import RelayPolicy
+from emailhook.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class Database:
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+
+def open_database(settings: Settings, *, lock_timeout_seconds: float) -> Database:
+    """Return the configured database, migrated first when ``auto_migrate`` is on."""
+    engine = create_db_engine(settings, lock_timeout_seconds=lock_timeout_seconds)
+    if settings.auto_migrate:
+        upgrade(engine)
+    return Database(engine, create_session_factory(engine))
+
+
+class PerProcess:
+    """One Database per process: connections must never cross a fork (Celery's prefork pool)."""
+
+    def __init__(self, settings: Settings, *, lock_timeout_seconds: float) -> None:
+        self._settings = settings
+        self._lock_timeout = lock_timeout_seconds
+        self._pid = -1
+        self._database: Database | None = None
+
+    def get(self) -> Database:
+        if self._database is None or self._pid != os.getpid():
+            self._database = open_database(self._settings, lock_timeout_seconds=self._lock_timeout)
+            self._pid = os.getpid()
+        return self._database
+
+
+def retry_policy(settings: Settings) -> RetryPolicy:
+    return RetryPolicy(
+        max_attempts=settings.max_attempts,
+        backoff_seconds=settings.retry_backoff_seconds,
+        backoff_max_seconds=settings.retry_backoff_max_seconds,
+    )
+
+
+def relay_policy(settings: Settings) -> RelayPolicy:
+    return RelayPolicy(
+        batch_bodies=settings.relay_batch_bodies,
+        batch_events=settings.relay_batch_events,
+        max_in_flight_messages=settings.relay_max_in_flight,
+        redelivery_seconds=settings.redelivery_seconds,
+        max_deliveries=settings.max_deliveries,
+        poll_seconds=settings.relay_poll_seconds,
+    )

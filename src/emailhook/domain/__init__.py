@@ -1,0 +1,1 @@
+"""Pure parsing and normalization of Infobip webhook bodies: no framework imports here."""

@@ -1,0 +1,68 @@
+"""``callbackData``: the sender's own ids, echoed back by Infobip as untrusted text."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+#: Infobip accepts up to 4000 characters on send; anything much larger did not come from us.
+MAX_CALLBACK_DATA_CHARS = 8192
+#: The range of a PostgreSQL BIGINT: an id outside it is not an id we sent.
+_BIGINT_MIN, _BIGINT_MAX = -(2**63), 2**63 - 1
+
+
+def parse_callback_data(value: object) -> dict[str, Any] | None:
+    """Return callbackData as a dict, or None when it is absent, free text or too large.
+
+    Seen encodings: a JSON object in a string (``delivered.json``), a Python-repr dict with
+    single quotes (``delivered_dict.json``), or, in newer API versions, an object.
+    """
+    if isinstance(value, Mapping):
+        return {str(k): v for k, v in value.items()}
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if not text.startswith("{") or len(text) > MAX_CALLBACK_DATA_CHARS:
+        return None
+    try:
+        parsed: object = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        parsed = _python_literal(text)
+    return {str(k): v for k, v in parsed.items()} if isinstance(parsed, dict) else None
+
+
+def _python_literal(text: str) -> object:
+    # literal_eval never executes code; the size cap above bounds its time and memory, and
+    # the errors below are every way a hostile literal can fail (deep nesting, huge ints).
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None
+
+
+def as_int(value: object) -> int | None:
+    """Return an id as int: ints and numeric strings are accepted, anything else is None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+        stripped = value.strip()
+        if len(stripped) > 20:
+            return None
+        number = int(stripped)
+    else:
+        return None
+    return number if _BIGINT_MIN <= number <= _BIGINT_MAX else None
+
+
+def as_text(value: object) -> str | None:
+    """Return a scalar callbackData value as text (``"13"`` and ``13`` are the same creditor)."""
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    return str(value)

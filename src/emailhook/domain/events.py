@@ -1,0 +1,80 @@
+"""The normalized vocabulary every Infobip body is turned into."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+class Shape(enum.StrEnum):
+    """The body shapes that reach ``POST /email``."""
+
+    DELIVERY_REPORTS = "delivery_reports"  #: ``{"results": [...]}``, 0 to 2000 reports
+    DELIVERY_REPORT = "delivery_report"  #: one bare report: ``messageId`` + ``status`` object
+    TRACKING_EVENT = "tracking_event"  #: ``notificationType``: OPENED, CLICKED, ...
+    PLATFORM_EVENT = "platform_event"  #: ``eventDetails.type``: HIGH_BOUNCE_RATE_WARNING, ...
+    UNKNOWN = "unknown"  #: valid JSON object of no known shape: kept raw for an operator
+
+
+class EventKind(enum.StrEnum):
+    DELIVERY_REPORT = "delivery_report"
+    TRACKING = "tracking"
+
+
+@dataclass(frozen=True, slots=True)
+class EmailEvent:
+    """One normalized e-mail event: a delivery report or a tracking event."""
+
+    event_key: str
+    kind: EventKind
+    status: str | None
+    email: str | None
+    message_id: str | None
+    bulk_id: str | None
+    provider_event_id: str | None
+    qj_contact_id: int | None
+    event_at: datetime | None
+    sent_at: datetime | None
+    status_id: int | None = None
+    status_group_id: int | None = None
+    status_name: str | None = None
+    status_description: str | None = None
+    error_id: int | None = None
+    error_name: str | None = None
+    error_description: str | None = None
+    error_permanent: bool | None = None
+    url: str | None = None
+    campaign: str | None = None
+    creditor_id: str | None = None
+    creditor_name: str | None = None
+    callback_data: dict[str, Any] | None = None
+    callback_data_raw: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformEvent:
+    """An account-level event (e.g. ``HIGH_BOUNCE_RATE_WARNING``): kept, not an e-mail event."""
+
+    event_key: str
+    type: str
+    provider_event_id: str | None
+    raw: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedItem:
+    """An item of a batch that could not be read; the rest of the batch is stored."""
+
+    index: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedBody:
+    shape: Shape
+    events: list[EmailEvent] = field(default_factory=list)
+    platform_events: list[PlatformEvent] = field(default_factory=list)
+    rejected: list[RejectedItem] = field(default_factory=list)

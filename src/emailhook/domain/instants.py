@@ -1,0 +1,34 @@
+"""Infobip's timestamps, turned into aware UTC datetimes."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+# Infobip writes offsets without a colon (``-0300``, ``+0000``); SDK fixtures also show
+# ``+00:00``, ``Z`` and no milliseconds. fromisoformat takes all of them once normalized.
+_BASIC_OFFSET = re.compile(r"([+-]\d{2})(\d{2})$")
+
+
+def parse_instant(value: object) -> datetime | None:
+    """Return an ISO 8601 timestamp as aware UTC, or None when it is missing or unreadable."""
+    if not isinstance(value, str) or not value or len(value) > 64:
+        return None
+    text = _BASIC_OFFSET.sub(r"\1:\2", value.strip())
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def from_epoch_millis(value: object) -> datetime | None:
+    """Return epoch milliseconds (tracking events' ``sendDateTime``) as aware UTC."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        return datetime.fromtimestamp(value / 1000, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None

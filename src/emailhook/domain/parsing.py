@@ -1,0 +1,230 @@
+"""Turn a decoded Infobip body into normalized events (Tolerant Reader: read what we need)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from emailhook.domain.callback_data import as_int, as_text, parse_callback_data
+from emailhook.domain.events import (
+    EmailEvent,
+    EventKind,
+    ParsedBody,
+    PlatformEvent,
+    RejectedItem,
+    Shape,
+)
+from emailhook.domain.instants import from_epoch_millis, parse_instant
+
+#: Infobip status group ids, used when a report carries ``groupId`` but no ``groupName``.
+STATUS_GROUPS = {
+    1: "PENDING",
+    2: "UNDELIVERABLE",
+    3: "DELIVERED",
+    4: "EXPIRED",
+    5: "REJECTED",
+}
+
+#: The callbackData fields that get columns of their own; the rest stay in ``callback_data``.
+CONTACT_ID_FIELD = "qj_contact_id"
+CAMPAIGN_FIELD = "qj_approach_flow_campaign"
+CREDITOR_ID_FIELD = "qj_creditor_id"
+CREDITOR_NAME_FIELD = "qj_creditor_name"
+
+
+def detect_shape(body: Mapping[str, Any]) -> Shape:
+    """Return which of Infobip's body shapes ``body`` is."""
+    if isinstance(body.get("results"), list):
+        return Shape.DELIVERY_REPORTS
+    if "notificationType" in body:
+        return Shape.TRACKING_EVENT
+    if "messageId" in body and isinstance(body.get("status"), Mapping):
+        return Shape.DELIVERY_REPORT
+    details = body.get("eventDetails")
+    if isinstance(details, Mapping) and isinstance(details.get("type"), str):
+        return Shape.PLATFORM_EVENT
+    return Shape.UNKNOWN
+
+
+def count_events(body: Mapping[str, Any], shape: Shape) -> int:
+    """Return how many events a body carries, without normalizing them."""
+    if shape is Shape.DELIVERY_REPORTS:
+        return len(body["results"])
+    return 0 if shape is Shape.UNKNOWN else 1
+
+
+def parse_body(body: Mapping[str, Any]) -> ParsedBody:
+    """Return the normalized events of one body; a bad item is rejected, the others kept."""
+    shape = detect_shape(body)
+    if shape is Shape.DELIVERY_REPORTS:
+        events: list[EmailEvent] = []
+        rejected: list[RejectedItem] = []
+        for index, item in enumerate(body["results"]):
+            reason = _unreadable_report(item)
+            if reason:
+                rejected.append(RejectedItem(index, reason))
+            else:
+                events.append(_delivery_report(item))
+        return ParsedBody(shape, events=events, rejected=rejected)
+    if shape is Shape.DELIVERY_REPORT:
+        reason = _unreadable_report(body)
+        if reason:
+            return ParsedBody(shape, rejected=[RejectedItem(0, reason)])
+        return ParsedBody(shape, events=[_delivery_report(body)])
+    if shape is Shape.TRACKING_EVENT:
+        return ParsedBody(shape, events=[_tracking_event(body)])
+    if shape is Shape.PLATFORM_EVENT:
+        return ParsedBody(shape, platform_events=[_platform_event(body)])
+    return ParsedBody(shape)
+
+
+def _unreadable_report(item: object) -> str | None:
+    if not isinstance(item, Mapping):
+        return f"report is a JSON {type(item).__name__}, not an object"
+    if not _text(item.get("messageId")) and not _text(item.get("to")):
+        return "report has neither messageId nor to"
+    return None
+
+
+def _delivery_report(item: Mapping[str, Any]) -> EmailEvent:
+    status = _mapping(item.get("status"))
+    error = _mapping(item.get("error"))
+    group_id = as_int(status.get("groupId"))
+    status_name = _upper(status.get("groupName")) or STATUS_GROUPS.get(group_id or 0)
+    message_id = _text(item.get("messageId"))
+    email = _address(item.get("to"))
+    done_at = parse_instant(item.get("doneAt"))
+    error_id = as_int(error.get("id"))
+    key = _derived_key(
+        "dr",
+        message_id,
+        email,
+        status_name,
+        _text(status.get("name")),
+        done_at.isoformat() if done_at else _text(item.get("doneAt")),
+        str(error_id) if error_id is not None else None,
+    )
+    return EmailEvent(
+        event_key=key,
+        kind=EventKind.DELIVERY_REPORT,
+        status=status_name,
+        email=email,
+        message_id=message_id,
+        bulk_id=_text(item.get("bulkId")),
+        provider_event_id=None,
+        event_at=done_at,
+        sent_at=parse_instant(item.get("sentAt")),
+        status_id=as_int(status.get("id")),
+        status_group_id=group_id,
+        status_name=_text(status.get("name")),
+        status_description=_text(status.get("description")),
+        error_id=error_id,
+        error_name=_text(error.get("name")),
+        error_description=_text(error.get("description")),
+        error_permanent=_bool(error.get("permanent")),
+        **_callback_fields(item.get("callbackData")),
+        raw=dict(item),
+    )
+
+
+def _tracking_event(body: Mapping[str, Any]) -> EmailEvent:
+    event_id = _text(body.get("eventId"))
+    notification = _upper(body.get("notificationType"))
+    message_id = _text(body.get("messageId"))
+    email = _address(body.get("recipient"))
+    url = _text(body.get("url"))
+    if event_id:
+        key = _provider_key(event_id)
+    else:
+        # Older payloads (all of the seed's) have no eventId: a redelivery is then the same
+        # type, message, recipient, send time and URL. Two opens of one e-mail without an
+        # eventId are indistinguishable from a redelivery and are stored once.
+        key = _derived_key(
+            "tr", notification, message_id, email, str(body.get("sendDateTime")), url
+        )
+    return EmailEvent(
+        event_key=key,
+        kind=EventKind.TRACKING,
+        status=notification,
+        email=email,
+        message_id=message_id,
+        bulk_id=_text(body.get("bulkId")),
+        provider_event_id=event_id,
+        event_at=None,  # tracking events carry no time of their own; sendDateTime is the send
+        sent_at=from_epoch_millis(body.get("sendDateTime")),
+        url=url,
+        **_callback_fields(body.get("callbackData")),
+        raw=dict(body),
+    )
+
+
+def _platform_event(body: Mapping[str, Any]) -> PlatformEvent:
+    event_id = _text(body.get("eventId"))
+    key = _provider_key(event_id) if event_id else "pe:" + _digest(orjson.dumps(body, default=str))
+    return PlatformEvent(
+        event_key=key,
+        type=_upper(_mapping(body.get("eventDetails")).get("type")) or "UNKNOWN",
+        provider_event_id=event_id,
+        raw=dict(body),
+    )
+
+
+def _callback_fields(value: object) -> dict[str, Any]:
+    data = parse_callback_data(value)
+    fields = data or {}
+    raw = value if isinstance(value, str) else None
+    return {
+        "qj_contact_id": as_int(fields.get(CONTACT_ID_FIELD)),
+        "campaign": as_text(fields.get(CAMPAIGN_FIELD)),
+        "creditor_id": as_text(fields.get(CREDITOR_ID_FIELD)),
+        "creditor_name": as_text(fields.get(CREDITOR_NAME_FIELD)),
+        "callback_data": data,
+        "callback_data_raw": raw,
+    }
+
+
+def _provider_key(event_id: str) -> str:
+    # Keys have a bounded column; an absurdly long eventId is digested instead of cut.
+    return f"ev:{event_id}" if len(event_id) <= 100 else f"ev#{_digest(event_id.encode())}"
+
+
+def _derived_key(prefix: str, *parts: str | None) -> str:
+    joined = "\x1f".join(part or "" for part in parts)
+    return f"{prefix}:{_digest(joined.encode('utf-8', 'surrogatepass'))}"
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=20).hexdigest()
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _text(value: object) -> str | None:
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _upper(value: object) -> str | None:
+    text = _text(value)
+    return text.upper() if text else None
+
+
+def _address(value: object) -> str | None:
+    # Addresses are compared case-insensitively everywhere (suppression, per-contact state).
+    text = _text(value)
+    return text.lower() if text else None
+
+
+def _bool(value: object) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+__all__ = ["count_events", "datetime", "detect_shape", "parse_body"]

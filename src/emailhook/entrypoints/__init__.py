@@ -1,0 +1,1 @@
+"""Thin layers that turn HTTP requests, queue messages and commands into service calls."""

@@ -1,0 +1,50 @@
+"""The one place where errors become HTTP answers: always JSON, never a 5xx for bad input."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify
+from werkzeug.exceptions import HTTPException
+
+from emailhook.service.errors import InvalidBodyError, StorageUnavailableError
+
+log = logging.getLogger("emailhook.http")
+
+#: seconds a sender is asked to wait after a 503
+RETRY_AFTER_SECONDS = 5
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(InvalidBodyError, _invalid_body)
+    app.register_error_handler(StorageUnavailableError, _storage_unavailable)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)
+
+
+def _error(status: int, code: str, message: str) -> tuple[Response, int]:
+    return jsonify(error=code, message=message), status
+
+
+def _invalid_body(error: InvalidBodyError) -> tuple[Response, int]:
+    return _error(400, "invalid_body", str(error))
+
+
+def _storage_unavailable(error: StorageUnavailableError) -> tuple[Response, int]:
+    response, status = _error(503, "unavailable", str(error))
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response, status
+
+
+def _http_error(error: HTTPException) -> tuple[Response, int]:
+    code = (error.name or "error").lower().replace(" ", "_")
+    status = error.code or 500
+    response, _ = _error(status, code, error.description or "")
+    if status == 405 and error.get_response().headers.get("Allow"):
+        response.headers["Allow"] = error.get_response().headers["Allow"]
+    return response, status
+
+
+def _unexpected(error: Exception) -> tuple[Response, int]:
+    log.exception("unexpected error")
+    return _error(500, "internal_error", "internal error; the body was not accepted")

@@ -1,0 +1,96 @@
+"""The Celery app: the task that stores bodies, and the relay that feeds the queue."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from celery import Celery, bootsteps
+from kombu import Queue
+
+from emailhook.adapters.broker import broker_config
+from emailhook.bootstrap import PerProcess, relay_policy, retry_policy
+from emailhook.service.processing import Processor
+from emailhook.service.relay import Publish, Relay
+from emailhook.settings import Settings
+
+log = logging.getLogger("emailhook.worker")
+
+#: The queue named in the brief; producers and workers agree on nothing else.
+QUEUE = "email-webhook"
+#: Explicit task name: the wire format stays stable whatever the module is called.
+PROCESS_BODIES = "emailhook.process_bodies"
+
+
+def create_celery(settings: Settings | None = None) -> Celery:
+    """Return a Celery app wired to the configured broker, with the task and the relay."""
+    settings = settings or Settings()
+    app = Celery("emailhook", set_as_current=False)
+    app.conf.update(broker_config(settings))
+    app.conf.update(
+        task_queues=[Queue(QUEUE, durable=True)],
+        task_default_queue=QUEUE,
+        task_serializer="json",
+        accept_content=["json"],
+        task_ignore_result=True,
+        # At-least-once: ack after the task ran, redeliver when the worker dies mid-task.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        worker_hijack_root_logger=False,
+    )
+    app.emailhook_settings = settings  # type: ignore[attr-defined]
+    databases = PerProcess(settings, lock_timeout_seconds=settings.worker_lock_timeout_seconds)
+
+    @app.task(name=PROCESS_BODIES)
+    def process_bodies(body_ids: list[int]) -> dict[str, object]:
+        processor = Processor(databases.get().sessions, retry_policy(settings))
+        outcome = processor.process(body_ids)
+        log.info("stored %d events from %d bodies", outcome.stored, len(outcome.done))
+        return outcome.as_dict()
+
+    app.steps["worker"].add(RelayStep)
+    return app
+
+
+def celery_publisher(app: Celery) -> Publish:
+    """Return a function that publishes a batch of body ids, failing fast if the broker is down."""
+
+    def publish(body_ids: list[int]) -> None:
+        app.send_task(PROCESS_BODIES, args=[body_ids], queue=QUEUE, retry=False)
+
+    return publish
+
+
+def start_relay(app: Celery, settings: Settings) -> tuple[threading.Thread, threading.Event]:
+    """Start a relay thread feeding ``app``'s queue; set the event to stop it."""
+    databases = PerProcess(settings, lock_timeout_seconds=settings.worker_lock_timeout_seconds)
+    relay = Relay(databases.get().sessions, celery_publisher(app), relay_policy(settings))
+    stop = threading.Event()
+    thread = threading.Thread(target=relay.run_forever, args=(stop,), name="emailhook-relay")
+    thread.daemon = True
+    thread.start()
+    return thread, stop
+
+
+class RelayStep(bootsteps.StartStopStep):
+    """Runs the relay in the worker's main process, beside the pool."""
+
+    requires = ("celery.worker.components:Pool",)
+
+    def __init__(self, worker: Any, **kwargs: Any) -> None:
+        super().__init__(worker, **kwargs)
+        self._thread: threading.Thread | None = None
+        self._stop: threading.Event | None = None
+
+    def start(self, worker: Any) -> None:
+        settings: Settings = worker.app.emailhook_settings
+        if settings.relay_in_worker:
+            self._thread, self._stop = start_relay(worker.app, settings)
+            log.info("relay started")
+
+    def stop(self, worker: Any) -> None:
+        if self._thread and self._stop:
+            self._stop.set()
+            self._thread.join(timeout=10)

@@ -1,0 +1,1 @@
+"""Use cases: accept a body, process bodies, relay accepted bodies to the queue."""

@@ -1,0 +1,110 @@
+"""Accepting a webhook body: validate, keep it durably, and only then say yes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from emailhook.adapters import inbox
+from emailhook.adapters.models import BodyState
+from emailhook.clock import utcnow
+from emailhook.domain.events import Shape
+from emailhook.domain.masking import mask_email
+from emailhook.domain.parsing import count_events, detect_shape
+from emailhook.service.errors import InvalidBodyError, StorageUnavailableError
+
+log = logging.getLogger("emailhook.intake")
+
+#: how many masked addresses one log line shows before "+N more"
+_LOGGED_ADDRESSES = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """What was accepted: the inbox id, the body's shape and how many events it carries."""
+
+    body_id: int
+    shape: Shape
+    events: int
+
+
+class Intake:
+    """Accepts bodies into the inbox; the relay moves them on to the queue."""
+
+    def __init__(
+        self, session_factory: sessionmaker[Session], clock: Callable[[], datetime] = utcnow
+    ) -> None:
+        self._sessions = session_factory
+        self._clock = clock
+
+    def accept(self, raw: bytes, *, request_id: str | None = None) -> Receipt:
+        """Keep ``raw`` durably and return its receipt, or raise a service error."""
+        body = decode_body(raw)
+        shape = detect_shape(body)
+        events = count_events(body, shape)
+        state = BodyState.UNRECOGNIZED if shape is Shape.UNKNOWN else BodyState.PENDING
+        try:
+            with self._sessions.begin() as session:
+                body_id = inbox.add_body(
+                    session,
+                    body=raw,
+                    shape=shape.value,
+                    event_count=events,
+                    state=state,
+                    received_at=self._clock(),
+                    request_id=request_id,
+                )
+        except SQLAlchemyError as error:
+            log.warning("body not kept, answering 503: %s", type(error).__name__)
+            raise StorageUnavailableError("the body could not be stored; retry later") from error
+        log.info(
+            "accepted body id=%d shape=%s events=%d to=%s",
+            body_id,
+            shape.value,
+            events,
+            _masked_recipients(body, shape),
+        )
+        return Receipt(body_id, shape, events)
+
+
+def decode_body(raw: bytes) -> Mapping[str, Any]:
+    """Return the body as a JSON object, or raise InvalidBodyError saying what is wrong."""
+    if not raw.strip():
+        raise InvalidBodyError("the body is empty; expected a JSON object")
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        raise InvalidBodyError(f"the body is not valid JSON: {error}") from error
+    if not isinstance(body, dict):
+        raise InvalidBodyError(f"the body is a JSON {_json_type(body)}; expected a JSON object")
+    return body
+
+
+def _json_type(value: object) -> str:
+    names = {list: "array", str: "string", int: "number", float: "number", bool: "boolean"}
+    return names.get(type(value), "null")
+
+
+def _masked_recipients(body: Mapping[str, Any], shape: Shape) -> str:
+    if shape is Shape.DELIVERY_REPORTS:
+        items = body["results"]
+        shown = [_recipient(item) for item in items[:_LOGGED_ADDRESSES]]
+        more = len(items) - len(shown)
+        return ",".join(shown) + (f",+{more} more" if more > 0 else "")
+    if shape in (Shape.DELIVERY_REPORT, Shape.TRACKING_EVENT):
+        return _recipient(body)
+    return "-"
+
+
+def _recipient(item: object) -> str:
+    if not isinstance(item, Mapping):
+        return "?"
+    address = item.get("to", item.get("recipient"))
+    return mask_email(address if isinstance(address, str) else None)

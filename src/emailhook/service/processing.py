@@ -1,0 +1,207 @@
+"""Processing accepted bodies: normalize them and store their events, once, in bulk."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import ParamSpec, TypeVar
+
+import orjson
+from sqlalchemy.orm import Session, sessionmaker
+from tenacity import (
+    Retrying,
+    before_sleep_log,
+    retry_if_exception,
+    stop_after_delay,
+    wait_exponential_jitter,
+)
+
+from emailhook.adapters import inbox
+from emailhook.adapters.database import is_transient
+from emailhook.adapters.event_store import Provenance, insert_events, insert_platform_events
+from emailhook.adapters.inbox import PendingBody
+from emailhook.adapters.models import BodyState
+from emailhook.clock import utcnow
+from emailhook.domain.events import ParsedBody, Shape
+from emailhook.domain.parsing import parse_body
+from emailhook.domain.scrub import NUL_ESCAPE, scrub_nul
+
+log = logging.getLogger("emailhook.processing")
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_MAX_ERROR_CHARS = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How failures are retried: transient ones in place, the others per body with backoff."""
+
+    max_attempts: int = 5
+    backoff_seconds: float = 2.0
+    backoff_max_seconds: float = 300.0
+    #: how long a transient database error (lock, restart, failover) is retried in place
+    transient_deadline_seconds: float = 60.0
+
+    def retry_at(self, now: datetime, attempts_before: int) -> datetime:
+        delay = min(self.backoff_max_seconds, self.backoff_seconds * 2**attempts_before)
+        return now + timedelta(seconds=delay)
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What one batch did."""
+
+    stored: int = 0
+    duplicates: int = 0
+    done: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    dead: list[int] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "stored": self.stored,
+            "duplicates": self.duplicates,
+            "done": len(self.done),
+            "failed": self.failed,
+            "dead": self.dead,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    pending: PendingBody
+    parsed: ParsedBody
+
+
+class Processor:
+    """Stores the events of accepted bodies; safe to run twice on the same ids."""
+
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        policy: RetryPolicy,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._sessions = session_factory
+        self._policy = policy
+        self._clock = clock
+
+    def process(self, body_ids: Sequence[int]) -> Outcome:
+        """Store the events of every still-pending body among ``body_ids``."""
+        outcome = Outcome()
+        pending = self._retrying(self._load, body_ids)
+        parsed: list[_Parsed] = []
+        for body in pending:
+            try:
+                parsed.append(_Parsed(body, _parse(body.body)))
+            except Exception as error:  # a body our parser cannot read: count it, keep going
+                self._fail(body, error, outcome)
+        if not parsed:
+            return outcome
+        try:
+            self._retrying(self._store, parsed, outcome)
+        except Exception as error:
+            if is_transient(error) or len(parsed) == 1:
+                if not is_transient(error):
+                    self._fail(parsed[0].pending, error, outcome)
+                    return outcome
+                raise
+            # Something in the batch fails for good: store body by body to find it.
+            log.warning("batch of %d failed (%s); isolating", len(parsed), _describe(error))
+            for one in parsed:
+                try:
+                    self._retrying(self._store, [one], outcome)
+                except Exception as single_error:
+                    if is_transient(single_error):
+                        raise
+                    self._fail(one.pending, single_error, outcome)
+        return outcome
+
+    def _load(self, body_ids: Sequence[int]) -> list[PendingBody]:
+        with self._sessions.begin() as session:
+            return inbox.load_pending(session, body_ids)
+
+    def _store(self, batch: Sequence[_Parsed], outcome: Outcome) -> None:
+        now = self._clock()
+        with self._sessions.begin() as session:
+            events = [
+                (event, Provenance(item.pending.id, item.pending.received_at))
+                for item in batch
+                for event in item.parsed.events
+            ]
+            platform = [
+                (event, Provenance(item.pending.id, item.pending.received_at))
+                for item in batch
+                for event in item.parsed.platform_events
+            ]
+            stored = insert_events(session, events)
+            insert_platform_events(session, platform)
+            for item in batch:
+                state = (
+                    BodyState.UNRECOGNIZED if item.parsed.shape is Shape.UNKNOWN else BodyState.DONE
+                )
+                inbox.mark_done(
+                    session,
+                    item.pending.id,
+                    stored=len(item.parsed.events),
+                    rejected=len(item.parsed.rejected),
+                    state=state,
+                    now=now,
+                )
+        outcome.stored += stored
+        outcome.duplicates += len(events) - stored
+        outcome.done.extend(item.pending.id for item in batch)
+        for item in batch:
+            for rejected in item.parsed.rejected:
+                log.warning(
+                    "body %d: item %d rejected: %s",
+                    item.pending.id,
+                    rejected.index,
+                    rejected.reason,
+                )
+
+    def _fail(self, body: PendingBody, error: BaseException, outcome: Outcome) -> None:
+        now = self._clock()
+        message = _describe(error)
+        with self._sessions.begin() as session:
+            state = inbox.record_failure(
+                session,
+                body.id,
+                error=message,
+                now=now,
+                max_attempts=self._policy.max_attempts,
+                retry_at=self._policy.retry_at(now, body.attempts),
+            )
+        outcome.failed.append(body.id)
+        if state is BodyState.DEAD:
+            outcome.dead.append(body.id)
+            log.error(
+                "body %d dead-lettered after %d attempts: %s", body.id, body.attempts + 1, message
+            )
+        else:
+            log.warning("body %d failed (attempt %d): %s", body.id, body.attempts + 1, message)
+
+    def _retrying(self, func: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        retrying = Retrying(
+            retry=retry_if_exception(is_transient),
+            wait=wait_exponential_jitter(initial=0.05, max=5.0),
+            stop=stop_after_delay(self._policy.transient_deadline_seconds),
+            before_sleep=before_sleep_log(log, logging.WARNING),
+            reraise=True,
+        )
+        return retrying(func, *args, **kwargs)
+
+
+def _parse(raw: bytes) -> ParsedBody:
+    decoded = orjson.loads(raw)
+    if NUL_ESCAPE in raw:
+        decoded = scrub_nul(decoded)
+    return parse_body(decoded)
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"[:_MAX_ERROR_CHARS]

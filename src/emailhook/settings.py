@@ -1,0 +1,85 @@
+"""The one typed settings object: the only reader of environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, PositiveFloat, PositiveInt
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """emailhook's configuration, read from ``EMAILHOOK_*`` (and a few conventional) variables."""
+
+    model_config = SettingsConfigDict(env_prefix="EMAILHOOK_", extra="ignore", frozen=True)
+
+    env: Literal["development", "production"] = "development"
+    #: where the embedded default keeps its SQLite database and queue folder
+    data_dir: Path = Path("var")
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "EMAILHOOK_DATABASE_URL")
+    )
+    broker_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("CELERY_BROKER_URL", "EMAILHOOK_BROKER_URL"),
+    )
+    #: largest body accepted; Infobip sends up to 2000 reports with long callbackData
+    max_body_bytes: PositiveInt = 16 * 1024 * 1024
+    #: run migrations when a process starts (off when a deploy step runs ``emailhook db upgrade``)
+    auto_migrate: bool = True
+    #: SQLite ``synchronous``: FULL survives power loss, NORMAL only process crashes
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    #: how long a web request waits for the SQLite write lock before answering 503
+    web_lock_timeout_seconds: PositiveFloat = 1.0
+    #: the same wait for the worker and the relay, which retry afterwards
+    worker_lock_timeout_seconds: PositiveFloat = 5.0
+    #: broker connect/read timeout: a dead or silent broker never stalls a publish longer
+    broker_timeout_seconds: PositiveFloat = 1.0
+
+    #: run the relay (inbox -> queue) inside each Celery worker; off when it runs on its own
+    relay_in_worker: bool = True
+    #: bodies per queue message, and events per message at most
+    relay_batch_bodies: PositiveInt = 500
+    relay_batch_events: PositiveInt = 5000
+    #: how often the relay looks for bodies to publish when it found none
+    relay_poll_seconds: PositiveFloat = 0.05
+    #: messages published and not yet processed, at most: keeps the broker's queue short
+    relay_max_in_flight: PositiveInt = 8
+    #: a body published this long ago and still pending is published again
+    redelivery_seconds: PositiveFloat = 60.0
+    #: a body is dead-lettered after failing this many times ...
+    max_attempts: PositiveInt = 5
+    #: ... or after being published this many times without completing (it kills the worker)
+    max_deliveries: PositiveInt = 10
+    #: first retry delay of a failed body; doubles per attempt up to the cap
+    retry_backoff_seconds: PositiveFloat = 2.0
+    retry_backoff_max_seconds: PositiveFloat = 300.0
+
+    @property
+    def resolved_database_url(self) -> str:
+        """Return DATABASE_URL, or the embedded SQLite file under the data directory."""
+        if self.database_url:
+            return _with_psycopg_driver(self.database_url)
+        return f"sqlite:///{(self.data_dir / 'emailhook.db').resolve()}"
+
+    @property
+    def resolved_broker_url(self) -> str:
+        """Return CELERY_BROKER_URL, or the embedded folder queue under the data directory."""
+        return self.broker_url or "filesystem://"
+
+    @property
+    def queue_dir(self) -> Path:
+        return (self.data_dir / "queue").resolve()
+
+    @property
+    def is_embedded_broker(self) -> bool:
+        return self.resolved_broker_url.startswith("filesystem://")
+
+
+def _with_psycopg_driver(url: str) -> str:
+    # ``postgresql://`` would pick psycopg2; this project ships psycopg 3.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
