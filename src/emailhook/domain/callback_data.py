@@ -8,6 +8,8 @@ from typing import Any
 
 import orjson
 
+from emailhook.domain.scrub import json_safe
+
 #: Infobip accepts up to 4000 characters on send; anything much larger did not come from us.
 MAX_CALLBACK_DATA_CHARS = 8192
 #: The range of a PostgreSQL BIGINT: an id outside it is not an id we sent.
@@ -21,7 +23,7 @@ def parse_callback_data(value: object) -> dict[str, Any] | None:
     single quotes (``delivered_dict.json``), or, in newer API versions, an object.
     """
     if isinstance(value, Mapping):
-        return {str(k): v for k, v in value.items()}
+        return json_safe(dict(value))  # type: ignore[no-any-return]
     if not isinstance(value, str):
         return None
     text = value.strip()
@@ -31,7 +33,7 @@ def parse_callback_data(value: object) -> dict[str, Any] | None:
         parsed: object = orjson.loads(text)
     except orjson.JSONDecodeError:
         parsed = _python_literal(text)
-    return {str(k): v for k, v in parsed.items()} if isinstance(parsed, dict) else None
+    return json_safe(parsed) if isinstance(parsed, dict) else None
 
 
 def _python_literal(text: str) -> object:
@@ -55,7 +57,10 @@ def as_int(value: object) -> int | None:
         stripped = value.strip()
         if len(stripped) > 20:
             return None
-        number = int(stripped)
+        try:
+            number = int(stripped)
+        except ValueError:  # "--5", "²": isdigit() accepts what int() does not
+            return None
     else:
         return None
     return number if _BIGINT_MIN <= number <= _BIGINT_MAX else None

@@ -21,7 +21,10 @@ def parse_instant(value: object) -> datetime | None:
         return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00+0100 lies before datetime.min in UTC
+        return None
 
 
 def from_epoch_millis(value: object) -> datetime | None:

@@ -164,13 +164,20 @@ def _tracking_event(body: Mapping[str, Any]) -> EmailEvent:
 
 def _platform_event(body: Mapping[str, Any]) -> PlatformEvent:
     event_id = _text(body.get("eventId"))
-    key = _provider_key(event_id) if event_id else "pe:" + _digest(orjson.dumps(body, default=str))
+    key = _provider_key(event_id) if event_id else "pe:" + _digest(_canonical(body))
     return PlatformEvent(
         event_key=key,
         type=_upper(_mapping(body.get("eventDetails")).get("type")) or "UNKNOWN",
         provider_event_id=event_id,
         raw=dict(body),
     )
+
+
+def _canonical(body: Mapping[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(body, default=str)
+    except orjson.JSONEncodeError:  # nested deeper than orjson writes (254), though it reads 1023
+        return repr(body).encode("utf-8", "surrogatepass")
 
 
 def _callback_fields(value: object) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 NUL_ESCAPE = b"\\u0000"
@@ -20,3 +21,32 @@ def scrub_nul(value: Any) -> Any:
     if isinstance(value, list):
         return [scrub_nul(v) for v in value]
     return value
+
+
+def json_safe(value: Any) -> Any:
+    """Return ``value`` built only of JSON types, with strings every database can store.
+
+    A Python-literal callbackData can hold sets, bytes, complex numbers, NaN, NUL characters or
+    lone surrogates (``'\\udc00'``); none of them can be stored as JSON text, so each becomes
+    its nearest storable form instead of failing the body on every attempt.
+    """
+    if isinstance(value, str):
+        return _storable(value)
+    if value is None or isinstance(value, (bool, int)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, dict):
+        return {_storable(str(k)): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [json_safe(v) for v in value]
+    return _storable(repr(value))
+
+
+def _storable(text: str) -> str:
+    text = text.replace("\x00", "")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+    return text

@@ -17,3 +17,9 @@ def receive_email() -> Response:
         request.get_data(cache=False), request_id=request.headers.get("X-Request-Id")
     )
     return jsonify(accepted=True, id=receipt.body_id, shape=receipt.shape, events=receipt.events)
+
+
+@webhook.get("/healthz")
+def healthz() -> Response:
+    """Answer 200 while the process serves requests."""
+    return jsonify(status="ok")

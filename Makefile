@@ -1,0 +1,43 @@
+# The same commands run here and in CI (.ci/run calls `make test`).
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: setup run test lint unit e2e faults bench fuzz clean
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "emailhook needs Python 3.11; set PYTHON=/path/to/python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+setup: $(VENV)/.installed
+
+run: setup  ## set up, migrate and start web server + worker on the embedded default
+	$(BIN)/emailhook db upgrade
+	$(BIN)/emailhook run --host $(HOST) --port $(PORT)
+
+test: lint  ## set up and run every test
+	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+	$(BIN)/mypy
+	$(BIN)/mypy tests/support
+	EMAILHOOK_DATA_DIR=$$(mktemp -d) $(BIN)/emailhook db check
+
+unit: setup
+	$(BIN)/pytest tests/unit
+
+e2e: setup
+	$(BIN)/pytest tests/e2e
+
+faults: setup
+	$(BIN)/pytest tests/faults
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

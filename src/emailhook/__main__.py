@@ -1,0 +1,3 @@
+from emailhook.entrypoints.cli import main
+
+main(prog_name="emailhook")

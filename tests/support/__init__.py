@@ -1,0 +1,1 @@
+"""Test support: real services and real processes, started and stopped for the tests."""

@@ -1,0 +1,200 @@
+"""A real emailhook: web server and Celery worker as processes, on a chosen backend."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import Engine, create_engine, func, select, text
+
+from emailhook.adapters.models import EmailCallback
+
+WORKER_ARGS = ["-m", "celery", "-A", "emailhook", "worker", "-Q", "email-webhook"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(check: Callable[[], bool], timeout: float, what: str, step: float = 0.05) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(step)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+@dataclass
+class Process:
+    name: str
+    popen: subprocess.Popen[bytes]
+    log: Path
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
+        """Signal the main process (as a supervisor would) and wait; kill the group if stuck."""
+        if self.popen.poll() is None:
+            self.popen.send_signal(sig)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.kill_group()
+        return int(self.popen.returncode)
+
+    def kill(self) -> None:
+        """SIGKILL the process and every child it started, as a crash would."""
+        self.kill_group()
+        self.popen.wait(10)
+
+    def kill_group(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.popen.pid, signal.SIGKILL)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+@dataclass
+class Stack:
+    """emailhook's processes on one backend; every URL and setting goes in through ``env``."""
+
+    workdir: Path
+    database_url: str
+    broker_url: str | None
+    extra_env: Mapping[str, str] = field(default_factory=dict)
+    port: int = field(default_factory=free_port)
+    processes: dict[str, Process] = field(default_factory=dict)
+    _engine: Engine | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("EMAILHOOK_", "CELERY_"))}
+        env.pop("DATABASE_URL", None)
+        env["EMAILHOOK_DATA_DIR"] = str(self.workdir / "var")
+        env["DATABASE_URL"] = self.database_url
+        if self.broker_url:
+            env["CELERY_BROKER_URL"] = self.broker_url
+        env.update(self.extra_env)
+        return env
+
+    def spawn(self, name: str, args: Sequence[str]) -> Process:
+        log = self.workdir / f"{name}.log"
+        with log.open("ab") as handle:
+            popen = subprocess.Popen(
+                [sys.executable, *args],
+                cwd=self.workdir,
+                env=self.env(),
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        process = Process(name, popen, log)
+        self.processes[name] = process
+        return process
+
+    def start_web(self, *, workers: int = 1) -> Process:
+        args = ["-m", "emailhook", "serve", "--port", str(self.port), "--workers", str(workers)]
+        process = self.spawn("web", args)
+        wait_until(self._web_ready, 30, f"web server on {self.port}\n{process.output()}")
+        return process
+
+    def start_worker(self, *, concurrency: int = 2, name: str = "worker") -> Process:
+        args = [*WORKER_ARGS, "--loglevel=info", f"--concurrency={concurrency}"]
+        args += ["-n", f"{name}-{self.port}@%h"]
+        process = self.spawn(name, args)
+        wait_until(
+            lambda: "ready." in process.output() or process.popen.poll() is not None,
+            60,
+            "worker ready",
+        )
+        assert process.popen.poll() is None, process.output()
+        return process
+
+    def start(self) -> Stack:
+        self.start_web()
+        self.start_worker()
+        return self
+
+    def stop(self) -> None:
+        for process in reversed(list(self.processes.values())):
+            process.stop()
+        if self._engine is not None:
+            self._engine.dispose()
+
+    def _web_ready(self) -> bool:
+        try:
+            return httpx.get(f"{self.base_url}/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def post(self, body: bytes | Mapping[str, Any] | str, **kwargs: Any) -> httpx.Response:
+        if isinstance(body, Mapping):
+            import json
+
+            body = json.dumps(body)
+        return httpx.post(f"{self.base_url}/email", content=body, timeout=10, **kwargs)
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            url = self.database_url
+            if url.startswith("postgresql://"):
+                url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+            self._engine = create_engine(url)
+        return self._engine
+
+    def count_events(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count(EmailCallback.id))).scalar_one())
+
+    def count_distinct_keys(self) -> int:
+        with self.engine.connect() as conn:
+            stmt = select(func.count(func.distinct(EmailCallback.event_key)))
+            return int(conn.execute(stmt).scalar_one())
+
+    def scalar(self, sql: str, **params: Any) -> Any:
+        with self.engine.connect() as conn:
+            return conn.execute(text(sql), params).scalar()
+
+    def rows(self, sql: str, **params: Any) -> list[Any]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(text(sql), params).mappings())
+
+    def wait_for_events(self, count: int, timeout: float = 30) -> None:
+        wait_until(
+            lambda: self.count_events() >= count,
+            timeout,
+            f"{count} email_callback rows (have {self.count_events()})",
+            step=0.1,
+        )
+
+    def reset(self) -> None:
+        """Empty every table, for the next test on the same running stack."""
+        with self.engine.begin() as conn:
+            for table in ("email_callback", "platform_event", "inbox_body"):
+                conn.execute(text(f"DELETE FROM {table}"))
+
+    def wait_until_drained(self, timeout: float = 30) -> None:
+        """Wait until no accepted body is pending."""
+        wait_until(
+            lambda: self.scalar("SELECT count(*) FROM inbox_body WHERE state = 'pending'") == 0,
+            timeout,
+            "an empty backlog",
+            step=0.1,
+        )
