@@ -21,12 +21,30 @@ class Database:
     sessions: sessionmaker[Session]
 
 
-def open_database(settings: Settings, *, lock_timeout_seconds: float) -> Database:
+def open_database(
+    settings: Settings,
+    *,
+    lock_timeout_seconds: float,
+    statement_timeout_seconds: float | None = None,
+) -> Database:
     """Return the configured database, migrated first when ``auto_migrate`` is on."""
-    engine = create_db_engine(settings, lock_timeout_seconds=lock_timeout_seconds)
+    engine = create_db_engine(
+        settings,
+        lock_timeout_seconds=lock_timeout_seconds,
+        statement_timeout_seconds=statement_timeout_seconds,
+    )
     if settings.auto_migrate:
-        upgrade(engine)
+        migrate(settings)
     return Database(engine, create_session_factory(engine))
+
+
+def migrate(settings: Settings) -> None:
+    """Bring the schema up to date, on a connection without the web's short timeouts."""
+    engine = create_db_engine(settings, lock_timeout_seconds=settings.worker_lock_timeout_seconds)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
 
 
 class PerProcess:

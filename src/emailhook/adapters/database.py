@@ -13,17 +13,31 @@ from sqlalchemy.orm import Session, sessionmaker
 from emailhook.settings import Settings
 
 
-def create_db_engine(settings: Settings, *, lock_timeout_seconds: float) -> Engine:
-    """Return an engine for the configured database; SQLite in WAL mode with a busy timeout."""
+def create_db_engine(
+    settings: Settings,
+    *,
+    lock_timeout_seconds: float,
+    statement_timeout_seconds: float | None = None,
+) -> Engine:
+    """Return an engine for the configured database; SQLite in WAL mode with a busy timeout.
+
+    ``lock_timeout_seconds`` bounds waiting for a lock or a pooled connection;
+    ``statement_timeout_seconds`` (PostgreSQL) bounds any one statement, for the web process.
+    """
     url = settings.resolved_database_url
     if url.startswith("sqlite"):
         return _sqlite_engine(url, settings, lock_timeout_seconds)
+    options = f"-c lock_timeout={int(lock_timeout_seconds * 1000)}"
+    if statement_timeout_seconds:
+        options += f" -c statement_timeout={int(statement_timeout_seconds * 1000)}"
     return create_engine(
         url,
         pool_pre_ping=True,
         pool_size=5,
         max_overflow=5,
-        connect_args={"connect_timeout": max(1, round(lock_timeout_seconds))},
+        pool_timeout=lock_timeout_seconds,
+        # libpq's connect_timeout is whole seconds, 2 at the least
+        connect_args={"connect_timeout": max(2, round(lock_timeout_seconds)), "options": options},
     )
 
 

@@ -15,7 +15,7 @@ from emailhook.adapters import inbox
 from emailhook.adapters.database import create_db_engine
 from emailhook.adapters.migrations import check, upgrade
 from emailhook.adapters.models import BodyState, EmailCallback
-from emailhook.bootstrap import open_database
+from emailhook.bootstrap import migrate, open_database
 from emailhook.clock import utcnow
 from emailhook.entrypoints import supervisor
 from emailhook.entrypoints.worker import QUEUE
@@ -37,7 +37,7 @@ def main() -> None:
 def run(host: str, port: int, workers: int, concurrency: int) -> None:
     """Run web server and worker together; Ctrl-C stops both."""
     settings = Settings()
-    upgrade(create_db_engine(settings, lock_timeout_seconds=settings.worker_lock_timeout_seconds))
+    migrate(settings)
     serve_cmd = [*_self(), "serve", "--host", host, "--port", str(port), "--workers", str(workers)]
     worker_cmd = [*_self(), "worker", "--concurrency", str(concurrency)]
     click.echo(f"emailhook: POST http://{host}:{port}/email  (data in {settings.data_dir})")
@@ -102,8 +102,7 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply every migration."""
-    settings = Settings()
-    upgrade(create_db_engine(settings, lock_timeout_seconds=settings.worker_lock_timeout_seconds))
+    migrate(Settings())
     click.echo("database is up to date")
 
 

@@ -18,7 +18,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     configure_logging()
     app = Flask("emailhook")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    database = open_database(settings, lock_timeout_seconds=settings.web_lock_timeout_seconds)
+    database = open_database(
+        settings,
+        lock_timeout_seconds=settings.web_lock_timeout_seconds,
+        statement_timeout_seconds=settings.web_lock_timeout_seconds,
+    )
     app.extensions["emailhook.settings"] = settings
     app.extensions["emailhook.database"] = database
     app.extensions["emailhook.intake"] = Intake(database.sessions)

@@ -188,7 +188,7 @@ class Processor:
     def _retrying(self, func: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         retrying = Retrying(
             retry=retry_if_exception(is_transient),
-            wait=wait_exponential_jitter(initial=0.05, max=5.0),
+            wait=wait_exponential_jitter(multiplier=0.05, max=5.0),
             stop=stop_after_delay(self._policy.transient_deadline_seconds),
             before_sleep=before_sleep_log(log, logging.WARNING),
             reraise=True,

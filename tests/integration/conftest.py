@@ -1,0 +1,33 @@
+"""A migrated database (SQLite file, or a fresh PostgreSQL database) and a clock to move."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from emailhook.bootstrap import Database, open_database
+from emailhook.settings import Settings
+from support.clock import Clock
+from support.services import fresh_postgres_database
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime(2026, 1, 1, tzinfo=UTC))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    if request.param == "sqlite":
+        settings = Settings(data_dir=tmp_path, database_url=None)
+        db = open_database(settings, lock_timeout_seconds=2)
+        yield db
+        db.engine.dispose()
+        return
+    with fresh_postgres_database() as url:
+        db = open_database(Settings(database_url=url), lock_timeout_seconds=2)
+        yield db
+        db.engine.dispose()

@@ -1,0 +1,128 @@
+"""Processing against a real database: once-only storage, poison isolation, dead letters."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+from sqlalchemy import func, select, text
+
+from conftest import SEED_EVENTS
+from emailhook.adapters import inbox
+from emailhook.adapters.models import BodyState, EmailCallback, InboxBody
+from emailhook.bootstrap import Database
+from emailhook.service.intake import Intake
+from emailhook.service.processing import Processor, RetryPolicy
+from support.poison import install_poison_trigger, poison_body, remove_poison_trigger
+
+
+def accept(db: Database, body: bytes | dict[str, object]) -> int:
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return Intake(db.sessions).accept(raw).body_id
+
+
+def stored(db: Database) -> int:
+    with db.sessions() as session:
+        return int(session.execute(select(func.count(EmailCallback.id))).scalar_one())
+
+
+def state_of(db: Database, body_id: int) -> InboxBody:
+    with db.sessions() as session:
+        body = session.get(InboxBody, body_id)
+        assert body is not None
+        return body
+
+
+def test_processing_the_same_bodies_twice_stores_each_event_once(
+    database: Database, seed_bodies: dict[str, bytes]
+) -> None:
+    ids = [accept(database, body) for body in seed_bodies.values()]
+    processor = Processor(database.sessions, RetryPolicy())
+
+    first = processor.process(ids)
+    assert first.stored == SEED_EVENTS
+    assert stored(database) == SEED_EVENTS
+
+    # A redelivered message finds its bodies done and does nothing...
+    assert processor.process(ids).stored == 0
+    # ...and the same bodies accepted again store nothing new.
+    again = [accept(database, body) for body in seed_bodies.values()]
+    outcome = processor.process(again)
+    assert (outcome.stored, outcome.duplicates) == (0, SEED_EVENTS)
+    assert stored(database) == SEED_EVENTS
+
+
+def test_poison_body_is_isolated_retried_with_backoff_and_dead_lettered(
+    database: Database, seed_bodies: dict[str, bytes]
+) -> None:
+    install_poison_trigger(database.engine)
+    poison = accept(database, poison_body("1"))
+    good = accept(database, seed_bodies["delivered_dict"])
+    processor = Processor(database.sessions, RetryPolicy(max_attempts=3))
+
+    outcome = processor.process([poison, good])
+    assert outcome.stored == 5  # the good body went through despite its batch-mate
+    assert outcome.failed == [poison]
+    failed_once = state_of(database, poison)
+    assert (failed_once.state, failed_once.attempts) == (BodyState.PENDING, 1)
+    assert "poisoned row" in (failed_once.last_error or "")
+    assert failed_once.available_at > failed_once.received_at  # backs off before the next try
+
+    processor.process([poison])
+    assert processor.process([poison]).dead == [poison]
+    dead = state_of(database, poison)
+    assert (dead.state, dead.attempts) == (BodyState.DEAD, 3)
+    assert processor.process([poison]).failed == []  # dead bodies are left alone
+
+
+def test_replaying_a_dead_body_after_the_fix_stores_it_once(database: Database) -> None:
+    install_poison_trigger(database.engine)
+    poison = accept(database, poison_body("2"))
+    processor = Processor(database.sessions, RetryPolicy(max_attempts=1))
+    assert processor.process([poison]).dead == [poison]
+
+    remove_poison_trigger(database.engine)
+    with database.sessions.begin() as session:
+        assert inbox.replay(session, now=state_of(database, poison).received_at, ids=[poison]) == 1
+    assert processor.process([poison]).stored == 1
+    with database.sessions.begin() as session:
+        assert inbox.replay(session, now=state_of(database, poison).received_at, ids=[poison]) == 1
+    assert processor.process([poison]).stored == 0
+    assert stored(database) == 1
+    assert state_of(database, poison).state == BodyState.DONE
+
+
+def test_unrecognized_body_replayed_stays_unrecognized(database: Database) -> None:
+    body_id = accept(database, {"something": "else"})
+    assert state_of(database, body_id).state == BodyState.UNRECOGNIZED
+    with database.sessions.begin() as session:
+        inbox.replay(session, now=state_of(database, body_id).received_at, ids=[body_id])
+    Processor(database.sessions, RetryPolicy()).process([body_id])
+    assert state_of(database, body_id).state == BodyState.UNRECOGNIZED
+
+
+def test_a_database_lock_held_past_the_busy_timeout_is_retried_not_failed(
+    database: Database, seed_bodies: dict[str, bytes]
+) -> None:
+    body_id = accept(database, seed_bodies["delivered"])
+    released = threading.Event()
+
+    def hold_lock() -> None:
+        with database.engine.connect() as conn:
+            if database.engine.dialect.name == "sqlite":
+                conn.execute(text("UPDATE inbox_body SET request_id = 'locked'"))
+            else:
+                conn.execute(text("LOCK TABLE email_callback IN ACCESS EXCLUSIVE MODE"))
+            time.sleep(3)  # longer than the 2 s lock timeout of the fixture
+            conn.rollback()
+        released.set()
+
+    holder = threading.Thread(target=hold_lock)
+    holder.start()
+    time.sleep(0.3)
+    outcome = Processor(database.sessions, RetryPolicy()).process([body_id])
+    holder.join()
+    assert released.is_set()
+    assert outcome.stored == 1
+    assert state_of(database, body_id).attempts == 0  # transient: not counted as a failure

@@ -1,0 +1,151 @@
+"""The relay against a real database: publish, republish what was lost, bound, dead-letter."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+
+from emailhook.adapters.models import BodyState, InboxBody
+from emailhook.bootstrap import Database
+from emailhook.service.intake import Intake
+from emailhook.service.relay import Relay, RelayPolicy
+from support.clock import Clock
+
+
+class Broker:
+    """Records what the relay publishes; can be switched off like a broker that went away."""
+
+    def __init__(self) -> None:
+        self.messages: list[list[int]] = []
+        self.down = False
+
+    def publish(self, body_ids: list[int]) -> None:
+        if self.down:
+            raise ConnectionError("broker unreachable")
+        self.messages.append(body_ids)
+
+    @property
+    def published(self) -> list[int]:
+        return [body_id for message in self.messages for body_id in message]
+
+
+def accept_reports(db: Database, clock: Clock, count: int, events_each: int = 1) -> list[int]:
+    intake = Intake(db.sessions, clock=clock)
+    ids = []
+    for n in range(count):
+        results = [{"messageId": f"m{n}-{i}", "to": "a@example.com"} for i in range(events_each)]
+        ids.append(intake.accept(json.dumps({"results": results}).encode()).body_id)
+    return ids
+
+
+def make_relay(db: Database, broker: Broker, clock: Clock, **policy: float) -> Relay:
+    options: dict[str, float] = {"redelivery_seconds": 60, "batch_bodies": 3} | policy
+    return Relay(db.sessions, broker.publish, RelayPolicy(**options), clock=clock)  # type: ignore[arg-type]
+
+
+def body(db: Database, body_id: int) -> InboxBody:
+    with db.sessions() as session:
+        found = session.get(InboxBody, body_id)
+        assert found is not None
+        return found
+
+
+def test_relay_publishes_each_due_body_once_in_batches(database: Database, clock: Clock) -> None:
+    ids = accept_reports(database, clock, 7)
+    broker = Broker()
+    relay = make_relay(database, broker, clock)
+
+    assert relay.run_once() == 6  # two batches of three this pass
+    assert relay.run_once() == 1
+    assert relay.run_once() == 0  # nothing due: all in flight
+    assert broker.published == ids
+    assert [len(m) for m in broker.messages] == [3, 3, 1]
+
+
+def test_batches_are_cut_by_event_count_too(database: Database, clock: Clock) -> None:
+    accept_reports(database, clock, 3, events_each=40)
+    broker = Broker()
+    make_relay(database, broker, clock, batch_bodies=10, batch_events=100).run_once()
+    assert [len(m) for m in broker.messages] == [2, 1]
+
+
+def test_a_body_not_stored_in_time_is_published_again(database: Database, clock: Clock) -> None:
+    (body_id,) = accept_reports(database, clock, 1)
+    broker = Broker()
+    relay = make_relay(database, broker, clock, redelivery_seconds=30)
+    relay.run_once()
+    clock.advance(29)
+    assert relay.run_once() == 0
+    clock.advance(2)  # the message was lost: the broker restarted, the worker died
+    assert relay.run_once() == 1
+    assert broker.published == [body_id, body_id]
+    assert body(database, body_id).deliveries == 2
+
+
+def test_a_failed_publish_keeps_the_body_due_without_counting_it(
+    database: Database, clock: Clock
+) -> None:
+    (body_id,) = accept_reports(database, clock, 1)
+    broker = Broker()
+    broker.down = True
+    relay = make_relay(database, broker, clock)
+    assert relay.run_once() == 0
+    assert body(database, body_id).deliveries == 0
+    broker.down = False
+    clock.advance(1.5)
+    assert relay.run_once() == 1
+    assert broker.published == [body_id]
+
+
+def test_a_body_that_never_completes_is_dead_lettered(database: Database, clock: Clock) -> None:
+    (body_id,) = accept_reports(database, clock, 1)
+    broker = Broker()
+    relay = make_relay(database, broker, clock, redelivery_seconds=10, max_deliveries=3)
+    for _ in range(5):
+        relay.run_once()
+        clock.advance(11)
+    assert len(broker.published) == 3
+    dead = body(database, body_id)
+    assert dead.state == BodyState.DEAD
+    assert "without being stored" in (dead.last_error or "")
+
+
+def test_in_flight_bodies_are_bounded(database: Database, clock: Clock) -> None:
+    accept_reports(database, clock, 10)
+    broker = Broker()
+    relay = make_relay(database, broker, clock, batch_bodies=2, max_in_flight_messages=2)
+    for _ in range(5):
+        relay.run_once()
+    assert len(broker.published) == 4
+
+
+@pytest.mark.parametrize("relays", [4])
+def test_concurrent_relays_never_publish_a_body_twice(
+    database: Database, clock: Clock, relays: int
+) -> None:
+    ids = accept_reports(database, clock, 200)
+    broker = Broker()
+    lock = threading.Lock()
+
+    def publish(body_ids: list[int]) -> None:
+        with lock:
+            broker.publish(body_ids)
+
+    def drain() -> None:
+        relay = Relay(
+            database.sessions,
+            publish,
+            RelayPolicy(batch_bodies=5, max_in_flight_messages=1000),
+            clock=clock,
+        )
+        while relay.run_once():
+            pass
+
+    threads = [threading.Thread(target=drain) for _ in range(relays)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(broker.published) == ids
