@@ -198,3 +198,7 @@ class Stack:
             "an empty backlog",
             step=0.1,
         )
+
+
+#: makes a Stack from (database_url, broker_url, **extra_env)
+StackFactory = Callable[..., Stack]

@@ -48,7 +48,7 @@ def run(host: str, port: int, workers: int, concurrency: int) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int, help="Server processes.")
-@click.option("--threads", default=1, show_default=True, type=int, help="Threads per process.")
+@click.option("--threads", default=8, show_default=True, type=int, help="Threads per process.")
 def serve(host: str, port: int, workers: int, threads: int) -> None:
     """Serve the web app with granian, a production WSGI server."""
     from granian import Granian
