@@ -191,13 +191,32 @@ class Stack:
                 conn.execute(text(f"DELETE FROM {table}"))
 
     def wait_until_drained(self, timeout: float = 30) -> None:
-        """Wait until no accepted body is pending."""
-        wait_until(
-            lambda: self.scalar("SELECT count(*) FROM inbox_body WHERE state = 'pending'") == 0,
-            timeout,
-            "an empty backlog",
-            step=0.1,
+        """Wait until no accepted body is pending; on timeout, say where things stand."""
+        try:
+            wait_until(
+                lambda: self.scalar("SELECT count(*) FROM inbox_body WHERE state = 'pending'") == 0,
+                timeout,
+                "an empty backlog",
+                step=0.1,
+            )
+        except AssertionError as error:
+            raise AssertionError(f"{error}\n{self.diagnose()}") from None
+
+    def diagnose(self) -> str:
+        """The inbox by state and the tail of every process log, for a failure message."""
+        try:
+            states = self.rows(
+                "SELECT state, count(*) AS n, max(deliveries) AS deliveries,"
+                " max(attempts) AS attempts, min(available_at) AS due FROM inbox_body"
+                " GROUP BY state"
+            )
+        except Exception as error:  # the database may be what is broken
+            states = [{"error": repr(error)}]
+        logs = "\n".join(
+            f"--- {name} ---\n{process.output()[-3000:]}"
+            for name, process in self.processes.items()
         )
+        return f"inbox: {states}\n{logs}"
 
 
 #: makes a Stack from (database_url, broker_url, **extra_env)

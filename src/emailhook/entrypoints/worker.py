@@ -54,11 +54,22 @@ def create_celery(settings: Settings | None = None) -> Celery:
     return app
 
 
-def celery_publisher(app: Celery) -> Publish:
-    """Return a function that publishes a batch of body ids, failing fast if the broker is down."""
+def celery_publisher(app: Celery, timeout: float) -> Publish:
+    """Return a function that publishes a batch of body ids, failing fast if the broker is down.
+
+    No retries here: a failed publish leaves the bodies due in the inbox, and the relay's
+    next pass tries again. ``timeout`` bounds the write and RabbitMQ's publisher confirm.
+    """
 
     def publish(body_ids: list[int]) -> None:
-        app.send_task(PROCESS_BODIES, args=[body_ids], queue=QUEUE, retry=False)
+        app.send_task(
+            PROCESS_BODIES,
+            args=[body_ids],
+            queue=QUEUE,
+            retry=False,
+            timeout=timeout,
+            confirm_timeout=timeout,
+        )
 
     return publish
 
@@ -66,7 +77,8 @@ def celery_publisher(app: Celery) -> Publish:
 def start_relay(app: Celery, settings: Settings) -> tuple[threading.Thread, threading.Event]:
     """Start a relay thread feeding ``app``'s queue; set the event to stop it."""
     databases = PerProcess(settings, lock_timeout_seconds=settings.worker_lock_timeout_seconds)
-    relay = Relay(databases.get().sessions, celery_publisher(app), relay_policy(settings))
+    publisher = celery_publisher(app, settings.broker_timeout_seconds)
+    relay = Relay(databases.get().sessions, publisher, relay_policy(settings))
     stop = threading.Event()
     thread = threading.Thread(target=relay.run_forever, args=(stop,), name="emailhook-relay")
     thread.daemon = True

@@ -1,0 +1,126 @@
+"""Faults of the services around us, each on a private instance on a spare port.
+
+Brokers stopped, restarted (Redis losing its data), or hung (a blackhole socket); PostgreSQL
+restarted like a crash. Every scenario keeps a ledger and checks that each event answered
+200 is stored exactly once after the service comes back.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from support.ledger import Background, assert_exactly_once, make_bodies, stored_events
+from support.servers import FaultProxy, PostgresServer, RabbitServer, RedisServer
+from support.services import fresh_postgres_database
+from support.stack import Stack, StackFactory
+
+pytestmark = pytest.mark.faults
+
+#: the acceptance bound of the reliability issue: a broken broker never slows an answer past it
+ACCEPTANCE_BOUND_SECONDS = 1.5
+
+
+def report(name: str, ledger_summary: str, stack: Stack) -> None:
+    print(f"\nLEDGER {name}: {ledger_summary} stored={stack.count_events()}")
+
+
+@pytest.fixture
+def shared_postgres() -> Iterator[str]:
+    with fresh_postgres_database() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def rabbit() -> Iterator[RabbitServer]:
+    with RabbitServer().start() as server:
+        yield server
+
+
+def test_redis_restarted_losing_its_data_loses_nothing(
+    make_stack: StackFactory, shared_postgres: str
+) -> None:
+    with RedisServer().start() as redis:
+        stack = make_stack(shared_postgres, redis.url).start()
+        bodies = make_bodies(400)
+        with Background(stack.base_url, bodies, duration=8) as load:
+            time.sleep(2)
+            redis.stop()  # queued and unacked messages are gone with it
+            time.sleep(2)
+            redis.restart()
+        stack.wait_until_drained(timeout=90)
+
+        assert load.ledger.statuses == {200: len(bodies)}
+        assert load.ledger.max_latency < ACCEPTANCE_BOUND_SECONDS, load.ledger.summary()
+        assert_exactly_once(load.ledger, stored_events(stack.engine))
+        report("redis-restart-data-lost", load.ledger.summary(), stack)
+
+
+def test_rabbitmq_stopped_and_restarted_loses_nothing(
+    make_stack: StackFactory, shared_postgres: str, rabbit: RabbitServer
+) -> None:
+    stack = make_stack(shared_postgres, rabbit.url).start()
+    bodies = make_bodies(400)
+    with Background(stack.base_url, bodies, duration=10) as load:
+        time.sleep(2)
+        rabbit.kill()  # as a crash: no clean close of connections
+        time.sleep(2)
+        rabbit.start()
+    stack.wait_until_drained(timeout=120)
+
+    assert load.ledger.statuses == {200: len(bodies)}
+    assert load.ledger.max_latency < ACCEPTANCE_BOUND_SECONDS, load.ledger.summary()
+    assert_exactly_once(load.ledger, stored_events(stack.engine))
+    report("rabbitmq-crash-restart", load.ledger.summary(), stack)
+
+
+@pytest.mark.parametrize("broker", ["redis", "rabbitmq"])
+def test_a_broker_that_accepts_but_never_answers_keeps_acceptance_fast(
+    make_stack: StackFactory,
+    shared_postgres: str,
+    rabbit: RabbitServer,
+    broker: str,
+    tmp_path: Path,
+) -> None:
+    with RedisServer().start() as redis:
+        target = redis if broker == "redis" else rabbit
+        with FaultProxy("127.0.0.1", target.port).start() as proxy:
+            stack = make_stack(shared_postgres, proxy.url_for(target.url)).start()
+            bodies = make_bodies(400)
+            with Background(stack.base_url, bodies, duration=8) as load:
+                time.sleep(2)
+                proxy.set_mode("blackhole")  # connections stay open; nothing comes back
+                time.sleep(4)
+                proxy.set_mode("drop")  # the hung connections die; new ones work again
+            stack.wait_until_drained(timeout=120)
+
+            assert load.ledger.statuses == {200: len(bodies)}
+            assert load.ledger.max_latency < ACCEPTANCE_BOUND_SECONDS, load.ledger.summary()
+            assert_exactly_once(load.ledger, stored_events(stack.engine))
+            report(f"{broker}-blackhole", load.ledger.summary(), stack)
+
+
+@pytest.mark.parametrize("broker", ["redis", "rabbitmq"])
+def test_postgres_crashed_and_restarted_loses_nothing(
+    make_stack: StackFactory, rabbit: RabbitServer, broker: str
+) -> None:
+    with PostgresServer().start() as postgres, RedisServer().start() as redis:
+        broker_url = redis.url if broker == "redis" else rabbit.url
+        stack = make_stack(postgres.url, broker_url).start()
+        bodies = make_bodies(400)
+        with Background(stack.base_url, bodies, duration=8) as load:
+            time.sleep(2)
+            postgres.stop(mode="immediate")  # a crash: no shutdown checkpoint
+            time.sleep(2)
+            postgres.start()
+        stack.wait_until_drained(timeout=120)
+
+        # While the database is down the body cannot be kept: 503, and Infobip retries.
+        assert set(load.ledger.statuses) <= {200, 503}, load.ledger.summary()
+        assert load.ledger.statuses[503] > 0, load.ledger.summary()
+        assert load.ledger.max_latency < ACCEPTANCE_BOUND_SECONDS + 1.0, load.ledger.summary()
+        assert_exactly_once(load.ledger, stored_events(stack.engine))
+        report(f"postgres-crash-restart+{broker}", load.ledger.summary(), stack)
