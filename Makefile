@@ -24,8 +24,8 @@ test: lint  ## set up and run every test
 	$(BIN)/pytest
 
 lint: setup
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 	$(BIN)/mypy tests/support
 	EMAILHOOK_DATA_DIR=$$(mktemp -d) $(BIN)/emailhook db check
@@ -38,6 +38,9 @@ e2e: setup
 
 faults: setup
 	$(BIN)/pytest tests/faults
+
+bench: setup  ## ceiling, ingest, drain, sustained load and memory; see bench/run.py
+	$(BIN)/python bench/run.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -12,14 +12,14 @@ from conftest import SEED_EVENTS
 from emailhook.adapters import inbox
 from emailhook.adapters.models import BodyState, EmailCallback, InboxBody
 from emailhook.bootstrap import Database
-from emailhook.service.intake import Intake
+from emailhook.service.intake import Intake, SessionWriter
 from emailhook.service.processing import Processor, RetryPolicy
 from support.poison import install_poison_trigger, poison_body, remove_poison_trigger
 
 
 def accept(db: Database, body: bytes | dict[str, object]) -> int:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return Intake(db.sessions).accept(raw).body_id
+    return Intake(SessionWriter(db.sessions)).accept(raw).body_id
 
 
 def stored(db: Database) -> int:

@@ -9,7 +9,7 @@ import pytest
 
 from emailhook.adapters.models import BodyState, InboxBody
 from emailhook.bootstrap import Database
-from emailhook.service.intake import Intake
+from emailhook.service.intake import Intake, SessionWriter
 from emailhook.service.relay import Relay, RelayPolicy
 from support.clock import Clock
 
@@ -32,7 +32,7 @@ class Broker:
 
 
 def accept_reports(db: Database, clock: Clock, count: int, events_each: int = 1) -> list[int]:
-    intake = Intake(db.sessions, clock=clock)
+    intake = Intake(SessionWriter(db.sessions), clock=clock)
     ids = []
     for n in range(count):
         results = [{"messageId": f"m{n}-{i}", "to": "a@example.com"} for i in range(events_each)]

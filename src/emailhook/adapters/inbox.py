@@ -6,7 +6,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, func, insert, select, update
+from sqlalchemy import bindparam, case, func, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from emailhook.adapters.models import BodyState, InboxBody
@@ -27,33 +28,39 @@ class PendingBody:
     attempts: int
 
 
-def add_body(
-    session: Session,
-    *,
-    body: bytes,
-    shape: str,
-    event_count: int,
-    state: BodyState,
-    received_at: datetime,
-    request_id: str | None,
-) -> int:
-    """Insert an accepted body and return its id."""
-    stmt = (
-        insert(InboxBody)
-        .values(
-            body=body,
-            shape=shape,
-            event_count=event_count,
-            state=state,
-            received_at=received_at,
-            available_at=received_at,
-            deliveries=0,
-            attempts=0,
-            request_id=request_id,
-        )
-        .returning(InboxBody.id)
-    )
-    return int(session.execute(stmt).scalar_one())
+@dataclass(frozen=True, slots=True)
+class NewBody:
+    """A body about to be kept: exactly what the web process knows about it."""
+
+    body: bytes
+    shape: str
+    event_count: int
+    state: BodyState
+    received_at: datetime
+    request_id: str | None
+
+
+#: Built once: constructing a statement per request costs more than executing it.
+_INSERT_BODIES = insert(InboxBody).returning(InboxBody.id, sort_by_parameter_order=True)
+
+
+def add_bodies(connection: Connection | Session, bodies: Sequence[NewBody]) -> list[int]:
+    """Insert accepted bodies in one statement and return their ids, in order."""
+    rows = [
+        {
+            "body": b.body,
+            "shape": b.shape,
+            "event_count": b.event_count,
+            "state": b.state.value,
+            "received_at": b.received_at,
+            "available_at": b.received_at,
+            "deliveries": 0,
+            "attempts": 0,
+            "request_id": b.request_id,
+        }
+        for b in bodies
+    ]
+    return [int(row_id) for row_id in connection.execute(_INSERT_BODIES, rows).scalars()]
 
 
 def count_in_flight(session: Session, now: datetime) -> int:
@@ -106,19 +113,45 @@ def load_pending(session: Session, ids: Iterable[int]) -> list[PendingBody]:
     return [PendingBody(*row) for row in session.execute(stmt).all()]
 
 
-def mark_done(
-    session: Session, body_id: int, *, stored: int, rejected: int, state: BodyState, now: datetime
-) -> None:
-    session.execute(
-        update(InboxBody)
-        .where(InboxBody.id == body_id)
-        .values(
-            state=state,
-            processed_at=now,
-            stored_events=stored,
-            rejected_items=rejected,
-            last_error=None,
-        )
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """How one body ended: its final state and what it held."""
+
+    id: int
+    state: BodyState
+    stored: int
+    rejected: int
+
+
+_MARK_DONE = (
+    update(InboxBody)
+    .where(InboxBody.id == bindparam("body_id"))
+    .values(
+        state=bindparam("new_state"),
+        processed_at=bindparam("now"),
+        stored_events=bindparam("stored"),
+        rejected_items=bindparam("rejected"),
+        last_error=None,
+    )
+)
+
+
+def mark_done(session: Session, finished: Sequence[Finished], *, now: datetime) -> None:
+    """Record the end of many bodies in one statement."""
+    if not finished:
+        return
+    session.connection().execute(
+        _MARK_DONE,
+        [
+            {
+                "body_id": f.id,
+                "new_state": f.state.value,
+                "now": now,
+                "stored": f.stored,
+                "rejected": f.rejected,
+            }
+            for f in finished
+        ],
     )
 
 

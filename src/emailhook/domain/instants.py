@@ -6,7 +6,8 @@ import re
 from datetime import UTC, datetime
 
 # Infobip writes offsets without a colon (``-0300``, ``+0000``); SDK fixtures also show
-# ``+00:00``, ``Z`` and no milliseconds. fromisoformat takes all of them once normalized.
+# ``+00:00``, ``Z`` and no milliseconds. Python 3.11's fromisoformat reads all of these; the
+# regex is the fallback for surrounding spaces and other near-misses.
 _BASIC_OFFSET = re.compile(r"([+-]\d{2})(\d{2})$")
 
 
@@ -14,11 +15,13 @@ def parse_instant(value: object) -> datetime | None:
     """Return an ISO 8601 timestamp as aware UTC, or None when it is missing or unreadable."""
     if not isinstance(value, str) or not value or len(value) > 64:
         return None
-    text = _BASIC_OFFSET.sub(r"\1:\2", value.strip())
     try:
-        parsed = datetime.fromisoformat(text)
+        parsed = datetime.fromisoformat(value)
     except ValueError:
-        return None
+        try:
+            parsed = datetime.fromisoformat(_BASIC_OFFSET.sub(r"\1:\2", value.strip()))
+        except ValueError:
+            return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     try:

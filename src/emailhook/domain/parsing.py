@@ -99,12 +99,13 @@ def _delivery_report(item: Mapping[str, Any]) -> EmailEvent:
     email = _address(item.get("to"))
     done_at = parse_instant(item.get("doneAt"))
     error_id = as_int(error.get("id"))
+    status_detail = _text(status.get("name"))
     key = _derived_key(
         "dr",
         message_id,
         email,
         status_name,
-        _text(status.get("name")),
+        status_detail,
         done_at.isoformat() if done_at else _text(item.get("doneAt")),
         str(error_id) if error_id is not None else None,
     )
@@ -120,14 +121,14 @@ def _delivery_report(item: Mapping[str, Any]) -> EmailEvent:
         sent_at=parse_instant(item.get("sentAt")),
         status_id=as_int(status.get("id")),
         status_group_id=group_id,
-        status_name=_text(status.get("name")),
+        status_name=status_detail,
         status_description=_text(status.get("description")),
         error_id=error_id,
         error_name=_text(error.get("name")),
         error_description=_text(error.get("description")),
         error_permanent=_bool(error.get("permanent")),
         **_callback_fields(item.get("callbackData")),
-        raw=dict(item),
+        raw=item if type(item) is dict else dict(item),
     )
 
 
@@ -209,14 +210,16 @@ def _digest(data: bytes) -> str:
 
 
 def _mapping(value: object) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
+    # ``type(...) is dict`` first: decoded JSON is always a dict, and the ABC check is slow.
+    return value if type(value) is dict or isinstance(value, Mapping) else {}
 
 
 def _text(value: object) -> str | None:
+    if type(value) is str:  # the common case, checked first: this runs ten times a report
+        return value.strip() or None
     if value is None or isinstance(value, (dict, list)):
         return None
-    text = str(value).strip()
-    return text or None
+    return str(value).strip() or None
 
 
 def _upper(value: object) -> str | None:

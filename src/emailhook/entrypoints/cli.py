@@ -49,13 +49,14 @@ def run(host: str, port: int, workers: int, concurrency: int) -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int, help="Server processes.")
 @click.option("--threads", default=8, show_default=True, type=int, help="Threads per process.")
-def serve(host: str, port: int, workers: int, threads: int) -> None:
+@click.option("--target", default="emailhook:create_app", hidden=True, help="App factory.")
+def serve(host: str, port: int, workers: int, threads: int, target: str) -> None:
     """Serve the web app with granian, a production WSGI server."""
     from granian import Granian
     from granian.constants import Interfaces
 
     Granian(
-        "emailhook:create_app",
+        target,
         factory=True,
         interface=Interfaces.WSGI,
         address=host,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from emailhook.adapters.group_commit import GroupCommitWriter
 from emailhook.bootstrap import open_database
 from emailhook.entrypoints import errors
 from emailhook.entrypoints.http import webhook
@@ -25,7 +26,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     app.extensions["emailhook.settings"] = settings
     app.extensions["emailhook.database"] = database
-    app.extensions["emailhook.intake"] = Intake(database.sessions)
+    writer = GroupCommitWriter(database.engine)
+    app.extensions["emailhook.intake"] = Intake(writer, timeout=settings.web_lock_timeout_seconds)
     errors.init_app(app)
     app.register_blueprint(webhook)
     return app

@@ -6,13 +6,13 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from emailhook.adapters import inbox
+from emailhook.adapters.inbox import NewBody, add_bodies
 from emailhook.adapters.models import BodyState
 from emailhook.clock import utcnow
 from emailhook.domain.events import Shape
@@ -35,13 +35,36 @@ class Receipt:
     events: int
 
 
+class BodyWriter(Protocol):
+    def write(self, body: NewBody, timeout: float) -> int:
+        """Keep ``body`` durably and return its inbox id (TimeoutError if it took too long)."""
+        ...
+
+
+class SessionWriter:
+    """One transaction per body: for tools and tests; the web process groups its commits."""
+
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self._sessions = session_factory
+
+    def write(self, body: NewBody, timeout: float) -> int:
+        del timeout  # bounded by the engine's own lock timeout
+        with self._sessions.begin() as session:
+            return add_bodies(session, [body])[0]
+
+
 class Intake:
     """Accepts bodies into the inbox; the relay moves them on to the queue."""
 
     def __init__(
-        self, session_factory: sessionmaker[Session], clock: Callable[[], datetime] = utcnow
+        self,
+        writer: BodyWriter,
+        *,
+        timeout: float = 1.0,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        self._sessions = session_factory
+        self._writer = writer
+        self._timeout = timeout
         self._clock = clock
 
     def accept(self, raw: bytes, *, request_id: str | None = None) -> Receipt:
@@ -50,18 +73,10 @@ class Intake:
         shape = detect_shape(body)
         events = count_events(body, shape)
         state = BodyState.UNRECOGNIZED if shape is Shape.UNKNOWN else BodyState.PENDING
+        new = NewBody(raw, shape.value, events, state, self._clock(), request_id)
         try:
-            with self._sessions.begin() as session:
-                body_id = inbox.add_body(
-                    session,
-                    body=raw,
-                    shape=shape.value,
-                    event_count=events,
-                    state=state,
-                    received_at=self._clock(),
-                    request_id=request_id,
-                )
-        except SQLAlchemyError as error:
+            body_id = self._writer.write(new, self._timeout)
+        except (SQLAlchemyError, TimeoutError) as error:
             log.warning("body not kept, answering 503: %s", type(error).__name__)
             raise StorageUnavailableError("the body could not be stored; retry later") from error
         log.info(

@@ -140,18 +140,21 @@ class Processor:
             ]
             stored = insert_events(session, events)
             insert_platform_events(session, platform)
-            for item in batch:
-                state = (
-                    BodyState.UNRECOGNIZED if item.parsed.shape is Shape.UNKNOWN else BodyState.DONE
-                )
-                inbox.mark_done(
-                    session,
-                    item.pending.id,
-                    stored=len(item.parsed.events),
-                    rejected=len(item.parsed.rejected),
-                    state=state,
-                    now=now,
-                )
+            inbox.mark_done(
+                session,
+                [
+                    inbox.Finished(
+                        item.pending.id,
+                        BodyState.UNRECOGNIZED
+                        if item.parsed.shape is Shape.UNKNOWN
+                        else BodyState.DONE,
+                        len(item.parsed.events),
+                        len(item.parsed.rejected),
+                    )
+                    for item in batch
+                ],
+                now=now,
+            )
         outcome.stored += stored
         outcome.duplicates += len(events) - stored
         outcome.done.extend(item.pending.id for item in batch)

@@ -1,0 +1,433 @@
+"""``make bench``: how fast emailhook accepts and stores, measured in one run on this machine.
+
+Prints a table and writes the same figures to bench/results/latest.json:
+  ceiling    bare Flask parsing the JSON, same server, processes and threads as ``emailhook serve``
+  ingest     POST /email accepted per second with the worker stopped (wrk), p50/p99, ratio
+  drain      events stored per second from a backlog: 50,000 one-event bodies; 500 x 100
+  sustained  web + worker under a fixed offered load (open loop, bench/loadgen.py), p50/p99 from
+             the scheduled send time, and seconds until the backlog is empty after the load
+  rss        peak resident memory of the web and worker processes
+on the embedded default (SQLite + folder queue) and on PostgreSQL + Redis.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import redis
+from sqlalchemy import create_engine, func, insert, select
+
+from emailhook.adapters.models import EmailCallback, InboxBody
+
+REPO = Path(__file__).resolve().parents[1]
+SEED = REPO.parent / "shared" / "payloads" / "seed" / "delivered.json"
+RESULTS = REPO / "bench" / "results"
+SERVE = {
+    "workers": 2,
+    "threads": int(os.environ.get("THREADS", "8")),
+}  # the defaults of `emailhook serve`
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(check: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"timed out waiting for {what}")
+
+
+def peak_rss_mb(pid: int) -> float:
+    """Largest peak RSS (VmHWM) among a process and its descendants, in MB."""
+    pids = [pid]
+    try:
+        children = subprocess.run(
+            ["pgrep", "-g", str(os.getpgid(pid))], capture_output=True, text=True, check=False
+        ).stdout.split()
+        pids += [int(p) for p in children]
+    except ProcessLookupError:
+        return 0.0
+    peak = 0
+    for p in set(pids):
+        try:
+            status = Path(f"/proc/{p}/status").read_text()
+        except OSError:
+            continue
+        match = re.search(r"VmHWM:\s+(\d+) kB", status)
+        if match:
+            peak = max(peak, int(match.group(1)))
+    return peak / 1024
+
+
+class Backend:
+    def __init__(self, name: str, workdir: Path, database_url: str, broker_url: str | None):
+        self.name, self.workdir = name, workdir
+        self.database_url, self.broker_url = database_url, broker_url
+        sa_url = database_url.replace("postgresql://", "postgresql+psycopg://")
+        self.engine = create_engine(sa_url)
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("EMAILHOOK_", "CELERY_"))}
+        env.update(EMAILHOOK_DATA_DIR=str(self.workdir / "var"), DATABASE_URL=self.database_url)
+        if self.broker_url:
+            env["CELERY_BROKER_URL"] = self.broker_url
+        return env
+
+    def spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
+        with (self.workdir / f"{name}.log").open("ab") as log:
+            return subprocess.Popen(
+                [sys.executable, *args],
+                cwd=REPO,
+                env=self.env(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def count(self, sql_model: Any, *where: Any) -> int:
+        with self.engine.connect() as conn:
+            return int(
+                conn.execute(select(func.count()).select_from(sql_model).where(*where)).scalar_one()
+            )
+
+    def pending(self) -> int:
+        return self.count(InboxBody, InboxBody.state == "pending")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        with suppress(subprocess.TimeoutExpired):
+            process.wait(30)
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+@contextmanager
+def web(
+    backend: Backend, target: str = "emailhook:create_app"
+) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    port = free_port()
+    args = ["-m", "emailhook", "serve", "--port", str(port), "--target", target]
+    args += ["--workers", str(SERVE["workers"]), "--threads", str(SERVE["threads"])]
+    process = backend.spawn("web", args)
+
+    def ready() -> bool:
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        wait_for(ready, 30, "web server")
+        yield port, process
+    finally:
+        stop(process)
+
+
+@contextmanager
+def worker(backend: Backend) -> Iterator[subprocess.Popen[bytes]]:
+    process = backend.spawn("worker", ["-m", "emailhook", "worker"])
+    log = backend.workdir / "worker.log"
+    try:
+        wait_for(lambda: "ready." in log.read_text(errors="replace"), 60, "worker")
+        yield process
+    finally:
+        stop(process)
+
+
+def wrk(port: int, body: Path, seconds: int, connections: int) -> dict[str, float]:
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "-s",
+            str(REPO / "bench" / "post.lua"),
+            f"http://127.0.0.1:{port}/email",
+        ],
+        env={**os.environ, "BODY": str(body)},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+    def latency(pct: str) -> float:
+        value, unit = re.search(rf"\s{pct}%\s+([\d.]+)(us|ms|s)", out).groups()  # type: ignore[union-attr]
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+        "p50_ms": latency("50"),
+        "p99_ms": latency("99"),
+        "non_2xx": float(errors.group(1)) if errors else 0.0,
+    }
+
+
+def tracking_body(event_id: str) -> bytes:
+    return json.dumps(
+        {
+            "notificationType": "OPENED",
+            "eventId": event_id,
+            "recipient": f"{event_id}@example.com",
+            "messageId": f"m-{event_id}",
+            "callbackData": json.dumps({"qj_contact_id": 7}),
+            "sendDateTime": 1721161444325,
+        }
+    ).encode()
+
+
+def batch_body(tag: str, size: int) -> bytes:
+    seed = json.loads(SEED.read_text())["results"][0]
+    results = [dict(seed, messageId=f"{tag}-{i}", to=f"{tag}-{i}@example.com") for i in range(size)]
+    return json.dumps({"results": results}).encode()
+
+
+def fill_backlog(backend: Backend, bodies: list[bytes], events_each: int, shape: str) -> None:
+    now = datetime.now(UTC)
+    rows = [
+        {
+            "body": b,
+            "shape": shape,
+            "event_count": events_each,
+            "state": "pending",
+            "received_at": now,
+            "available_at": now,
+            "deliveries": 0,
+            "attempts": 0,
+        }
+        for b in bodies
+    ]
+    with backend.engine.begin() as conn:
+        for start in range(0, len(rows), 5000):
+            conn.execute(insert(InboxBody), rows[start : start + 5000])
+
+
+def drain(backend: Backend, bodies: list[bytes], events_each: int, shape: str) -> dict[str, float]:
+    before = backend.count(EmailCallback)
+    fill_backlog(backend, bodies, events_each, shape)
+    with worker(backend) as process:
+        started = time.monotonic()
+        wait_for(lambda: backend.pending() == 0, 900, "backlog drained")
+        elapsed = time.monotonic() - started
+        rss = peak_rss_mb(process.pid)
+    stored = backend.count(EmailCallback) - before
+    return {
+        "events": stored,
+        "seconds": elapsed,
+        "events_per_s": stored / elapsed,
+        "worker_rss_mb": rss,
+    }
+
+
+def sustained(backend: Backend, rate: float, seconds: float) -> dict[str, float]:
+    with web(backend) as (port, web_process), worker(backend) as worker_process:
+        body = backend.workdir / "sustained.json"
+        body.write_bytes(tracking_body("sustained"))  # one event, the same key: size is what counts
+        result = json.loads(
+            subprocess.run(
+                [
+                    sys.executable,
+                    str(REPO / "bench" / "loadgen.py"),
+                    "--port",
+                    str(port),
+                    "--rate",
+                    str(rate),
+                    "--seconds",
+                    str(seconds),
+                    "--body",
+                    str(body),
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        )
+        ended = time.monotonic()
+        wait_for(lambda: backend.pending() == 0, 300, "backlog after the load")
+        result["backlog_zero_after_s"] = time.monotonic() - ended
+        result["web_rss_mb"] = peak_rss_mb(web_process.pid)
+        result["worker_rss_mb"] = peak_rss_mb(worker_process.pid)
+    return result
+
+
+@contextmanager
+def backends(which: list[str], root: Path) -> Iterator[list[Backend]]:
+    made: list[Backend] = []
+    databases: list[str] = []
+    admin = os.environ.get(
+        "EMAILHOOK_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+    )
+    try:
+        for name in which:
+            workdir = root / name
+            workdir.mkdir(parents=True)
+            if name == "sqlite":
+                made.append(
+                    Backend(name, workdir, f"sqlite:///{workdir / 'var' / 'emailhook.db'}", None)
+                )
+                continue
+            database = f"emailhook_bench_{uuid.uuid4().hex[:8]}"
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(f'CREATE DATABASE "{database}"')
+            databases.append(database)
+            broker = os.environ.get("EMAILHOOK_BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
+            redis.Redis.from_url(broker).flushdb()
+            made.append(Backend(name, workdir, f"{admin.rsplit('/', 1)[0]}/{database}", broker))
+        yield made
+    finally:
+        for backend in made:
+            backend.engine.dispose()
+        with psycopg.connect(admin, autocommit=True) as conn:
+            for database in databases:
+                conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+def migrate(backend: Backend) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "emailhook", "db", "upgrade"],
+        env=backend.env(),
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--backends", default="sqlite,postgres+redis")
+    parser.add_argument("--seconds", type=int, default=10, help="length of each wrk run")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--drain-bodies", type=int, default=50_000)
+    parser.add_argument("--rate", type=float, default=1500)
+    parser.add_argument("--sustained-seconds", type=float, default=20)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        print("installing wrk (Debian package)", file=sys.stderr)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    report: dict[str, Any] = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
+        "serve": SERVE,
+    }
+    with tempfile.TemporaryDirectory(prefix="emailhook-bench-") as tmp:
+        root = Path(tmp)
+        with (
+            backends(["sqlite"], root / "ceiling") as (ceiling_backend,),
+            web(ceiling_backend, target="bench.ceiling:create_app") as (port, process),
+        ):
+            report["ceiling"] = wrk(port, SEED, args.seconds, args.connections)
+            report["ceiling"]["web_rss_mb"] = peak_rss_mb(process.pid)
+        for name in args.backends.split(","):
+            with backends([name], root / name) as (backend,):
+                migrate(backend)
+                figures: dict[str, Any] = {}
+                with web(backend) as (port, process):
+                    figures["ingest"] = wrk(port, SEED, args.seconds, args.connections)
+                    figures["ingest"]["web_rss_mb"] = peak_rss_mb(process.pid)
+                figures["ingest"]["ratio"] = figures["ingest"]["rps"] / report["ceiling"]["rps"]
+                figures["ingest"]["accepted"] = backend.count(InboxBody)
+                with backend.engine.begin() as conn:  # the ingest bodies are not part of the drain
+                    conn.execute(InboxBody.__table__.delete())
+                run = uuid.uuid4().hex[:6]
+                figures["drain_single"] = drain(
+                    backend,
+                    [tracking_body(f"{run}-{i}") for i in range(args.drain_bodies)],
+                    1,
+                    "tracking_event",
+                )
+                figures["drain_batch"] = drain(
+                    backend,
+                    [batch_body(f"{run}-b{i}", 100) for i in range(500)],
+                    100,
+                    "delivery_reports",
+                )
+                figures["sustained"] = sustained(backend, args.rate, args.sustained_seconds)
+                report[name] = figures
+    out = RESULTS / "latest.json"
+    out.write_text(json.dumps(report, indent=2))
+    print(render(report, args.backends.split(",")))
+    print(f"\nfigures written to {out.relative_to(REPO)}")
+
+
+def _rps(figures: dict[str, float]) -> str:
+    return "{rps:.0f} ({p50_ms:.1f}/{p99_ms:.1f})".format(**figures)
+
+
+#: (label, how to show one backend's figures) for each row of the table
+ROWS: list[tuple[str, Any]] = [
+    ("ingest: POST /email req/s (p50/p99 ms)", lambda f: _rps(f["ingest"])),
+    ("ingest / ceiling", lambda f: f"{f['ingest']['ratio']:.0%}"),
+    ("drain: 50k one-event bodies, events/s", lambda f: f"{f['drain_single']['events_per_s']:.0f}"),
+    (
+        "drain: 500 x 100-event bodies, events/s",
+        lambda f: f"{f['drain_batch']['events_per_s']:.0f}",
+    ),
+    (
+        "sustained: offered / achieved req/s",
+        lambda f: "{offered_rate:.0f} / {achieved_rate:.0f}".format(**f["sustained"]),
+    ),
+    (
+        "sustained: p50 / p99 / max ms",
+        lambda f: "{p50_ms:.1f} / {p99_ms:.1f} / {max_ms:.0f}".format(**f["sustained"]),
+    ),
+    (
+        "sustained: backlog zero after load, s",
+        lambda f: "{backlog_zero_after_s:.2f}".format(**f["sustained"]),
+    ),
+    (
+        "peak RSS web / worker (50k drain), MB",
+        lambda f: f"{f['ingest']['web_rss_mb']:.0f} / {f['drain_single']['worker_rss_mb']:.0f}",
+    ),
+]
+
+
+def render(report: dict[str, Any], names: list[str]) -> str:
+    blanks = " |" * (len(names) - 1)
+    lines = [
+        f"machine: {report['machine']}; server: granian, {report['serve']['workers']} processes"
+        f" x {report['serve']['threads']} threads",
+        "",
+        "| measure | " + " | ".join(names) + " |",
+        "|---|" + "---|" * len(names),
+        f"| ceiling: bare Flask req/s (p50/p99 ms) | {_rps(report['ceiling'])} |{blanks}",
+    ]
+    lines += [
+        f"| {label} | " + " | ".join(show(report[n]) for n in names) + " |" for label, show in ROWS
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,201 @@
+"""Group commit: many request threads, one writer thread, one transaction per batch.
+
+A web process answers many requests at once, and each must wait until its body is committed.
+Committing each body on its own costs a transaction (and on SQLite, a turn at the one write
+lock) per request. Here the request threads hand their bodies to one writer thread, which
+inserts everything that queued up meanwhile in a single transaction: under load the cost of a
+commit is shared by the whole batch, and an idle request still commits at once.
+
+This is the hottest path of the service, so the writer talks to the driver directly: building
+SQLAlchemy statements costs more than SQLite takes to store a row (measured: ~90 us against
+~25 us a row in batches of eight).
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import os
+import threading
+from collections import deque
+from collections.abc import Sequence
+from datetime import UTC
+
+from sqlalchemy import Engine
+from sqlalchemy.pool import PoolProxiedConnection
+
+from emailhook.adapters.inbox import NewBody
+from emailhook.adapters.sqlite_lock import WriterLock, writer_lock
+
+log = logging.getLogger("emailhook.group_commit")
+
+
+class _State(enum.Enum):
+    QUEUED = 1
+    WRITING = 2
+    CANCELLED = 3
+
+
+class _Request:
+    __slots__ = ("body", "done", "result", "state")
+
+    def __init__(self, body: NewBody) -> None:
+        self.body = body
+        self.done = threading.Event()
+        self.state = _State.QUEUED
+        self.result: int | BaseException | None = None
+
+
+class GroupCommitWriter:
+    """Keeps bodies durably for many threads of one process; ``write`` returns the new id."""
+
+    def __init__(self, engine: Engine, *, max_batch: int = 512) -> None:
+        self._engine = engine
+        self._max_batch = max_batch
+        self._queue: deque[_Request] = deque()
+        self._ready = threading.Condition()
+        self._pid = -1
+        self._connection: PoolProxiedConnection | None = None
+
+    def write(self, body: NewBody, timeout: float) -> int:
+        """Commit ``body`` and return its id; raise TimeoutError if that takes over ``timeout``.
+
+        A body that timed out before the writer took it is never written, so a caller that
+        answers 503 on TimeoutError has not kept it. Database errors are raised as they are.
+        """
+        self._ensure_writer()
+        request = _Request(body)
+        with self._ready:
+            self._queue.append(request)
+            self._ready.notify()
+        if not request.done.wait(timeout):
+            with self._ready:
+                if request.state is _State.QUEUED:
+                    request.state = _State.CANCELLED
+                    raise TimeoutError("the database did not take the body in time")
+            # Already being written: the transaction in flight decides, and it is short.
+            if not request.done.wait(timeout):
+                raise TimeoutError("the database did not commit the body in time")
+        if isinstance(request.result, BaseException):
+            raise request.result
+        assert request.result is not None
+        return request.result
+
+    def _ensure_writer(self) -> None:
+        # Servers fork their workers; a thread does not survive a fork, so start one per process.
+        if self._pid != os.getpid():
+            with self._ready:
+                if self._pid != os.getpid():
+                    self._queue.clear()
+                    self._connection = None
+                    thread = threading.Thread(target=self._run, name="emailhook-group-commit")
+                    thread.daemon = True
+                    thread.start()
+                    self._pid = os.getpid()
+
+    def _take(self) -> list[_Request]:
+        with self._ready:
+            while not self._queue:
+                self._ready.wait()
+            batch: list[_Request] = []
+            while self._queue and len(batch) < self._max_batch:
+                request = self._queue.popleft()
+                if request.state is _State.QUEUED:
+                    request.state = _State.WRITING
+                    batch.append(request)
+            return batch
+
+    def _run(self) -> None:
+        while True:
+            batch = self._take()
+            if batch:
+                self._commit(batch)
+
+    def _commit(self, batch: Sequence[_Request]) -> None:
+        try:
+            ids = self._append([request.body for request in batch])
+        except Exception as error:  # every waiting request gets the database's own error
+            for request in batch:
+                request.result = error
+                request.done.set()
+            return
+        for request, body_id in zip(batch, ids, strict=True):
+            request.result = body_id
+            request.done.set()
+
+    def _append(self, bodies: Sequence[NewBody]) -> list[int]:
+        if self._connection is None:
+            self._connection = self._engine.raw_connection()
+        try:
+            if self._engine.dialect.name == "sqlite":
+                return _append_sqlite(self._connection, bodies, writer_lock(self._engine))
+            return _append_postgres(self._connection, bodies)
+        except Exception:
+            self._connection.invalidate()
+            self._connection = None
+            raise
+
+
+def _append_sqlite(
+    connection: PoolProxiedConnection, bodies: Sequence[NewBody], lock: WriterLock | None
+) -> list[int]:
+    # Few calls into SQLite, each of which lets go of the GIL: getting it back can take a
+    # switch interval while request threads run Python, and we hold the write lock meanwhile.
+    # So: one multi-row INSERT, and the ids from last_insert_rowid() (a table without deletes
+    # of its newest rows gets max(rowid) + 1, + 2, ... under the write lock).
+    params: list[object] = []
+    for body in bodies:
+        # The text form SQLAlchemy's SQLite DATETIME writes and reads: naive UTC.
+        received = body.received_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        params += (*_values(body), received, received)
+    sql = _INSERT_MANY + ", ".join([_ROW_SQLITE] * len(bodies))
+    cursor = connection.cursor()
+    if lock:
+        lock.acquire()
+    try:
+        cursor.execute("BEGIN IMMEDIATE")
+        try:
+            cursor.execute(sql, params)
+            last = cursor.lastrowid
+            if cursor.rowcount != len(bodies) or last is None:
+                raise RuntimeError("SQLite did not report the inserted rows")
+            cursor.execute("COMMIT")
+        except BaseException:
+            cursor.execute("ROLLBACK")
+            raise
+    finally:
+        if lock:
+            lock.release()
+        cursor.close()
+    return list(range(last - len(bodies) + 1, last + 1))
+
+
+def _append_postgres(connection: PoolProxiedConnection, bodies: Sequence[NewBody]) -> list[int]:
+    # One statement, one round trip; RETURNING gives the ids in the order of the VALUES rows.
+    params: list[object] = []
+    for body in bodies:
+        params += (*_values(body), body.received_at, body.received_at)
+    sql = _INSERT_MANY + ", ".join([_ROW_POSTGRES] * len(bodies)) + " RETURNING id"
+    cursor = connection.cursor()
+    try:
+        cursor.execute(sql, params)
+        ids = [int(row[0]) for row in cursor.fetchall()]
+        connection.commit()
+        return ids
+    except BaseException:
+        connection.rollback()
+        raise
+    finally:
+        cursor.close()
+
+
+def _values(body: NewBody) -> tuple[object, ...]:
+    return (body.body, body.shape, body.event_count, body.state.value, body.request_id)
+
+
+_INSERT_MANY = (
+    "INSERT INTO inbox_body (body, shape, event_count, state, request_id, received_at,"
+    " available_at, deliveries, attempts) VALUES "
+)
+_ROW_SQLITE = "(?, ?, ?, ?, ?, ?, ?, 0, 0)"
+_ROW_POSTGRES = "(%s, %s, %s, %s, %s, %s, %s, 0, 0)"
