@@ -39,5 +39,8 @@ e2e: setup
 faults: setup
 	$(BIN)/pytest tests/faults
 
+fuzz: setup  ## the long fuzzing run (20000 examples per test); `make test` runs a bounded one
+	HYPOTHESIS_PROFILE=long $(BIN)/pytest tests/fuzz --timeout=0 --hypothesis-show-statistics
+
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
