@@ -16,8 +16,10 @@ def mask_email(address: str | None) -> str:
 
 
 #: an e-mail address inside free text (also URL-encoded, ``a%40b.com``); the first character of
-#: the local part is kept, so ``j***@domain`` (already masked) does not match again
-_ADDRESS_IN_TEXT = re.compile(r"([\w.%+-])[\w.%+-]*?(?:@|%40)([\w-]+(?:\.[\w-]+)+)")
+#: the local part is kept, so ``j***@domain`` (already masked) does not match again. Linear
+#: time: a match starts only where a word starts, and possessive runs never backtrack (a log
+#: line may hold a long attacker-chosen word).
+_ADDRESS_IN_TEXT = re.compile(r"(?<![\w.+-])([\w.+-])[\w.+-]*+(?:@|%40)([\w-]++(?:\.[\w-]++)+)")
 
 
 def mask_emails(text: str) -> str:
