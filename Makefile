@@ -42,5 +42,8 @@ faults: setup
 bench: setup  ## ceiling, ingest, drain, sustained load and memory; see bench/run.py
 	$(BIN)/python bench/run.py
 
+fuzz: setup  ## the long fuzzing run (20000 examples per test); `make test` runs a bounded one
+	HYPOTHESIS_PROFILE=long $(BIN)/pytest tests/fuzz --timeout=0 --hypothesis-show-statistics
+
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, PositiveFloat, PositiveInt
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, PositiveFloat, PositiveInt, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+#: A list of secrets from one variable: ``a,b`` (or a JSON array when a secret holds a comma).
+#: Two entries let a secret rotate without downtime: add the new one, switch, drop the old one.
+Secrets = Annotated[tuple[SecretStr, ...], NoDecode]
+HmacAlgorithm = Literal["md5", "sha1", "sha224", "sha256", "sha384", "sha512"]
 
 
 class Settings(BaseSettings):
     """emailhook's configuration, read from ``EMAILHOOK_*`` (and a few conventional) variables."""
 
-    model_config = SettingsConfigDict(env_prefix="EMAILHOOK_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix="EMAILHOOK_",
+        extra="ignore",
+        frozen=True,
+        # A refused setting must not print its value: it may be a secret (or hold one, a URL).
+        hide_input_in_errors=True,
+    )
 
     env: Literal["development", "production"] = "development"
     #: where the embedded default keeps its SQLite database and queue folder
@@ -55,6 +67,63 @@ class Settings(BaseSettings):
     #: first retry delay of a failed body; doubles per attempt up to the cap
     retry_backoff_seconds: PositiveFloat = 2.0
     retry_backoff_max_seconds: PositiveFloat = 300.0
+
+    # --- who may post (README "Security"); production refuses to start with none of them ---
+    #: secret tokens accepted in the URL: ``POST /email/<token>`` or ``POST /email?token=``
+    webhook_tokens: Secrets = ()
+    #: HTTP Basic credentials, each ``user:password``
+    basic_auth: Secrets = ()
+    #: a static shared-secret header: its name, and the values accepted
+    secret_header: str = "X-Webhook-Secret"  # noqa: S105 (a header name, not a secret)
+    secret_header_values: Secrets = ()
+    #: ``Authorization: Bearer <token>`` tokens
+    bearer_tokens: Secrets = ()
+    #: HMAC of the raw body: keys, the header carrying it, its algorithm and encoding
+    hmac_secrets: Secrets = ()
+    hmac_header: str = "X-Signature"
+    hmac_algorithm: HmacAlgorithm = "sha256"
+    hmac_encoding: Literal["hex", "base64"] = "hex"
+    #: JSON nesting allowed in a body; Infobip's deepest is 4 (results, report, status, ...)
+    max_json_depth: PositiveInt = 32
+
+    @field_validator(
+        "webhook_tokens",
+        "basic_auth",
+        "secret_header_values",
+        "bearer_tokens",
+        "hmac_secrets",
+        mode="before",
+    )
+    @classmethod
+    def _split_secrets(cls, value: object) -> object:
+        """Read ``a,b`` or ``["a","b"]``; surrounding blanks and empty entries are dropped."""
+        if isinstance(value, str):
+            text = value.strip()
+            items = json.loads(text) if text.startswith("[") else text.split(",")
+            value = items
+        if isinstance(value, (list, tuple)):
+            return tuple(
+                item.strip() if isinstance(item, str) else item
+                for item in value
+                if not (isinstance(item, str) and not item.strip())
+            )
+        return value
+
+    @field_validator("basic_auth")
+    @classmethod
+    def _user_colon_password(cls, value: tuple[SecretStr, ...]) -> tuple[SecretStr, ...]:
+        for credentials in value:
+            if ":" not in credentials.get_secret_value():
+                raise ValueError("each EMAILHOOK_BASIC_AUTH entry is user:password")
+        return value
+
+    @field_validator("secret_header", "hmac_header")
+    @classmethod
+    def _header_name(cls, value: str) -> str:
+        name = value.strip()
+        if not name or not all(c.isalnum() or c in "-_" for c in name):
+            raise ValueError(f"not an HTTP header name: {value!r}")
+        return name
 
     @property
     def resolved_database_url(self) -> str:

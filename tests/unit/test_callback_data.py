@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import json
 import time
 
 import pytest
@@ -105,12 +107,58 @@ def test_callback_data_just_under_the_cap_is_decoded() -> None:
         pytest.param("{'a': " + "-" * 8000 + "1}", id="unary chain"),
         pytest.param("{'a': " + "not " * 2000 + "1}", id="operator chain"),
         pytest.param("{'a': " + "9" * 5000 + "}", id="int over the digit limit"),
+        pytest.param("{'a': 9**9**9**9}", id="power tower (never evaluated)"),
+        pytest.param("{'a': 'x' * 10**10}", id="string repetition (never evaluated)"),
+        pytest.param("{'a': (1,) * 10**10}", id="tuple repetition (never evaluated)"),
+        pytest.param("{'a': 1" + "-1" * 3000 + "}", id="subtraction chain"),
+        pytest.param("{'a': " + "+-~" * 2000 + "1}", id="mixed unary chain"),
+        pytest.param("{'a': (" * 1500 + "1" + ")}" * 1500, id="deep dict and tuple"),
+        pytest.param("{'a': (lambda: 1)()}", id="call"),
+        pytest.param("{'a': f'{1}'}", id="f-string"),
+        pytest.param("{'a': __import__('os').getcwd()}", id="import"),
     ],
 )
 def test_hostile_python_literal_gives_none_without_raising(text: str) -> None:
     started = time.perf_counter()
     assert parse_callback_data(text) is None
     assert time.perf_counter() - started < 2
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("{'a': '" + "x" * 8100 + "'}", id="long string"),
+        pytest.param("{'a': " + "'x' " * 2000 + "}", id="implicit concatenation"),
+        pytest.param("{'a': [" + "[]," * 2700 + "]}", id="many small lists"),
+        pytest.param("{'a': {" + ",".join(str(i) for i in range(1500)) + "}}", id="big set"),
+        pytest.param("{'a': " + "[" * 190 + "]" * 190 + "}", id="nesting the parser allows"),
+        pytest.param("{'a': 1e999999, 'b': -1e999999}", id="infinite floats"),
+        pytest.param("{'a': b'" + "\\x00" * 1000 + "'}", id="bytes of NUL"),
+    ],
+)
+def test_heavy_but_valid_python_literal_is_decoded_quickly_into_storable_json(text: str) -> None:
+    started = time.perf_counter()
+    data = parse_callback_data(text)
+    assert time.perf_counter() - started < 2
+    assert data is not None
+    json.dumps(data)
+
+
+@pytest.mark.parametrize("literal", ["0x" + "f" * 8000, "-0o" + "7" * 5000, "9" * 4300])
+def test_int_too_long_to_print_is_stored_in_hex_instead_of_poisoning_the_body(
+    literal: str,
+) -> None:
+    # Python refuses to print an int of more than 4300 digits: json.dumps would then fail on
+    # every attempt and the body would be dead-lettered.
+    text = f"{{'qj_creditor_id': {literal}}}"
+    data = parse_callback_data(text)
+    assert data is not None
+    assert data["qj_creditor_id"] == hex(ast.literal_eval(literal))
+    json.dumps(data)
+    (event,) = parse_body(opened_with(text)).events
+    assert event.creditor_id == data["qj_creditor_id"]
+    (event,) = parse_body(opened_with(text.replace("qj_creditor_id", "qj_contact_id"))).events
+    assert event.qj_contact_id is None
 
 
 def test_huge_int_literal_under_the_digit_limit_is_kept_but_is_no_contact_id() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from emailhook.service.errors import InvalidBodyError
@@ -62,3 +64,56 @@ def test_nul_escape_is_decoded_as_is() -> None:
 
 def test_empty_object_is_accepted() -> None:
     assert decode_body(b"{}") == {}
+
+
+# --- nesting depth ------------------------------------------------------------------------
+
+
+def nested(depth: int, opener: bytes = b"[", closer: bytes = b"]") -> bytes:
+    """A JSON object whose deepest value is ``depth`` levels down (the object is level 1)."""
+    return b'{"a":' + opener * (depth - 1) + b"0" + closer * (depth - 1) + b"}"
+
+
+def test_nesting_up_to_the_limit_is_accepted() -> None:
+    assert decode_body(nested(3), max_depth=3) == {"a": [[0]]}
+    assert decode_body(nested(32, b'{"k":', b"}"), max_depth=32)
+
+
+@pytest.mark.parametrize("opener", [b"[", b'{"k":'])
+def test_nesting_past_the_limit_is_refused_saying_so(opener: bytes) -> None:
+    closer = b"]" if opener == b"[" else b"}"
+    with pytest.raises(InvalidBodyError, match="nested deeper than 32 levels"):
+        decode_body(nested(33, opener, closer), max_depth=32)
+
+
+def test_depth_is_measured_on_the_deepest_branch_not_on_the_bracket_count() -> None:
+    wide = b'{"results": [' + b",".join([b'{"status": {"id": 1}}'] * 500) + b"]}"
+    assert len(decode_body(wide, max_depth=4)["results"]) == 500
+    with pytest.raises(InvalidBodyError):
+        decode_body(wide, max_depth=3)
+
+
+def test_the_depth_check_does_not_recurse() -> None:
+    # orjson reads up to 1024 levels; a recursive walk would need that much Python stack.
+    frames, frame = 0, sys._getframe()
+    while frame.f_back is not None:
+        frames, frame = frames + 1, frame.f_back
+    previous = sys.getrecursionlimit()
+    sys.setrecursionlimit(frames + 40)
+    try:
+        with pytest.raises(InvalidBodyError, match="nested deeper than 999 levels"):
+            decode_body(nested(1000), max_depth=999)
+        assert decode_body(nested(1000), max_depth=1000)
+    finally:
+        sys.setrecursionlimit(previous)
+
+
+def test_default_depth_limit_is_thirty_two() -> None:
+    decode_body(nested(32))
+    with pytest.raises(InvalidBodyError, match="32"):
+        decode_body(nested(33))
+
+
+def test_invalid_utf8_is_named_as_such_with_its_position() -> None:
+    with pytest.raises(InvalidBodyError, match=r"not valid UTF-8 \(byte 7\)"):
+        decode_body(b'{"a": "\xc3\x28"}')

@@ -6,6 +6,9 @@ import math
 from typing import Any
 
 NUL_ESCAPE = b"\\u0000"
+#: Python prints no int longer than 4300 decimal digits (``sys.get_int_max_str_digits``), so
+#: json.dumps cannot store one; a hex literal in callbackData (``0xfff...``) can be far longer.
+_MAX_INT_BITS = 14_000
 
 
 def scrub_nul(value: Any) -> Any:
@@ -26,14 +29,17 @@ def scrub_nul(value: Any) -> Any:
 def json_safe(value: Any) -> Any:
     """Return ``value`` built only of JSON types, with strings every database can store.
 
-    A Python-literal callbackData can hold sets, bytes, complex numbers, NaN, NUL characters or
-    lone surrogates (``'\\udc00'``); none of them can be stored as JSON text, so each becomes
-    its nearest storable form instead of failing the body on every attempt.
+    A Python-literal callbackData can hold sets, bytes, complex numbers, NaN, NUL characters,
+    lone surrogates (``'\\udc00'``) or ints too long to print; none of them can be stored as
+    JSON text, so each becomes its nearest storable form instead of failing the body on every
+    attempt.
     """
     if isinstance(value, str):
         return _storable(value)
-    if value is None or isinstance(value, (bool, int)):
+    if value is None or isinstance(value, bool):
         return value
+    if isinstance(value, int):
+        return value if value.bit_length() <= _MAX_INT_BITS else hex(value)
     if isinstance(value, float):
         return value if math.isfinite(value) else str(value)
     if isinstance(value, dict):

@@ -20,6 +20,8 @@ from emailhook.clock import utcnow
 from emailhook.entrypoints import supervisor
 from emailhook.entrypoints.worker import QUEUE
 from emailhook.logs import configure_logging
+from emailhook.service.auth import require_authentication
+from emailhook.service.errors import ConfigurationError
 from emailhook.settings import Settings
 
 
@@ -36,7 +38,7 @@ def main() -> None:
 @click.option("--concurrency", default=2, show_default=True, type=int, help="Worker processes.")
 def run(host: str, port: int, workers: int, concurrency: int) -> None:
     """Run web server and worker together; Ctrl-C stops both."""
-    settings = Settings()
+    settings = _startable_settings()
     migrate(settings)
     serve_cmd = [*_self(), "serve", "--host", host, "--port", str(port), "--workers", str(workers)]
     worker_cmd = [*_self(), "worker", "--concurrency", str(concurrency)]
@@ -52,6 +54,7 @@ def run(host: str, port: int, workers: int, concurrency: int) -> None:
 @click.option("--target", default="emailhook:create_app", hidden=True, help="App factory.")
 def serve(host: str, port: int, workers: int, threads: int, target: str) -> None:
     """Serve the web app with granian, a production WSGI server."""
+    _startable_settings()  # a refusal here, not in each granian worker
     from granian import Granian
     from granian.constants import Interfaces
 
@@ -212,6 +215,16 @@ def events(limit: int, qj_contact_id: int | None, as_json: bool) -> None:
                 click.echo(orjson.dumps(values).decode())
             else:
                 click.echo("  ".join(str(v) for v in values.values()))
+
+
+def _startable_settings() -> Settings:
+    """Return the settings, or exit non-zero saying why the web app would refuse to start."""
+    settings = Settings()
+    try:
+        require_authentication(settings)
+    except ConfigurationError as error:
+        raise click.ClickException(str(error)) from error
+    return settings
 
 
 def _sessions() -> sessionmaker[Session]:

@@ -7,7 +7,11 @@ import logging
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
-from emailhook.service.errors import InvalidBodyError, StorageUnavailableError
+from emailhook.service.errors import (
+    InvalidBodyError,
+    StorageUnavailableError,
+    UnauthorizedError,
+)
 
 log = logging.getLogger("emailhook.http")
 
@@ -17,6 +21,7 @@ RETRY_AFTER_SECONDS = 5
 
 def init_app(app: Flask) -> None:
     app.register_error_handler(InvalidBodyError, _invalid_body)
+    app.register_error_handler(UnauthorizedError, _unauthorized)
     app.register_error_handler(StorageUnavailableError, _storage_unavailable)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
@@ -28,6 +33,14 @@ def _error(status: int, code: str, message: str) -> tuple[Response, int]:
 
 def _invalid_body(error: InvalidBodyError) -> tuple[Response, int]:
     return _error(400, "invalid_body", str(error))
+
+
+def _unauthorized(error: UnauthorizedError) -> tuple[Response, int]:
+    # The same words for a missing, wrong or retired secret of any method: nothing to guess by.
+    response, status = _error(401, "unauthorized", "authentication required")
+    if error.challenge_basic:
+        response.headers["WWW-Authenticate"] = 'Basic realm="emailhook"'
+    return response, status
 
 
 def _storage_unavailable(error: StorageUnavailableError) -> tuple[Response, int]:

@@ -2,21 +2,57 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from typing import BinaryIO
 
+from flask import Blueprint, Response, current_app, jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from emailhook.service.auth import Credentials, WebhookAuth
 from emailhook.service.intake import Intake
 
 webhook = Blueprint("webhook", __name__)
 
 
 @webhook.post("/email")
-def receive_email() -> Response:
-    """Accept an Infobip webhook body: 200 once it is durably kept."""
+@webhook.post("/email/<token>")
+def receive_email(token: str | None = None) -> Response:
+    """Accept an Infobip webhook body from an authenticated sender: 200 once durably kept."""
+    auth: WebhookAuth = current_app.extensions["emailhook.auth"]
     intake: Intake = current_app.extensions["emailhook.intake"]
-    receipt = intake.accept(
-        request.get_data(cache=False), request_id=request.headers.get("X-Request-Id")
+    raw = _read_body(current_app.config["MAX_CONTENT_LENGTH"])
+    offered = Credentials(
+        path_token=token,
+        query_token=request.args.get("token"),
+        headers=dict(request.headers.items()),
+        body=raw,
     )
+    auth.verify(offered, remote_addr=request.remote_addr)
+    receipt = intake.accept(raw, request_id=request.headers.get("X-Request-Id"))
     return jsonify(accepted=True, id=receipt.body_id, shape=receipt.shape, events=receipt.events)
+
+
+def _read_body(limit: int) -> bytes:
+    """Return the request body, or raise 413 when it is longer than ``limit`` bytes."""
+    if request.content_length is not None or not request.environ.get("wsgi.input_terminated"):
+        # Werkzeug refuses a Content-Length over the limit before reading anything.
+        return request.get_data(cache=False)
+    # A chunked body has no length to check, and Werkzeug would silently cut it at the limit:
+    # read one byte more than allowed, and refuse the body if it is there.
+    raw = _read_at_most(request.environ["wsgi.input"], limit + 1)
+    if len(raw) > limit:
+        raise RequestEntityTooLarge()
+    return raw
+
+
+def _read_at_most(stream: BinaryIO, size: int) -> bytes:
+    chunks: list[bytes] = []
+    while size > 0:
+        chunk = stream.read(min(size, 64 * 1024))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
 
 
 @webhook.get("/healthz")

@@ -11,6 +11,7 @@ from kombu import Queue
 
 from emailhook.adapters.broker import broker_config
 from emailhook.bootstrap import PerProcess, relay_policy, retry_policy
+from emailhook.logs import configure_logging
 from emailhook.service.processing import Processor
 from emailhook.service.relay import Publish, Relay
 from emailhook.settings import Settings
@@ -26,6 +27,7 @@ PROCESS_BODIES = "emailhook.process_bodies"
 def create_celery(settings: Settings | None = None) -> Celery:
     """Return a Celery app wired to the configured broker, with the task and the relay."""
     settings = settings or Settings()
+    configure_logging(settings=settings)  # broker and database passwords masked in logs
     app = Celery("emailhook", set_as_current=False)
     app.conf.update(broker_config(settings))
     app.conf.update(

@@ -9,3 +9,16 @@ class InvalidBodyError(ValueError):
 
 class StorageUnavailableError(RuntimeError):
     """The body could not be kept durably right now (503): the sender should retry."""
+
+
+class UnauthorizedError(PermissionError):
+    """The sender did not prove who it is (401). Carries no detail that would help guessing."""
+
+    def __init__(self, *, challenge_basic: bool = False) -> None:
+        super().__init__("authentication required")
+        #: whether the answer should invite HTTP Basic credentials
+        self.challenge_basic = challenge_basic
+
+
+class ConfigurationError(RuntimeError):
+    """The service is configured in a way it refuses to run with (e.g. production, no auth)."""

@@ -24,6 +24,8 @@ log = logging.getLogger("emailhook.intake")
 
 #: how many masked addresses one log line shows before "+N more"
 _LOGGED_ADDRESSES = 3
+#: JSON nesting accepted by default (``EMAILHOOK_MAX_JSON_DEPTH``); Infobip's deepest is 4
+MAX_JSON_DEPTH = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,14 +64,16 @@ class Intake:
         *,
         timeout: float = 1.0,
         clock: Callable[[], datetime] = utcnow,
+        max_json_depth: int = MAX_JSON_DEPTH,
     ) -> None:
         self._writer = writer
         self._timeout = timeout
         self._clock = clock
+        self._max_depth = max_json_depth
 
     def accept(self, raw: bytes, *, request_id: str | None = None) -> Receipt:
         """Keep ``raw`` durably and return its receipt, or raise a service error."""
-        body = decode_body(raw)
+        body = decode_body(raw, max_depth=self._max_depth)
         shape = detect_shape(body)
         events = count_events(body, shape)
         state = BodyState.UNRECOGNIZED if shape is Shape.UNKNOWN else BodyState.PENDING
@@ -89,17 +93,54 @@ class Intake:
         return Receipt(body_id, shape, events)
 
 
-def decode_body(raw: bytes) -> Mapping[str, Any]:
-    """Return the body as a JSON object, or raise InvalidBodyError saying what is wrong."""
+def decode_body(raw: bytes, *, max_depth: int = MAX_JSON_DEPTH) -> Mapping[str, Any]:
+    """Return the body as a JSON object, or raise InvalidBodyError saying what is wrong.
+
+    orjson refuses invalid UTF-8 and lone surrogate escapes (``"\\ud800"``), so every string
+    of an accepted body can be stored in any database.
+    """
     if not raw.strip():
         raise InvalidBodyError("the body is empty; expected a JSON object")
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as error:
-        raise InvalidBodyError(f"the body is not valid JSON: {error}") from error
+        raise InvalidBodyError(_why_not_json(raw, error)) from error
     if not isinstance(body, dict):
         raise InvalidBodyError(f"the body is a JSON {_json_type(body)}; expected a JSON object")
+    # Fewer brackets than the limit cannot nest deeper: most bodies skip the walk.
+    if raw.count(b"[") + raw.count(b"{") > max_depth and _depth_exceeds(body, max_depth):
+        raise InvalidBodyError(f"the body is nested deeper than {max_depth} levels")
     return body
+
+
+def _depth_exceeds(value: object, limit: int) -> bool:
+    """Return True when ``value`` nests more than ``limit`` arrays and objects.
+
+    Iterative on purpose: recursion would be the very stack overflow a deep body aims at.
+    """
+    level: list[dict[str, Any] | list[Any]] = [value] if isinstance(value, (dict, list)) else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > limit:
+            return True
+        children: list[dict[str, Any] | list[Any]] = []
+        for container in level:
+            items = container.values() if isinstance(container, dict) else container
+            for item in items:
+                if isinstance(item, (dict, list)):
+                    children.append(item)
+        level = children
+    return False
+
+
+def _why_not_json(raw: bytes, error: orjson.JSONDecodeError) -> str:
+    # orjson calls every encoding error "surrogates not allowed": say what is really wrong
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        return f"the body is not valid JSON: it is not valid UTF-8 (byte {bad.start})"
+    return f"the body is not valid JSON: {error}"
 
 
 def _json_type(value: object) -> str:

@@ -1,0 +1,109 @@
+"""Log lines never show a secret, a URL token or a full e-mail address, whoever logs them."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import time
+
+import pytest
+
+from emailhook.domain.masking import mask_emails
+from emailhook.logs import RedactingFilter, configure_logging, secrets_of
+from emailhook.settings import Settings
+
+TOKEN = "url-token-7f3a9c1e5b"
+HMAC_KEY = "hmac-key-2d4f6a8c0e"
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("to=joao.madero@quite.com.br", "to=j***@quite.com.br"),
+        ("a@b.co,c.d@e.org", "a***@b.co,c***@e.org"),
+        ("GET /?to=joao%40quite.com.br", "GET /?to=j***@quite.com.br"),
+        ("already j***@quite.com.br", "already j***@quite.com.br"),
+        ("no address @ here, user@localhost", "no address @ here, user@localhost"),
+    ],
+)
+def test_mask_emails_masks_every_address_in_free_text(text: str, masked: str) -> None:
+    assert mask_emails(text) == masked
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["a" * 200_000, "a@" * 100_000, "a." * 100_000 + "@", "x@" + "b." * 100_000, "%40" * 70_000],
+    ids=["long word", "many @", "long dotted local part", "long domain", "many %40"],
+)
+def test_masking_a_long_attacker_chosen_line_takes_linear_time(text: str) -> None:
+    # A log line can hold a request line or an error message an attacker chose; a regex that
+    # backtracks would turn one such line into seconds of CPU (the first version took 11 s
+    # for a 30 000-letter word).
+    redactor = RedactingFilter()
+    redactor.add_secrets(["some-secret-value"])
+    started = time.perf_counter()
+    redactor.redact(f"GET /email/{text}?token={text} Authorization: Basic {text} {text}")
+    assert time.perf_counter() - started < 1
+
+
+def test_filter_masks_configured_secrets_in_every_spelling() -> None:
+    redactor = RedactingFilter()
+    redactor.add_secrets(["plain-secret", "with/slash+plus"])
+    text = "a plain-secret b with/slash+plus c with%2Fslash%2Bplus"
+    redactor.add_secrets(secrets_of(Settings(webhook_tokens="with/slash+plus")))
+    assert redactor.redact(text) == "a *** b *** c ***"
+
+
+def test_filter_masks_any_url_token_even_one_it_was_never_told_about() -> None:
+    # a guessed or retired token is no one's business either
+    redactor = RedactingFilter()
+    line = '127.0.0.1 - - "POST /email/guessed-123?token=also-guessed&x=1 HTTP/1.1" 401 -'
+    assert redactor.redact(line) == '127.0.0.1 - - "POST /email/***?token=***&x=1 HTTP/1.1" 401 -'
+
+
+def test_filter_masks_authorization_header_values() -> None:
+    redactor = RedactingFilter()
+    assert redactor.redact("{'Authorization': 'Basic dTpw'}") == "{'Authorization': 'Basic ***'}"
+    assert redactor.redact("authorization: Bearer abc.def") == "authorization: Bearer ***"
+
+
+def test_basic_credentials_are_masked_as_pair_password_and_base64() -> None:
+    secrets = secrets_of(Settings(basic_auth="infobip:pa55-word-x"))
+    pair = base64.b64encode(b"infobip:pa55-word-x").decode()
+    assert {"infobip:pa55-word-x", "pa55-word-x", pair} <= set(secrets)
+    assert "infobip" not in secrets  # a user name is not a secret
+
+
+def test_passwords_in_database_and_broker_urls_are_masked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://app:db-pass-1@db/emailhook")
+    monkeypatch.setenv("CELERY_BROKER_URL", "amqp://app:mq-pass-2@mq//")
+    settings = Settings()
+    assert {"db-pass-1", "mq-pass-2"} <= set(secrets_of(settings))
+
+
+@pytest.mark.parametrize(
+    "logger_name", ["emailhook.intake", "werkzeug", "celery.app.trace", "granian", "_granian"]
+)
+def test_every_record_of_the_process_is_masked_once_logging_is_configured(
+    logger_name: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    configure_logging(settings=Settings(webhook_tokens=TOKEN, hmac_secrets=HMAC_KEY))
+    monkeypatch.setattr(logging.getLogger("emailhook"), "propagate", True)
+    logger = logging.getLogger(logger_name)
+    with caplog.at_level(logging.INFO):
+        logger.warning("POST /x?secret=%s key=%s to %s", TOKEN, HMAC_KEY, "ana.silva@example.com")
+        try:
+            raise ValueError(f"boom {TOKEN} for ana.silva@example.com")
+        except ValueError:
+            logger.exception("failed")
+    assert TOKEN not in caplog.text
+    assert HMAC_KEY not in caplog.text
+    assert "ana.silva@example.com" not in caplog.text
+    assert "a***@example.com" in caplog.text
+    assert "ValueError: boom *** for a***@example.com" in caplog.text
+
+
+def test_a_record_with_a_broken_format_is_left_to_the_handler() -> None:
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "%d items", ("many",), None)
+    assert RedactingFilter().filter(record) is True
+    assert record.msg == "%d items"
