@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from emailhook.adapters.database import create_db_engine, create_session_factory
 from emailhook.adapters.migrations import upgrade
+from emailhook.domain.suppression import SoftBounceRule
 from emailhook.service.processing import RetryPolicy
 from emailhook.service.relay import RelayPolicy
 from emailhook.settings import Settings
@@ -68,6 +70,13 @@ def retry_policy(settings: Settings) -> RetryPolicy:
         max_attempts=settings.max_attempts,
         backoff_seconds=settings.retry_backoff_seconds,
         backoff_max_seconds=settings.retry_backoff_max_seconds,
+    )
+
+
+def soft_bounce_rule(settings: Settings) -> SoftBounceRule:
+    return SoftBounceRule(
+        limit=settings.soft_bounce_limit,
+        window=timedelta(days=settings.soft_bounce_window_days),
     )
 
 

@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     retry_backoff_seconds: PositiveFloat = 2.0
     retry_backoff_max_seconds: PositiveFloat = 300.0
 
+    #: this many soft bounces of one address within the window below put it on the
+    #: suppression list (hard bounces, complaints and unsubscribes need one event)
+    soft_bounce_limit: PositiveInt = 3
+    soft_bounce_window_days: PositiveFloat = 7.0
+
     @property
     def resolved_database_url(self) -> str:
         """Return DATABASE_URL, or the embedded SQLite file under the data directory."""

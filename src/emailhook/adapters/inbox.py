@@ -25,6 +25,7 @@ class PendingBody:
     body: bytes
     received_at: datetime
     attempts: int
+    request_id: str | None
 
 
 def add_body(
@@ -99,7 +100,13 @@ def release(session: Session, ids: Sequence[int], *, available_at: datetime) -> 
 def load_pending(session: Session, ids: Iterable[int]) -> list[PendingBody]:
     """Return the bodies among ``ids`` that still wait to be stored (others are skipped)."""
     stmt = (
-        select(InboxBody.id, InboxBody.body, InboxBody.received_at, InboxBody.attempts)
+        select(
+            InboxBody.id,
+            InboxBody.body,
+            InboxBody.received_at,
+            InboxBody.attempts,
+            InboxBody.request_id,
+        )
         .where(InboxBody.id.in_(list(ids)), InboxBody.state == BodyState.PENDING)
         .order_by(InboxBody.id)
     )

@@ -11,11 +11,11 @@ import orjson
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from emailhook.adapters import inbox
+from emailhook.adapters import email_state, inbox
 from emailhook.adapters.database import create_db_engine
 from emailhook.adapters.migrations import check, upgrade
 from emailhook.adapters.models import BodyState, EmailCallback
-from emailhook.bootstrap import migrate, open_database
+from emailhook.bootstrap import migrate, open_database, soft_bounce_rule
 from emailhook.clock import utcnow
 from emailhook.entrypoints import supervisor
 from emailhook.entrypoints.worker import QUEUE
@@ -114,6 +114,20 @@ def db_check() -> None:
     upgrade(engine)
     check(engine)
     click.echo("migrations match the models")
+
+
+@main.group("state")
+def state_group() -> None:
+    """Derived state: per-contact e-mail status, status counts, suppression list."""
+
+
+@state_group.command("rebuild")
+def state_rebuild() -> None:
+    """Recompute the derived tables from every stored event (stop the workers first)."""
+    settings = Settings()
+    with _sessions().begin() as session:
+        events = email_state.rebuild(session, soft_bounce_rule(settings))
+    click.echo(f"derived state rebuilt from {events} events")
 
 
 _STATES = click.Choice([state.value for state in BodyState])

@@ -10,7 +10,7 @@ from celery import Celery, bootsteps
 from kombu import Queue
 
 from emailhook.adapters.broker import broker_config
-from emailhook.bootstrap import PerProcess, relay_policy, retry_policy
+from emailhook.bootstrap import PerProcess, relay_policy, retry_policy, soft_bounce_rule
 from emailhook.service.processing import Processor
 from emailhook.service.relay import Publish, Relay
 from emailhook.settings import Settings
@@ -45,7 +45,11 @@ def create_celery(settings: Settings | None = None) -> Celery:
 
     @app.task(name=PROCESS_BODIES)
     def process_bodies(body_ids: list[int]) -> dict[str, object]:
-        processor = Processor(databases.get().sessions, retry_policy(settings))
+        processor = Processor(
+            databases.get().sessions,
+            retry_policy(settings),
+            soft_bounces=soft_bounce_rule(settings),
+        )
         outcome = processor.process(body_ids)
         log.info("stored %d events from %d bodies", outcome.stored, len(outcome.done))
         return outcome.as_dict()
