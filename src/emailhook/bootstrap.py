@@ -40,6 +40,17 @@ def open_database(
     return Database(engine, create_session_factory(engine))
 
 
+def open_read_only_database(settings: Settings) -> Database:
+    """Return the configured database for queries: nothing it runs can write."""
+    engine = create_db_engine(
+        settings,
+        lock_timeout_seconds=settings.web_lock_timeout_seconds,
+        statement_timeout_seconds=settings.query_timeout_seconds,
+        read_only=True,
+    )
+    return Database(engine, create_session_factory(engine))
+
+
 def migrate(settings: Settings) -> None:
     """Bring the schema up to date, on a connection without the web's short timeouts."""
     engine = create_db_engine(settings, lock_timeout_seconds=settings.worker_lock_timeout_seconds)

@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     web_lock_timeout_seconds: PositiveFloat = 1.0
     #: the same wait for the worker and the relay, which retry afterwards
     worker_lock_timeout_seconds: PositiveFloat = 5.0
+    #: longest statement of the query API (PostgreSQL)
+    query_timeout_seconds: PositiveFloat = 5.0
     #: broker connect/read timeout: a dead or silent broker never stalls a publish longer
     broker_timeout_seconds: PositiveFloat = 1.0
 

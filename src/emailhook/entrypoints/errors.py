@@ -7,7 +7,7 @@ import logging
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
-from emailhook.service.errors import InvalidBodyError, StorageUnavailableError
+from emailhook.service.errors import InvalidBodyError, InvalidQueryError, StorageUnavailableError
 
 log = logging.getLogger("emailhook.http")
 
@@ -17,6 +17,7 @@ RETRY_AFTER_SECONDS = 5
 
 def init_app(app: Flask) -> None:
     app.register_error_handler(InvalidBodyError, _invalid_body)
+    app.register_error_handler(InvalidQueryError, _invalid_query)
     app.register_error_handler(StorageUnavailableError, _storage_unavailable)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
@@ -28,6 +29,10 @@ def _error(status: int, code: str, message: str) -> tuple[Response, int]:
 
 def _invalid_body(error: InvalidBodyError) -> tuple[Response, int]:
     return _error(400, "invalid_body", str(error))
+
+
+def _invalid_query(error: InvalidQueryError) -> tuple[Response, int]:
+    return _error(400, "invalid_query", str(error))
 
 
 def _storage_unavailable(error: StorageUnavailableError) -> tuple[Response, int]:

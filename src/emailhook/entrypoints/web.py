@@ -2,21 +2,39 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from datetime import datetime
+from typing import Any
 
-from emailhook.bootstrap import open_database
+from flask import Flask
+from flask.json.provider import DefaultJSONProvider
+
+from emailhook.bootstrap import open_database, open_read_only_database
 from emailhook.entrypoints import errors
+from emailhook.entrypoints.api import api
 from emailhook.entrypoints.http import webhook
 from emailhook.logs import configure_logging
 from emailhook.service.intake import Intake
 from emailhook.settings import Settings
 
 
+class JSONProvider(DefaultJSONProvider):
+    """Flask's JSON with instants in ISO 8601 rather than HTTP dates, keys in field order."""
+
+    sort_keys = False
+
+    @staticmethod
+    def default(o: Any) -> Any:
+        if isinstance(o, datetime):
+            return o.isoformat()
+        return DefaultJSONProvider.default(o)
+
+
 def create_app(settings: Settings | None = None) -> Flask:
-    """Return the web app: ``POST /email`` and friends, on the configured database."""
+    """Return the web app: ``POST /email``, the query API and friends, on the configured DB."""
     settings = settings or Settings()
     configure_logging()
     app = Flask("emailhook")
+    app.json = JSONProvider(app)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     database = open_database(
         settings,
@@ -26,6 +44,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["emailhook.settings"] = settings
     app.extensions["emailhook.database"] = database
     app.extensions["emailhook.intake"] = Intake(database.sessions)
+    app.extensions["emailhook.queries"] = open_read_only_database(settings).sessions
     errors.init_app(app)
     app.register_blueprint(webhook)
+    app.register_blueprint(api)
     return app

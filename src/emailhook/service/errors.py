@@ -9,3 +9,7 @@ class InvalidBodyError(ValueError):
 
 class StorageUnavailableError(RuntimeError):
     """The body could not be kept durably right now (503): the sender should retry."""
+
+
+class InvalidQueryError(ValueError):
+    """A query parameter cannot be understood (400): the message says which and why."""
