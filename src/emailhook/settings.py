@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     max_body_bytes: PositiveInt = 16 * 1024 * 1024
     #: run migrations when a process starts (off when a deploy step runs ``emailhook db upgrade``)
     auto_migrate: bool = True
+    #: where every process writes its Prometheus metrics (default: ``metrics`` in the data
+    #: directory); web and worker processes must share it for ``/metrics`` to show both
+    metrics_dir: Path | None = None
     #: SQLite ``synchronous``: FULL survives power loss, NORMAL only process crashes
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
     #: how long a web request waits for the SQLite write lock before answering 503
@@ -74,6 +77,10 @@ class Settings(BaseSettings):
     def resolved_broker_url(self) -> str:
         """Return CELERY_BROKER_URL, or the embedded folder queue under the data directory."""
         return self.broker_url or "filesystem://"
+
+    @property
+    def resolved_metrics_dir(self) -> Path:
+        return (self.metrics_dir or self.data_dir / "metrics").resolve()
 
     @property
     def queue_dir(self) -> Path:

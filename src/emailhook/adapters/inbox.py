@@ -207,6 +207,16 @@ def get_body(session: Session, body_id: int) -> InboxBody | None:
     return session.get(InboxBody, body_id)
 
 
+def count_states(session: Session, states: Sequence[BodyState]) -> dict[str, int]:
+    """Return how many bodies are in each of ``states``: one indexed count each."""
+    return {
+        state.value: int(
+            session.execute(select(func.count()).where(InboxBody.state == state)).scalar_one()
+        )
+        for state in states
+    }
+
+
 def backlog(session: Session) -> dict[str, int]:
     """Return the number of bodies in each state, and in all."""
     rows = session.execute(select(InboxBody.state, func.count()).group_by(InboxBody.state)).all()

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import NotFound
 
 from emailhook.adapters import queries
+from emailhook.bootstrap import Database
 from emailhook.domain.email_status import EVENT_STATUSES
 from emailhook.domain.suppression import SuppressionReason
 from emailhook.entrypoints import params
@@ -23,8 +24,8 @@ CSV_COLUMNS = ("email", "reason", "since")
 
 
 def _sessions() -> sessionmaker[Session]:
-    sessions: sessionmaker[Session] = current_app.extensions["emailhook.queries"]
-    return sessions
+    queries_db: Database = current_app.extensions["emailhook.queries"]
+    return queries_db.sessions
 
 
 def _limit() -> int:

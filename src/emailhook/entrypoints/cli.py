@@ -20,6 +20,7 @@ from emailhook.clock import utcnow
 from emailhook.entrypoints import supervisor
 from emailhook.entrypoints.worker import QUEUE
 from emailhook.logs import configure_logging
+from emailhook.metrics import clear_metrics
 from emailhook.settings import Settings
 
 
@@ -38,6 +39,7 @@ def run(host: str, port: int, workers: int, concurrency: int) -> None:
     """Run web server and worker together; Ctrl-C stops both."""
     settings = Settings()
     migrate(settings)
+    clear_metrics(settings)
     serve_cmd = [*_self(), "serve", "--host", host, "--port", str(port), "--workers", str(workers)]
     worker_cmd = [*_self(), "worker", "--concurrency", str(concurrency)]
     click.echo(f"emailhook: POST http://{host}:{port}/email  (data in {settings.data_dir})")

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from emailhook.metrics import RejectReason, record_rejected
 from emailhook.service.errors import InvalidBodyError, InvalidQueryError, StorageUnavailableError
 
 log = logging.getLogger("emailhook.http")
@@ -28,6 +29,7 @@ def _error(status: int, code: str, message: str) -> tuple[Response, int]:
 
 
 def _invalid_body(error: InvalidBodyError) -> tuple[Response, int]:
+    record_rejected(RejectReason.INVALID_BODY)
     return _error(400, "invalid_body", str(error))
 
 
@@ -36,12 +38,15 @@ def _invalid_query(error: InvalidQueryError) -> tuple[Response, int]:
 
 
 def _storage_unavailable(error: StorageUnavailableError) -> tuple[Response, int]:
+    record_rejected(RejectReason.UNAVAILABLE)
     response, status = _error(503, "unavailable", str(error))
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response, status
 
 
 def _http_error(error: HTTPException) -> tuple[Response, int]:
+    if isinstance(error, RequestEntityTooLarge):  # only POST /email reads a body
+        record_rejected(RejectReason.TOO_LARGE)
     code = (error.name or "error").lower().replace(" ", "_")
     status = error.code or 500
     response, _ = _error(status, code, error.description or "")

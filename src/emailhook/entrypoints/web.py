@@ -9,10 +9,11 @@ from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
 from emailhook.bootstrap import open_database, open_read_only_database
-from emailhook.entrypoints import errors
+from emailhook.entrypoints import errors, ops, request_ids
 from emailhook.entrypoints.api import api
 from emailhook.entrypoints.http import webhook
 from emailhook.logs import configure_logging
+from emailhook.metrics import configure_metrics
 from emailhook.service.intake import Intake
 from emailhook.settings import Settings
 
@@ -33,6 +34,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     """Return the web app: ``POST /email``, the query API and friends, on the configured DB."""
     settings = settings or Settings()
     configure_logging()
+    configure_metrics(settings)
     app = Flask("emailhook")
     app.json = JSONProvider(app)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
@@ -44,8 +46,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["emailhook.settings"] = settings
     app.extensions["emailhook.database"] = database
     app.extensions["emailhook.intake"] = Intake(database.sessions)
-    app.extensions["emailhook.queries"] = open_read_only_database(settings).sessions
+    app.extensions["emailhook.queries"] = open_read_only_database(settings)
+    request_ids.init_app(app)
     errors.init_app(app)
     app.register_blueprint(webhook)
     app.register_blueprint(api)
+    ops.init_app(app)
     return app

@@ -7,10 +7,13 @@ import threading
 from typing import Any
 
 from celery import Celery, bootsteps
+from celery.signals import setup_logging
 from kombu import Queue
 
 from emailhook.adapters.broker import broker_config
 from emailhook.bootstrap import PerProcess, relay_policy, retry_policy, soft_bounce_rule
+from emailhook.logs import configure_logging
+from emailhook.metrics import configure_metrics, record_stored
 from emailhook.service.processing import Processor
 from emailhook.service.relay import Publish, Relay
 from emailhook.settings import Settings
@@ -26,6 +29,9 @@ PROCESS_BODIES = "emailhook.process_bodies"
 def create_celery(settings: Settings | None = None) -> Celery:
     """Return a Celery app wired to the configured broker, with the task and the relay."""
     settings = settings or Settings()
+    configure_metrics(settings)
+    # Celery leaves logging to us when someone listens: its lines get our format too.
+    setup_logging.connect(_configure_logging, weak=False, dispatch_uid="emailhook.logs")
     app = Celery("emailhook", set_as_current=False)
     app.conf.update(broker_config(settings))
     app.conf.update(
@@ -51,11 +57,15 @@ def create_celery(settings: Settings | None = None) -> Celery:
             soft_bounces=soft_bounce_rule(settings),
         )
         outcome = processor.process(body_ids)
-        log.info("stored %d events from %d bodies", outcome.stored, len(outcome.done))
+        record_stored(outcome.stored, outcome.duplicates, outcome.latencies)
         return outcome.as_dict()
 
     app.steps["worker"].add(RelayStep)
     return app
+
+
+def _configure_logging(loglevel: int | str | None = None, **_: Any) -> None:
+    configure_logging(loglevel if isinstance(loglevel, int) else logging.INFO, root=True)
 
 
 def celery_publisher(app: Celery, timeout: float) -> Publish:
