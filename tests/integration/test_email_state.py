@@ -4,24 +4,29 @@ from __future__ import annotations
 
 import json
 import random
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from emailhook.adapters import email_state
+from emailhook.adapters import email_state, inbox
+from emailhook.adapters.event_store import Provenance, insert_events
 from emailhook.adapters.models import (
     ContactEmailCount,
     ContactEmailState,
     EmailCallback,
     SuppressedAddress,
 )
-from emailhook.bootstrap import Database
+from emailhook.bootstrap import Database, open_database
 from emailhook.domain.email_status import EmailStatus, Observation, classify, summarize
+from emailhook.domain.parsing import parse_body
 from emailhook.domain.suppression import SoftBounceRule
 from emailhook.service.intake import Intake
 from emailhook.service.processing import Processor, RetryPolicy
+from emailhook.settings import Settings
 from support.clock import Clock
 
 ADDRESS = "maria@example.com"
@@ -217,3 +222,43 @@ def test_rebuild_recomputes_exactly_what_the_worker_kept_up_to_date(
     with database.sessions.begin() as session:
         assert email_state.rebuild(session, SoftBounceRule(), batch_size=5) == 20
     assert derived(database) == kept
+
+
+def test_concurrent_soft_bounces_of_one_address_are_counted_in_turn_on_postgres(
+    postgres_url: str, clock: Clock
+) -> None:
+    db = open_database(Settings(database_url=postgres_url), lock_timeout_seconds=10)
+    rule = SoftBounceRule(limit=3, window=timedelta(days=7))
+    bounces = [
+        report(f"s-{n}", "UNDELIVERABLE", f"2024-07-0{n}T00:00:00Z", error_id=6010, contact=None)
+        for n in (1, 2, 3)
+    ]
+    store(db, clock, bounces[0], soft_bounces=rule)
+    first_id = Intake(db.sessions, clock=clock).accept(json.dumps(bounces[1]).encode()).body_id
+    second_id = Intake(db.sessions, clock=clock).accept(json.dumps(bounces[2]).encode()).body_id
+    (pending,) = load_pending_bodies(db, first_id)
+
+    # One worker has stored bounce 2 and not committed yet; another stores bounce 3 meanwhile.
+    with db.sessions.begin() as session:
+        stored = insert_events(
+            session,
+            [(e, Provenance(first_id, pending.received_at)) for e in parse_body(bounces[1]).events],
+        )
+        email_state.record(session, [s.observation() for s in stored], rule)
+        other = threading.Thread(
+            target=Processor(db.sessions, RetryPolicy(), clock=clock, soft_bounces=rule).process,
+            args=([second_id],),
+        )
+        other.start()
+        time.sleep(0.5)
+        assert other.is_alive()  # waiting for the first to commit, not counting without it
+    other.join(10)
+    assert derived(db)["suppression"] == {
+        ADDRESS: ("soft_bounces", datetime(2024, 7, 3, tzinfo=UTC))
+    }
+    db.engine.dispose()
+
+
+def load_pending_bodies(db: Database, *ids: int) -> list[Any]:
+    with db.sessions.begin() as session:
+        return inbox.load_pending(session, ids)

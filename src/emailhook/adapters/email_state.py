@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, or_, select
+from sqlalchemy import and_, case, delete, func, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -35,6 +35,8 @@ from emailhook.domain.suppression import (
 
 #: addresses per ``IN (...)`` when reading soft bounces
 _IN_CHUNK = 500
+#: first key of the advisory locks taken per address (two-key locks: apart from migrations')
+_SOFT_BOUNCE_LOCK_SPACE = 0x50F7
 
 
 def record(session: Session, observations: Sequence[Observation], rule: SoftBounceRule) -> None:
@@ -45,6 +47,7 @@ def record(session: Session, observations: Sequence[Observation], rule: SoftBoun
     _add_counts(session, observations)
     suppressions = _single_event_suppressions(observations)
     soft = sorted({o.email for o in observations if o.email and _is_soft(o)})
+    _serialize_soft_bounce_counts(session, soft)
     for email, since in _soft_bounce_breaches(session, soft, rule):
         found = Suppression(SuppressionReason.SOFT_BOUNCES, since)
         suppressions[email] = (
@@ -121,7 +124,7 @@ def _merge_states(session: Session, observations: Iterable[Observation]) -> None
                 "last_status": summary.last_status.value,
             }
         )
-    stmt = _insert(session)(ContactEmailState)
+    stmt = _insert(session)(ContactEmailState.__table__)
     new, old = stmt.excluded, ContactEmailState.__table__.c
     higher = new.status_rank > old.status_rank
     earlier_same = and_(new.status_rank == old.status_rank, new.status_since < old.status_since)
@@ -157,7 +160,7 @@ def _add_counts(session: Session, observations: Iterable[Observation]) -> None:
         {"qj_contact_id": contact, "email": email, "status": status, "events": n}
         for (contact, email, status), n in sorted(counts.items())
     ]
-    stmt = _insert(session)(ContactEmailCount)
+    stmt = _insert(session)(ContactEmailCount.__table__)
     stmt = stmt.on_conflict_do_update(
         index_elements=["qj_contact_id", "email", "status"],
         set_={"events": ContactEmailCount.__table__.c.events + stmt.excluded.events},
@@ -178,6 +181,25 @@ def _single_event_suppressions(observations: Iterable[Observation]) -> dict[str,
 
 def _is_soft(observation: Observation) -> bool:
     return observation.status is EmailStatus.SOFT_BOUNCE
+
+
+def _serialize_soft_bounce_counts(session: Session, emails: Sequence[str]) -> None:
+    """On PostgreSQL, make concurrent workers count one address's soft bounces in turn.
+
+    Without it two transactions each adding a bounce would each see the other's as not yet
+    committed, and neither might reach the limit. The locks last until commit and are taken in
+    sorted order after the batch's event, state and count rows and before its suppression rows,
+    the order every worker follows: no deadlock. (SQLite has one writer at a time already.)
+    """
+    if not emails or session.get_bind().dialect.name != "postgresql":
+        return
+    session.execute(
+        text(
+            "SELECT pg_advisory_xact_lock(:space, hashtext(email))"
+            " FROM (SELECT unnest(CAST(:emails AS text[])) AS email ORDER BY 1) AS sorted"
+        ),
+        {"space": _SOFT_BOUNCE_LOCK_SPACE, "emails": list(emails)},
+    )
 
 
 def _soft_bounce_breaches(
@@ -217,7 +239,7 @@ def _merge_suppressions(session: Session, suppressions: dict[str, Suppression]) 
         }
         for email, item in sorted(suppressions.items())
     ]
-    stmt = _insert(session)(SuppressedAddress)
+    stmt = _insert(session)(SuppressedAddress.__table__)
     new, old = stmt.excluded, SuppressedAddress.__table__.c
     worse = new.reason_rank > old.reason_rank
     stmt = stmt.on_conflict_do_update(

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -89,10 +90,13 @@ def _insert_new(
     """Insert the rows whose key is new; return (event_key, id) of each one inserted."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # Core, not the ORM's bulk insert: the ORM leaves out None values, which splits a batch
+    # of mixed reports and tracking events into thousands of single-row statements.
+    table = cast(Table, model.__table__)
     stmt = (
-        insert(model)
+        insert(table)
         .on_conflict_do_nothing(index_elements=["event_key"])
-        .returning(model.event_key, model.id)
+        .returning(table.c.event_key, table.c.id)
     )
     return [(str(key), int(row_id)) for key, row_id in session.execute(stmt, rows).all()]
 

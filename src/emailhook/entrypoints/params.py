@@ -13,6 +13,7 @@ from emailhook.service.errors import InvalidQueryError
 #: the range of a PostgreSQL BIGINT (ids, qj_contact_id)
 BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
 MAX_TEXT_CHARS = 320  # the longest e-mail address
+MAX_CURSOR_CHARS = 512
 
 
 def integer(
@@ -88,6 +89,8 @@ def decode_cursor(args: Mapping[str, str]) -> str | None:
     raw = args.get("cursor")
     if raw is None:
         return None
+    if len(raw) > MAX_CURSOR_CHARS:
+        raise InvalidQueryError("cursor is not one this API handed out")
     try:
         value = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
     except (binascii.Error, ValueError):
