@@ -9,7 +9,6 @@ twice (it never is) would change nothing but its count.
 from __future__ import annotations
 
 import enum
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -152,13 +151,16 @@ def merge(a: Summary, b: Summary) -> Summary:
     else:
         status, since = a.status, min(a.status_since, b.status_since)
     last = a if (a.last_event_at, a.last_event_id) >= (b.last_event_at, b.last_event_id) else b
+    counts = dict(a.counts)
+    for counted, n in b.counts.items():
+        counts[counted] = counts.get(counted, 0) + n
     return Summary(
         status=status,
         status_since=since,
         last_event_id=last.last_event_id,
         last_event_at=last.last_event_at,
         last_status=last.last_status,
-        counts=dict(Counter(a.counts) + Counter(b.counts)),
+        counts=counts,
     )
 
 
