@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from emailhook.adapters.database import create_db_engine, create_session_factory
 from emailhook.adapters.migrations import upgrade
+from emailhook.domain.suppression import SoftBounceRule
 from emailhook.service.processing import RetryPolicy
 from emailhook.service.relay import RelayPolicy
 from emailhook.settings import Settings
@@ -35,6 +37,17 @@ def open_database(
     )
     if settings.auto_migrate:
         migrate(settings)
+    return Database(engine, create_session_factory(engine))
+
+
+def open_read_only_database(settings: Settings) -> Database:
+    """Return the configured database for queries: nothing it runs can write."""
+    engine = create_db_engine(
+        settings,
+        lock_timeout_seconds=settings.web_lock_timeout_seconds,
+        statement_timeout_seconds=settings.query_timeout_seconds,
+        read_only=True,
+    )
     return Database(engine, create_session_factory(engine))
 
 
@@ -68,6 +81,13 @@ def retry_policy(settings: Settings) -> RetryPolicy:
         max_attempts=settings.max_attempts,
         backoff_seconds=settings.retry_backoff_seconds,
         backoff_max_seconds=settings.retry_backoff_max_seconds,
+    )
+
+
+def soft_bounce_rule(settings: Settings) -> SoftBounceRule:
+    return SoftBounceRule(
+        limit=settings.soft_bounce_limit,
+        window=timedelta(days=settings.soft_bounce_window_days),
     )
 
 

@@ -1,128 +1,124 @@
-"""Log setup shared by every process: one line per record on stderr, secrets and addresses masked.
+"""Log setup shared by every process: JSON lines off a terminal, text on one; no raw addresses.
 
-Masking happens when a record is created (a log record factory), not in one handler: records of
-werkzeug (its request lines show ``/email/<token>`` and ``?token=``), granian, Celery and any
-library reach whatever handler their framework set up, and each of them must already be clean.
+Every record gets a ``request_id``: the one of the HTTP request being served, or the one an
+``extra={"request_id": ...}`` names (the worker passes the id stored with each body).
+E-mail addresses, URL tokens and configured secrets are masked in every record as it is made
+(``emailhook.redaction``); extras such as Celery's are masked again by the JSON formatter.
 """
 
 from __future__ import annotations
 
-import base64
 import logging
-import re
 import sys
-import threading
-from collections.abc import Iterable
-from typing import Any
-from urllib.parse import quote, quote_plus, urlsplit
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar, Token
+from typing import Any, TextIO
+
+from pythonjsonlogger.json import JsonFormatter
 
 from emailhook.domain.masking import mask_emails
+from emailhook.redaction import install_redaction
 from emailhook.settings import Settings
 
-_FORMAT = "%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s"
-MASK = "***"
+_TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s[%(process)d] %(request_id)s: %(message)s"
+_JSON_FIELDS = ("levelname", "name", "process", "request_id", "message")
+_JSON_RENAMES = {"levelname": "level", "name": "logger"}
 
-#: a token in the URL, whoever sent it (a guessed or retired token is no one's business either)
-_URL_TOKENS = re.compile(r"(/email/)[^/?#\s\"']+|([?&;]token=)[^&#\s\"']*", re.IGNORECASE)
-#: an Authorization header value, should a library ever print one
-_AUTHORIZATION = re.compile(r"(authorization[\"']?\s*[:=]\s*[\"']?\w+\s+)[^\s\"',}]+", re.I)
+_request_id: ContextVar[str | None] = ContextVar("emailhook_request_id", default=None)
 
 
-class RedactingFilter(logging.Filter):
-    """Masks e-mail addresses, URL tokens and the configured secrets in a record's text."""
+def configure_logging(
+    level: int = logging.INFO, *, root: bool = False, settings: Settings | None = None
+) -> None:
+    """Send emailhook's records (every record with ``root``) to stderr, once per process.
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._lock = threading.Lock()
-        self._secrets: set[str] = set()
-        self._pattern: re.Pattern[str] | None = None
-
-    def add_secrets(self, secrets: Iterable[str]) -> None:
-        """Mask these too, from now on (secrets are only ever added: rotation keeps both)."""
-        with self._lock:
-            self._secrets.update(s for s in secrets if s)
-            alternatives = sorted(self._secrets, key=len, reverse=True)
-            self._pattern = (
-                re.compile("|".join(re.escape(s) for s in alternatives)) if alternatives else None
-            )
-
-    def redact(self, text: str) -> str:
-        """Return ``text`` with every secret, URL token and e-mail address masked."""
-        pattern = self._pattern
-        if pattern is not None:
-            text = pattern.sub(MASK, text)
-        text = _URL_TOKENS.sub(lambda m: (m.group(1) or m.group(2)) + MASK, text)
-        text = _AUTHORIZATION.sub(lambda m: m.group(1) + MASK, text)
-        return mask_emails(text)
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except (TypeError, ValueError, KeyError):  # a broken format: the handler reports it
-            return True
-        record.msg, record.args = self.redact(message), ()
-        if record.exc_info and not record.exc_text:
-            record.exc_text = self.redact(logging.Formatter().formatException(record.exc_info))
-        if record.stack_info:
-            record.stack_info = self.redact(record.stack_info)
-        return True
-
-
-#: the one filter of this process, applied to every record by ``_redacting_factory``
-REDACTION = RedactingFilter()
-_installed = False
-_install_lock = threading.Lock()
-
-
-def configure_logging(level: int = logging.INFO, settings: Settings | None = None) -> None:
-    """Mask secrets and addresses in every record; send emailhook's records to stderr once."""
-    _install_redaction()
-    if settings is not None:
-        REDACTION.add_secrets(secrets_of(settings))
-    logger = logging.getLogger("emailhook")
-    if logger.handlers:
+    The worker passes ``root=True`` so that Celery's own lines come out in the same format;
+    with ``settings``, their secrets are masked wherever they would appear in a record.
+    """
+    install_redaction(settings)
+    target = logging.getLogger() if root else logging.getLogger("emailhook")
+    ours = logging.getLogger("emailhook")
+    ours.setLevel(level)
+    if any(isinstance(h, _Handler) for h in target.handlers):
         return
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(_FORMAT))
-    logger.addHandler(handler)
-    logger.setLevel(level)
-    logger.propagate = False
+    if root:
+        for handler in [h for h in ours.handlers if isinstance(h, _Handler)]:
+            ours.removeHandler(handler)
+        ours.propagate = True
+        target.setLevel(level)
+    else:
+        ours.propagate = False
+    target.addHandler(stream_handler(sys.stderr))
 
 
-def secrets_of(settings: Settings) -> list[str]:
-    """Return every secret text of ``settings`` in the spellings a log line could show."""
-    plain = [
-        secret.get_secret_value()
-        for group in (
-            settings.webhook_tokens,
-            settings.secret_header_values,
-            settings.bearer_tokens,
-            settings.hmac_secrets,
-        )
-        for secret in group
-    ]
-    for credentials in settings.basic_auth:
-        pair = credentials.get_secret_value()
-        plain += [pair, pair.partition(":")[2], base64.b64encode(pair.encode()).decode()]
-    for url in (settings.database_url, settings.broker_url):
-        password = urlsplit(url).password if url else None
-        if password:
-            plain.append(password)
-    spellings = {form for s in plain for form in (s, quote(s, safe=""), quote_plus(s))}
-    return sorted(s for s in spellings if s)
+def stream_handler(stream: TextIO) -> logging.Handler:
+    """Return the handler configure_logging installs, writing to ``stream``."""
+    return _Handler(stream)
 
 
-def _install_redaction() -> None:
-    global _installed
-    with _install_lock:
-        if _installed:
-            return
-        previous = logging.getLogRecordFactory()
+def current_request_id() -> str | None:
+    return _request_id.get()
 
-        def _redacting_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
-            record = previous(*args, **kwargs)
-            REDACTION.filter(record)
-            return record
 
-        logging.setLogRecordFactory(_redacting_factory)
-        _installed = True
+def bind_request_id(request_id: str | None) -> Token[str | None]:
+    """Tag every record logged from here on (in this context) with ``request_id``."""
+    return _request_id.set(request_id)
+
+
+def unbind_request_id(token: Token[str | None]) -> None:
+    _request_id.reset(token)
+
+
+@contextmanager
+def request_id_bound(request_id: str | None) -> Iterator[None]:
+    """Tag every record logged inside the block with ``request_id``."""
+    token = bind_request_id(request_id)
+    try:
+        yield
+    finally:
+        unbind_request_id(token)
+
+
+class _Handler(logging.StreamHandler[TextIO]):
+    """stderr, as JSON lines unless it is a terminal; masks addresses; adds the request id."""
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__(stream)
+        self.setFormatter(_TextFormatter(_TEXT_FORMAT) if stream.isatty() else _json_formatter())
+        self.addFilter(_enrich)
+
+
+def _enrich(record: logging.LogRecord) -> bool:
+    if getattr(record, "request_id", None) is None:
+        record.request_id = _request_id.get() or "-"
+    return True
+
+
+class _TextFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        # The whole line: message, arguments, traceback (which another handler may have
+        # formatted and cached on the record already).
+        return mask_emails(super().format(record))
+
+
+class _JsonFormatter(JsonFormatter):
+    def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
+        # Every field, before serialization: message, traceback, extras such as Celery's.
+        return {key: _masked(value) for key, value in log_data.items()}
+
+
+def _masked(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask_emails(value)
+    if isinstance(value, dict):
+        return {key: _masked(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_masked(item) for item in value]
+    return value
+
+
+def _json_formatter() -> logging.Formatter:
+    return _JsonFormatter(
+        list(_JSON_FIELDS), rename_fields=_JSON_RENAMES, timestamp="time", json_ensure_ascii=False
+    )

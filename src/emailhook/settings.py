@@ -40,12 +40,17 @@ class Settings(BaseSettings):
     max_body_bytes: PositiveInt = 16 * 1024 * 1024
     #: run migrations when a process starts (off when a deploy step runs ``emailhook db upgrade``)
     auto_migrate: bool = True
+    #: where every process writes its Prometheus metrics (default: ``metrics`` in the data
+    #: directory); web and worker processes must share it for ``/metrics`` to show both
+    metrics_dir: Path | None = None
     #: SQLite ``synchronous``: FULL survives power loss, NORMAL only process crashes
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
     #: how long a web request waits for the SQLite write lock before answering 503
     web_lock_timeout_seconds: PositiveFloat = 1.0
     #: the same wait for the worker and the relay, which retry afterwards
     worker_lock_timeout_seconds: PositiveFloat = 5.0
+    #: longest statement of the query API (PostgreSQL)
+    query_timeout_seconds: PositiveFloat = 5.0
     #: broker connect/read timeout: a dead or silent broker never stalls a publish longer
     broker_timeout_seconds: PositiveFloat = 1.0
 
@@ -125,6 +130,11 @@ class Settings(BaseSettings):
             raise ValueError(f"not an HTTP header name: {value!r}")
         return name
 
+    #: this many soft bounces of one address within the window below put it on the
+    #: suppression list (hard bounces, complaints and unsubscribes need one event)
+    soft_bounce_limit: PositiveInt = 3
+    soft_bounce_window_days: PositiveFloat = 7.0
+
     @property
     def resolved_database_url(self) -> str:
         """Return DATABASE_URL, or the embedded SQLite file under the data directory."""
@@ -136,6 +146,10 @@ class Settings(BaseSettings):
     def resolved_broker_url(self) -> str:
         """Return CELERY_BROKER_URL, or the embedded folder queue under the data directory."""
         return self.broker_url or "filesystem://"
+
+    @property
+    def resolved_metrics_dir(self) -> Path:
+        return (self.metrics_dir or self.data_dir / "metrics").resolve()
 
     @property
     def queue_dir(self) -> Path:

@@ -187,7 +187,14 @@ class Stack:
     def reset(self) -> None:
         """Empty every table, for the next test on the same running stack."""
         with self.engine.begin() as conn:
-            for table in ("email_callback", "platform_event", "inbox_body"):
+            for table in (
+                "contact_email_state",
+                "contact_email_count",
+                "suppression",
+                "email_callback",
+                "platform_event",
+                "inbox_body",
+            ):
                 conn.execute(text(f"DELETE FROM {table}"))
 
     def wait_until_drained(self, timeout: float = 30) -> None:

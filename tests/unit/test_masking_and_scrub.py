@@ -64,3 +64,13 @@ def test_scrub_nul_returns_scalars_unchanged(scalar: object) -> None:
 
 def test_nul_escape_is_the_json_spelling_of_nul() -> None:
     assert NUL_ESCAPE == b"\\u0000"
+
+
+def test_mask_addresses_masks_every_address_in_free_text() -> None:
+    from emailhook.domain.masking import mask_emails
+
+    text = "to=joao.madero@quite.com.br, cc: X.Y+tag@mail.example.org; done"
+    masked = mask_emails(text)
+    assert masked == "to=j***@quite.com.br, cc: X***@mail.example.org; done"
+    assert mask_emails(masked) == masked
+    assert mask_emails("no address @ here") == "no address @ here"

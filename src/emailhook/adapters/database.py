@@ -20,18 +20,23 @@ def create_db_engine(
     *,
     lock_timeout_seconds: float,
     statement_timeout_seconds: float | None = None,
+    read_only: bool = False,
 ) -> Engine:
     """Return an engine for the configured database; SQLite in WAL mode with a busy timeout.
 
     ``lock_timeout_seconds`` bounds waiting for a lock or a pooled connection;
     ``statement_timeout_seconds`` (PostgreSQL) bounds any one statement, for the web process.
+    A ``read_only`` engine (the query API) can write nothing and, on SQLite, never takes the
+    write lock: its reads do not hold up the worker.
     """
     url = settings.resolved_database_url
     if url.startswith("sqlite"):
-        return _sqlite_engine(url, settings, lock_timeout_seconds)
+        return _sqlite_engine(url, settings, lock_timeout_seconds, read_only=read_only)
     options = f"-c lock_timeout={int(lock_timeout_seconds * 1000)}"
     if statement_timeout_seconds:
         options += f" -c statement_timeout={int(statement_timeout_seconds * 1000)}"
+    if read_only:
+        options += " -c default_transaction_read_only=on"
     return create_engine(
         url,
         json_serializer=_dumps,
@@ -44,7 +49,9 @@ def create_db_engine(
     )
 
 
-def _sqlite_engine(url: str, settings: Settings, lock_timeout_seconds: float) -> Engine:
+def _sqlite_engine(
+    url: str, settings: Settings, lock_timeout_seconds: float, *, read_only: bool
+) -> Engine:
     path = url.removeprefix("sqlite:///")
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -62,6 +69,8 @@ def _sqlite_engine(url: str, settings: Settings, lock_timeout_seconds: float) ->
         cursor.execute(f"PRAGMA synchronous={settings.sqlite_synchronous}")
         cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
         cursor.execute("PRAGMA foreign_keys=ON")
+        if read_only:
+            cursor.execute("PRAGMA query_only=ON")
         cursor.close()
 
     if path and path != ":memory:":
@@ -71,7 +80,8 @@ def _sqlite_engine(url: str, settings: Settings, lock_timeout_seconds: float) ->
     def _on_begin(connection: Any) -> None:
         # BEGIN IMMEDIATE takes the write lock up front, waiting up to busy_timeout: a deferred
         # transaction that reads first and writes later fails at once with SQLITE_BUSY instead.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Readers only need a snapshot, which WAL gives them without any lock.
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from emailhook.adapters.models import EmailCallback, PlatformEventRow
+from emailhook.domain.email_status import Observation, classify
 from emailhook.domain.events import EmailEvent, PlatformEvent
 
 
@@ -23,13 +24,39 @@ class Provenance:
     received_at: datetime
 
 
-def insert_events(session: Session, events: Sequence[tuple[EmailEvent, Provenance]]) -> int:
-    """Insert events whose key is new; return how many were inserted (the rest are repeats)."""
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """An event this insert stored for the first time, with its row id."""
+
+    id: int
+    event: EmailEvent
+    origin: Provenance
+
+    def observation(self) -> Observation:
+        """Return what the derived state needs of this event."""
+        event = self.event
+        return Observation(
+            event_id=self.id,
+            qj_contact_id=event.qj_contact_id,
+            email=event.email,
+            status=classify(event.status, event.error_id, event.error_permanent),
+            occurred_at=event.event_at or self.origin.received_at,
+        )
+
+
+def insert_events(
+    session: Session, events: Sequence[tuple[EmailEvent, Provenance]]
+) -> list[StoredEvent]:
+    """Insert events whose key is new; return those inserted (the others are repeats)."""
     if not events:
-        return 0
+        return []
+    by_key: dict[str, tuple[EmailEvent, Provenance]] = {}
+    for event, origin in events:
+        by_key.setdefault(event.event_key, (event, origin))
     # Sorted keys make concurrent writers lock rows in one order: no deadlocks on PostgreSQL.
-    rows = sorted((_callback_row(event, origin) for event, origin in events), key=_key)
-    return _insert_new(session, EmailCallback, rows)
+    rows = [_callback_row(*by_key[key]) for key in sorted(by_key)]
+    inserted = _insert_new(session, EmailCallback, rows)
+    return [StoredEvent(row_id, *by_key[key]) for key, row_id in inserted]
 
 
 def insert_platform_events(
@@ -52,24 +79,26 @@ def insert_platform_events(
         ),
         key=_key,
     )
-    return _insert_new(session, PlatformEventRow, rows)
+    return len(_insert_new(session, PlatformEventRow, rows))
 
 
 def _insert_new(
     session: Session,
     model: type[EmailCallback] | type[PlatformEventRow],
     rows: list[dict[str, Any]],
-) -> int:
+) -> list[tuple[str, int]]:
+    """Insert the rows whose key is new; return (event_key, id) of each one inserted."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    # The Core table, not the ORM entity: the ORM's bulk path costs more than the insert.
-    table: Table = model.__table__  # type: ignore[assignment]
+    # Core, not the ORM's bulk insert: the ORM leaves out None values, which splits a batch
+    # of mixed reports and tracking events into thousands of single-row statements.
+    table = cast(Table, model.__table__)
     stmt = (
         insert(table)
         .on_conflict_do_nothing(index_elements=["event_key"])
-        .returning(table.c.event_key)
+        .returning(table.c.event_key, table.c.id)
     )
-    return len(session.execute(stmt, rows).all())
+    return [(str(key), int(row_id)) for key, row_id in session.execute(stmt, rows).all()]
 
 
 def _key(row: dict[str, Any]) -> str:

@@ -26,6 +26,7 @@ class PendingBody:
     body: bytes
     received_at: datetime
     attempts: int
+    request_id: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +107,13 @@ def release(session: Session, ids: Sequence[int], *, available_at: datetime) -> 
 def load_pending(session: Session, ids: Iterable[int]) -> list[PendingBody]:
     """Return the bodies among ``ids`` that still wait to be stored (others are skipped)."""
     stmt = (
-        select(InboxBody.id, InboxBody.body, InboxBody.received_at, InboxBody.attempts)
+        select(
+            InboxBody.id,
+            InboxBody.body,
+            InboxBody.received_at,
+            InboxBody.attempts,
+            InboxBody.request_id,
+        )
         .where(InboxBody.id.in_(list(ids)), InboxBody.state == BodyState.PENDING)
         .order_by(InboxBody.id)
     )
@@ -231,6 +238,16 @@ def list_bodies(session: Session, *, states: Sequence[BodyState], limit: int) ->
 
 def get_body(session: Session, body_id: int) -> InboxBody | None:
     return session.get(InboxBody, body_id)
+
+
+def count_states(session: Session, states: Sequence[BodyState]) -> dict[str, int]:
+    """Return how many bodies are in each of ``states``: one indexed count each."""
+    return {
+        state.value: int(
+            session.execute(select(func.count()).where(InboxBody.state == state)).scalar_one()
+        )
+        for state in states
+    }
 
 
 def backlog(session: Session) -> dict[str, int]:

@@ -115,7 +115,7 @@ class EmailCallback(Base):
     event_key: Mapped[str] = mapped_column(String(128), unique=True)
     kind: Mapped[str] = mapped_column(String(16))
     status: Mapped[str | None] = mapped_column(Text, index=True)
-    email: Mapped[str | None] = mapped_column(Text, index=True)
+    email: Mapped[str | None] = mapped_column(Text)
     data_recebimento: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     id_externo: Mapped[str | None] = mapped_column(Text, index=True)
     qj_contact_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
@@ -142,6 +142,11 @@ class EmailCallback(Base):
         BigId, ForeignKey("inbox_body.id", ondelete="SET NULL"), index=True
     )
 
+    __table_args__ = (
+        # The soft-bounce rule reads one address's bounces: WHERE email IN (...) AND status = ...
+        Index("ix_email_callback_email_status", "email", "status"),
+    )
+
 
 class PlatformEventRow(Base):
     """An account-level event such as HIGH_BOUNCE_RATE_WARNING, stored once."""
@@ -157,3 +162,44 @@ class PlatformEventRow(Base):
     inbox_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("inbox_body.id", ondelete="SET NULL")
     )
+
+
+class ContactEmailState(Base):
+    """The derived status of one address of one contact, kept up to date by the worker.
+
+    Merged from newly stored events only (see ``domain.email_status``): order-free, and a
+    duplicate never counts twice because it is never newly stored.
+    """
+
+    __tablename__ = "contact_email_state"
+
+    qj_contact_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    email: Mapped[str] = mapped_column(Text, primary_key=True)
+    status: Mapped[str] = mapped_column(String(32))
+    status_rank: Mapped[int] = mapped_column(Integer)
+    status_since: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_event_id: Mapped[int] = mapped_column(BigInteger)
+    last_event_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_status: Mapped[str] = mapped_column(String(32))
+
+
+class ContactEmailCount(Base):
+    """How many events of each derived status one address of one contact has."""
+
+    __tablename__ = "contact_email_count"
+
+    qj_contact_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    email: Mapped[str] = mapped_column(Text, primary_key=True)
+    status: Mapped[str] = mapped_column(String(32), primary_key=True)
+    events: Mapped[int] = mapped_column(Integer)
+
+
+class SuppressedAddress(Base):
+    """An address that must not be mailed: the most severe reason, and since when."""
+
+    __tablename__ = "suppression"
+
+    email: Mapped[str] = mapped_column(Text, primary_key=True)
+    reason: Mapped[str] = mapped_column(String(32))
+    reason_rank: Mapped[int] = mapped_column(Integer)
+    since: Mapped[datetime] = mapped_column(UTCDateTime())

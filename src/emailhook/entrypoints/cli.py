@@ -11,15 +11,16 @@ import orjson
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from emailhook.adapters import inbox
+from emailhook.adapters import email_state, inbox
 from emailhook.adapters.database import create_db_engine
 from emailhook.adapters.migrations import check, upgrade
 from emailhook.adapters.models import BodyState, EmailCallback
-from emailhook.bootstrap import migrate, open_database
+from emailhook.bootstrap import migrate, open_database, soft_bounce_rule
 from emailhook.clock import utcnow
 from emailhook.entrypoints import supervisor
 from emailhook.entrypoints.worker import QUEUE
 from emailhook.logs import configure_logging
+from emailhook.metrics import clear_metrics
 from emailhook.service.auth import require_authentication
 from emailhook.service.errors import ConfigurationError
 from emailhook.settings import Settings
@@ -40,6 +41,7 @@ def run(host: str, port: int, workers: int, concurrency: int) -> None:
     """Run web server and worker together; Ctrl-C stops both."""
     settings = _startable_settings()
     migrate(settings)
+    clear_metrics(settings)
     serve_cmd = [*_self(), "serve", "--host", host, "--port", str(port), "--workers", str(workers)]
     worker_cmd = [*_self(), "worker", "--concurrency", str(concurrency)]
     click.echo(f"emailhook: POST http://{host}:{port}/email  (data in {settings.data_dir})")
@@ -118,6 +120,20 @@ def db_check() -> None:
     upgrade(engine)
     check(engine)
     click.echo("migrations match the models")
+
+
+@main.group("state")
+def state_group() -> None:
+    """Derived state: per-contact e-mail status, status counts, suppression list."""
+
+
+@state_group.command("rebuild")
+def state_rebuild() -> None:
+    """Recompute the derived tables from every stored event (stop the workers first)."""
+    settings = Settings()
+    with _sessions().begin() as session:
+        events = email_state.rebuild(session, soft_bounce_rule(settings))
+    click.echo(f"derived state rebuilt from {events} events")
 
 
 _STATES = click.Choice([state.value for state in BodyState])

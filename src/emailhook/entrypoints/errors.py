@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from emailhook.metrics import RejectReason, record_rejected
 from emailhook.service.errors import (
     InvalidBodyError,
+    InvalidQueryError,
     StorageUnavailableError,
     UnauthorizedError,
 )
@@ -22,6 +24,7 @@ RETRY_AFTER_SECONDS = 5
 def init_app(app: Flask) -> None:
     app.register_error_handler(InvalidBodyError, _invalid_body)
     app.register_error_handler(UnauthorizedError, _unauthorized)
+    app.register_error_handler(InvalidQueryError, _invalid_query)
     app.register_error_handler(StorageUnavailableError, _storage_unavailable)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
@@ -32,24 +35,33 @@ def _error(status: int, code: str, message: str) -> tuple[Response, int]:
 
 
 def _invalid_body(error: InvalidBodyError) -> tuple[Response, int]:
+    record_rejected(RejectReason.INVALID_BODY)
     return _error(400, "invalid_body", str(error))
 
 
 def _unauthorized(error: UnauthorizedError) -> tuple[Response, int]:
     # The same words for a missing, wrong or retired secret of any method: nothing to guess by.
+    record_rejected(RejectReason.UNAUTHORIZED)
     response, status = _error(401, "unauthorized", "authentication required")
     if error.challenge_basic:
         response.headers["WWW-Authenticate"] = 'Basic realm="emailhook"'
     return response, status
 
 
+def _invalid_query(error: InvalidQueryError) -> tuple[Response, int]:
+    return _error(400, "invalid_query", str(error))
+
+
 def _storage_unavailable(error: StorageUnavailableError) -> tuple[Response, int]:
+    record_rejected(RejectReason.UNAVAILABLE)
     response, status = _error(503, "unavailable", str(error))
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response, status
 
 
 def _http_error(error: HTTPException) -> tuple[Response, int]:
+    if isinstance(error, RequestEntityTooLarge):  # only POST /email reads a body
+        record_rejected(RejectReason.TOO_LARGE)
     code = (error.name or "error").lower().replace(" ", "_")
     status = error.code or 500
     response, _ = _error(status, code, error.description or "")

@@ -7,10 +7,17 @@ from typing import BinaryIO
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from emailhook.logs import current_request_id
+from emailhook.metrics import metrics
 from emailhook.service.auth import Credentials, WebhookAuth
 from emailhook.service.intake import Intake
 
 webhook = Blueprint("webhook", __name__)
+
+
+@webhook.before_request
+def _count_received() -> None:
+    metrics().received.inc()
 
 
 @webhook.post("/email")
@@ -27,7 +34,8 @@ def receive_email(token: str | None = None) -> Response:
         body=raw,
     )
     auth.verify(offered, remote_addr=request.remote_addr)
-    receipt = intake.accept(raw, request_id=request.headers.get("X-Request-Id"))
+    receipt = intake.accept(raw, request_id=current_request_id())
+    metrics().accepted.labels(receipt.shape.value).inc()
     return jsonify(accepted=True, id=receipt.body_id, shape=receipt.shape, events=receipt.events)
 
 
@@ -53,9 +61,3 @@ def _read_at_most(stream: BinaryIO, size: int) -> bytes:
         chunks.append(chunk)
         size -= len(chunk)
     return b"".join(chunks)
-
-
-@webhook.get("/healthz")
-def healthz() -> Response:
-    """Answer 200 while the process serves requests."""
-    return jsonify(status="ok")

@@ -2,20 +2,38 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 
 from emailhook.adapters.group_commit import GroupCommitWriter
-from emailhook.bootstrap import open_database
-from emailhook.entrypoints import errors
+from emailhook.bootstrap import open_database, open_read_only_database
+from emailhook.entrypoints import errors, ops, request_ids
+from emailhook.entrypoints.api import api
 from emailhook.entrypoints.http import webhook
 from emailhook.logs import configure_logging
+from emailhook.metrics import configure_metrics
 from emailhook.service.auth import announce, require_authentication
 from emailhook.service.intake import Intake
 from emailhook.settings import Settings
 
 
+class JSONProvider(DefaultJSONProvider):
+    """Flask's JSON with instants in ISO 8601 rather than HTTP dates, keys in field order."""
+
+    sort_keys = False
+
+    @staticmethod
+    def default(o: Any) -> Any:
+        if isinstance(o, datetime):
+            return o.isoformat()
+        return DefaultJSONProvider.default(o)
+
+
 def create_app(settings: Settings | None = None) -> Flask:
-    """Return the web app: ``POST /email`` and friends, on the configured database.
+    """Return the web app: ``POST /email``, the query API and friends, on the configured DB.
 
     Raises ConfigurationError in production when no webhook authentication is configured.
     """
@@ -23,7 +41,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     configure_logging(settings=settings)
     auth = require_authentication(settings)
     announce(auth)
+    configure_metrics(settings)
     app = Flask("emailhook")
+    app.json = JSONProvider(app)
     # Checked against Content-Length before reading, and while reading a chunked body.
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     database = open_database(
@@ -40,6 +60,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         timeout=settings.web_lock_timeout_seconds,
         max_json_depth=settings.max_json_depth,
     )
+    app.extensions["emailhook.queries"] = open_read_only_database(settings)
+    request_ids.init_app(app)
     errors.init_app(app)
     app.register_blueprint(webhook)
+    app.register_blueprint(api)
+    ops.init_app(app)
     return app

@@ -7,11 +7,14 @@ import threading
 from typing import Any
 
 from celery import Celery, bootsteps
+from celery.signals import setup_logging
 from kombu import Queue
 
 from emailhook.adapters.broker import broker_config
-from emailhook.bootstrap import PerProcess, relay_policy, retry_policy
+from emailhook.bootstrap import PerProcess, relay_policy, retry_policy, soft_bounce_rule
 from emailhook.logs import configure_logging
+from emailhook.metrics import configure_metrics, record_stored
+from emailhook.redaction import install_redaction
 from emailhook.service.processing import Processor
 from emailhook.service.relay import Publish, Relay
 from emailhook.settings import Settings
@@ -27,7 +30,10 @@ PROCESS_BODIES = "emailhook.process_bodies"
 def create_celery(settings: Settings | None = None) -> Celery:
     """Return a Celery app wired to the configured broker, with the task and the relay."""
     settings = settings or Settings()
-    configure_logging(settings=settings)  # broker and database passwords masked in logs
+    install_redaction(settings)  # broker and database passwords masked in logs
+    configure_metrics(settings)
+    # Celery leaves logging to us when someone listens: its lines get our format too.
+    setup_logging.connect(_configure_logging, weak=False, dispatch_uid="emailhook.logs")
     app = Celery("emailhook", set_as_current=False)
     app.conf.update(broker_config(settings))
     app.conf.update(
@@ -47,13 +53,21 @@ def create_celery(settings: Settings | None = None) -> Celery:
 
     @app.task(name=PROCESS_BODIES)
     def process_bodies(body_ids: list[int]) -> dict[str, object]:
-        processor = Processor(databases.get().sessions, retry_policy(settings))
+        processor = Processor(
+            databases.get().sessions,
+            retry_policy(settings),
+            soft_bounces=soft_bounce_rule(settings),
+        )
         outcome = processor.process(body_ids)
-        log.info("stored %d events from %d bodies", outcome.stored, len(outcome.done))
+        record_stored(outcome.stored, outcome.duplicates, outcome.latencies)
         return outcome.as_dict()
 
     app.steps["worker"].add(RelayStep)
     return app
+
+
+def _configure_logging(loglevel: int | str | None = None, **_: Any) -> None:
+    configure_logging(loglevel if isinstance(loglevel, int) else logging.INFO, root=True)
 
 
 def celery_publisher(app: Celery, timeout: float) -> Publish:

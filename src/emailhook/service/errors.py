@@ -22,3 +22,7 @@ class UnauthorizedError(PermissionError):
 
 class ConfigurationError(RuntimeError):
     """The service is configured in a way it refuses to run with (e.g. production, no auth)."""
+
+
+class InvalidQueryError(ValueError):
+    """A query parameter cannot be understood (400): the message says which and why."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -18,7 +19,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from emailhook.adapters import inbox
+from emailhook.adapters import email_state, inbox
 from emailhook.adapters.database import is_transient
 from emailhook.adapters.event_store import Provenance, insert_events, insert_platform_events
 from emailhook.adapters.inbox import PendingBody
@@ -27,6 +28,7 @@ from emailhook.clock import utcnow
 from emailhook.domain.events import ParsedBody, Shape
 from emailhook.domain.parsing import parse_body
 from emailhook.domain.scrub import NUL_ESCAPE, scrub_nul
+from emailhook.domain.suppression import SoftBounceRule
 
 log = logging.getLogger("emailhook.processing")
 
@@ -60,6 +62,8 @@ class Outcome:
     done: list[int] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
     dead: list[int] = field(default_factory=list)
+    #: seconds from receipt to stored, per body done
+    latencies: list[float] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -85,10 +89,12 @@ class Processor:
         session_factory: sessionmaker[Session],
         policy: RetryPolicy,
         clock: Callable[[], datetime] = utcnow,
+        soft_bounces: SoftBounceRule | None = None,
     ) -> None:
         self._sessions = session_factory
         self._policy = policy
         self._clock = clock
+        self._soft_bounces = soft_bounces or SoftBounceRule()
 
     def process(self, body_ids: Sequence[int]) -> Outcome:
         """Store the events of every still-pending body among ``body_ids``."""
@@ -139,6 +145,8 @@ class Processor:
                 for event in item.parsed.platform_events
             ]
             stored = insert_events(session, events)
+            # Only newly stored events move the derived state: a repeat never counts twice.
+            email_state.record(session, [s.observation() for s in stored], self._soft_bounces)
             insert_platform_events(session, platform)
             inbox.mark_done(
                 session,
@@ -155,16 +163,29 @@ class Processor:
                 ],
                 now=now,
             )
-        outcome.stored += stored
-        outcome.duplicates += len(events) - stored
+        done_at = self._clock()
+        outcome.stored += len(stored)
+        outcome.duplicates += len(events) - len(stored)
         outcome.done.extend(item.pending.id for item in batch)
+        new_per_body = Counter(s.origin.inbox_id for s in stored)
         for item in batch:
+            body = item.pending
+            outcome.latencies.append((done_at - body.received_at).total_seconds())
+            new = new_per_body[body.id]
+            log.info(
+                "stored body %d: %d new events, %d already stored",
+                body.id,
+                new,
+                len(item.parsed.events) - new,
+                extra={"request_id": body.request_id},
+            )
             for rejected in item.parsed.rejected:
                 log.warning(
                     "body %d: item %d rejected: %s",
-                    item.pending.id,
+                    body.id,
                     rejected.index,
                     rejected.reason,
+                    extra={"request_id": body.request_id},
                 )
 
     def _fail(self, body: PendingBody, error: BaseException, outcome: Outcome) -> None:
@@ -180,13 +201,24 @@ class Processor:
                 retry_at=self._policy.retry_at(now, body.attempts),
             )
         outcome.failed.append(body.id)
+        context = {"request_id": body.request_id}
         if state is BodyState.DEAD:
             outcome.dead.append(body.id)
             log.error(
-                "body %d dead-lettered after %d attempts: %s", body.id, body.attempts + 1, message
+                "body %d dead-lettered after %d attempts: %s",
+                body.id,
+                body.attempts + 1,
+                message,
+                extra=context,
             )
         else:
-            log.warning("body %d failed (attempt %d): %s", body.id, body.attempts + 1, message)
+            log.warning(
+                "body %d failed (attempt %d): %s",
+                body.id,
+                body.attempts + 1,
+                message,
+                extra=context,
+            )
 
     def _retrying(self, func: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         retrying = Retrying(

@@ -1,0 +1,253 @@
+"""Derived state, merged in bulk from newly stored events in the transaction that stores them.
+
+Each upsert is the SQL form of a merge in ``domain``: the status of highest rank, the last
+event by (time, id), counts added, the worst suppression reason since the earliest one. Rows are
+aggregated per key first (one statement row per key) and sorted, so that concurrent workers
+lock rows in one order.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, case, delete, func, or_, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from emailhook.adapters.models import (
+    ContactEmailCount,
+    ContactEmailState,
+    EmailCallback,
+    SuppressedAddress,
+)
+from emailhook.domain.email_status import RANK, EmailStatus, Observation, classify, summarize
+from emailhook.domain.suppression import (
+    REASON_RANK,
+    SUPPRESSING_STATUSES,
+    SoftBounceRule,
+    Suppression,
+    SuppressionReason,
+    combine,
+)
+
+#: addresses per ``IN (...)`` when reading soft bounces
+_IN_CHUNK = 500
+#: first key of the advisory locks taken per address (two-key locks: apart from migrations')
+_SOFT_BOUNCE_LOCK_SPACE = 0x50F7
+
+
+def record(session: Session, observations: Sequence[Observation], rule: SoftBounceRule) -> None:
+    """Merge newly stored events into contact state, status counts and the suppression list."""
+    if not observations:
+        return
+    _merge_states(session, observations)
+    _add_counts(session, observations)
+    suppressions = _single_event_suppressions(observations)
+    soft = sorted({o.email for o in observations if o.email and _is_soft(o)})
+    _serialize_soft_bounce_counts(session, soft)
+    for email, since in _soft_bounce_breaches(session, soft, rule):
+        found = Suppression(SuppressionReason.SOFT_BOUNCES, since)
+        suppressions[email] = (
+            combine(suppressions[email], found) if email in suppressions else found
+        )
+    _merge_suppressions(session, suppressions)
+
+
+def rebuild(session: Session, rule: SoftBounceRule, batch_size: int = 5000) -> int:
+    """Recompute every derived table from ``email_callback``; return the events read."""
+    for model in (ContactEmailState, ContactEmailCount, SuppressedAddress):
+        session.execute(delete(model))
+    after, total = 0, 0
+    while True:
+        stmt = (
+            select(
+                EmailCallback.id,
+                EmailCallback.qj_contact_id,
+                EmailCallback.email,
+                EmailCallback.status,
+                EmailCallback.error_id,
+                EmailCallback.error_permanent,
+                func.coalesce(EmailCallback.event_at, EmailCallback.data_recebimento),
+            )
+            .where(EmailCallback.id > after)
+            .order_by(EmailCallback.id)
+            .limit(batch_size)
+        )
+        rows = session.execute(stmt).all()
+        if not rows:
+            return total
+        record(session, [_observation(*row) for row in rows], rule)
+        after, total = rows[-1][0], total + len(rows)
+
+
+def _observation(
+    event_id: int,
+    qj_contact_id: int | None,
+    email: str | None,
+    status: str | None,
+    error_id: int | None,
+    error_permanent: bool | None,
+    occurred_at: datetime,
+) -> Observation:
+    return Observation(
+        event_id, qj_contact_id, email, classify(status, error_id, error_permanent), occurred_at
+    )
+
+
+def _insert(session: Session) -> Any:
+    dialect = session.get_bind().dialect.name
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+def _merge_states(session: Session, observations: Iterable[Observation]) -> None:
+    groups: dict[tuple[int, str], list[Observation]] = defaultdict(list)
+    for o in observations:
+        if o.qj_contact_id is not None and o.email:
+            groups[(o.qj_contact_id, o.email)].append(o)
+    if not groups:
+        return
+    rows = []
+    for (contact, email), group in sorted(groups.items()):
+        summary = summarize(group)
+        rows.append(
+            {
+                "qj_contact_id": contact,
+                "email": email,
+                "status": summary.status.value,
+                "status_rank": RANK[summary.status],
+                "status_since": summary.status_since,
+                "last_event_id": summary.last_event_id,
+                "last_event_at": summary.last_event_at,
+                "last_status": summary.last_status.value,
+            }
+        )
+    stmt = _insert(session)(ContactEmailState.__table__)
+    new, old = stmt.excluded, ContactEmailState.__table__.c
+    higher = new.status_rank > old.status_rank
+    earlier_same = and_(new.status_rank == old.status_rank, new.status_since < old.status_since)
+    later = or_(
+        new.last_event_at > old.last_event_at,
+        and_(new.last_event_at == old.last_event_at, new.last_event_id > old.last_event_id),
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["qj_contact_id", "email"],
+        set_={
+            "status": case((higher, new.status), else_=old.status),
+            "status_rank": case((higher, new.status_rank), else_=old.status_rank),
+            "status_since": case(
+                (or_(higher, earlier_same), new.status_since), else_=old.status_since
+            ),
+            "last_event_id": case((later, new.last_event_id), else_=old.last_event_id),
+            "last_event_at": case((later, new.last_event_at), else_=old.last_event_at),
+            "last_status": case((later, new.last_status), else_=old.last_status),
+        },
+    )
+    session.execute(stmt, rows)
+
+
+def _add_counts(session: Session, observations: Iterable[Observation]) -> None:
+    counts = Counter(
+        (o.qj_contact_id, o.email, o.status.value)
+        for o in observations
+        if o.qj_contact_id is not None and o.email
+    )
+    if not counts:
+        return
+    rows = [
+        {"qj_contact_id": contact, "email": email, "status": status, "events": n}
+        for (contact, email, status), n in sorted(counts.items())
+    ]
+    stmt = _insert(session)(ContactEmailCount.__table__)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["qj_contact_id", "email", "status"],
+        set_={"events": ContactEmailCount.__table__.c.events + stmt.excluded.events},
+    )
+    session.execute(stmt, rows)
+
+
+def _single_event_suppressions(observations: Iterable[Observation]) -> dict[str, Suppression]:
+    found: dict[str, Suppression] = {}
+    for o in observations:
+        reason = SUPPRESSING_STATUSES.get(o.status)
+        if reason is None or not o.email:
+            continue
+        item = Suppression(reason, o.occurred_at)
+        found[o.email] = combine(found[o.email], item) if o.email in found else item
+    return found
+
+
+def _is_soft(observation: Observation) -> bool:
+    return observation.status is EmailStatus.SOFT_BOUNCE
+
+
+def _serialize_soft_bounce_counts(session: Session, emails: Sequence[str]) -> None:
+    """On PostgreSQL, make concurrent workers count one address's soft bounces in turn.
+
+    Without it two transactions each adding a bounce would each see the other's as not yet
+    committed, and neither might reach the limit. The locks last until commit and are taken in
+    sorted order after the batch's event, state and count rows and before its suppression rows,
+    the order every worker follows: no deadlock. (SQLite has one writer at a time already.)
+    """
+    if not emails or session.get_bind().dialect.name != "postgresql":
+        return
+    session.execute(
+        text(
+            "SELECT pg_advisory_xact_lock(:space, hashtext(email))"
+            " FROM (SELECT unnest(CAST(:emails AS text[])) AS email ORDER BY 1) AS sorted"
+        ),
+        {"space": _SOFT_BOUNCE_LOCK_SPACE, "emails": list(emails)},
+    )
+
+
+def _soft_bounce_breaches(
+    session: Session, emails: Sequence[str], rule: SoftBounceRule
+) -> Iterator[tuple[str, datetime]]:
+    """Yield (address, since) for each address whose stored soft bounces meet the rule."""
+    for start in range(0, len(emails), _IN_CHUNK):
+        stmt = select(
+            EmailCallback.email,
+            EmailCallback.error_id,
+            EmailCallback.error_permanent,
+            EmailCallback.event_at,
+            EmailCallback.data_recebimento,
+        ).where(
+            EmailCallback.email.in_(emails[start : start + _IN_CHUNK]),
+            EmailCallback.status == "UNDELIVERABLE",
+        )
+        bounces: dict[str, list[datetime]] = defaultdict(list)
+        for email, error_id, permanent, event_at, received_at in session.execute(stmt):
+            if email and classify("UNDELIVERABLE", error_id, permanent) is EmailStatus.SOFT_BOUNCE:
+                bounces[email].append(event_at or received_at)
+        for email, times in sorted(bounces.items()):
+            since = rule.first_breach(times)
+            if since is not None:
+                yield email, since
+
+
+def _merge_suppressions(session: Session, suppressions: dict[str, Suppression]) -> None:
+    if not suppressions:
+        return
+    rows = [
+        {
+            "email": email,
+            "reason": item.reason.value,
+            "reason_rank": REASON_RANK[item.reason],
+            "since": item.since,
+        }
+        for email, item in sorted(suppressions.items())
+    ]
+    stmt = _insert(session)(SuppressedAddress.__table__)
+    new, old = stmt.excluded, SuppressedAddress.__table__.c
+    worse = new.reason_rank > old.reason_rank
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["email"],
+        set_={
+            "reason": case((worse, new.reason), else_=old.reason),
+            "reason_rank": case((worse, new.reason_rank), else_=old.reason_rank),
+            "since": case((new.since < old.since, new.since), else_=old.since),
+        },
+    )
+    session.execute(stmt, rows)

@@ -1,0 +1,192 @@
+"""Read-only queries of the query API: each returns plain dataclasses, each uses an index."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from emailhook.adapters.models import (
+    ContactEmailCount,
+    ContactEmailState,
+    EmailCallback,
+    SuppressedAddress,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackFilter:
+    """Conditions on ``email_callback``; None means any."""
+
+    qj_contact_id: int | None = None
+    email: str | None = None
+    status: str | None = None
+    id_externo: str | None = None
+    #: on ``data_recebimento``: since inclusive, until exclusive
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Callback:
+    """One stored event, as the API shows it (``raw`` stays in the database)."""
+
+    id: int
+    kind: str
+    status: str | None
+    email: str | None
+    data_recebimento: datetime
+    id_externo: str | None
+    qj_contact_id: int | None
+    event_at: datetime | None
+    sent_at: datetime | None
+    bulk_id: str | None
+    provider_event_id: str | None
+    status_name: str | None
+    status_description: str | None
+    error_id: int | None
+    error_name: str | None
+    error_description: str | None
+    error_permanent: bool | None
+    url: str | None
+    campaign: str | None
+    creditor_id: str | None
+    creditor_name: str | None
+    callback_data: dict[str, Any] | None
+
+
+_CALLBACK_COLUMNS = [getattr(EmailCallback, f.name) for f in fields(Callback)]
+
+
+@dataclass(frozen=True, slots=True)
+class LastEvent:
+    id: int
+    #: derived status (the vocabulary of ``domain.email_status``)
+    status: str
+    #: ``email_callback.status`` as Infobip sent it
+    event_status: str | None
+    occurred_at: datetime
+    id_externo: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Suppression:
+    email: str
+    reason: str
+    since: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ContactEmail:
+    """One address of a contact: derived status, last event, counts, suppression."""
+
+    email: str
+    status: str
+    status_since: datetime
+    last_event: LastEvent
+    counts: dict[str, int] = field(default_factory=dict)
+    suppression: Suppression | None = None
+
+
+def list_callbacks(
+    session: Session, where: CallbackFilter, *, limit: int, before_id: int | None
+) -> tuple[list[Callback], bool]:
+    """Return up to ``limit`` events, newest id first, below ``before_id``; and if more follow.
+
+    Keyset pagination: a page starts below the last id of the previous one, so rows inserted
+    meanwhile (higher ids) never shift or repeat a page, and no page scans what came before.
+    """
+    stmt = select(*_CALLBACK_COLUMNS).order_by(EmailCallback.id.desc()).limit(limit + 1)
+    conditions = [
+        (where.qj_contact_id, EmailCallback.qj_contact_id.__eq__),
+        (where.email, EmailCallback.email.__eq__),
+        (where.status, EmailCallback.status.__eq__),
+        (where.id_externo, EmailCallback.id_externo.__eq__),
+        (where.since, EmailCallback.data_recebimento.__ge__),
+        (where.until, EmailCallback.data_recebimento.__lt__),
+        (before_id, EmailCallback.id.__lt__),
+    ]
+    for value, condition in conditions:
+        if value is not None:
+            stmt = stmt.where(condition(value))
+    rows = session.execute(stmt).all()
+    return [Callback(*row) for row in rows[:limit]], len(rows) > limit
+
+
+def contact_emails(session: Session, qj_contact_id: int) -> list[ContactEmail]:
+    """Return the derived state of every address of one contact (empty when none is known)."""
+    states = session.execute(
+        select(ContactEmailState, EmailCallback.status, EmailCallback.id_externo)
+        .outerjoin(EmailCallback, EmailCallback.id == ContactEmailState.last_event_id)
+        .where(ContactEmailState.qj_contact_id == qj_contact_id)
+        .order_by(ContactEmailState.email)
+    ).all()
+    if not states:
+        return []
+    counts: dict[str, dict[str, int]] = {}
+    for email, status, events in session.execute(
+        select(ContactEmailCount.email, ContactEmailCount.status, ContactEmailCount.events)
+        .where(ContactEmailCount.qj_contact_id == qj_contact_id)
+        .order_by(ContactEmailCount.email, ContactEmailCount.status)
+    ):
+        counts.setdefault(email, {})[status] = events
+    emails = [state.email for state, _, _ in states]
+    suppressed = {
+        row.email: Suppression(row.email, row.reason, row.since)
+        for row in session.execute(
+            select(SuppressedAddress).where(SuppressedAddress.email.in_(emails))
+        ).scalars()
+    }
+    return [
+        ContactEmail(
+            email=state.email,
+            status=state.status,
+            status_since=state.status_since,
+            last_event=LastEvent(
+                id=state.last_event_id,
+                status=state.last_status,
+                event_status=event_status,
+                occurred_at=state.last_event_at,
+                id_externo=id_externo,
+            ),
+            counts=counts.get(state.email, {}),
+            suppression=suppressed.get(state.email),
+        )
+        for state, event_status, id_externo in states
+    ]
+
+
+def list_suppressions(
+    session: Session, *, reason: str | None, limit: int, after_email: str | None
+) -> tuple[list[Suppression], bool]:
+    """Return up to ``limit`` suppressed addresses in address order after ``after_email``."""
+    stmt = (
+        select(SuppressedAddress.email, SuppressedAddress.reason, SuppressedAddress.since)
+        .order_by(SuppressedAddress.email)
+        .limit(limit + 1)
+    )
+    if reason is not None:
+        stmt = stmt.where(SuppressedAddress.reason == reason)
+    if after_email is not None:
+        stmt = stmt.where(SuppressedAddress.email > after_email)
+    rows = session.execute(stmt).all()
+    return [Suppression(*row) for row in rows[:limit]], len(rows) > limit
+
+
+def iter_suppressions(
+    sessions: sessionmaker[Session], *, reason: str | None, chunk: int = 2000
+) -> Iterator[list[Suppression]]:
+    """Yield every suppressed address in chunks, each read in a short transaction of its own."""
+    after: str | None = None
+    while True:
+        with sessions.begin() as session:
+            page, more = list_suppressions(session, reason=reason, limit=chunk, after_email=after)
+        if page:
+            yield page
+        if not more:
+            return
+        after = page[-1].email

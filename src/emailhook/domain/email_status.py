@@ -1,0 +1,169 @@
+"""The status of an e-mail address, derived from its events whatever order they arrive in.
+
+Every event is classified into an :class:`EmailStatus`; an address's status is the one of
+highest :data:`RANK` among all its events. ``max`` is commutative, associative and ignores
+repeats, so a late DELIVERED never hides an earlier bounce or complaint, and an event stored
+twice (it never is) would change nothing but its count.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import reduce
+
+from emailhook.domain.parsing import STATUS_GROUPS
+
+
+class EmailStatus(enum.StrEnum):
+    """The derived vocabulary: Infobip's statuses, with bounces told apart."""
+
+    UNKNOWN = "UNKNOWN"  #: a status this service does not know (kept, ranked lowest)
+    PENDING = "PENDING"  #: sent, no final report yet
+    REJECTED = "REJECTED"  #: refused by Infobip before sending (credit, policy): not the address
+    EXPIRED = "EXPIRED"  #: no final report before the message's validity ran out
+    SOFT_BOUNCE = "SOFT_BOUNCE"  #: UNDELIVERABLE, temporary (mailbox full, provider error)
+    DELIVERED = "DELIVERED"
+    OPENED = "OPENED"
+    CLICKED = "CLICKED"
+    HARD_BOUNCE = "HARD_BOUNCE"  #: UNDELIVERABLE, permanent (no such mailbox, no MX)
+    LATE_BOUNCE = "LATE_BOUNCE"  #: bounced after being reported DELIVERED: overrides it
+    SUPPRESSED = "SUPPRESSED"  #: Infobip refused to send: 6003, 6034 or 6035 (see below)
+    UNSUBSCRIBED = "UNSUBSCRIBED"
+    COMPLAINED = "COMPLAINED"  #: marked as spam: the most severe
+
+
+#: Severity rank: an address's status is its event of highest rank. Ranks are distinct, so the
+#: maximum is one status, never a tie between two. Engagement (OPENED, CLICKED) outranks
+#: DELIVERED because it implies it; anything that says "do not mail" outranks engagement.
+RANK: Mapping[EmailStatus, int] = {
+    EmailStatus.UNKNOWN: 0,
+    EmailStatus.PENDING: 10,
+    EmailStatus.REJECTED: 20,
+    EmailStatus.EXPIRED: 21,
+    EmailStatus.SOFT_BOUNCE: 22,
+    EmailStatus.DELIVERED: 30,
+    EmailStatus.OPENED: 40,
+    EmailStatus.CLICKED: 50,
+    EmailStatus.HARD_BOUNCE: 60,
+    EmailStatus.LATE_BOUNCE: 61,
+    EmailStatus.SUPPRESSED: 65,
+    EmailStatus.UNSUBSCRIBED: 70,
+    EmailStatus.COMPLAINED: 80,
+}
+
+#: Tracking events (``notificationType``) map one to one.
+TRACKING_STATUSES: Mapping[str, EmailStatus] = {
+    "OPENED": EmailStatus.OPENED,
+    "CLICKED": EmailStatus.CLICKED,
+    "UNSUBSCRIBED": EmailStatus.UNSUBSCRIBED,
+    "COMPLAINED": EmailStatus.COMPLAINED,
+    "LATE_BOUNCE": EmailStatus.LATE_BOUNCE,
+}
+
+#: Report status groups other than UNDELIVERABLE (which depends on the error) map one to one.
+REPORT_STATUSES: Mapping[str, EmailStatus] = {
+    "PENDING": EmailStatus.PENDING,
+    "DELIVERED": EmailStatus.DELIVERED,
+    "EXPIRED": EmailStatus.EXPIRED,
+    "REJECTED": EmailStatus.REJECTED,
+}
+
+#: Every ``email_callback.status`` Infobip sends: report status groups and tracking types.
+EVENT_STATUSES: tuple[str, ...] = (*STATUS_GROUPS.values(), *TRACKING_STATUSES)
+
+#: Infobip refused to send because of an earlier event: 6003 unsubscribed, 6034 suppressed
+#: after a bounce, 6035 suppressed after a spam complaint (``suppressed_bounce.json``).
+PROVIDER_SUPPRESSION_CODES: frozenset[int] = frozenset({6003, 6034, 6035})
+#: Permanent errors, for reports that do not say ``error.permanent``: invalid address,
+#: mailbox permanently unavailable, hard bounce, domain without MX.
+HARD_BOUNCE_CODES: frozenset[int] = frozenset({6006, 6009, 6012, 6037})
+#: Temporary errors, likewise: mailbox temporarily unavailable, inbox full, soft bounce,
+#: provider internal error. An UNDELIVERABLE report with neither flag nor known code is soft:
+#: a hard bounce suppresses the address for good, so it needs evidence.
+SOFT_BOUNCE_CODES: frozenset[int] = frozenset({6007, 6010, 6011, 6013})
+
+
+def classify(status: str | None, error_id: int | None, error_permanent: bool | None) -> EmailStatus:
+    """Return the derived status of one event from its stored status and error."""
+    if status is None:
+        return EmailStatus.UNKNOWN
+    if status in TRACKING_STATUSES:
+        return TRACKING_STATUSES[status]
+    if error_id in PROVIDER_SUPPRESSION_CODES and status in ("UNDELIVERABLE", "REJECTED"):
+        return EmailStatus.SUPPRESSED
+    if status == "UNDELIVERABLE":
+        # error.permanent decides first; the code only when the flag is missing.
+        if error_permanent is not None:
+            return EmailStatus.HARD_BOUNCE if error_permanent else EmailStatus.SOFT_BOUNCE
+        if error_id in HARD_BOUNCE_CODES:
+            return EmailStatus.HARD_BOUNCE
+        return EmailStatus.SOFT_BOUNCE
+    return REPORT_STATUSES.get(status, EmailStatus.UNKNOWN)
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """What the derived state needs of one stored event."""
+
+    event_id: int
+    qj_contact_id: int | None
+    email: str | None
+    status: EmailStatus
+    #: the event's own time (``doneAt``), else when this service received it: tracking
+    #: events carry no time of their own
+    occurred_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """The derived state of one (contact, address) pair, or of any set of its events."""
+
+    status: EmailStatus
+    #: earliest event with that status
+    status_since: datetime
+    last_event_id: int
+    #: the last event by (time, id): the order is total, so the pick never depends on arrival
+    last_event_at: datetime
+    last_status: EmailStatus
+    counts: Mapping[EmailStatus, int] = field(default_factory=dict)
+
+
+def observe(observation: Observation) -> Summary:
+    """Return the summary of a single event."""
+    return Summary(
+        status=observation.status,
+        status_since=observation.occurred_at,
+        last_event_id=observation.event_id,
+        last_event_at=observation.occurred_at,
+        last_status=observation.status,
+        counts={observation.status: 1},
+    )
+
+
+def merge(a: Summary, b: Summary) -> Summary:
+    """Return the summary of the union of two disjoint sets of events (order-free)."""
+    if RANK[a.status] != RANK[b.status]:
+        top = a if RANK[a.status] > RANK[b.status] else b
+        status, since = top.status, top.status_since
+    else:
+        status, since = a.status, min(a.status_since, b.status_since)
+    last = a if (a.last_event_at, a.last_event_id) >= (b.last_event_at, b.last_event_id) else b
+    counts = dict(a.counts)
+    for counted, n in b.counts.items():
+        counts[counted] = counts.get(counted, 0) + n
+    return Summary(
+        status=status,
+        status_since=since,
+        last_event_id=last.last_event_id,
+        last_event_at=last.last_event_at,
+        last_status=last.last_status,
+        counts=counts,
+    )
+
+
+def summarize(observations: Iterable[Observation]) -> Summary:
+    """Return the summary of a non-empty set of events."""
+    return reduce(merge, map(observe, observations))

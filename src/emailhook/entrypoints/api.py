@@ -1,0 +1,109 @@
+"""The read-only query API: stored events, per-contact status, the suppression list."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.exceptions import NotFound
+
+from emailhook.adapters import queries
+from emailhook.bootstrap import Database
+from emailhook.domain.email_status import EVENT_STATUSES
+from emailhook.domain.suppression import SuppressionReason
+from emailhook.entrypoints import params
+from emailhook.service.errors import InvalidQueryError
+
+api = Blueprint("api", __name__)
+
+DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
+CSV_COLUMNS = ("email", "reason", "since")
+
+
+def _sessions() -> sessionmaker[Session]:
+    queries_db: Database = current_app.extensions["emailhook.queries"]
+    return queries_db.sessions
+
+
+def _limit() -> int:
+    limit = params.integer(request.args, "limit", minimum=1, maximum=MAX_LIMIT)
+    return DEFAULT_LIMIT if limit is None else limit
+
+
+@api.get("/email-callbacks")
+def list_email_callbacks() -> Response:
+    """Stored events, newest first, filtered, one page at a time."""
+    args = request.args
+    where = queries.CallbackFilter(
+        qj_contact_id=params.integer(args, "qj_contact_id"),
+        email=_lower(params.text(args, "email")),
+        status=params.choice(args, "status", EVENT_STATUSES),
+        id_externo=params.text(args, "id_externo"),
+        since=params.instant(args, "since"),
+        until=params.instant(args, "until"),
+    )
+    cursor = params.decode_cursor(args)
+    before = params.parse_integer(cursor, "cursor", minimum=1) if cursor else None
+    with _sessions().begin() as session:
+        items, more = queries.list_callbacks(session, where, limit=_limit(), before_id=before)
+    next_cursor = params.encode_cursor(items[-1].id) if more else None
+    return jsonify(items=items, next_cursor=next_cursor)
+
+
+@api.get("/contacts/<qj_contact_id>")
+def show_contact(qj_contact_id: str) -> Response:
+    """Each address of a contact: derived status, last event, counts, suppression."""
+    contact = params.parse_integer(qj_contact_id, "qj_contact_id")
+    with _sessions().begin() as session:
+        emails = queries.contact_emails(session, contact)
+    if not emails:
+        raise NotFound(f"no e-mail events stored for qj_contact_id {contact}")
+    return jsonify(qj_contact_id=contact, emails=emails)
+
+
+@api.get("/suppressions")
+def list_suppressions() -> Response:
+    """Addresses not to mail: JSON pages, or the whole list as CSV."""
+    reason = params.choice(request.args, "reason", list(SuppressionReason))
+    if _wants_csv():
+        return Response(
+            _csv_rows(_sessions(), reason),
+            mimetype="text/csv",
+            headers={"Content-Disposition": 'attachment; filename="suppressions.csv"'},
+        )
+    with _sessions().begin() as session:
+        items, more = queries.list_suppressions(
+            session, reason=reason, limit=_limit(), after_email=params.decode_cursor(request.args)
+        )
+    next_cursor = params.encode_cursor(items[-1].email) if more else None
+    return jsonify(items=items, next_cursor=next_cursor)
+
+
+def _wants_csv() -> bool:
+    fmt = request.args.get("format")
+    if fmt is not None:
+        if fmt not in ("json", "csv"):
+            raise InvalidQueryError(f"format must be json or csv, not {fmt[:40]!r}")
+        return fmt == "csv"
+    best = request.accept_mimetypes.best_match(["application/json", "text/csv"])
+    return best == "text/csv"
+
+
+def _csv_rows(sessions: sessionmaker[Session], reason: str | None) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for chunk in queries.iter_suppressions(sessions, reason=reason):
+        writer.writerows((s.email, s.reason, s.since.isoformat()) for s in chunk)
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue()
+
+
+def _lower(value: str | None) -> str | None:
+    # Addresses are stored lower-cased (domain.parsing), so the filter is too.
+    return value.lower() if value is not None else None

@@ -1,0 +1,143 @@
+"""Prometheus metrics, shared by every web and worker process through one folder.
+
+Granian's workers and Celery's prefork children are separate processes: each writes its
+counters to files in the metrics folder (prometheus_client's multiprocess mode) and
+``GET /metrics`` adds them up. The folder comes from the settings; prometheus_client reads it
+from ``PROMETHEUS_MULTIPROC_DIR``, which :func:`configure_metrics` sets before the first metric.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    values,
+)
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
+
+from emailhook.settings import Settings
+
+log = logging.getLogger("emailhook.metrics")
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+#: receipt to stored: seconds on a drained queue, minutes behind a backlog or a retry
+LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600)
+
+
+class RejectReason(enum.StrEnum):
+    """Why ``POST /email`` did not keep a body."""
+
+    INVALID_BODY = "invalid_body"  #: 400: not JSON, or not a JSON object
+    TOO_LARGE = "too_large"  #: 413
+    UNAUTHORIZED = "unauthorized"  #: 401: failed authentication
+    UNAVAILABLE = "unavailable"  #: 503: the database could not take it
+
+
+@dataclass(frozen=True, slots=True)
+class Metrics:
+    received: Counter
+    accepted: Counter
+    rejected: Counter
+    stored: Counter
+    duplicates: Counter
+    latency: Histogram
+
+
+def configure_metrics(settings: Settings) -> Path:
+    """Make this process (and its children) write metrics to the settings' folder."""
+    folder = settings.resolved_metrics_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    os.environ[MULTIPROC_ENV] = str(folder)
+    # prometheus_client picks its value class when first imported; pick it again now that
+    # the folder is known, in case something imported it before.
+    if not getattr(values.ValueClass, "_multiprocess", False):
+        values.ValueClass = values.MultiProcessValue()  # type: ignore[no-untyped-call]
+    return folder
+
+
+def clear_metrics(settings: Settings) -> None:
+    """Remove the files of earlier runs: call once when every process is (re)started."""
+    folder = settings.resolved_metrics_dir
+    for stale in folder.glob("*.db") if folder.is_dir() else ():
+        stale.unlink(missing_ok=True)
+
+
+@cache
+def metrics() -> Metrics:
+    """Return this process's metric objects, made on first use."""
+    rejected = Counter(
+        "emailhook_bodies_rejected", "Bodies answered 4xx/503 and not kept, by reason", ["reason"]
+    )
+    for reason in RejectReason:
+        rejected.labels(reason.value)
+    return Metrics(
+        received=Counter("emailhook_bodies_received", "Requests to POST /email"),
+        accepted=Counter("emailhook_bodies_accepted", "Bodies kept (answered 200)", ["shape"]),
+        rejected=rejected,
+        stored=Counter("emailhook_events_stored", "Events stored for the first time"),
+        duplicates=Counter("emailhook_events_duplicate", "Events skipped as already stored"),
+        latency=Histogram(
+            "emailhook_processing_latency_seconds",
+            "From receipt of a body to its events being stored",
+            buckets=LATENCY_BUCKETS,
+        ),
+    )
+
+
+def record_rejected(reason: RejectReason) -> None:
+    """Count a body that was not kept (called by the error handlers)."""
+    metrics().rejected.labels(reason.value).inc()
+
+
+def record_stored(stored: int, duplicates: int, latencies: Iterable[float]) -> None:
+    """Count a processed batch: new events, repeats, and each body's receipt-to-stored time."""
+    current = metrics()
+    current.stored.inc(stored)
+    current.duplicates.inc(duplicates)
+    for seconds in latencies:
+        current.latency.observe(seconds)
+
+
+class InboxGauges:
+    """Gauges read from the inbox at scrape time: cheap indexed counts, never stale."""
+
+    def __init__(self, count: Callable[[], Mapping[str, int] | None]) -> None:
+        self._count = count
+
+    def collect(self) -> Iterator[Metric]:
+        counts = self._count()
+        if counts is None:  # the database did not answer: no value rather than a wrong one
+            return
+        yield GaugeMetricFamily(
+            "emailhook_backlog_bodies",
+            "Accepted bodies whose events are not stored yet",
+            value=counts["pending"],
+        )
+        yield GaugeMetricFamily(
+            "emailhook_dead_letter_bodies",
+            "Dead-lettered bodies waiting for an operator (emailhook inbox replay)",
+            value=counts["dead"],
+        )
+
+
+def exposition(settings: Settings, inbox_counts: Callable[[], Mapping[str, int] | None]) -> bytes:
+    """Return every process's metrics and the inbox gauges in Prometheus text format."""
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=str(settings.resolved_metrics_dir))  # type: ignore[no-untyped-call]
+    registry.register(InboxGauges(inbox_counts))
+    return generate_latest(registry)
+
+
+__all__ = ["CONTENT_TYPE_LATEST", "configure_metrics", "exposition", "metrics", "record_rejected"]
