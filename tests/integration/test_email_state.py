@@ -24,7 +24,7 @@ from emailhook.bootstrap import Database, open_database
 from emailhook.domain.email_status import EmailStatus, Observation, classify, summarize
 from emailhook.domain.parsing import parse_body
 from emailhook.domain.suppression import SoftBounceRule
-from emailhook.service.intake import Intake
+from emailhook.service.intake import Intake, SessionWriter
 from emailhook.service.processing import Processor, RetryPolicy
 from emailhook.settings import Settings
 from support.clock import Clock
@@ -67,7 +67,7 @@ def tracking(kind: str, message_id: str, *, to: str = ADDRESS, contact: int = 7)
 
 def store(db: Database, clock: Clock, *bodies: dict[str, Any] | bytes, **kw: Any) -> Any:
     """Accept each body and process them together, as one worker batch."""
-    intake = Intake(db.sessions, clock=clock)
+    intake = Intake(SessionWriter(db.sessions), clock=clock)
     ids = [
         intake.accept(b if isinstance(b, bytes) else json.dumps(b).encode()).body_id for b in bodies
     ]
@@ -234,8 +234,16 @@ def test_concurrent_soft_bounces_of_one_address_are_counted_in_turn_on_postgres(
         for n in (1, 2, 3)
     ]
     store(db, clock, bounces[0], soft_bounces=rule)
-    first_id = Intake(db.sessions, clock=clock).accept(json.dumps(bounces[1]).encode()).body_id
-    second_id = Intake(db.sessions, clock=clock).accept(json.dumps(bounces[2]).encode()).body_id
+    first_id = (
+        Intake(SessionWriter(db.sessions), clock=clock)
+        .accept(json.dumps(bounces[1]).encode())
+        .body_id
+    )
+    second_id = (
+        Intake(SessionWriter(db.sessions), clock=clock)
+        .accept(json.dumps(bounces[2]).encode())
+        .body_id
+    )
     (pending,) = load_pending_bodies(db, first_id)
 
     # One worker has stored bounce 2 and not committed yet; another stores bounce 3 meanwhile.

@@ -6,6 +6,7 @@ content types and schemas. The database is seeded through ``POST /email`` first.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -111,7 +112,7 @@ def test_document_enums_are_the_domain_vocabularies() -> None:
 def test_document_covers_every_route_of_the_app(tmp_path: Path) -> None:
     app = create_app(Settings(data_dir=tmp_path))
     routes = {
-        rule.rule.replace("<qj_contact_id>", "{qj_contact_id}")
+        re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
         for rule in app.url_map.iter_rules()
         if rule.endpoint not in ("static", "docs.show")
     }

@@ -9,7 +9,7 @@ from typing import Any
 from emailhook.adapters import queries
 from emailhook.adapters.queries import CallbackFilter
 from emailhook.bootstrap import Database
-from emailhook.service.intake import Intake
+from emailhook.service.intake import Intake, SessionWriter
 from emailhook.service.processing import Processor, RetryPolicy
 from support.clock import Clock
 
@@ -28,7 +28,7 @@ def delivered(n: int, *, contact: int = 1, to: str | None = None) -> dict[str, A
 
 def post(db: Database, clock: Clock, *bodies: dict[str, Any]) -> None:
     """Accept and store each body in turn, a second apart: ids follow the order given."""
-    intake = Intake(db.sessions, clock=clock)
+    intake = Intake(SessionWriter(db.sessions), clock=clock)
     processor = Processor(db.sessions, RetryPolicy(), clock=clock)
     for body in bodies:
         processor.process([intake.accept(json.dumps(body).encode()).body_id])
