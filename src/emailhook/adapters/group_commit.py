@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from datetime import UTC
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import PoolProxiedConnection
 
 from emailhook.adapters.inbox import NewBody
@@ -124,15 +125,21 @@ class GroupCommitWriter:
             request.done.set()
 
     def _append(self, bodies: Sequence[NewBody]) -> list[int]:
-        if self._connection is None:
-            self._connection = self._engine.raw_connection()
+        dbapi_error = self._engine.dialect.loaded_dbapi.Error
         try:
+            if self._connection is None:
+                self._connection = self._engine.raw_connection()
             if self._engine.dialect.name == "sqlite":
                 return _append_sqlite(self._connection, bodies, writer_lock(self._engine))
             return _append_postgres(self._connection, bodies)
-        except Exception:
-            self._connection.invalidate()
-            self._connection = None
+        except Exception as error:
+            if self._connection is not None:
+                self._connection.invalidate()
+                self._connection = None
+            if isinstance(error, dbapi_error):
+                # The driver's own error, as SQLAlchemy would have raised it (OperationalError
+                # for a lock or a lost server), so callers handle one family of errors.
+                raise DBAPIError.instance(None, None, error, dbapi_error) from error
             raise
 
 
