@@ -6,6 +6,10 @@ lock) per request. Here the request threads hand their bodies to one writer thre
 inserts everything that queued up meanwhile in a single transaction: under load the cost of a
 commit is shared by the whole batch, and an idle request still commits at once.
 
+Each request has a deadline. Until the writer holds the database's write lock, a request whose
+deadline passes withdraws (and is answered 503, its body not kept); once the lock is held, the
+writer keeps only the requests still waiting, so a body is never kept after its caller gave up.
+
 This is the hottest path of the service, so the writer talks to the driver directly: building
 SQLAlchemy statements costs more than SQLite takes to store a row (measured: ~90 us against
 ~25 us a row in batches of eight).
@@ -14,11 +18,10 @@ SQLAlchemy statements costs more than SQLite takes to store a row (measured: ~90
 from __future__ import annotations
 
 import enum
-import logging
 import os
 import threading
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC
 
 from sqlalchemy import Engine
@@ -28,13 +31,12 @@ from sqlalchemy.pool import PoolProxiedConnection
 from emailhook.adapters.inbox import NewBody
 from emailhook.adapters.sqlite_lock import WriterLock, writer_lock
 
-log = logging.getLogger("emailhook.group_commit")
-
 
 class _State(enum.Enum):
-    QUEUED = 1
-    WRITING = 2
-    CANCELLED = 3
+    QUEUED = 1  #: waiting for the writer
+    TAKEN = 2  #: in the writer's batch, which waits for the database
+    COMMITTING = 3  #: the writer holds the lock and is inserting it: the commit decides
+    WITHDRAWN = 4  #: its caller gave up before the insert: it will not be kept
 
 
 class _Request:
@@ -45,6 +47,10 @@ class _Request:
         self.done = threading.Event()
         self.state = _State.QUEUED
         self.result: int | BaseException | None = None
+
+
+#: called by an append once the database is ready: the bodies still wanted, now committed to
+Claim = Callable[[], list[NewBody]]
 
 
 class GroupCommitWriter:
@@ -61,8 +67,8 @@ class GroupCommitWriter:
     def write(self, body: NewBody, timeout: float) -> int:
         """Commit ``body`` and return its id; raise TimeoutError if that takes over ``timeout``.
 
-        A body that timed out before the writer took it is never written, so a caller that
-        answers 503 on TimeoutError has not kept it. Database errors are raised as they are.
+        After a TimeoutError the body has not been kept (the caller answers 503). Database
+        errors are raised as SQLAlchemy raises them.
         """
         self._ensure_writer()
         request = _Request(body)
@@ -71,12 +77,11 @@ class GroupCommitWriter:
             self._ready.notify()
         if not request.done.wait(timeout):
             with self._ready:
-                if request.state is _State.QUEUED:
-                    request.state = _State.CANCELLED
+                if request.state in (_State.QUEUED, _State.TAKEN):
+                    request.state = _State.WITHDRAWN
                     raise TimeoutError("the database did not take the body in time")
-            # Already being written: the transaction in flight decides, and it is short.
-            if not request.done.wait(timeout):
-                raise TimeoutError("the database did not commit the body in time")
+            # The insert is under way on a locked database: it takes milliseconds.
+            request.done.wait()
         if isinstance(request.result, BaseException):
             raise request.result
         assert request.result is not None
@@ -94,6 +99,12 @@ class GroupCommitWriter:
                     thread.start()
                     self._pid = os.getpid()
 
+    def _run(self) -> None:
+        while True:
+            batch = self._take()
+            if batch:
+                self._commit(batch)
+
     def _take(self) -> list[_Request]:
         with self._ready:
             while not self._queue:
@@ -102,36 +113,40 @@ class GroupCommitWriter:
             while self._queue and len(batch) < self._max_batch:
                 request = self._queue.popleft()
                 if request.state is _State.QUEUED:
-                    request.state = _State.WRITING
+                    request.state = _State.TAKEN
                     batch.append(request)
             return batch
 
-    def _run(self) -> None:
-        while True:
-            batch = self._take()
-            if batch:
-                self._commit(batch)
-
     def _commit(self, batch: Sequence[_Request]) -> None:
+        committing: list[_Request] = []
+
+        def claim() -> list[NewBody]:
+            with self._ready:
+                for request in batch:
+                    if request.state is _State.TAKEN:
+                        request.state = _State.COMMITTING
+                        committing.append(request)
+            return [request.body for request in committing]
+
         try:
-            ids = self._append([request.body for request in batch])
-        except Exception as error:  # every waiting request gets the database's own error
-            for request in batch:
+            ids = self._append(claim)
+        except Exception as error:  # every request still waiting gets the database's error
+            for request in committing or [r for r in batch if r.state is _State.TAKEN]:
                 request.result = error
                 request.done.set()
             return
-        for request, body_id in zip(batch, ids, strict=True):
+        for request, body_id in zip(committing, ids, strict=True):
             request.result = body_id
             request.done.set()
 
-    def _append(self, bodies: Sequence[NewBody]) -> list[int]:
+    def _append(self, claim: Claim) -> list[int]:
         dbapi_error = self._engine.dialect.loaded_dbapi.Error
         try:
             if self._connection is None:
                 self._connection = self._engine.raw_connection()
             if self._engine.dialect.name == "sqlite":
-                return _append_sqlite(self._connection, bodies, writer_lock(self._engine))
-            return _append_postgres(self._connection, bodies)
+                return _append_sqlite(self._connection, claim, writer_lock(self._engine))
+            return _append_postgres(self._connection, claim)
         except Exception as error:
             if self._connection is not None:
                 self._connection.invalidate()
@@ -144,25 +159,28 @@ class GroupCommitWriter:
 
 
 def _append_sqlite(
-    connection: PoolProxiedConnection, bodies: Sequence[NewBody], lock: WriterLock | None
+    connection: PoolProxiedConnection, claim: Claim, lock: WriterLock | None
 ) -> list[int]:
     # Few calls into SQLite, each of which lets go of the GIL: getting it back can take a
     # switch interval while request threads run Python, and we hold the write lock meanwhile.
     # So: one multi-row INSERT, and the ids from last_insert_rowid() (a table without deletes
     # of its newest rows gets max(rowid) + 1, + 2, ... under the write lock).
-    params: list[object] = []
-    for body in bodies:
-        # The text form SQLAlchemy's SQLite DATETIME writes and reads: naive UTC.
-        received = body.received_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-        params += (*_values(body), received, received)
-    sql = _INSERT_MANY + ", ".join([_ROW_SQLITE] * len(bodies))
     cursor = connection.cursor()
     if lock:
         lock.acquire()
     try:
-        cursor.execute("BEGIN IMMEDIATE")
+        cursor.execute("BEGIN IMMEDIATE")  # waits up to the busy timeout for others' locks
         try:
-            cursor.execute(sql, params)
+            bodies = claim()
+            if not bodies:
+                cursor.execute("ROLLBACK")
+                return []
+            params: list[object] = []
+            for body in bodies:
+                # The text form SQLAlchemy's SQLite DATETIME writes and reads: naive UTC.
+                received = body.received_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+                params += (*_values(body), received, received)
+            cursor.execute(_INSERT_MANY + ", ".join([_ROW_SQLITE] * len(bodies)), params)
             last = cursor.lastrowid
             if cursor.rowcount != len(bodies) or last is None:
                 raise RuntimeError("SQLite did not report the inserted rows")
@@ -177,8 +195,11 @@ def _append_sqlite(
     return list(range(last - len(bodies) + 1, last + 1))
 
 
-def _append_postgres(connection: PoolProxiedConnection, bodies: Sequence[NewBody]) -> list[int]:
+def _append_postgres(connection: PoolProxiedConnection, claim: Claim) -> list[int]:
     # One statement, one round trip; RETURNING gives the ids in the order of the VALUES rows.
+    bodies = claim()
+    if not bodies:
+        return []
     params: list[object] = []
     for body in bodies:
         params += (*_values(body), body.received_at, body.received_at)
