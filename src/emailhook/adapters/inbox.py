@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from emailhook.adapters.models import BodyState, InboxBody
+from emailhook.adapters.models import REQUEST_ID_CHARS, BodyState, InboxBody
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,11 +49,20 @@ def add_body(
             available_at=received_at,
             deliveries=0,
             attempts=0,
-            request_id=request_id,
+            request_id=_storable_request_id(request_id),
         )
         .returning(InboxBody.id)
     )
     return int(session.execute(stmt).scalar_one())
+
+
+def _storable_request_id(request_id: str | None) -> str | None:
+    # The sender's X-Request-Id is a tracing aid, not a reason to refuse a body: PostgreSQL
+    # refuses text with NUL or longer than the column, which would turn every retry into a 503.
+    if request_id is None:
+        return None
+    printable = "".join(c for c in request_id if c.isprintable())
+    return printable[:REQUEST_ID_CHARS] or None
 
 
 def count_in_flight(session: Session, now: datetime) -> int:
