@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, case, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from emailhook.adapters.models import BodyState, InboxBody
+from emailhook.adapters.models import REQUEST_ID_CHARS, BodyState, InboxBody
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +62,16 @@ def add_bodies(connection: Connection | Session, bodies: Sequence[NewBody]) -> l
         for b in bodies
     ]
     return [int(row_id) for row_id in connection.execute(_INSERT_BODIES, rows).scalars()]
+
+
+def storable_request_id(request_id: str | None) -> str | None:
+    """Return a request id that every database can store: printable, at most the column."""
+    # The sender's X-Request-Id is a tracing aid, not a reason to refuse a body: PostgreSQL
+    # refuses text with NUL or longer than the column, which would turn every retry into a 503.
+    if request_id is None:
+        return None
+    printable = "".join(c for c in request_id if c.isprintable())
+    return printable[:REQUEST_ID_CHARS] or None
 
 
 def count_in_flight(session: Session, now: datetime) -> int:

@@ -70,6 +70,10 @@ class BodyState(enum.StrEnum):
     UNRECOGNIZED = "unrecognized"  #: JSON object of no known shape: kept raw for an operator
 
 
+#: the sender's X-Request-Id is kept up to this many characters
+REQUEST_ID_CHARS = 64
+
+
 class InboxBody(Base):
     """Every body answered 200, as received: the durable record that the queue is rebuilt from."""
 
@@ -91,7 +95,7 @@ class InboxBody(Base):
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     stored_events: Mapped[int | None] = mapped_column(Integer)
     rejected_items: Mapped[int | None] = mapped_column(Integer)
-    request_id: Mapped[str | None] = mapped_column(String(64))
+    request_id: Mapped[str | None] = mapped_column(String(REQUEST_ID_CHARS))
 
     __table_args__ = (
         Index(

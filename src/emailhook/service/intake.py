@@ -12,7 +12,7 @@ import orjson
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from emailhook.adapters.inbox import NewBody, add_bodies
+from emailhook.adapters.inbox import NewBody, add_bodies, storable_request_id
 from emailhook.adapters.models import BodyState
 from emailhook.clock import utcnow
 from emailhook.domain.events import Shape
@@ -77,7 +77,9 @@ class Intake:
         shape = detect_shape(body)
         events = count_events(body, shape)
         state = BodyState.UNRECOGNIZED if shape is Shape.UNKNOWN else BodyState.PENDING
-        new = NewBody(raw, shape.value, events, state, self._clock(), request_id)
+        new = NewBody(
+            raw, shape.value, events, state, self._clock(), storable_request_id(request_id)
+        )
         try:
             body_id = self._writer.write(new, self._timeout)
         except (SQLAlchemyError, TimeoutError) as error:
