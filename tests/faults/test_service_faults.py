@@ -13,19 +13,21 @@ from pathlib import Path
 
 import pytest
 
-from support.ledger import Background, assert_exactly_once, make_bodies, stored_events
+from support.ledger import (
+    Background,
+    assert_exactly_once,
+    make_bodies,
+    publish,
+    stored_events,
+)
 from support.servers import FaultProxy, PostgresServer, RabbitServer, RedisServer
 from support.services import fresh_postgres_database
-from support.stack import Stack, StackFactory
+from support.stack import StackFactory
 
 pytestmark = pytest.mark.faults
 
 #: the acceptance bound of the reliability issue: a broken broker never slows an answer past it
 ACCEPTANCE_BOUND_SECONDS = 1.5
-
-
-def report(name: str, ledger_summary: str, stack: Stack) -> None:
-    print(f"\nLEDGER {name}: {ledger_summary} stored={stack.count_events()}")
 
 
 @pytest.fixture
@@ -56,7 +58,7 @@ def test_redis_restarted_losing_its_data_loses_nothing(
         assert load.ledger.statuses == {200: len(bodies)}
         assert load.ledger.max_latency < ACCEPTANCE_BOUND_SECONDS, load.ledger.summary()
         assert_exactly_once(load.ledger, stored_events(stack.engine))
-        report("redis-restart-data-lost", load.ledger.summary(), stack)
+        publish("redis-restart-data-lost", load.ledger, stack.count_events(), stack.label)
 
 
 def test_rabbitmq_stopped_and_restarted_loses_nothing(
@@ -74,7 +76,7 @@ def test_rabbitmq_stopped_and_restarted_loses_nothing(
     assert load.ledger.statuses == {200: len(bodies)}
     assert load.ledger.max_latency < ACCEPTANCE_BOUND_SECONDS, load.ledger.summary()
     assert_exactly_once(load.ledger, stored_events(stack.engine))
-    report("rabbitmq-crash-restart", load.ledger.summary(), stack)
+    publish("rabbitmq-crash-restart", load.ledger, stack.count_events(), stack.label)
 
 
 @pytest.mark.parametrize("broker", ["redis", "rabbitmq"])
@@ -100,7 +102,7 @@ def test_a_broker_that_accepts_but_never_answers_keeps_acceptance_fast(
             assert load.ledger.statuses == {200: len(bodies)}
             assert load.ledger.max_latency < ACCEPTANCE_BOUND_SECONDS, load.ledger.summary()
             assert_exactly_once(load.ledger, stored_events(stack.engine))
-            report(f"{broker}-blackhole", load.ledger.summary(), stack)
+            publish(f"{broker}-blackhole", load.ledger, stack.count_events(), stack.label)
 
 
 @pytest.mark.parametrize("broker", ["redis", "rabbitmq"])
@@ -123,4 +125,4 @@ def test_postgres_crashed_and_restarted_loses_nothing(
         assert load.ledger.statuses[503] > 0, load.ledger.summary()
         assert load.ledger.max_latency < ACCEPTANCE_BOUND_SECONDS + 1.0, load.ledger.summary()
         assert_exactly_once(load.ledger, stored_events(stack.engine))
-        report(f"postgres-crash-restart+{broker}", load.ledger.summary(), stack)
+        publish(f"postgres-crash-restart+{broker}", load.ledger, stack.count_events(), stack.label)

@@ -10,18 +10,18 @@ from pathlib import Path
 
 import pytest
 
-from support.ledger import Background, assert_exactly_once, make_bodies, post_all, stored_events
+from support.ledger import (
+    Background,
+    assert_exactly_once,
+    make_bodies,
+    post_all,
+    publish,
+    stored_events,
+)
 from support.poison import POISON_ADDRESS, install_poison_trigger, poison_body
 from support.stack import Stack, StackFactory
 
 pytestmark = pytest.mark.faults
-
-
-def report(name: str, stack: Stack, ledger_summary: str) -> None:
-    print(
-        f"\nLEDGER {name} [{stack.database_url.split(':')[0]}+{stack.broker_url or 'folder'}]"
-        f": {ledger_summary} stored={stack.count_events()}"
-    )
 
 
 def test_worker_killed_with_sigkill_repeatedly_loses_and_doubles_nothing(
@@ -37,7 +37,7 @@ def test_worker_killed_with_sigkill_repeatedly_loses_and_doubles_nothing(
 
     assert load.ledger.statuses == {200: len(bodies)}
     assert_exactly_once(load.ledger, stored_events(fault_stack.engine))
-    report("worker-sigkill", fault_stack, load.ledger.summary())
+    publish("worker-sigkill", load.ledger, fault_stack.count_events(), fault_stack.label)
 
 
 def test_the_same_event_posted_concurrently_is_stored_once(fault_stack: Stack) -> None:
@@ -47,7 +47,7 @@ def test_the_same_event_posted_concurrently_is_stored_once(fault_stack: Stack) -
 
     assert ledger.statuses == {200: 40}
     assert stored_events(fault_stack.engine) == dict.fromkeys(body.events, 1)
-    report("same-event", fault_stack, ledger.summary())
+    publish("same-event", ledger, fault_stack.count_events(), fault_stack.label)
 
 
 def test_a_poison_body_is_dead_lettered_and_the_rest_flows(fault_stack: Stack) -> None:
@@ -79,7 +79,7 @@ def test_a_poison_body_is_dead_lettered_and_the_rest_flows(fault_stack: Stack) -
         check=True,
     ).stdout
     assert "poisoned row" in listing
-    report("poison", fault_stack, ledger.summary())
+    publish("poison", ledger, fault_stack.count_events(), fault_stack.label)
 
 
 def test_sqlite_locked_past_the_busy_timeout_answers_503_fast_and_loses_nothing(
@@ -108,7 +108,7 @@ def test_sqlite_locked_past_the_busy_timeout_answers_503_fast_and_loses_nothing(
     assert set(load.ledger.statuses) <= {200, 503}
     assert load.ledger.max_latency < 1.5, load.ledger.summary()
     assert_exactly_once(load.ledger, stored_events(stack.engine))
-    report("sqlite-locked", stack, load.ledger.summary())
+    publish("sqlite-locked", load.ledger, stack.count_events(), stack.label)
 
 
 def test_the_folder_queue_wiped_mid_run_is_rebuilt_from_the_inbox(
@@ -127,4 +127,4 @@ def test_the_folder_queue_wiped_mid_run_is_rebuilt_from_the_inbox(
 
     assert ledger.statuses == {200: len(bodies)}
     assert_exactly_once(ledger, stored_events(stack.engine))
-    report("queue-wiped", stack, ledger.summary())
+    publish("queue-wiped", ledger, stack.count_events(), stack.label)

@@ -25,7 +25,9 @@ def test_any_request_id_is_accepted_and_kept_in_storable_form(
 ) -> None:
     # PostgreSQL refused text with NUL or longer than 64 characters: every retry of such a
     # body was answered 503, so it was never kept.
-    receipt = Intake(SessionWriter(database.sessions)).accept(b'{"hello": "world"}', request_id=request_id)
+    receipt = Intake(SessionWriter(database.sessions)).accept(
+        b'{"hello": "world"}', request_id=request_id
+    )
     with database.sessions() as session:
         stored = session.scalar(select(InboxBody.request_id).where(InboxBody.id == receipt.body_id))
     assert stored == kept

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import queue
+import sys
 import threading
 import time
 import uuid
@@ -175,3 +176,8 @@ def assert_exactly_once(ledger: Ledger, stored: Counter[str]) -> None:
     assert not missing, f"{len(missing)} answered 200 but not stored: {sorted(missing)[:5]}"
     extra = stored.keys() - ledger.answered - ledger.unsure
     assert not extra, f"{len(extra)} stored but never answered 200: {sorted(extra)[:5]}"
+
+
+def publish(scenario: str, ledger: Ledger, stored: int, backend: str) -> None:
+    """Print a scenario's ledger past pytest's capture, so that CI logs carry the figures."""
+    print(f"LEDGER {scenario} [{backend}]: {ledger.summary()} stored={stored}", file=sys.__stderr__)

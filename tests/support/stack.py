@@ -80,6 +80,13 @@ class Stack:
     _engine: Engine | None = None
 
     @property
+    def label(self) -> str:
+        """``sqlite+folder``, ``postgresql+redis``, ...: the backend, without addresses."""
+        database = self.database_url.split(":", 1)[0].split("+")[0]
+        broker = (self.broker_url or "folder").split(":", 1)[0]
+        return f"{database}+{broker}"
+
+    @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
