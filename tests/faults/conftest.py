@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from support.ledger import PUBLISHED
 from support.services import backend_urls
 from support.stack import Stack, StackFactory
 
@@ -42,3 +43,11 @@ def fault_stack(
         stack = make_stack(database_url, broker_url).start()
         yield stack
         stack.stop()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print every scenario's ledger: posted, answered 200, statuses, latency, stored."""
+    if PUBLISHED:
+        terminalreporter.section("fault suite ledgers")
+        for line in PUBLISHED:
+            terminalreporter.write_line(line)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import json
 import queue
-import sys
 import threading
 import time
 import uuid
@@ -178,6 +177,10 @@ def assert_exactly_once(ledger: Ledger, stored: Counter[str]) -> None:
     assert not extra, f"{len(extra)} stored but never answered 200: {sorted(extra)[:5]}"
 
 
+#: one line per scenario run; tests/faults/conftest.py prints them in pytest's summary
+PUBLISHED: list[str] = []
+
+
 def publish(scenario: str, ledger: Ledger, stored: int, backend: str) -> None:
-    """Print a scenario's ledger past pytest's capture, so that CI logs carry the figures."""
-    print(f"LEDGER {scenario} [{backend}]: {ledger.summary()} stored={stored}", file=sys.__stderr__)
+    """Keep a scenario's ledger for the end-of-run summary, so that CI logs carry the figures."""
+    PUBLISHED.append(f"{scenario} [{backend}]: {ledger.summary()} stored={stored}")
