@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -74,9 +75,17 @@ def clear_metrics(settings: Settings) -> None:
         stale.unlink(missing_ok=True)
 
 
-@cache
+_creating = threading.Lock()
+
+
 def metrics() -> Metrics:
-    """Return this process's metric objects, made on first use."""
+    """Return this process's metric objects, made on first use (by exactly one thread)."""
+    with _creating:  # the first requests of a process arrive together, on several threads
+        return _metrics()
+
+
+@cache
+def _metrics() -> Metrics:
     rejected = Counter(
         "emailhook_bodies_rejected", "Bodies answered 4xx/503 and not kept, by reason", ["reason"]
     )

@@ -23,6 +23,7 @@ def broker_config(settings: Settings) -> dict[str, Any]:
         folder = settings.queue_dir
         for sub in ("messages", "control"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
+        config["broker_transport"] = "emailhook.adapters.folder_queue:Transport"
         config["broker_transport_options"] = {
             "data_folder_in": str(folder / "messages"),
             "data_folder_out": str(folder / "messages"),
