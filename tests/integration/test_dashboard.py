@@ -135,13 +135,23 @@ def chart_counts(html: str) -> Counter[str]:
     return found
 
 
+def table_counts(html: str) -> Counter[str]:
+    rows = re.findall(r'<tr data-status="([^"]+)">.*?<td class="num">(\d+)</td>', html, re.S)
+    return Counter({status: int(n) for status, n in rows})
+
+
 def test_overview_chart_and_rates_show_what_was_posted(
     app: Flask, seed_bodies: dict[str, bytes]
 ) -> None:
     client = app.test_client()
     posted = status_counts(_bodies(seed_bodies))
-    for url in ("/", "/?range=24h", "/?range=30d&bucket=hour", "/?range=24h&bucket=day"):
+    for url in ("/", "/?range=24h", "/?range=30d", "/?range=24h&bucket=day"):
         assert chart_counts(page(client, url)) == posted, url
+        assert table_counts(page(client, url)) == posted, url
+    area = page(client, "/?range=30d&bucket=hour")  # 720 hours: an area, numbers in the table
+    assert chart_counts(area) == Counter()
+    assert "an area" in area
+    assert table_counts(area) == posted
     html = page(client, "/?range=24h")
     # delivery: 11 DELIVERED of 11 + 5 UNDELIVERABLE final reports
     assert re.search(r'data-rate="delivery">.*?68\.8 %', html, re.S)

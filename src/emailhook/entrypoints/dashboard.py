@@ -94,6 +94,7 @@ def overview() -> str:
         choice=choice,
         presets=PRESETS,
         chart=charts.status_chart(choice.span, per_status),
+        bars=len(choice.span) <= charts.BAR_LIMIT,
         totals=[(s, totals[s]) for s in charts.ordered_statuses(list(totals))],
         rates=rates.compute(totals),
         definitions=[(d.name, rates.describe(d)) for d in rates.DEFINITIONS],
