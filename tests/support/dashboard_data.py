@@ -62,8 +62,8 @@ def tracking(
 
 def campaign_bodies() -> list[dict[str, Any]]:
     """Two campaigns: "renegocia" bounces 1 in 4, "boas-vindas" 2 in 3 (the worst)."""
-    reno = {"campaign": "renegocia", "creditor": "Banco Azul"}
-    welcome = {"campaign": "boas-vindas", "creditor": "Loja Verde"}
+    reno: dict[str, Any] = {"campaign": "renegocia", "creditor": "Banco Azul"}
+    welcome: dict[str, Any] = {"campaign": "boas-vindas", "creditor": "Loja Verde"}
     return [
         {
             "results": [
