@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup run test lint unit e2e faults bench fuzz clean
+.PHONY: setup run test lint unit e2e browser screenshot faults bench fuzz clean
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "emailhook needs Python 3.11; set PYTHON=/path/to/python3.11")'
@@ -35,6 +35,12 @@ unit: setup
 
 e2e: setup
 	$(BIN)/pytest tests/e2e
+
+browser: setup  ## the dashboard in headless Chromium (Debian's: apt-get install chromium)
+	$(BIN)/pytest tests/browser
+
+screenshot: setup  ## refresh docs/dashboard-overview.png from the browser tests
+	EMAILHOOK_SCREENSHOTS=docs $(BIN)/pytest tests/browser -k overview
 
 faults: setup
 	$(BIN)/pytest tests/faults

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from sqlalchemy import func, insert, select
 
-from emailhook.adapters import email_state, queries
+from emailhook.adapters import email_state, queries, rollup
 from emailhook.adapters.event_store import Provenance, insert_events
 from emailhook.adapters.models import EmailCallback, InboxBody, SuppressedAddress
 from emailhook.bootstrap import Database, open_database, open_read_only_database
@@ -103,6 +103,7 @@ def fill(database: Database, events: int, contacts: int) -> None:
                 origin = Provenance(inbox_id, received)
                 new = insert_events(session, [(event, origin) for event in batch])
                 email_state.record(session, [s.observation() for s in new], rule)
+                rollup.record(session, new)
             stored += len(batch)
             if stored % 100_000 < BATCH:
                 rate = stored / (time.perf_counter() - started)
@@ -131,6 +132,8 @@ def message_events(rnd: random.Random, message: int, contacts: int) -> list[Emai
             event_at=done if kind is EventKind.DELIVERY_REPORT else None,
             sent_at=done - timedelta(seconds=2),
             callback_data={"qj_contact_id": contact, "qj_creditor_id": "13"},
+            campaign=f"campanha-{message % 40}",
+            creditor_name=f"credor-{contact % 12}",
             raw={"messageId": f"msg{message}", "to": email, "status": {"groupName": status}},
             **fields,  # type: ignore[arg-type]
         )

@@ -91,12 +91,17 @@ class Settings(BaseSettings):
     #: JSON nesting allowed in a body; Infobip's deepest is 4 (results, report, status, ...)
     max_json_depth: PositiveInt = 32
 
+    # --- who may use the dashboard (README "Dashboard"); HTTP Basic, ``user:password`` each ---
+    #: none: the dashboard is open in development and disabled (404) in production
+    operator_users: Secrets = ()
+
     @field_validator(
         "webhook_tokens",
         "basic_auth",
         "secret_header_values",
         "bearer_tokens",
         "hmac_secrets",
+        "operator_users",
         mode="before",
     )
     @classmethod
@@ -120,6 +125,15 @@ class Settings(BaseSettings):
         for credentials in value:
             if ":" not in credentials.get_secret_value():
                 raise ValueError("each EMAILHOOK_BASIC_AUTH entry is user:password")
+        return value
+
+    @field_validator("operator_users")
+    @classmethod
+    def _operator_user_password(cls, value: tuple[SecretStr, ...]) -> tuple[SecretStr, ...]:
+        for credentials in value:
+            user, colon, password = credentials.get_secret_value().partition(":")
+            if not (user and colon and password):
+                raise ValueError("each EMAILHOOK_OPERATOR_USERS entry is user:password")
         return value
 
     @field_validator("secret_header", "hmac_header")

@@ -17,7 +17,9 @@ POSTGRES_URL = os.environ.get(
 )
 REDIS_URL = os.environ.get("EMAILHOOK_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
 RABBITMQ_URL = os.environ.get("EMAILHOOK_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
-#: services whose tests must run, not skip (``.ci/run`` sets postgres,redis,rabbitmq)
+#: Debian's Chromium, which the browser tests drive through Playwright (never a downloaded one)
+CHROMIUM = os.environ.get("EMAILHOOK_TEST_CHROMIUM", "/usr/bin/chromium")
+#: services whose tests must run, not skip (``.ci/run`` sets postgres,redis,rabbitmq,chromium)
 REQUIRED = {s for s in os.environ.get("EMAILHOOK_TEST_REQUIRE", "").split(",") if s}
 
 
@@ -32,6 +34,26 @@ def require(service: str, url: str) -> None:
         if service in REQUIRED:
             pytest.fail(f"{message} (required by EMAILHOOK_TEST_REQUIRE)")
         pytest.skip(message)
+
+
+def require_chromium() -> str:
+    """Return Chromium's path; skip when it or Playwright is missing (fail when required)."""
+    import importlib.util
+    import shutil
+
+    problem = None
+    if importlib.util.find_spec("playwright") is None:
+        problem = "the playwright package is not installed (pip install -e '.[dev]')"
+    elif shutil.which(CHROMIUM) is None:
+        problem = (
+            f"no Chromium at {CHROMIUM} (apt-get install chromium; or EMAILHOOK_TEST_CHROMIUM)"
+        )
+    if problem is None:
+        return CHROMIUM
+    message = f"browser tests skipped: {problem}"
+    if "chromium" in REQUIRED:
+        pytest.fail(f"{message} (required by EMAILHOOK_TEST_REQUIRE)")
+    pytest.skip(message)
 
 
 @contextmanager

@@ -11,7 +11,7 @@ import orjson
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from emailhook.adapters import email_state, inbox
+from emailhook.adapters import email_state, inbox, rollup
 from emailhook.adapters.database import create_db_engine
 from emailhook.adapters.migrations import check, upgrade
 from emailhook.adapters.models import BodyState, EmailCallback
@@ -21,6 +21,7 @@ from emailhook.entrypoints import supervisor
 from emailhook.entrypoints.worker import QUEUE
 from emailhook.logs import configure_logging
 from emailhook.metrics import clear_metrics
+from emailhook.service import operators
 from emailhook.service.auth import require_authentication
 from emailhook.service.errors import ConfigurationError
 from emailhook.settings import Settings
@@ -56,7 +57,8 @@ def run(host: str, port: int, workers: int, concurrency: int) -> None:
 @click.option("--target", default="emailhook:create_app", hidden=True, help="App factory.")
 def serve(host: str, port: int, workers: int, threads: int, target: str) -> None:
     """Serve the web app with granian, a production WSGI server."""
-    _startable_settings()  # a refusal here, not in each granian worker
+    settings = _startable_settings()  # a refusal here, not in each granian worker
+    operators.announce(settings, host)
     from granian import Granian
     from granian.constants import Interfaces
 
@@ -124,7 +126,7 @@ def db_check() -> None:
 
 @main.group("state")
 def state_group() -> None:
-    """Derived state: per-contact e-mail status, status counts, suppression list."""
+    """Derived state: per-contact e-mail status, status counts, suppression list, rollup."""
 
 
 @state_group.command("rebuild")
@@ -133,7 +135,8 @@ def state_rebuild() -> None:
     settings = Settings()
     with _sessions().begin() as session:
         events = email_state.rebuild(session, soft_bounce_rule(settings))
-    click.echo(f"derived state rebuilt from {events} events")
+        rollup.rebuild(session)
+    click.echo(f"derived state and dashboard rollup rebuilt from {events} events")
 
 
 _STATES = click.Choice([state.value for state in BodyState])

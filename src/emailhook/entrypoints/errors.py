@@ -9,11 +9,15 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from emailhook.metrics import RejectReason, record_rejected
 from emailhook.service.errors import (
+    FeatureDisabledError,
+    ForbiddenError,
     InvalidBodyError,
     InvalidQueryError,
+    OperatorUnauthorizedError,
     StorageUnavailableError,
     UnauthorizedError,
 )
+from emailhook.service.operators import REALM
 
 log = logging.getLogger("emailhook.http")
 
@@ -24,6 +28,9 @@ RETRY_AFTER_SECONDS = 5
 def init_app(app: Flask) -> None:
     app.register_error_handler(InvalidBodyError, _invalid_body)
     app.register_error_handler(UnauthorizedError, _unauthorized)
+    app.register_error_handler(OperatorUnauthorizedError, _operator_unauthorized)
+    app.register_error_handler(ForbiddenError, _forbidden)
+    app.register_error_handler(FeatureDisabledError, _disabled)
     app.register_error_handler(InvalidQueryError, _invalid_query)
     app.register_error_handler(StorageUnavailableError, _storage_unavailable)
     app.register_error_handler(HTTPException, _http_error)
@@ -46,6 +53,21 @@ def _unauthorized(error: UnauthorizedError) -> tuple[Response, int]:
     if error.challenge_basic:
         response.headers["WWW-Authenticate"] = 'Basic realm="emailhook"'
     return response, status
+
+
+def _operator_unauthorized(error: OperatorUnauthorizedError) -> tuple[Response, int]:
+    # The browser asks for user and password on this challenge; not a webhook rejection.
+    response, status = _error(401, "unauthorized", "operator credentials required")
+    response.headers["WWW-Authenticate"] = f'Basic realm="{REALM}", charset="UTF-8"'
+    return response, status
+
+
+def _forbidden(error: ForbiddenError) -> tuple[Response, int]:
+    return _error(403, "forbidden", str(error))
+
+
+def _disabled(error: FeatureDisabledError) -> tuple[Response, int]:
+    return _error(404, "not_found", str(error))
 
 
 def _invalid_query(error: InvalidQueryError) -> tuple[Response, int]:

@@ -12,11 +12,13 @@ from emailhook.adapters.group_commit import GroupCommitWriter
 from emailhook.bootstrap import open_database, open_read_only_database
 from emailhook.entrypoints import errors, ops, request_ids
 from emailhook.entrypoints.api import api
+from emailhook.entrypoints.dashboard import dashboard
 from emailhook.entrypoints.http import webhook
 from emailhook.logs import configure_logging
 from emailhook.metrics import configure_metrics
 from emailhook.service.auth import announce, require_authentication
 from emailhook.service.intake import Intake
+from emailhook.service.operators import OperatorAuth
 from emailhook.settings import Settings
 
 
@@ -33,7 +35,7 @@ class JSONProvider(DefaultJSONProvider):
 
 
 def create_app(settings: Settings | None = None) -> Flask:
-    """Return the web app: ``POST /email``, the query API and friends, on the configured DB.
+    """Return the web app: ``POST /email``, the query API, the dashboard and friends.
 
     Raises ConfigurationError in production when no webhook authentication is configured.
     """
@@ -54,6 +56,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["emailhook.settings"] = settings
     app.extensions["emailhook.database"] = database
     app.extensions["emailhook.auth"] = auth
+    app.extensions["emailhook.operators"] = OperatorAuth.from_settings(settings)
     writer = GroupCommitWriter(database.engine)
     app.extensions["emailhook.intake"] = Intake(
         writer,
@@ -65,5 +68,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     errors.init_app(app)
     app.register_blueprint(webhook)
     app.register_blueprint(api)
+    app.register_blueprint(dashboard)
     ops.init_app(app)
     return app

@@ -26,3 +26,15 @@ class ConfigurationError(RuntimeError):
 
 class InvalidQueryError(ValueError):
     """A query parameter cannot be understood (400): the message says which and why."""
+
+
+class OperatorUnauthorizedError(PermissionError):
+    """A dashboard request without valid operator credentials (401, HTTP Basic challenge)."""
+
+
+class ForbiddenError(PermissionError):
+    """A request that is refused whoever sends it (403): e.g. a replay posted by another site."""
+
+
+class FeatureDisabledError(LookupError):
+    """A part of the service switched off by configuration (404, saying how to turn it on)."""

@@ -19,7 +19,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from emailhook.adapters import email_state, inbox
+from emailhook.adapters import email_state, inbox, rollup
 from emailhook.adapters.database import is_transient
 from emailhook.adapters.event_store import Provenance, insert_events, insert_platform_events
 from emailhook.adapters.inbox import PendingBody
@@ -147,6 +147,7 @@ class Processor:
             stored = insert_events(session, events)
             # Only newly stored events move the derived state: a repeat never counts twice.
             email_state.record(session, [s.observation() for s in stored], self._soft_bounces)
+            rollup.record(session, stored)
             insert_platform_events(session, platform)
             inbox.mark_done(
                 session,

@@ -1,0 +1,92 @@
+"""Read-only queries of the dashboard: charts and rates from the rollup, never a GROUP BY
+over ``email_callback``; events, contacts and the inbox through indexed lookups."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from emailhook.adapters import queries
+from emailhook.adapters.models import ContactEmailState, EmailCallback, EventRollup
+
+#: what the campaign page can group by: its name and the rollup columns
+GROUPINGS: dict[str, tuple[str, ...]] = {
+    "campaign": ("campaign",),
+    "creditor": ("creditor_name",),
+    "campaign_creditor": ("campaign", "creditor_name"),
+}
+
+
+def hourly_counts(
+    session: Session, start: datetime, end: datetime
+) -> list[tuple[datetime, str, int]]:
+    """Return (hour, status, events) for every hour of [start, end) that has events."""
+    rows = session.execute(
+        select(EventRollup.bucket_hour, EventRollup.status, func.sum(EventRollup.events))
+        .where(EventRollup.bucket_hour >= start, EventRollup.bucket_hour < end)
+        .group_by(EventRollup.bucket_hour, EventRollup.status)
+    ).all()
+    return [(hour, status, int(n)) for hour, status, n in rows]
+
+
+def grouped_counts(
+    session: Session, start: datetime, end: datetime, grouping: str
+) -> dict[tuple[str, ...], dict[str, int]]:
+    """Return events per status for each group (e.g. each campaign) within [start, end)."""
+    columns = [getattr(EventRollup, name) for name in GROUPINGS[grouping]]
+    rows = session.execute(
+        select(*columns, EventRollup.status, func.sum(EventRollup.events))
+        .where(EventRollup.bucket_hour >= start, EventRollup.bucket_hour < end)
+        .group_by(*columns, EventRollup.status)
+    ).all()
+    found: dict[tuple[str, ...], dict[str, int]] = {}
+    for row in rows:
+        *group, status, n = row
+        found.setdefault(tuple(group), {})[status] = int(n)
+    return found
+
+
+def events_stored(session: Session) -> int:
+    """Return how many events are stored: the rollup's total, without counting the events."""
+    return int(session.execute(select(func.coalesce(func.sum(EventRollup.events), 0))).scalar_one())
+
+
+@dataclass(frozen=True, slots=True)
+class EventWithRaw:
+    event: queries.Callback
+    raw: dict[str, Any]
+
+
+def latest_events(
+    session: Session, where: queries.CallbackFilter, *, limit: int, before_id: int | None
+) -> tuple[list[EventWithRaw], bool]:
+    """Return a page of events (newest first, as the query API), each with its raw event."""
+    items, more = queries.list_callbacks(session, where, limit=limit, before_id=before_id)
+    raw = raw_events(session, [item.id for item in items])
+    return [EventWithRaw(item, raw.get(item.id, {})) for item in items], more
+
+
+def raw_events(session: Session, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """Return the raw event of each id (by primary key)."""
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(EmailCallback.id, EmailCallback.raw).where(EmailCallback.id.in_(list(ids)))
+    ).all()
+    return {int(row_id): raw for row_id, raw in rows}
+
+
+def contacts_with_email(session: Session, email: str, *, limit: int = 20) -> list[int]:
+    """Return the contacts that have events for ``email``."""
+    stmt = (
+        select(ContactEmailState.qj_contact_id)
+        .where(ContactEmailState.email == email)
+        .order_by(ContactEmailState.qj_contact_id)
+        .limit(limit)
+    )
+    return [int(contact) for contact in session.execute(stmt).scalars()]

@@ -1,0 +1,101 @@
+"""The event rollup: newly stored events counted per hour, status, campaign and creditor.
+
+Added to in bulk, in the transaction that stores the events, from those events only: a
+duplicate is never newly stored, so it never counts twice. Rows are aggregated per key first
+(one statement row per key) and sorted, so that concurrent workers lock rows in one order.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from emailhook.adapters.event_store import StoredEvent
+from emailhook.adapters.models import ROLLUP_TEXT_CHARS, EmailCallback, EventRollup
+from emailhook.domain.buckets import Bucket, floor
+
+RollupKey = tuple[datetime, str, str, str]
+
+
+def key(
+    received_at: datetime, status: str | None, campaign: str | None, creditor: str | None
+) -> RollupKey:
+    """Return the rollup key of one event: its receipt hour, and '' for what it lacks."""
+    return (
+        floor(received_at, Bucket.HOUR),
+        (status or "")[:ROLLUP_TEXT_CHARS],
+        (campaign or "")[:ROLLUP_TEXT_CHARS],
+        (creditor or "")[:ROLLUP_TEXT_CHARS],
+    )
+
+
+def record(session: Session, stored: Sequence[StoredEvent]) -> None:
+    """Count newly stored events into the rollup."""
+    add(
+        session,
+        Counter(
+            key(s.origin.received_at, s.event.status, s.event.campaign, s.event.creditor_name)
+            for s in stored
+        ),
+    )
+
+
+def add(session: Session, counts: Counter[RollupKey]) -> None:
+    """Add counts to the rollup: one upsert row per key."""
+    if not counts:
+        return
+    rows = [
+        {
+            "bucket_hour": hour,
+            "status": status,
+            "campaign": campaign,
+            "creditor_name": creditor,
+            "events": n,
+        }
+        for (hour, status, campaign, creditor), n in sorted(counts.items())
+    ]
+    stmt = _insert(session)(EventRollup.__table__)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["bucket_hour", "status", "campaign", "creditor_name"],
+        set_={"events": EventRollup.__table__.c.events + stmt.excluded.events},
+    )
+    session.execute(stmt, rows)
+
+
+def rebuild(session: Session, batch_size: int = 20000) -> int:
+    """Recompute the rollup from ``email_callback``; return the events read."""
+    session.execute(delete(EventRollup))
+    after, total = 0, 0
+    while True:
+        rows = session.execute(
+            select(
+                EmailCallback.id,
+                EmailCallback.data_recebimento,
+                EmailCallback.status,
+                EmailCallback.campaign,
+                EmailCallback.creditor_name,
+            )
+            .where(EmailCallback.id > after)
+            .order_by(EmailCallback.id)
+            .limit(batch_size)
+        ).all()
+        if not rows:
+            return total
+        add(session, Counter(_keys(rows)))
+        after, total = rows[-1][0], total + len(rows)
+
+
+def _keys(rows: Iterable[Any]) -> Iterable[RollupKey]:
+    for _, received_at, status, campaign, creditor in rows:
+        yield key(received_at, status, campaign, creditor)
+
+
+def _insert(session: Session) -> Any:
+    dialect = session.get_bind().dialect.name
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert

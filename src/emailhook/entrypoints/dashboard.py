@@ -1,0 +1,287 @@
+"""The dashboard: server-rendered pages for the people who run the campaigns.
+
+Each view reads its parameters, calls read-only queries and renders a template; the replay
+button is the only write, POST only, from the dashboard's own pages. Every route asks for
+operator credentials (``service.operators``) when any are configured.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from flask import Blueprint, Response, current_app, g, redirect, render_template, request, url_for
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.exceptions import NotFound, ServiceUnavailable
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from emailhook.adapters import dashboard_queries as dq
+from emailhook.adapters import inbox, queries
+from emailhook.adapters.database import is_transient
+from emailhook.adapters.models import BodyState
+from emailhook.bootstrap import Database
+from emailhook.clock import utcnow
+from emailhook.domain import rates
+from emailhook.domain.buckets import series
+from emailhook.domain.email_status import EVENT_STATUSES
+from emailhook.domain.suppression import SuppressionReason
+from emailhook.entrypoints import charts, params
+from emailhook.entrypoints.dashboard_forms import PRESETS, range_choice, search_term, sort_choice
+from emailhook.service.operators import OperatorAuth, require_same_origin
+
+log = logging.getLogger("emailhook.dashboard")
+
+dashboard = Blueprint("dashboard", __name__)
+
+PAGE_SIZE = 50
+TIMELINE_LIMIT = 500
+DEAD_LIMIT = 100
+#: what the campaign table sorts by: a rate, or a count
+SORT_COLUMNS = ["name", "events", "final_reports", "delivered", *rates.RATE_NAMES]
+#: no script runs on these pages; pygal's SVG carries its own <style>
+CSP = (
+    "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+def _reader() -> sessionmaker[Session]:
+    database: Database = current_app.extensions["emailhook.queries"]
+    return database.sessions
+
+
+@dashboard.before_request
+def _operators_only() -> None:
+    operators: OperatorAuth = current_app.extensions["emailhook.operators"]
+    g.operator = operators.verify(
+        request.headers.get("Authorization"), remote_addr=request.remote_addr
+    )
+
+
+def _args() -> dict[str, str]:
+    """The query parameters, an empty form field counting as absent."""
+    return {name: value for name, value in request.args.items() if value != ""}
+
+
+@dashboard.after_request
+def _no_framing(response: Response) -> Response:
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _page(template: str, **context: Any) -> str:
+    operators: OperatorAuth = current_app.extensions["emailhook.operators"]
+    return render_template(
+        f"dashboard/{template}", open_dashboard=not operators.configured, **context
+    )
+
+
+@dashboard.get("/")
+def overview() -> str:
+    """Events per status over time, and the rates of the range."""
+    choice = range_choice(_args(), utcnow())
+    with _reader().begin() as session:
+        hourly = dq.hourly_counts(session, choice.span.start, choice.span.end)
+    per_status = series(choice.span, hourly)
+    totals = {status: sum(counts) for status, counts in per_status.items()}
+    return _page(
+        "overview.html",
+        choice=choice,
+        presets=PRESETS,
+        chart=charts.status_chart(choice.span, per_status),
+        bars=len(choice.span) <= charts.BAR_LIMIT,
+        totals=[(s, totals[s]) for s in charts.ordered_statuses(list(totals))],
+        rates=rates.compute(totals),
+        definitions=[(d.name, rates.describe(d)) for d in rates.DEFINITIONS],
+    )
+
+
+@dashboard.get("/dashboard/campaigns")
+def campaigns() -> str:
+    """The rates per campaign, creditor, or both, sortable: the worst one is a click away."""
+    choice = range_choice(_args(), utcnow())
+    grouping = params.choice(_args(), "by", list(dq.GROUPINGS)) or "campaign"
+    column, descending = sort_choice(_args(), SORT_COLUMNS, "bounce")
+    with _reader().begin() as session:
+        groups = dq.grouped_counts(session, choice.span.start, choice.span.end, grouping)
+    rows = _sorted(
+        [GroupRow.of(names, counts) for names, counts in groups.items()], column, descending
+    )
+    return _page(
+        "campaigns.html",
+        choice=choice,
+        presets=PRESETS,
+        grouping=grouping,
+        groupings=list(dq.GROUPINGS),
+        columns=dq.GROUPINGS[grouping],
+        rows=_sorted(rows, column, descending),
+        sort=column,
+        descending=descending,
+        rate_names=rates.RATE_NAMES,
+        definitions=[(d.name, rates.describe(d)) for d in rates.DEFINITIONS],
+    )
+
+
+@dashboard.get("/dashboard/events")
+def events() -> str:
+    """The latest events, filtered, each with its raw event."""
+    args = _args()
+    where = queries.CallbackFilter(
+        qj_contact_id=params.integer(args, "qj_contact_id"),
+        email=_lower(params.text(args, "email")),
+        status=params.choice(args, "status", EVENT_STATUSES),
+        id_externo=params.text(args, "id_externo"),
+        since=params.instant(args, "since"),
+        until=params.instant(args, "until"),
+    )
+    before = params.integer(args, "before", minimum=1)
+    with _reader().begin() as session:
+        items, more = dq.latest_events(session, where, limit=PAGE_SIZE, before_id=before)
+    filters = {k: v for k, v in args.items() if k != "before" and v}
+    return _page(
+        "events.html",
+        where=where,
+        filters=filters,
+        items=[(item, _pretty(item.raw)) for item in items],
+        older=items[-1].event.id if more else None,
+        statuses=EVENT_STATUSES,
+    )
+
+
+@dashboard.get("/dashboard/contact")
+def contact() -> str:
+    """One contact (by qj_contact_id) or address: derived status and timeline of events."""
+    contact_id, email = search_term(_args())
+    emails: list[queries.ContactEmail] = []
+    timeline: list[queries.Callback] = []
+    more = False
+    if contact_id is not None or email is not None:
+        with _reader().begin() as session:
+            if contact_id is not None:
+                emails = queries.contact_emails(session, contact_id)
+            else:
+                for found in dq.contacts_with_email(session, email or ""):
+                    emails += [
+                        e for e in queries.contact_emails(session, found) if e.email == email
+                    ]
+            where = queries.CallbackFilter(qj_contact_id=contact_id, email=email)
+            timeline, more = queries.list_callbacks(
+                session, where, limit=TIMELINE_LIMIT, before_id=None
+            )
+        timeline.sort(key=lambda e: (e.event_at or e.data_recebimento, e.id))
+    return _page(
+        "contact.html",
+        q=_args().get("q", ""),
+        contact_id=contact_id,
+        email=email,
+        emails=emails,
+        timeline=timeline,
+        more=more,
+        limit=TIMELINE_LIMIT,
+    )
+
+
+@dashboard.get("/dashboard/suppressions")
+def suppressions() -> str:
+    """The suppression list, a page at a time, with the CSV download."""
+    reason = params.choice(_args(), "reason", list(SuppressionReason))
+    after = params.text(_args(), "after")
+    with _reader().begin() as session:
+        items, more = queries.list_suppressions(
+            session, reason=reason, limit=PAGE_SIZE, after_email=after
+        )
+    csv_args: dict[str, Any] = {"format": "csv", **({"reason": reason} if reason else {})}
+    return _page(
+        "suppressions.html",
+        items=items,
+        reason=reason,
+        reasons=list(SuppressionReason),
+        next_after=items[-1].email if more else None,
+        csv_url=url_for("api.list_suppressions", **csv_args),
+    )
+
+
+@dashboard.get("/dashboard/pipeline")
+def pipeline() -> str:
+    """Accepted, processed, backlog and dead-lettered bodies, with a replay button each."""
+    with _reader().begin() as session:
+        counts = inbox.backlog(session)
+        stored = dq.events_stored(session)
+        dead = inbox.list_bodies(session, states=[BodyState.DEAD], limit=DEAD_LIMIT)
+    return _page(
+        "pipeline.html",
+        counts=counts,
+        stored=stored,
+        dead=dead,
+        replayed=params.integer(_args(), "replayed", minimum=1),
+    )
+
+
+@dashboard.post("/dashboard/replay/<int:body_id>")
+def replay(body_id: int) -> WerkzeugResponse:
+    """Queue a dead-lettered (or unrecognized) body again; only from the dashboard's pages."""
+    require_same_origin(request.headers.get("Origin"), request.headers.get("Referer"), request.host)
+    database: Database = current_app.extensions["emailhook.database"]
+    try:
+        with database.sessions.begin() as session:
+            count = inbox.replay(
+                session,
+                now=utcnow(),
+                ids=[body_id],
+                states=[BodyState.DEAD, BodyState.UNRECOGNIZED],
+            )
+    except SQLAlchemyError as error:
+        if not is_transient(error):
+            raise
+        raise ServiceUnavailable("the database is busy; try again") from error
+    if not count:
+        raise NotFound(f"no dead-lettered or unrecognized body {body_id}")
+    log.info("body %d queued again from the dashboard by %s", body_id, g.operator or "-")
+    return redirect(url_for("dashboard.pipeline", replayed=body_id), code=303)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRow:
+    """One line of the campaign table: a group's names, counts and rates."""
+
+    names: tuple[str, ...]
+    events: int
+    rates: rates.Rates
+
+    @classmethod
+    def of(cls, names: tuple[str, ...], counts: dict[str, int]) -> GroupRow:
+        return cls(names, sum(counts.values()), rates.compute(counts))
+
+    @property
+    def name(self) -> str:
+        return " / ".join(self.names)
+
+    def value(self, column: str) -> float | str | None:
+        if column == "name":
+            return self.name
+        if column == "events":
+            return self.events
+        if column in ("final_reports", "delivered"):
+            return int(getattr(self.rates, column))
+        return self.rates[column]
+
+
+def _sorted(rows: list[GroupRow], column: str, descending: bool) -> list[GroupRow]:
+    """Sort by ``column``, then name; rows without a value (nothing to divide by) go last."""
+    present = [r for r in rows if r.value(column) is not None]
+    present.sort(key=lambda r: (r.value(column), r.name), reverse=descending)
+    absent = sorted((r for r in rows if r.value(column) is None), key=lambda r: r.name)
+    return present + absent
+
+
+def _pretty(raw: dict[str, Any]) -> str:
+    return orjson.dumps(raw, option=orjson.OPT_INDENT_2).decode()
+
+
+def _lower(value: str | None) -> str | None:
+    return value.lower() if value is not None else None
