@@ -124,5 +124,7 @@ def test_postgres_crashed_and_restarted_loses_nothing(
         assert set(load.ledger.statuses) <= {200, 503}, load.ledger.summary()
         assert load.ledger.statuses[503] > 0, load.ledger.summary()
         assert load.ledger.max_latency < ACCEPTANCE_BOUND_SECONDS + 1.0, load.ledger.summary()
-        assert_exactly_once(load.ledger, stored_events(stack.engine))
+        # A crash can lose the acknowledgement of a commit it made: such a body is answered
+        # 503 yet kept (and Infobip's retry is then stored once).
+        assert_exactly_once(load.ledger, stored_events(stack.engine), commit_may_be_lost=True)
         publish(f"postgres-crash-restart+{broker}", load.ledger, stack.count_events(), stack.label)
