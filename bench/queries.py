@@ -133,7 +133,7 @@ def message_events(rnd: random.Random, message: int, contacts: int) -> list[Emai
             sent_at=done - timedelta(seconds=2),
             callback_data={"qj_contact_id": contact, "qj_creditor_id": "13"},
             campaign=f"campanha-{message % 40}",
-            creditor_name=f"credor-{contact % 12}",
+            creditor_name=f"credor-{message % 40 % 12}",  # a campaign is one creditor's
             raw={"messageId": f"msg{message}", "to": email, "status": {"groupName": status}},
             **fields,  # type: ignore[arg-type]
         )

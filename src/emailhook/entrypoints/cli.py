@@ -46,6 +46,7 @@ def run(host: str, port: int, workers: int, concurrency: int) -> None:
     serve_cmd = [*_self(), "serve", "--host", host, "--port", str(port), "--workers", str(workers)]
     worker_cmd = [*_self(), "worker", "--concurrency", str(concurrency)]
     click.echo(f"emailhook: POST http://{host}:{port}/email  (data in {settings.data_dir})")
+    click.echo(f"dashboard: http://{host}:{port}/")
     sys.exit(supervisor.run_together({"web": serve_cmd, "worker": worker_cmd}))
 
 
