@@ -12,7 +12,6 @@ from werkzeug.exceptions import NotFound
 
 from emailhook.adapters import queries
 from emailhook.bootstrap import Database
-from emailhook.domain.email_status import EVENT_STATUSES
 from emailhook.domain.suppression import SuppressionReason
 from emailhook.entrypoints import params
 from emailhook.service.errors import InvalidQueryError
@@ -37,14 +36,7 @@ def _limit() -> int:
 def list_email_callbacks() -> Response:
     """Stored events, newest first, filtered, one page at a time."""
     args = request.args
-    where = queries.CallbackFilter(
-        qj_contact_id=params.integer(args, "qj_contact_id"),
-        email=_lower(params.text(args, "email")),
-        status=params.choice(args, "status", EVENT_STATUSES),
-        id_externo=params.text(args, "id_externo"),
-        since=params.instant(args, "since"),
-        until=params.instant(args, "until"),
-    )
+    where = params.callback_filter(args)
     cursor = params.decode_cursor(args)
     before = params.parse_integer(cursor, "cursor", minimum=1) if cursor else None
     with _sessions().begin() as session:
@@ -102,8 +94,3 @@ def _csv_rows(sessions: sessionmaker[Session], reason: str | None) -> Iterator[s
         buffer.seek(0)
         buffer.truncate()
     yield buffer.getvalue()
-
-
-def _lower(value: str | None) -> str | None:
-    # Addresses are stored lower-cased (domain.parsing), so the filter is too.
-    return value.lower() if value is not None else None

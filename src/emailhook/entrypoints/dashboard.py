@@ -131,14 +131,7 @@ def campaigns() -> str:
 def events() -> str:
     """The latest events, filtered, each with its raw event."""
     args = _args()
-    where = queries.CallbackFilter(
-        qj_contact_id=params.integer(args, "qj_contact_id"),
-        email=_lower(params.text(args, "email")),
-        status=params.choice(args, "status", EVENT_STATUSES),
-        id_externo=params.text(args, "id_externo"),
-        since=params.instant(args, "since"),
-        until=params.instant(args, "until"),
-    )
+    where = params.callback_filter(args)
     before = params.integer(args, "before", minimum=1)
     with _reader().begin() as session:
         items, more = dq.latest_events(session, where, limit=PAGE_SIZE, before_id=before)
@@ -281,7 +274,3 @@ def _sorted(rows: list[GroupRow], column: str, descending: bool) -> list[GroupRo
 
 def _pretty(raw: dict[str, Any]) -> str:
     return orjson.dumps(raw, option=orjson.OPT_INDENT_2).decode()
-
-
-def _lower(value: str | None) -> str | None:
-    return value.lower() if value is not None else None

@@ -7,6 +7,8 @@ import binascii
 from collections.abc import Collection, Mapping
 from datetime import datetime
 
+from emailhook.adapters.queries import CallbackFilter
+from emailhook.domain.email_status import EVENT_STATUSES
 from emailhook.domain.instants import parse_instant
 from emailhook.service.errors import InvalidQueryError
 
@@ -98,3 +100,17 @@ def decode_cursor(args: Mapping[str, str]) -> str | None:
     if not value or "\x00" in value:
         raise InvalidQueryError("cursor is not one this API handed out")
     return value
+
+
+def callback_filter(args: Mapping[str, str]) -> CallbackFilter:
+    """The event filters shared by ``GET /email-callbacks`` and the dashboard's events page."""
+    email = text(args, "email")
+    return CallbackFilter(
+        qj_contact_id=integer(args, "qj_contact_id"),
+        # Addresses are stored lower-cased (domain.parsing), so the filter is too.
+        email=email.lower() if email is not None else None,
+        status=choice(args, "status", EVENT_STATUSES),
+        id_externo=text(args, "id_externo"),
+        since=instant(args, "since"),
+        until=instant(args, "until"),
+    )
