@@ -11,47 +11,25 @@ rendering included). p50 and p99 are printed.
 
 from __future__ import annotations
 
-import argparse
 import random
 import statistics
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 
-from queries import START, address, count, fill
+from queries import START, address, prepare
 from sqlalchemy import select
 
 from emailhook.adapters import dashboard_queries as dq
 from emailhook.adapters import inbox, queries
 from emailhook.adapters.models import BodyState, EmailCallback
-from emailhook.bootstrap import Database, open_database, open_read_only_database
+from emailhook.bootstrap import Database, open_read_only_database
 from emailhook.entrypoints.web import create_app
 from emailhook.settings import Settings
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--contacts", type=int, default=200_000)
-    parser.add_argument("--calls", type=int, default=100, help="calls per query or page")
-    parser.add_argument("--database-url", help="PostgreSQL URL (default: SQLite)")
-    parser.add_argument("--data-dir", type=Path, help="default: a temporary folder")
-    parser.add_argument("--reuse", action="store_true", help="skip filling if events exist")
-    args = parser.parse_args()
-
-    data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="emailhook-bench-"))
-    settings = Settings(data_dir=data_dir, database_url=args.database_url)
-    database = open_database(settings, lock_timeout_seconds=30)
-    print(f"database: {settings.resolved_database_url}")
-    if args.reuse and count(database) > 0:
-        print(f"reusing {count(database):,} events")
-    else:
-        fill(database, args.events, args.contacts)
-    if database.engine.dialect.name == "postgresql":
-        with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("VACUUM ANALYZE")
+    args, settings = prepare(__doc__, calls=100)
     reader = open_read_only_database(settings)
     time_all("query", query_cases(reader, args.contacts), args.calls)
     time_all("page", page_cases(settings, args.contacts), args.calls)

@@ -46,10 +46,16 @@ FATES = [
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    args, settings = prepare(__doc__, calls=300)
+    time_queries(open_read_only_database(settings), args.calls, args.contacts)
+
+
+def prepare(doc: str | None, *, calls: int) -> tuple[argparse.Namespace, Settings]:
+    """Read the common options, fill (or reuse) the database; return the options and settings."""
+    parser = argparse.ArgumentParser(description=(doc or "").split("\n")[0])
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--contacts", type=int, default=200_000)
-    parser.add_argument("--calls", type=int, default=300, help="calls per query")
+    parser.add_argument("--calls", type=int, default=calls, help="calls per query or page")
     parser.add_argument("--database-url", help="PostgreSQL URL (default: SQLite)")
     parser.add_argument("--data-dir", type=Path, help="default: a temporary folder")
     parser.add_argument("--reuse", action="store_true", help="skip filling if events exist")
@@ -66,7 +72,8 @@ def main() -> None:
     if database.engine.dialect.name == "postgresql":
         with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("VACUUM ANALYZE")
-    time_queries(open_read_only_database(settings), args.calls, args.contacts)
+    database.engine.dispose()
+    return args, settings
 
 
 def count(database: Database) -> int:
