@@ -39,7 +39,7 @@ from sqlalchemy import create_engine, func, insert, select
 from emailhook.adapters.models import EmailCallback, InboxBody
 
 REPO = Path(__file__).resolve().parents[1]
-SEED = REPO.parent / "shared" / "payloads" / "seed" / "delivered.json"
+SEED = REPO / "tests" / "data" / "seed" / "delivered.json"
 RESULTS = REPO / "bench" / "results"
 SERVE = {
     "workers": 2,

@@ -19,7 +19,7 @@ from support.services import (
 )
 
 REPO = Path(__file__).resolve().parents[1]
-SEED_DIR = Path(os.environ.get("EMAILHOOK_SEED_DIR", REPO.parent / "shared" / "payloads" / "seed"))
+SEED_DIR = Path(os.environ.get("EMAILHOOK_SEED_DIR", REPO / "tests" / "data" / "seed"))
 SEED_NAMES = sorted(p.stem for p in SEED_DIR.glob("*.json"))
 #: the brief's eight bodies carry twelve events
 SEED_EVENTS = 12

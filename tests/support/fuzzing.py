@@ -72,7 +72,7 @@ def seed_templates() -> list[dict[str, Any]]:
     seed_dir = Path(
         os.environ.get(
             "EMAILHOOK_SEED_DIR",
-            Path(__file__).resolve().parents[2].parent / "shared" / "payloads" / "seed",
+            Path(__file__).resolve().parents[1] / "data" / "seed",
         )
     )
     seeds = [json.loads(p.read_bytes()) for p in sorted(seed_dir.glob("*.json"))]

@@ -15,11 +15,11 @@ SEED_DIR_ENV = "EMAILHOOK_SEED_DIR"
 
 
 def seed_dir() -> Path:
-    """Return the seed folder: ``$EMAILHOOK_SEED_DIR``, else ``../shared/payloads/seed``."""
+    """Return the seed folder: ``$EMAILHOOK_SEED_DIR``, else the copy in ``tests/data/seed``."""
     override = os.environ.get(SEED_DIR_ENV)
     if override:
         return Path(override)
-    return Path(__file__).resolve().parents[2].parent / "shared" / "payloads" / "seed"
+    return Path(__file__).resolve().parents[1] / "data" / "seed"
 
 
 @pytest.fixture
