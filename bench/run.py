@@ -128,14 +128,25 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
+def server_args(server: str, target: str, port: int) -> list[str]:
+    """How ``server`` serves ``target`` (a factory) in the processes and threads of SERVE."""
+    workers, threads = str(SERVE["workers"]), str(SERVE["threads"])
+    if server == "granian":  # what `emailhook serve` runs
+        args = ["-m", "emailhook", "serve", "--port", str(port), "--target", target]
+        return [*args, "--workers", workers, "--threads", threads]
+    if server == "gunicorn":  # the other candidate: gthread workers, the same processes and threads
+        args = ["-m", "gunicorn", "--worker-class", "gthread", "--workers", workers]
+        args += ["--threads", threads, "--bind", f"127.0.0.1:{port}", "--log-level", "warning"]
+        return [*args, f"{target}()"]
+    raise ValueError(server)
+
+
 @contextmanager
 def web(
-    backend: Backend, target: str = "emailhook:create_app"
+    backend: Backend, target: str = "emailhook:create_app", server: str = "granian"
 ) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
     port = free_port()
-    args = ["-m", "emailhook", "serve", "--port", str(port), "--target", target]
-    args += ["--workers", str(SERVE["workers"]), "--threads", str(SERVE["threads"])]
-    process = backend.spawn("web", args)
+    process = backend.spawn("web", server_args(server, target, port))
 
     def ready() -> bool:
         try:
@@ -349,6 +360,7 @@ def main() -> None:
         ):
             report["ceiling"] = wrk(port, SEED, args.seconds, args.connections)
             report["ceiling"]["web_rss_mb"] = peak_rss_mb(process.pid)
+        report["servers"] = compare_servers(root / "servers", args)
         for name in args.backends.split(","):
             with backends([name], root / name) as (backend,):
                 migrate(backend)
@@ -379,6 +391,21 @@ def main() -> None:
     out.write_text(json.dumps(report, indent=2))
     print(render(report, args.backends.split(",")))
     print(f"\nfigures written to {out.relative_to(REPO)}")
+
+
+def compare_servers(root: Path, args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    """Ceiling and ingest (embedded default) under each candidate server, back to back."""
+    figures: dict[str, dict[str, float]] = {}
+    with backends(["sqlite"], root) as (backend,):
+        migrate(backend)
+        for server in ("granian", "gunicorn"):
+            with web(backend, "bench.ceiling:create_app", server) as (port, _):
+                ceiling = wrk(port, SEED, args.seconds, args.connections)
+            with web(backend, "emailhook:create_app", server) as (port, _):
+                ingest = wrk(port, SEED, args.seconds, args.connections)
+            figures[server] = {"ceiling_rps": ceiling["rps"], "ingest_rps": ingest["rps"]}
+            figures[server]["ingest_p99_ms"] = ingest["p99_ms"]
+    return figures
 
 
 def _rps(figures: dict[str, float]) -> str:
@@ -425,6 +452,12 @@ def render(report: dict[str, Any], names: list[str]) -> str:
     ]
     lines += [
         f"| {label} | " + " | ".join(show(report[n]) for n in names) + " |" for label, show in ROWS
+    ]
+    lines += ["", "| server (embedded default) | ceiling req/s | ingest req/s | ingest p99 ms |"]
+    lines += ["|---|---|---|---|"]
+    lines += [
+        f"| {server} | {f['ceiling_rps']:.0f} | {f['ingest_rps']:.0f} | {f['ingest_p99_ms']:.1f} |"
+        for server, f in report.get("servers", {}).items()
     ]
     return "\n".join(lines)
 

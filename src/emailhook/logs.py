@@ -29,13 +29,16 @@ _request_id: ContextVar[str | None] = ContextVar("emailhook_request_id", default
 
 
 def configure_logging(
-    level: int = logging.INFO, *, root: bool = False, settings: Settings | None = None
+    level: int | None = None, *, root: bool = False, settings: Settings | None = None
 ) -> None:
     """Send emailhook's records (every record with ``root``) to stderr, once per process.
 
     The worker passes ``root=True`` so that Celery's own lines come out in the same format;
-    with ``settings``, their secrets are masked wherever they would appear in a record.
+    with ``settings``, their secrets are masked wherever they would appear in a record. The
+    level is ``level``, else the settings' ``log_level``, else INFO.
     """
+    if level is None:
+        level = logging.getLevelNamesMapping()[settings.log_level] if settings else logging.INFO
     install_redaction(settings)
     target = logging.getLogger() if root else logging.getLogger("emailhook")
     ours = logging.getLogger("emailhook")

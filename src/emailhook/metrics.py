@@ -139,6 +139,16 @@ class InboxGauges:
             "Dead-lettered bodies waiting for an operator (emailhook inbox replay)",
             value=counts["dead"],
         )
+        yield GaugeMetricFamily(
+            "emailhook_spool_files",
+            "Spool files of this machine's web processes (one per process, more while rotating)",
+            value=counts.get("spool_files", 0),
+        )
+        yield GaugeMetricFamily(
+            "emailhook_spool_unmoved_bytes",
+            "Bytes of accepted bodies in spool files and not yet moved into the inbox",
+            value=counts.get("spool_unmoved_bytes", 0),
+        )
 
 
 def exposition(settings: Settings, inbox_counts: Callable[[], Mapping[str, int] | None]) -> bytes:

@@ -43,8 +43,20 @@ class Settings(BaseSettings):
     #: where every process writes its Prometheus metrics (default: ``metrics`` in the data
     #: directory); web and worker processes must share it for ``/metrics`` to show both
     metrics_dir: Path | None = None
+    #: level of emailhook's log lines; DEBUG adds a line per accepted body
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     #: SQLite ``synchronous``: FULL survives power loss, NORMAL only process crashes
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    #: where ``POST /email`` keeps a body before answering 200: ``spool``, a file of the web
+    #: process synced to disk and moved into the database in the background (fast, and
+    #: answers while the database is down), or ``database``, committed before the answer
+    #: (for web processes on disks that do not outlive them, such as a container's)
+    intake: Literal["spool", "database"] = "spool"
+    #: the spool folder (default: ``spool`` in the data directory); every web process of a
+    #: machine shares it, so a restarted one moves what a stopped one left
+    spool_dir: Path | None = None
+    #: a spool file is replaced by a new one at this size, and deleted once moved
+    spool_segment_bytes: PositiveInt = 16 * 1024 * 1024
     #: how long a web request waits for the SQLite write lock before answering 503
     web_lock_timeout_seconds: PositiveFloat = 1.0
     #: the same wait for the worker and the relay, which retry afterwards
@@ -164,6 +176,10 @@ class Settings(BaseSettings):
     @property
     def resolved_metrics_dir(self) -> Path:
         return (self.metrics_dir or self.data_dir / "metrics").resolve()
+
+    @property
+    def resolved_spool_dir(self) -> Path:
+        return (self.spool_dir or self.data_dir / "spool").resolve()
 
     @property
     def queue_dir(self) -> Path:

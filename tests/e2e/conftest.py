@@ -16,7 +16,9 @@ def running_stack(
 ) -> Iterator[Stack]:
     workdir = tmp_path_factory.mktemp(request.param.replace("+", "-"))
     with backend_urls(request.param, workdir) as (database_url, broker_url):
-        stack = Stack(workdir, database_url, broker_url).start()
+        # DEBUG: the web process then logs each accepted body, which the log tests read
+        debug = {"EMAILHOOK_LOG_LEVEL": "DEBUG"}
+        stack = Stack(workdir, database_url, broker_url, extra_env=debug).start()
         try:
             yield stack
         finally:

@@ -68,6 +68,8 @@ def test_metrics_add_up_web_and_worker_processes(
     assert delta("emailhook_processing_latency_seconds_count") == 9
     after = scrape(stack)
     assert after[("emailhook_backlog_bodies", ())] == 0
+    assert after[("emailhook_spool_unmoved_bytes", ())] == 0
+    assert after[("emailhook_spool_files", ())] >= 1  # the web process's own, kept open
     assert after[("emailhook_dead_letter_bodies", ())] == 0
 
 

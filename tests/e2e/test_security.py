@@ -112,6 +112,7 @@ def test_a_body_over_the_limit_gets_413_with_or_without_content_length(stack: St
     fits = b'{"hello": "world"}'.ljust(MAX_BODY)
     accepted = post(stack, f"/email/{NEW_TOKEN}", iter([fits[:1000], fits[1000:]]))
     assert accepted.status_code == 200, accepted.text
+    stack.wait_until_drained()
     assert stack.scalar("SELECT count(*) FROM inbox_body") == 1
     assert len(bytes(stack.scalar("SELECT body FROM inbox_body"))) == MAX_BODY
 

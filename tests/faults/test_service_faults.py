@@ -120,11 +120,9 @@ def test_postgres_crashed_and_restarted_loses_nothing(
             postgres.start()
         stack.wait_until_drained(timeout=120)
 
-        # While the database is down the body cannot be kept: 503, and Infobip retries.
-        assert set(load.ledger.statuses) <= {200, 503}, load.ledger.summary()
-        assert load.ledger.statuses[503] > 0, load.ledger.summary()
-        assert load.ledger.max_latency < ACCEPTANCE_BOUND_SECONDS + 1.0, load.ledger.summary()
-        # A crash can lose the acknowledgement of a commit it made: such a body is answered
-        # 503 yet kept (and Infobip's retry is then stored once).
-        assert_exactly_once(load.ledger, stored_events(stack.engine), commit_may_be_lost=True)
+        # The web processes spool to local disk: the database being down changes no answer,
+        # and what they spooled meanwhile is moved once it is back.
+        assert load.ledger.statuses == {200: len(bodies)}, load.ledger.summary()
+        assert load.ledger.max_latency < ACCEPTANCE_BOUND_SECONDS, load.ledger.summary()
+        assert_exactly_once(load.ledger, stored_events(stack.engine))
         publish(f"postgres-crash-restart+{broker}", load.ledger, stack.count_events(), stack.label)

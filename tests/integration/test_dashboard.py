@@ -24,13 +24,13 @@ from emailhook.service.processing import Processor, RetryPolicy
 from emailhook.settings import Settings
 from support.dashboard_data import LONG_CAMPAIGN, campaign_bodies, status_counts
 from support.services import fresh_postgres_database
+from support.spool import post_bodies
 
 OPERATOR = "ana:correct horse"
 
 
 def _seed(app: Flask, bodies: list[bytes]) -> None:
-    client = app.test_client()
-    ids = [client.post("/email", data=body).json["id"] for body in bodies]  # type: ignore[index]
+    ids = post_bodies(app, bodies)
     Processor(app.extensions["emailhook.database"].sessions, RetryPolicy()).process(ids)
 
 
@@ -270,7 +270,7 @@ def test_without_operators_pages_carry_a_banner_and_production_turns_them_off(
 
 def _dead_body(app: Flask) -> int:
     """A body that failed for good: as the worker leaves it after its last attempt."""
-    body_id: int = app.test_client().post("/email", data=b'{"results": []}').json["id"]  # type: ignore[index]
+    (body_id,) = post_bodies(app, [b'{"results": []}'])
     with engine_of(app).begin() as conn:
         conn.execute(
             text("UPDATE inbox_body SET state = 'dead', last_error = 'boom' WHERE id = :id"),

@@ -29,6 +29,7 @@ from emailhook.entrypoints.web import create_app
 from emailhook.service.processing import Processor, RetryPolicy
 from emailhook.settings import Settings
 from support.services import fresh_postgres_database
+from support.spool import post_bodies
 
 #: what every generated request must satisfy
 CHECKS = [
@@ -66,8 +67,7 @@ def seeded_app(
 
 def _seeded(app_settings: Settings, seed_bodies: dict[str, bytes]) -> Flask:
     app = create_app(app_settings)
-    client = app.test_client()
-    ids = [client.post("/email", data=body).json["id"] for body in seed_bodies.values()]
+    ids = post_bodies(app, list(seed_bodies.values()))
     Processor(app.extensions["emailhook.database"].sessions, RetryPolicy()).process(ids)
     return app
 

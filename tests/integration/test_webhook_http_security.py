@@ -25,6 +25,7 @@ from emailhook import create_app
 from emailhook.adapters.models import InboxBody
 from emailhook.service.errors import ConfigurationError
 from emailhook.settings import Settings
+from support.spool import move_spool
 
 BODY = b'{"notificationType": "OPENED", "recipient": "ana.silva@example.com", "messageId": "m"}'
 OLD, NEW = "old-7c1f0e9d2b4a", "new-3e5a7c9b1d0f"
@@ -56,6 +57,7 @@ def emailhook_logs(caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyP
 
 
 def kept(app: Flask) -> int:
+    move_spool(app)
     with app.extensions["emailhook.database"].sessions() as session:
         return int(session.execute(select(func.count(InboxBody.id))).scalar_one())
 
@@ -332,7 +334,7 @@ def test_an_error_answer_does_not_echo_the_body_or_its_addresses(make_app: AppFa
 def test_logs_of_a_request_with_a_token_show_neither_token_nor_address(
     make_app: AppFactory, emailhook_logs: pytest.LogCaptureFixture
 ) -> None:
-    app = make_app(webhook_tokens=NEW)
+    app = make_app(webhook_tokens=NEW, log_level="DEBUG")  # DEBUG logs each accepted body
     client = app.test_client()
     assert client.post(f"/email/{NEW}", data=BODY).status_code == 200
     assert client.post("/email", data=BODY, query_string={"token": NEW}).status_code == 200

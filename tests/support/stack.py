@@ -18,6 +18,7 @@ import httpx
 from sqlalchemy import Engine, create_engine, func, select, text
 
 from emailhook.adapters.models import EmailCallback
+from emailhook.adapters.spool_promoter import spool_backlog
 
 WORKER_ARGS = ["-m", "celery", "-A", "emailhook", "worker", "-Q", "email-webhook"]
 
@@ -207,14 +208,15 @@ class Stack:
     def wait_until_drained(self, timeout: float = 30) -> None:
         """Wait until no accepted body is pending; on timeout, say where things stand."""
         try:
-            wait_until(
-                lambda: self.scalar("SELECT count(*) FROM inbox_body WHERE state = 'pending'") == 0,
-                timeout,
-                "an empty backlog",
-                step=0.1,
-            )
+            wait_until(self._drained, timeout, "an empty backlog", step=0.1)
         except AssertionError as error:
             raise AssertionError(f"{error}\n{self.diagnose()}") from None
+
+    def _drained(self) -> bool:
+        """Nothing in the spool that is not in the inbox yet, and nothing pending there."""
+        _, unmoved = spool_backlog(self.engine, self.workdir / "var" / "spool")
+        pending = self.scalar("SELECT count(*) FROM inbox_body WHERE state = 'pending'")
+        return unmoved == 0 and pending == 0
 
     def diagnose(self) -> str:
         """The inbox by state and the tail of every process log, for a failure message."""
@@ -230,7 +232,12 @@ class Stack:
             f"--- {name} ---\n{process.output()[-3000:]}"
             for name, process in self.processes.items()
         )
-        return f"inbox: {states}\n{logs}"
+        try:
+            files, unmoved = spool_backlog(self.engine, self.workdir / "var" / "spool")
+            spool = f"{files} files, {unmoved} bytes not moved"
+        except Exception as error:
+            spool = repr(error)
+        return f"inbox: {states}\nspool: {spool}\n{logs}"
 
 
 #: makes a Stack from (database_url, broker_url, **extra_env)

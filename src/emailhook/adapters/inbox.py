@@ -70,6 +70,8 @@ def storable_request_id(request_id: str | None) -> str | None:
     # refuses text with NUL or longer than the column, which would turn every retry into a 503.
     if request_id is None:
         return None
+    if request_id.isprintable():
+        return request_id[:REQUEST_ID_CHARS] or None
     printable = "".join(c for c in request_id if c.isprintable())
     return printable[:REQUEST_ID_CHARS] or None
 

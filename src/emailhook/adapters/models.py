@@ -231,3 +231,24 @@ class EventRollup(Base):
 
 #: longest status, campaign or creditor kept in a rollup key (a btree entry has a size limit)
 ROLLUP_TEXT_CHARS = 200
+
+
+#: longest spool segment name (a host name is at most 253 characters)
+SPOOL_NAME_CHARS = 320
+
+
+class SpoolSegment(Base):
+    """How far a web process's spool file has been moved into the inbox.
+
+    Updated in the transaction that inserts the bodies, so a segment's bodies reach the inbox
+    exactly once whichever process moves them, and whenever it crashes. A segment's row goes
+    once its file is gone.
+    """
+
+    __tablename__ = "spool_segment"
+
+    #: the file's name in the spool folder: host, process id, start time, random part
+    name: Mapped[str] = mapped_column(String(SPOOL_NAME_CHARS), primary_key=True)
+    #: bytes of the file whose bodies are in the inbox
+    promoted_offset: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -15,6 +15,7 @@ from emailhook.adapters import email_state, inbox, rollup
 from emailhook.adapters.database import create_db_engine
 from emailhook.adapters.migrations import check, upgrade
 from emailhook.adapters.models import BodyState, EmailCallback
+from emailhook.adapters.spool_promoter import spool_backlog
 from emailhook.bootstrap import migrate, open_database, soft_bounce_rule
 from emailhook.clock import utcnow
 from emailhook.entrypoints import supervisor
@@ -204,10 +205,15 @@ def inbox_replay(body_ids: Sequence[int], dead: bool, unrecognized: bool) -> Non
 @main.command()
 @click.option("--json", "as_json", is_flag=True)
 def backlog(as_json: bool) -> None:
-    """Show accepted, done, pending, dead and unrecognized bodies, and events stored."""
-    with _sessions().begin() as session:
+    """Show the bodies by state, events stored, and what the spool holds not yet moved."""
+    settings = Settings()
+    database = open_database(settings, lock_timeout_seconds=settings.worker_lock_timeout_seconds)
+    with database.sessions.begin() as session:
         counts = inbox.backlog(session)
         counts["events_stored"] = session.execute(select(func.count(EmailCallback.id))).scalar_one()
+    counts["spool_files"], counts["spool_unmoved_bytes"] = spool_backlog(
+        database.engine, settings.resolved_spool_dir
+    )
     if as_json:
         click.echo(orjson.dumps(counts).decode())
         return

@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from emailhook import metrics
 from emailhook.adapters import health, inbox
 from emailhook.adapters.models import BodyState
+from emailhook.adapters.spool_promoter import spool_backlog
 from emailhook.bootstrap import Database
 from emailhook.domain.masking import mask_emails
 from emailhook.settings import Settings
@@ -60,12 +61,15 @@ def prometheus_metrics() -> Response:
     """Every process's metrics, and the inbox gauges, in Prometheus text format."""
     settings: Settings = current_app.extensions["emailhook.settings"]
     sessions = current_app.extensions["emailhook.queries"].sessions
+    engine = current_app.extensions["emailhook.queries"].engine
 
     def inbox_counts() -> dict[str, int] | None:
         try:
             with sessions.begin() as session:
-                return inbox.count_states(session, [BodyState.PENDING, BodyState.DEAD])
-        except SQLAlchemyError as error:
+                counts = inbox.count_states(session, [BodyState.PENDING, BodyState.DEAD])
+            files, unmoved = spool_backlog(engine, settings.resolved_spool_dir)
+            return {**counts, "spool_files": files, "spool_unmoved_bytes": unmoved}
+        except (SQLAlchemyError, OSError) as error:
             log.warning("inbox gauges left out: %s", type(error).__name__)
             return None
 

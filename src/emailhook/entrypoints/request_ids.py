@@ -1,40 +1,49 @@
-"""Request ids: taken from ``X-Request-Id`` or made up, logged, stored, and sent back."""
+"""Request ids: taken from ``X-Request-Id`` or made up, logged, stored, and sent back.
+
+A WSGI middleware rather than Flask hooks: three hooks a request cost more than the rest of
+the id handling (measured: ~80,000 of ~740,000 instructions per ``POST /email``).
+"""
 
 from __future__ import annotations
 
+import os
 import re
-import uuid
-from contextvars import Token
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask, Response, g, request
+from flask import Flask
 
-from emailhook.logs import bind_request_id, current_request_id, unbind_request_id
+from emailhook.logs import bind_request_id, unbind_request_id
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 HEADER = "X-Request-Id"
+_ENVIRON_KEY = "HTTP_X_REQUEST_ID"
 #: what a caller's id may look like: it goes into log lines and inbox_body.request_id (64)
 _USABLE = re.compile(r"[A-Za-z0-9._:/+=-]{1,64}")
 
 
 def init_app(app: Flask) -> None:
-    app.before_request(_bind)
-    app.after_request(_send_back)
-    app.teardown_request(_unbind)
+    app.wsgi_app = RequestIds(app.wsgi_app)  # type: ignore[method-assign]
 
 
-def _bind() -> None:
-    sent = request.headers.get(HEADER, "")
-    request_id = sent if _USABLE.fullmatch(sent) else uuid.uuid4().hex
-    g.request_id_token = bind_request_id(request_id)
+class RequestIds:
+    """Binds each request's id for its log lines and sends it back in ``X-Request-Id``."""
 
+    def __init__(self, app: WSGIApplication) -> None:
+        self._app = app
 
-def _send_back(response: Response) -> Response:
-    request_id = current_request_id()
-    if request_id:
-        response.headers[HEADER] = request_id
-    return response
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        sent = environ.get(_ENVIRON_KEY, "")
+        request_id = sent if _USABLE.fullmatch(sent) else os.urandom(16).hex()
 
+        def start(status: str, headers: list[tuple[str, str]], *exc_info: Any) -> Any:
+            headers.append((HEADER, request_id))
+            return start_response(status, headers, *exc_info)
 
-def _unbind(_error: BaseException | None) -> None:
-    token: Token[str | None] | None = g.pop("request_id_token", None)
-    if token is not None:
-        unbind_request_id(token)
+        token = bind_request_id(request_id)
+        try:
+            return self._app(environ, start)
+        finally:
+            unbind_request_id(token)

@@ -9,6 +9,8 @@ from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
 from emailhook.adapters.group_commit import GroupCommitWriter
+from emailhook.adapters.spool import SpoolWriter
+from emailhook.adapters.spool_promoter import SpoolPromoter
 from emailhook.bootstrap import open_database, open_read_only_database
 from emailhook.entrypoints import errors, ops, request_ids
 from emailhook.entrypoints.api import api
@@ -17,7 +19,7 @@ from emailhook.entrypoints.http import webhook
 from emailhook.logs import configure_logging
 from emailhook.metrics import configure_metrics
 from emailhook.service.auth import announce, require_authentication
-from emailhook.service.intake import Intake
+from emailhook.service.intake import BodyWriter, Intake
 from emailhook.service.operators import OperatorAuth
 from emailhook.settings import Settings
 
@@ -57,7 +59,17 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["emailhook.database"] = database
     app.extensions["emailhook.auth"] = auth
     app.extensions["emailhook.operators"] = OperatorAuth.from_settings(settings)
-    writer = GroupCommitWriter(database.engine)
+    writer: BodyWriter
+    if settings.intake == "spool":
+        promoter = SpoolPromoter(database.engine, settings.resolved_spool_dir)
+        writer = promoter.writer = SpoolWriter(
+            settings.resolved_spool_dir,
+            segment_bytes=settings.spool_segment_bytes,
+            on_new_segment=promoter.ensure_running,
+        )
+        app.extensions["emailhook.spool"] = promoter
+    else:
+        writer = GroupCommitWriter(database.engine)
     app.extensions["emailhook.intake"] = Intake(
         writer,
         timeout=settings.web_lock_timeout_seconds,

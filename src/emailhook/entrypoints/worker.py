@@ -11,6 +11,7 @@ from celery.signals import setup_logging
 from kombu import Queue
 
 from emailhook.adapters.broker import broker_config
+from emailhook.adapters.spool_promoter import SpoolPromoter
 from emailhook.bootstrap import PerProcess, relay_policy, retry_policy, soft_bounce_rule
 from emailhook.logs import configure_logging
 from emailhook.metrics import configure_metrics, record_stored
@@ -99,6 +100,11 @@ def start_relay(app: Celery, settings: Settings) -> tuple[threading.Thread, thre
     thread = threading.Thread(target=relay.run_forever, args=(stop,), name="emailhook-relay")
     thread.daemon = True
     thread.start()
+    # Web processes move their own spools; this takes over those of web servers that stopped.
+    sweeper = SpoolPromoter(databases.get().engine, settings.resolved_spool_dir)
+    threading.Thread(
+        target=sweeper.sweep_forever, args=(stop,), name="emailhook-spool-sweep", daemon=True
+    ).start()
     return thread, stop
 
 

@@ -32,14 +32,19 @@ MAX_JSON_DEPTH = 32
 class Receipt:
     """What was accepted: the inbox id, the body's shape and how many events it carries."""
 
-    body_id: int
+    #: the inbox id, when the body went straight into the inbox (a spooled body has none yet)
+    body_id: int | None
+    request_id: str | None
     shape: Shape
     events: int
 
 
 class BodyWriter(Protocol):
-    def write(self, body: NewBody, timeout: float) -> int:
-        """Keep ``body`` durably and return its inbox id (TimeoutError if it took too long)."""
+    def write(self, body: NewBody, timeout: float) -> int | None:
+        """Keep ``body`` durably and return its inbox id if it has one yet.
+
+        Raises TimeoutError if that took too long, OSError or SQLAlchemyError if it failed.
+        """
         ...
 
 
@@ -82,17 +87,18 @@ class Intake:
         )
         try:
             body_id = self._writer.write(new, self._timeout)
-        except (SQLAlchemyError, TimeoutError) as error:
+        except (SQLAlchemyError, OSError) as error:  # TimeoutError is an OSError
             log.warning("body not kept, answering 503: %s", type(error).__name__)
             raise StorageUnavailableError("the body could not be stored; retry later") from error
-        log.info(
-            "accepted body id=%d shape=%s events=%d to=%s",
-            body_id,
-            shape.value,
-            events,
-            _masked_recipients(body, shape),
-        )
-        return Receipt(body_id, shape, events)
+        if log.isEnabledFor(logging.DEBUG):  # a line per body is for debugging: metrics count them
+            log.debug(
+                "accepted body id=%s shape=%s events=%d to=%s",
+                body_id,
+                shape.value,
+                events,
+                _masked_recipients(body, shape),
+            )
+        return Receipt(body_id, new.request_id, shape, events)
 
 
 def decode_body(raw: bytes, *, max_depth: int = MAX_JSON_DEPTH) -> Mapping[str, Any]:

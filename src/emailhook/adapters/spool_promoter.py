@@ -1,0 +1,215 @@
+"""Moves spooled bodies into ``inbox_body``: a thread per web process, and the relay's sweep.
+
+Each transaction inserts a run of records and sets the segment's ``spool_segment`` offset to the
+end of that run, so a record reaches the inbox exactly once whichever process moves it and
+whenever one crashes. A process moves its own segments as they are synced, and takes over the
+segments of writers that are gone (their lock is free): a web process that was killed, or
+stopped for good with bodies not yet moved, loses nothing. A fully moved segment's file is
+deleted first and its row second: a crash in between leaves a row, never a file moved twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import weakref
+from collections.abc import Callable, Collection
+from contextlib import suppress
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, delete, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from emailhook.adapters.models import SpoolSegment
+from emailhook.adapters.raw_inbox import RawWriter, insert_bodies, save_spool_offset
+from emailhook.adapters.spool import MAGIC, SUFFIX, Record, SpoolWriter, orphans, read_records
+from emailhook.clock import utcnow
+
+log = logging.getLogger("emailhook.spool")
+
+
+class SpoolPromoter:
+    """Moves records of ``directory`` (and of ``writer``'s live segments) into the inbox."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        directory: Path,
+        writer: SpoolWriter | None = None,
+        *,
+        batch: int = 2000,
+        poll_seconds: float = 0.02,
+        adopt_seconds: float = 2.0,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._engine = engine
+        self._directory = directory
+        #: this process's writer, whose live segments are moved as they are synced
+        self.writer = writer
+        self._batch = batch
+        self._poll = poll_seconds
+        self._adopt_every = adopt_seconds
+        self._clock = clock
+        self._raw = RawWriter(engine)
+        self._offsets: dict[str, int] = {}
+        self._next_adoption = 0.0
+        self._pid = -1
+        self._starting = threading.Lock()
+        #: one mover at a time: the thread, and a caller of run_once (tests, shutdown)
+        self._moving = threading.Lock()
+        self._backoff = poll_seconds
+
+    def ensure_running(self) -> None:
+        """Start this process's promoter thread unless it runs (a thread dies with a fork)."""
+        if self._pid == os.getpid():
+            return
+        with self._starting:
+            if self._pid != os.getpid():
+                self._raw, self._offsets = RawWriter(self._engine), {}
+                ref = weakref.ref(self)
+                thread = threading.Thread(target=self._loop, args=(ref,), daemon=True)
+                thread.name = "emailhook-spool"
+                thread.start()
+                self._pid = os.getpid()
+
+    def run_once(self, *, adopt: bool = True) -> int:
+        """Move what can be moved now; return how many bodies reached the inbox."""
+        with self._moving:
+            return self._run_once(adopt)
+
+    def _run_once(self, adopt: bool) -> int:
+        moved = 0
+        own = self.writer.segments() if self.writer else []
+        for segment in own:
+            assert self.writer is not None
+            # Settled is read before the file: no byte can follow what is read then.
+            settled = self.writer.settled(segment)
+            moved += self._move(segment.path, finished=settled)
+            if settled:
+                self._finish(segment.path)
+                self.writer.forget(segment)
+        if adopt:
+            moved += self._adopt({segment.name for segment in own})
+        return moved
+
+    def adopt_orphans(self) -> int:
+        """Move and delete every segment whose writer is gone; return the bodies moved."""
+        with self._moving:
+            own = {segment.name for segment in self.writer.segments()} if self.writer else set()
+            return self._adopt(own)
+
+    def _adopt(self, own: Collection[str]) -> int:
+        moved = 0
+        for path, fd in orphans(self._directory, set(own)):
+            try:
+                count = self._move(path, finished=True)
+                self._finish(path)
+            finally:
+                os.close(fd)
+            if count:
+                log.info("moved %d bodies from %s, left by a stopped process", count, path.name)
+            moved += count
+        return moved
+
+    def sweep_forever(self, stop: threading.Event) -> None:
+        """Take over dead writers' segments every ``adopt_seconds`` until ``stop`` is set.
+
+        The relay runs this beside the web processes' own promoters: a web server stopped for
+        good with bodies not yet moved still gets them moved.
+        """
+        while not stop.is_set():
+            try:
+                self.adopt_orphans()
+            except Exception:  # the database may be down: try again at the next sweep
+                log.exception("moving a stopped process's spooled bodies failed")
+            stop.wait(self._adopt_every)
+
+    @staticmethod
+    def _loop(promoter_ref: weakref.ref[SpoolPromoter]) -> None:
+        # Only a weak reference between steps: the thread ends with its promoter (and app).
+        while (promoter := promoter_ref()) is not None:
+            pause = promoter._step()
+            del promoter
+            time.sleep(pause)
+
+    def _step(self) -> float:
+        """Move what can be moved; return how long to wait before the next step."""
+        adopt = time.monotonic() >= self._next_adoption
+        try:
+            moved = self.run_once(adopt=adopt)
+        except (SQLAlchemyError, OSError) as error:
+            log.warning("spooled bodies not moved yet, retrying: %s", error)
+            self._backoff = min(max(self._backoff * 2, 0.5), 10.0)
+            return self._backoff
+        except Exception:  # a bug must not stop the moving for good: say so, and go on
+            log.exception("moving spooled bodies failed")
+            self._backoff = min(max(self._backoff * 2, 0.5), 10.0)
+            return self._backoff
+        self._backoff = self._poll
+        if adopt:
+            self._next_adoption = time.monotonic() + self._adopt_every
+        return 0.0 if moved else self._poll
+
+    def _move(self, path: Path, *, finished: bool) -> int:
+        """Move the records of ``path`` that check out (all of them if ``finished``)."""
+        name = path.name
+        offset = self._offsets.get(name)
+        if offset is None:
+            offset = self._saved_offset(name)
+        moved = 0
+        while True:
+            records, end = read_records(path, offset, limit=self._batch, finished=finished)
+            if not records:
+                return moved
+            self._raw.transaction(self._inserting(name, records, end))
+            offset = self._offsets[name] = end
+            moved += len(records)
+
+    def _inserting(self, name: str, records: list[Record], end: int) -> Any:
+        now = self._clock()
+
+        def work(cursor: Any, marker: str) -> list[int]:
+            ids = insert_bodies(cursor, marker, [record.body for record in records])
+            save_spool_offset(cursor, marker, name, end, now)
+            return ids
+
+        return work
+
+    def _saved_offset(self, name: str) -> int:
+        with self._engine.connect() as connection:
+            saved = connection.scalar(
+                select(SpoolSegment.promoted_offset).where(SpoolSegment.name == name)
+            )
+        return len(MAGIC) if saved is None else int(saved)
+
+    def _finish(self, path: Path) -> None:
+        path.unlink(missing_ok=True)  # the file first: a crash now leaves a row, never a file
+        with self._engine.begin() as connection:
+            connection.execute(delete(SpoolSegment).where(SpoolSegment.name == path.name))
+        self._offsets.pop(path.name, None)
+
+
+def spool_backlog(engine: Engine, directory: Path) -> tuple[int, int]:
+    """Return how many spool files there are, and how many of their bytes are not moved yet."""
+    if not directory.is_dir():
+        return 0, 0
+    sizes = {}
+    for path in directory.glob(f"*{SUFFIX}"):
+        with suppress(FileNotFoundError):
+            sizes[path.name] = path.stat().st_size
+    if not sizes:
+        return 0, 0
+    with engine.connect() as connection:
+        moved = dict(
+            connection.execute(
+                select(SpoolSegment.name, SpoolSegment.promoted_offset).where(
+                    SpoolSegment.name.in_(list(sizes))
+                )
+            ).all()
+        )
+    unmoved = sum(max(size - moved.get(name, len(MAGIC)), 0) for name, size in sizes.items())
+    return len(sizes), unmoved

@@ -1,0 +1,181 @@
+"""The spool: every body a web process synced reaches the inbox exactly once, whatever dies."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from emailhook.adapters.inbox import NewBody
+from emailhook.adapters.models import BodyState, InboxBody, SpoolSegment
+from emailhook.adapters.raw_inbox import RawWriter
+from emailhook.adapters.spool import SpoolWriter
+from emailhook.adapters.spool_promoter import SpoolPromoter, spool_backlog
+from emailhook.bootstrap import Database
+
+RECEIVED = datetime(2026, 11, 27, 14, 30, tzinfo=UTC)
+
+
+def body(n: int) -> NewBody:
+    raw = b'{"notificationType": "OPENED", "eventId": "e-%d"}' % n
+    return NewBody(raw, "tracking_event", 1, BodyState.PENDING, RECEIVED, f"req-{n}")
+
+
+def inbox(db: Database) -> list[str | None]:
+    with db.sessions() as session:
+        return list(session.scalars(select(InboxBody.request_id).order_by(InboxBody.id)))
+
+
+def segments(db: Database) -> int:
+    with db.sessions() as session:
+        return int(session.scalar(select(func.count()).select_from(SpoolSegment)) or 0)
+
+
+def writer_script(directory: Path, count: int) -> list[str]:
+    """A process that writes ``count`` bodies, says so, waits for a line on stdin and dies."""
+    script = textwrap.dedent(
+        f"""
+        import os, sys
+        from datetime import UTC, datetime
+        from pathlib import Path
+        from emailhook.adapters.inbox import NewBody
+        from emailhook.adapters.models import BodyState
+        from emailhook.adapters.spool import SpoolWriter
+        writer = SpoolWriter(Path({str(directory)!r}))
+        at = datetime(2026, 11, 27, 14, 30, tzinfo=UTC)
+        for n in range({count}):
+            raw = b'{{"notificationType": "OPENED", "eventId": "e-%d"}}' % n
+            writer.write(NewBody(raw, "tracking_event", 1, BodyState.PENDING, at, f"req-{{n}}"), 5)
+        print("written", flush=True)
+        sys.stdin.readline()
+        os._exit(9)  # no clean-up of any kind, as after a SIGKILL
+        """
+    )
+    return [sys.executable, "-c", script]
+
+
+def write_in_a_process_that_dies(directory: Path, count: int) -> None:
+    done = subprocess.run(
+        writer_script(directory, count), input="\n", capture_output=True, text=True, check=False
+    )
+    assert (done.returncode, done.stdout.strip()) == (9, "written")
+
+
+def test_synced_bodies_reach_the_inbox_once_however_often_the_promoter_runs(
+    database: Database, tmp_path: Path
+) -> None:
+    writer = SpoolWriter(tmp_path / "spool")
+    promoter = SpoolPromoter(database.engine, tmp_path / "spool", writer)
+    for n in range(10):
+        writer.write(body(n), 5)
+    assert promoter.run_once() == 10
+    assert promoter.run_once() == 0
+    writer.write(body(10), 5)
+    assert promoter.run_once() == 1
+    assert inbox(database) == [f"req-{n}" for n in range(11)]
+    files, unmoved = spool_backlog(database.engine, tmp_path / "spool")
+    assert (files, unmoved) == (1, 0)
+
+
+def test_bodies_from_many_threads_are_all_kept_once(database: Database, tmp_path: Path) -> None:
+    writer = SpoolWriter(tmp_path / "spool", segment_bytes=2048)  # many segments
+    promoter = SpoolPromoter(database.engine, tmp_path / "spool", writer)
+
+    def post(start: int) -> None:
+        for n in range(start, start + 50):
+            writer.write(body(n), 5)
+
+    threads = [threading.Thread(target=post, args=(t * 50,)) for t in range(8)]
+    for thread in threads:
+        thread.start()
+    moved = 0
+    while any(thread.is_alive() for thread in threads):
+        moved += promoter.run_once()
+    moved += promoter.run_once()
+    assert moved == 400
+    assert sorted(inbox(database)) == sorted(f"req-{n}" for n in range(400))
+    # sealed segments are deleted once moved, with their rows; the current one stays
+    assert len(list((tmp_path / "spool").glob("*.seg"))) == 1
+    assert segments(database) == 1
+
+
+def test_a_killed_writers_segment_is_taken_over_moved_and_deleted(
+    database: Database, tmp_path: Path
+) -> None:
+    write_in_a_process_that_dies(tmp_path / "spool", 25)
+    promoter = SpoolPromoter(database.engine, tmp_path / "spool")
+    assert promoter.adopt_orphans() == 25
+    assert inbox(database) == [f"req-{n}" for n in range(25)]
+    assert not list((tmp_path / "spool").glob("*.seg"))
+    assert segments(database) == 0
+
+
+def test_a_live_writers_segment_is_left_to_it(database: Database, tmp_path: Path) -> None:
+    promoter = SpoolPromoter(database.engine, tmp_path / "spool")
+    with subprocess.Popen(
+        writer_script(tmp_path / "spool", 5),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as alive:
+        assert alive.stdin is not None
+        assert alive.stdout is not None
+        assert alive.stdout.readline().strip() == "written"
+        assert promoter.adopt_orphans() == 0
+        assert inbox(database) == []
+        alive.stdin.write("go\n")
+        alive.stdin.flush()
+        alive.wait(10)
+    assert promoter.adopt_orphans() == 5
+
+
+def test_a_promoter_that_dies_mid_segment_leaves_no_body_to_be_moved_twice(
+    database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_in_a_process_that_dies(tmp_path / "spool", 9)
+    dying = SpoolPromoter(database.engine, tmp_path / "spool", batch=4)
+    real = RawWriter.transaction
+    calls = 0
+
+    def fail_the_second(self: RawWriter, work: Any) -> list[int]:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise RuntimeError("the process died here")
+        return real(self, work)
+
+    monkeypatch.setattr(RawWriter, "transaction", fail_the_second)
+    with pytest.raises(RuntimeError):
+        dying.adopt_orphans()
+    monkeypatch.setattr(RawWriter, "transaction", real)
+    assert len(inbox(database)) == 4  # the first batch, and its offset, committed together
+
+    successor = SpoolPromoter(database.engine, tmp_path / "spool", batch=4)
+    assert successor.adopt_orphans() == 5
+    assert inbox(database) == [f"req-{n}" for n in range(9)]
+
+
+def test_a_spooled_body_keeps_what_the_web_process_knew(database: Database, tmp_path: Path) -> None:
+    writer = SpoolWriter(tmp_path / "spool")
+    promoter = SpoolPromoter(database.engine, tmp_path / "spool", writer)
+    unknown = NewBody(b'{"what": 1}', "unknown", 0, BodyState.UNRECOGNIZED, RECEIVED, None)
+    writer.write(unknown, 5)
+    promoter.run_once()
+    with database.sessions() as session:
+        row = session.scalars(select(InboxBody)).one()
+    assert (row.body, row.shape, row.event_count, row.state, row.request_id) == (
+        b'{"what": 1}',
+        "unknown",
+        0,
+        BodyState.UNRECOGNIZED,
+        None,
+    )
+    assert row.received_at == RECEIVED
+    assert row.available_at == RECEIVED
