@@ -6,10 +6,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, case, func, insert, select, update
+from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from emailhook.adapters.bulk import BulkUpdate, Kind
 from emailhook.adapters.models import REQUEST_ID_CHARS, BodyState, InboxBody
 
 
@@ -140,35 +141,24 @@ class Finished:
     rejected: int
 
 
-_MARK_DONE = (
-    update(InboxBody)
-    .where(InboxBody.id == bindparam("body_id"))
-    .values(
-        state=bindparam("new_state"),
-        processed_at=bindparam("now"),
-        stored_events=bindparam("stored"),
-        rejected_items=bindparam("rejected"),
-        last_error=None,
-    )
+_MARK_DONE = BulkUpdate(
+    "inbox_body",
+    ("id", Kind.BIGINT),
+    [
+        ("state", Kind.TEXT),
+        ("processed_at", Kind.TIME),
+        ("stored_events", Kind.INTEGER),
+        ("rejected_items", Kind.INTEGER),
+    ],
+    also="last_error = NULL",
 )
 
 
 def mark_done(session: Session, finished: Sequence[Finished], *, now: datetime) -> None:
     """Record the end of many bodies in one statement."""
-    if not finished:
-        return
-    session.connection().execute(
-        _MARK_DONE,
-        [
-            {
-                "body_id": f.id,
-                "new_state": f.state.value,
-                "now": now,
-                "stored": f.stored,
-                "rejected": f.rejected,
-            }
-            for f in finished
-        ],
+    _MARK_DONE.execute(
+        session.connection(),
+        [(f.id, f.state.value, now, f.stored, f.rejected) for f in finished],
     )
 
 
