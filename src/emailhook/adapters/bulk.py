@@ -10,9 +10,10 @@ built once:
 
 - on SQLite, ``executemany`` of one INSERT, UPDATE or upsert; when rows must come back, a
   multi-row ``VALUES ... RETURNING`` in chunks under SQLite's limit of 32766 parameters;
-- on PostgreSQL, one ``INSERT ... SELECT * FROM unnest(%s::text[], %s::timestamptz[], ...)``
-  (or ``UPDATE ... FROM unnest(...)``) with an array per column: one short statement whatever
-  the number of rows, whose parsing psycopg caches and which the server prepares.
+- on PostgreSQL, one ``INSERT ... SELECT * FROM unnest(%b::text[], %b::timestamptz[], ...)``
+  (or ``UPDATE ... FROM unnest(...)``) with an array per column, sent in binary: one short
+  statement whatever the number of rows, whose parsing psycopg caches and which the server
+  prepares.
 
 Measured in one process storing 20,000 one-event bodies in batches of 500 (2-core machine):
 SQLite 7,400 -> 9,100 events/s, PostgreSQL 2,100 -> 4,900 events/s.
@@ -148,7 +149,8 @@ def _check_names(table: str, columns: Columns) -> None:
 
 
 def _unnest(columns: Columns) -> str:
-    return "unnest(" + ", ".join(f"%s::{kind.value}[]" for _, kind in columns) + ")"
+    # %b: binary arrays, dumped in C; the text format escapes every element in Python (7x slower).
+    return "unnest(" + ", ".join(f"%b::{kind.value}[]" for _, kind in columns) + ")"
 
 
 def _time_positions(columns: Columns) -> tuple[int, ...]:
