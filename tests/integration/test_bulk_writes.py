@@ -212,3 +212,17 @@ def _orm_values(e: EmailEvent, origin: Provenance, *, key: str) -> dict[str, Any
         "raw": e.raw,
         "inbox_id": origin.inbox_id,
     }
+
+
+def test_load_pending_returns_only_pending_bodies_in_id_order_with_aware_times(
+    database: Database,
+) -> None:
+    ids = [body(database) for _ in range(3)]
+    with database.sessions.begin() as session:
+        inbox.mark_done(session, [inbox.Finished(ids[1], BodyState.DONE, 1, 0)], now=RECEIVED)
+    with database.sessions.begin() as session:
+        pending = inbox.load_pending(session, [ids[2], ids[1], ids[0], 10_000])
+    assert [p.id for p in pending] == [ids[0], ids[2]]
+    assert all(p.received_at == RECEIVED and p.received_at.tzinfo is UTC for p in pending)
+    assert pending[0].body == b"{}"
+    assert (pending[0].attempts, pending[0].request_id) == (0, None)

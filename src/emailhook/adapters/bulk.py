@@ -28,7 +28,7 @@ a lost connection is invalidated, as on every other path.
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -48,6 +48,7 @@ class Kind(enum.Enum):
     INTEGER = "integer"
     BIGINT = "bigint"
     BOOLEAN = "boolean"
+    BYTES = "bytea"
     TIME = "timestamptz"
     JSON = "jsonb"
 
@@ -134,6 +135,44 @@ class BulkUpdate:
             connection.exec_driver_sql(self._postgres, _arrays(rows, self._width))
 
 
+class SelectByIds:
+    """``SELECT columns FROM table WHERE id IN (ids) AND <where> ORDER BY id``, typed values back.
+
+    ``where`` is fixed SQL text. Datetimes come back aware UTC, as ``UTCDateTime`` reads them.
+    """
+
+    def __init__(self, table: str, columns: Columns, where: str = "") -> None:
+        _check_names(table, columns)
+        names = ", ".join(name for name, _ in columns)
+        self._times = _time_positions(columns)
+        condition = f" AND {where}" if where else ""
+        select = f"SELECT {names} FROM {table} WHERE"  # noqa: S608
+        self._sqlite = select + " id IN ({})" + condition + " ORDER BY id"
+        self._postgres = select + " id = ANY(%b::bigint[])" + condition + " ORDER BY id"
+
+    def fetch(self, connection: Connection, ids: Sequence[int]) -> list[tuple[Any, ...]]:
+        """Return the rows of ``ids`` that meet ``where``, by id."""
+        if not ids:
+            return []
+        read: Callable[[Any], datetime | None]
+        if connection.dialect.name == "sqlite":
+            sql = self._sqlite.format(", ".join("?" * len(ids)))
+            found = connection.exec_driver_sql(sql, tuple(ids))
+            read = _read_sqlite_time
+        else:
+            found = connection.exec_driver_sql(self._postgres, (list(ids),))
+            read = _read_time
+        if not self._times:
+            return [tuple(row) for row in found]
+        rows = []
+        for row in found:
+            values = list(row)
+            for i in self._times:
+                values[i] = read(values[i])
+            rows.append(tuple(values))
+        return rows
+
+
 def sqlite_time(value: datetime | None) -> str | None:
     """Return a datetime as SQLAlchemy's SQLite DATETIME text: naive UTC, microseconds."""
     if value is None:
@@ -146,6 +185,14 @@ def _check_names(table: str, columns: Columns) -> None:
     for name in (table, *(name for name, _ in columns)):
         if not name.isidentifier():
             raise ValueError(f"not a plain SQL name: {name!r}")
+
+
+def _read_sqlite_time(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def _read_time(value: datetime | None) -> datetime | None:
+    return None if value is None else value.astimezone(UTC)
 
 
 def _unnest(columns: Columns) -> str:

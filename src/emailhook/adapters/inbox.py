@@ -10,7 +10,7 @@ from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from emailhook.adapters.bulk import BulkUpdate, Kind
+from emailhook.adapters.bulk import BulkUpdate, Kind, SelectByIds
 from emailhook.adapters.models import REQUEST_ID_CHARS, BodyState, InboxBody
 
 
@@ -117,18 +117,20 @@ def release(session: Session, ids: Sequence[int], *, available_at: datetime) -> 
 
 def load_pending(session: Session, ids: Iterable[int]) -> list[PendingBody]:
     """Return the bodies among ``ids`` that still wait to be stored (others are skipped)."""
-    stmt = (
-        select(
-            InboxBody.id,
-            InboxBody.body,
-            InboxBody.received_at,
-            InboxBody.attempts,
-            InboxBody.request_id,
-        )
-        .where(InboxBody.id.in_(list(ids)), InboxBody.state == BodyState.PENDING)
-        .order_by(InboxBody.id)
-    )
-    return [PendingBody(*row) for row in session.execute(stmt).all()]
+    return [PendingBody(*row) for row in _LOAD_PENDING.fetch(session.connection(), list(ids))]
+
+
+_LOAD_PENDING = SelectByIds(
+    "inbox_body",
+    [
+        ("id", Kind.BIGINT),
+        ("body", Kind.BYTES),
+        ("received_at", Kind.TIME),
+        ("attempts", Kind.INTEGER),
+        ("request_id", Kind.TEXT),
+    ],
+    where=f"state = '{BodyState.PENDING.value}'",
+)
 
 
 @dataclass(frozen=True, slots=True)
