@@ -1,4 +1,4 @@
-"""Many rows in one statement, as plain SQL on the driver: the worker's write path.
+"""Many rows in one statement, as plain SQL on the driver: the worker's batch reads and writes.
 
 The worker stores thousands of events a second, and with SQLAlchemy Core statements most of its
 time went to building them rather than to the database: a profile of 20,000 one-event bodies
@@ -15,8 +15,18 @@ built once:
   statement whatever the number of rows, whose parsing psycopg caches and which the server
   prepares.
 
-Measured in one process storing 20,000 one-event bodies in batches of 500 (2-core machine):
-SQLite 7,400 -> 9,100 events/s, PostgreSQL 2,100 -> 4,900 events/s.
+Measured on a 2-core machine, events stored per second before -> after, in one process
+(20,000 events in relay-sized batches, no logging) and with ``bench/run.py``'s drain (a real
+worker, 50,000 events, median of two back-to-back runs):
+
+==================================  ===============  ===============
+                                    in one process   bench drain
+==================================  ===============  ===============
+SQLite, one-event bodies            7,400 -> 8,800   4,400 -> 6,100
+SQLite, 100-event bodies            7,300 -> 11,000  5,500 -> 6,900
+PostgreSQL, one-event bodies        2,100 -> 6,400   2,000 -> 4,900
+PostgreSQL, 100-event bodies        1,900 -> 7,300   2,000 -> 4,100
+==================================  ===============  ===============
 
 Rows are tuples in the order of the statement's columns, in the driver's own values: datetimes
 aware (written on SQLite as the text SQLAlchemy's DATETIME writes and reads, naive UTC, so both
