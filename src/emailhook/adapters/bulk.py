@@ -17,15 +17,15 @@ built once:
 
 Measured on a 2-core machine, events stored per second before -> after, in one process
 (20,000 events in relay-sized batches, no logging) and with ``bench/run.py``'s drain (a real
-worker, 50,000 events, median of two back-to-back runs):
+worker, 50,000 events, median of three back-to-back pairs on a machine shared with other work):
 
 ==================================  ===============  ===============
                                     in one process   bench drain
 ==================================  ===============  ===============
-SQLite, one-event bodies            7,400 -> 8,800   4,400 -> 6,100
-SQLite, 100-event bodies            7,300 -> 11,000  5,500 -> 6,900
-PostgreSQL, one-event bodies        2,100 -> 6,400   2,000 -> 4,900
-PostgreSQL, 100-event bodies        1,900 -> 7,300   2,000 -> 4,100
+SQLite, one-event bodies            7,400 -> 8,800   4,200 -> 6,100
+SQLite, 100-event bodies            7,300 -> 11,000  6,000 -> 6,800
+PostgreSQL, one-event bodies        2,100 -> 6,400   2,000 -> 5,200
+PostgreSQL, 100-event bodies        1,900 -> 7,300   2,100 -> 4,200
 ==================================  ===============  ===============
 
 Rows are tuples in the order of the statement's columns, in the driver's own values: datetimes
