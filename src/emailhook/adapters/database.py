@@ -39,7 +39,7 @@ def create_db_engine(
         options += " -c default_transaction_read_only=on"
     return create_engine(
         url,
-        json_serializer=_dumps,
+        json_serializer=dumps_json,
         pool_pre_ping=True,
         pool_size=5,
         max_overflow=5,
@@ -56,7 +56,7 @@ def _sqlite_engine(
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
-        url, json_serializer=_dumps, connect_args={"timeout": lock_timeout_seconds}
+        url, json_serializer=dumps_json, connect_args={"timeout": lock_timeout_seconds}
     )
     busy_ms = int(lock_timeout_seconds * 1000)
 
@@ -86,7 +86,8 @@ def _sqlite_engine(
     return engine
 
 
-def _dumps(value: Any) -> str:
+def dumps_json(value: Any) -> str:
+    """Return the text a JSON column stores for ``value`` (``None`` is JSON ``null``)."""
     # JSON columns hold every raw event: orjson is several times faster than json.dumps.
     return orjson.dumps(value).decode()
 

@@ -11,12 +11,11 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import and_, case, delete, func, or_, select, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
+from emailhook.adapters.bulk import BulkInsert, Kind
 from emailhook.adapters.models import (
     ContactEmailCount,
     ContactEmailState,
@@ -97,11 +96,6 @@ def _observation(
     )
 
 
-def _insert(session: Session) -> Any:
-    dialect = session.get_bind().dialect.name
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
-
-
 def _merge_states(session: Session, observations: Iterable[Observation]) -> None:
     groups: dict[tuple[int, str], list[Observation]] = defaultdict(list)
     for o in observations:
@@ -113,39 +107,18 @@ def _merge_states(session: Session, observations: Iterable[Observation]) -> None
     for (contact, email), group in sorted(groups.items()):
         summary = summarize(group)
         rows.append(
-            {
-                "qj_contact_id": contact,
-                "email": email,
-                "status": summary.status.value,
-                "status_rank": RANK[summary.status],
-                "status_since": summary.status_since,
-                "last_event_id": summary.last_event_id,
-                "last_event_at": summary.last_event_at,
-                "last_status": summary.last_status.value,
-            }
+            (
+                contact,
+                email,
+                summary.status.value,
+                RANK[summary.status],
+                summary.status_since,
+                summary.last_event_id,
+                summary.last_event_at,
+                summary.last_status.value,
+            )
         )
-    stmt = _insert(session)(ContactEmailState.__table__)
-    new, old = stmt.excluded, ContactEmailState.__table__.c
-    higher = new.status_rank > old.status_rank
-    earlier_same = and_(new.status_rank == old.status_rank, new.status_since < old.status_since)
-    later = or_(
-        new.last_event_at > old.last_event_at,
-        and_(new.last_event_at == old.last_event_at, new.last_event_id > old.last_event_id),
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["qj_contact_id", "email"],
-        set_={
-            "status": case((higher, new.status), else_=old.status),
-            "status_rank": case((higher, new.status_rank), else_=old.status_rank),
-            "status_since": case(
-                (or_(higher, earlier_same), new.status_since), else_=old.status_since
-            ),
-            "last_event_id": case((later, new.last_event_id), else_=old.last_event_id),
-            "last_event_at": case((later, new.last_event_at), else_=old.last_event_at),
-            "last_status": case((later, new.last_status), else_=old.last_status),
-        },
-    )
-    session.execute(stmt, rows)
+    _MERGE_STATES.execute(session.connection(), rows)
 
 
 def _add_counts(session: Session, observations: Iterable[Observation]) -> None:
@@ -156,16 +129,8 @@ def _add_counts(session: Session, observations: Iterable[Observation]) -> None:
     )
     if not counts:
         return
-    rows = [
-        {"qj_contact_id": contact, "email": email, "status": status, "events": n}
-        for (contact, email, status), n in sorted(counts.items())
-    ]
-    stmt = _insert(session)(ContactEmailCount.__table__)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["qj_contact_id", "email", "status"],
-        set_={"events": ContactEmailCount.__table__.c.events + stmt.excluded.events},
-    )
-    session.execute(stmt, rows)
+    rows = [(contact, email, status, n) for (contact, email, status), n in sorted(counts.items())]
+    _ADD_COUNTS.execute(session.connection(), rows)
 
 
 def _single_event_suppressions(observations: Iterable[Observation]) -> dict[str, Suppression]:
@@ -231,23 +196,73 @@ def _merge_suppressions(session: Session, suppressions: dict[str, Suppression]) 
     if not suppressions:
         return
     rows = [
-        {
-            "email": email,
-            "reason": item.reason.value,
-            "reason_rank": REASON_RANK[item.reason],
-            "since": item.since,
-        }
+        (email, item.reason.value, REASON_RANK[item.reason], item.since)
         for email, item in sorted(suppressions.items())
     ]
-    stmt = _insert(session)(SuppressedAddress.__table__)
-    new, old = stmt.excluded, SuppressedAddress.__table__.c
-    worse = new.reason_rank > old.reason_rank
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["email"],
-        set_={
-            "reason": case((worse, new.reason), else_=old.reason),
-            "reason_rank": case((worse, new.reason_rank), else_=old.reason_rank),
-            "since": case((new.since < old.since, new.since), else_=old.since),
-        },
-    )
-    session.execute(stmt, rows)
+    _MERGE_SUPPRESSIONS.execute(session.connection(), rows)
+
+
+# The upserts: each the SQL form of a merge in ``domain``. SET expressions read the row as it
+# was before the update, on both databases.
+_T, _I, _N, _TIME = Kind.TEXT, Kind.BIGINT, Kind.INTEGER, Kind.TIME
+_HIGHER = "excluded.status_rank > contact_email_state.status_rank"
+_EARLIER_SAME = (
+    "excluded.status_rank = contact_email_state.status_rank"
+    " AND excluded.status_since < contact_email_state.status_since"
+)
+_LATER = (
+    "excluded.last_event_at > contact_email_state.last_event_at"
+    " OR (excluded.last_event_at = contact_email_state.last_event_at"
+    " AND excluded.last_event_id > contact_email_state.last_event_id)"
+)
+
+
+def _pick(condition: str, table: str, column: str) -> str:
+    return f"{column} = CASE WHEN {condition} THEN excluded.{column} ELSE {table}.{column} END"
+
+
+_MERGE_STATES = BulkInsert(
+    "contact_email_state",
+    [
+        ("qj_contact_id", _I),
+        ("email", _T),
+        ("status", _T),
+        ("status_rank", _N),
+        ("status_since", _TIME),
+        ("last_event_id", _I),
+        ("last_event_at", _TIME),
+        ("last_status", _T),
+    ],
+    "ON CONFLICT (qj_contact_id, email) DO UPDATE SET "
+    + ", ".join(
+        [
+            _pick(_HIGHER, "contact_email_state", "status"),
+            _pick(_HIGHER, "contact_email_state", "status_rank"),
+            _pick(f"{_HIGHER} OR ({_EARLIER_SAME})", "contact_email_state", "status_since"),
+            _pick(_LATER, "contact_email_state", "last_event_id"),
+            _pick(_LATER, "contact_email_state", "last_event_at"),
+            _pick(_LATER, "contact_email_state", "last_status"),
+        ]
+    ),
+)
+
+_ADD_COUNTS = BulkInsert(
+    "contact_email_count",
+    [("qj_contact_id", _I), ("email", _T), ("status", _T), ("events", _N)],
+    "ON CONFLICT (qj_contact_id, email, status)"
+    " DO UPDATE SET events = contact_email_count.events + excluded.events",
+)
+
+_WORSE = "excluded.reason_rank > suppression.reason_rank"
+_MERGE_SUPPRESSIONS = BulkInsert(
+    "suppression",
+    [("email", _T), ("reason", _T), ("reason_rank", _N), ("since", _TIME)],
+    "ON CONFLICT (email) DO UPDATE SET "
+    + ", ".join(
+        [
+            _pick(_WORSE, "suppression", "reason"),
+            _pick(_WORSE, "suppression", "reason_rank"),
+            _pick("excluded.since < suppression.since", "suppression", "since"),
+        ]
+    ),
+)

@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from emailhook.adapters.models import EmailCallback, PlatformEventRow
+from emailhook.adapters.bulk import BulkInsert, Kind
+from emailhook.adapters.database import dumps_json
 from emailhook.domain.email_status import Observation, classify
 from emailhook.domain.events import EmailEvent, PlatformEvent
 
@@ -55,8 +54,8 @@ def insert_events(
         by_key.setdefault(event.event_key, (event, origin))
     # Sorted keys make concurrent writers lock rows in one order: no deadlocks on PostgreSQL.
     rows = [_callback_row(*by_key[key]) for key in sorted(by_key)]
-    inserted = _insert_new(session, EmailCallback, rows)
-    return [StoredEvent(row_id, *by_key[key]) for key, row_id in inserted]
+    inserted = _INSERT_CALLBACKS.returning(session.connection(), rows)
+    return [StoredEvent(int(row_id), *by_key[str(key)]) for key, row_id in inserted]
 
 
 def insert_platform_events(
@@ -65,73 +64,105 @@ def insert_platform_events(
     """Insert account-level events whose key is new; return how many were inserted."""
     if not events:
         return 0
-    rows = sorted(
+    rows = [
         (
-            {
-                "event_key": event.event_key,
-                "type": event.type,
-                "provider_event_id": event.provider_event_id,
-                "received_at": origin.received_at,
-                "raw": event.raw,
-                "inbox_id": origin.inbox_id,
-            }
-            for event, origin in events
-        ),
-        key=_key,
+            event.event_key,
+            event.type,
+            event.provider_event_id,
+            origin.received_at,
+            dumps_json(event.raw),
+            origin.inbox_id,
+        )
+        for event, origin in events
+    ]
+    rows.sort(key=_key)
+    return len(_INSERT_PLATFORM_EVENTS.returning(session.connection(), rows))
+
+
+def _key(row: tuple[Any, ...]) -> str:
+    return str(row[0])
+
+
+_T, _I, _TIME, _B, _J = Kind.TEXT, Kind.BIGINT, Kind.TIME, Kind.BOOLEAN, Kind.JSON
+#: a repeated key is skipped; each row inserted comes back with its id
+_NEW_KEYS_ONLY = "ON CONFLICT (event_key) DO NOTHING RETURNING event_key, id"
+
+_INSERT_CALLBACKS = BulkInsert(
+    "email_callback",
+    [
+        ("event_key", _T),
+        ("kind", _T),
+        ("status", _T),
+        ("email", _T),
+        ("data_recebimento", _TIME),
+        ("id_externo", _T),
+        ("qj_contact_id", _I),
+        ("event_at", _TIME),
+        ("sent_at", _TIME),
+        ("bulk_id", _T),
+        ("provider_event_id", _T),
+        ("status_id", _I),
+        ("status_group_id", _I),
+        ("status_name", _T),
+        ("status_description", _T),
+        ("error_id", _I),
+        ("error_name", _T),
+        ("error_description", _T),
+        ("error_permanent", _B),
+        ("url", _T),
+        ("campaign", _T),
+        ("creditor_id", _T),
+        ("creditor_name", _T),
+        ("callback_data", _J),
+        ("callback_data_raw", _T),
+        ("raw", _J),
+        ("inbox_id", _I),
+    ],
+    _NEW_KEYS_ONLY,
+)
+
+_INSERT_PLATFORM_EVENTS = BulkInsert(
+    "platform_event",
+    [
+        ("event_key", _T),
+        ("type", _T),
+        ("provider_event_id", _T),
+        ("received_at", _TIME),
+        ("raw", _J),
+        ("inbox_id", _I),
+    ],
+    _NEW_KEYS_ONLY,
+)
+
+
+def _callback_row(event: EmailEvent, origin: Provenance) -> tuple[Any, ...]:
+    """Return the values of ``_INSERT_CALLBACKS``'s columns for one event."""
+    return (
+        event.event_key,
+        event.kind.value,
+        event.status,
+        event.email,
+        origin.received_at,
+        event.message_id,
+        event.qj_contact_id,
+        event.event_at,
+        event.sent_at,
+        event.bulk_id,
+        event.provider_event_id,
+        event.status_id,
+        event.status_group_id,
+        event.status_name,
+        event.status_description,
+        event.error_id,
+        event.error_name,
+        event.error_description,
+        event.error_permanent,
+        event.url,
+        event.campaign,
+        event.creditor_id,
+        event.creditor_name,
+        dumps_json(event.callback_data),
+        event.callback_data_raw,
+        dumps_json(event.raw),
+        origin.inbox_id,
     )
-    return len(_insert_new(session, PlatformEventRow, rows))
-
-
-def _insert_new(
-    session: Session,
-    model: type[EmailCallback] | type[PlatformEventRow],
-    rows: list[dict[str, Any]],
-) -> list[tuple[str, int]]:
-    """Insert the rows whose key is new; return (event_key, id) of each one inserted."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    # Core, not the ORM's bulk insert: the ORM leaves out None values, which splits a batch
-    # of mixed reports and tracking events into thousands of single-row statements.
-    table = cast(Table, model.__table__)
-    stmt = (
-        insert(table)
-        .on_conflict_do_nothing(index_elements=["event_key"])
-        .returning(table.c.event_key, table.c.id)
-    )
-    return [(str(key), int(row_id)) for key, row_id in session.execute(stmt, rows).all()]
-
-
-def _key(row: dict[str, Any]) -> str:
-    return str(row["event_key"])
-
-
-def _callback_row(event: EmailEvent, origin: Provenance) -> dict[str, Any]:
-    return {
-        "event_key": event.event_key,
-        "kind": event.kind.value,
-        "status": event.status,
-        "email": event.email,
-        "data_recebimento": origin.received_at,
-        "id_externo": event.message_id,
-        "qj_contact_id": event.qj_contact_id,
-        "event_at": event.event_at,
-        "sent_at": event.sent_at,
-        "bulk_id": event.bulk_id,
-        "provider_event_id": event.provider_event_id,
-        "status_id": event.status_id,
-        "status_group_id": event.status_group_id,
-        "status_name": event.status_name,
-        "status_description": event.status_description,
-        "error_id": event.error_id,
-        "error_name": event.error_name,
-        "error_description": event.error_description,
-        "error_permanent": event.error_permanent,
-        "url": event.url,
-        "campaign": event.campaign,
-        "creditor_id": event.creditor_id,
-        "creditor_name": event.creditor_name,
-        "callback_data": event.callback_data,
-        "callback_data_raw": event.callback_data_raw,
-        "raw": event.raw,
-        "inbox_id": origin.inbox_id,
-    }

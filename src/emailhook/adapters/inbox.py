@@ -6,10 +6,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, case, func, insert, select, update
+from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from emailhook.adapters.bulk import BulkUpdate, Kind, SelectByIds
 from emailhook.adapters.models import REQUEST_ID_CHARS, BodyState, InboxBody
 
 
@@ -118,18 +119,20 @@ def release(session: Session, ids: Sequence[int], *, available_at: datetime) -> 
 
 def load_pending(session: Session, ids: Iterable[int]) -> list[PendingBody]:
     """Return the bodies among ``ids`` that still wait to be stored (others are skipped)."""
-    stmt = (
-        select(
-            InboxBody.id,
-            InboxBody.body,
-            InboxBody.received_at,
-            InboxBody.attempts,
-            InboxBody.request_id,
-        )
-        .where(InboxBody.id.in_(list(ids)), InboxBody.state == BodyState.PENDING)
-        .order_by(InboxBody.id)
-    )
-    return [PendingBody(*row) for row in session.execute(stmt).all()]
+    return [PendingBody(*row) for row in _LOAD_PENDING.fetch(session.connection(), list(ids))]
+
+
+_LOAD_PENDING = SelectByIds(
+    "inbox_body",
+    [
+        ("id", Kind.BIGINT),
+        ("body", Kind.BYTES),
+        ("received_at", Kind.TIME),
+        ("attempts", Kind.INTEGER),
+        ("request_id", Kind.TEXT),
+    ],
+    where=f"state = '{BodyState.PENDING.value}'",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,35 +145,24 @@ class Finished:
     rejected: int
 
 
-_MARK_DONE = (
-    update(InboxBody)
-    .where(InboxBody.id == bindparam("body_id"))
-    .values(
-        state=bindparam("new_state"),
-        processed_at=bindparam("now"),
-        stored_events=bindparam("stored"),
-        rejected_items=bindparam("rejected"),
-        last_error=None,
-    )
+_MARK_DONE = BulkUpdate(
+    "inbox_body",
+    ("id", Kind.BIGINT),
+    [
+        ("state", Kind.TEXT),
+        ("processed_at", Kind.TIME),
+        ("stored_events", Kind.INTEGER),
+        ("rejected_items", Kind.INTEGER),
+    ],
+    also="last_error = NULL",
 )
 
 
 def mark_done(session: Session, finished: Sequence[Finished], *, now: datetime) -> None:
     """Record the end of many bodies in one statement."""
-    if not finished:
-        return
-    session.connection().execute(
-        _MARK_DONE,
-        [
-            {
-                "body_id": f.id,
-                "new_state": f.state.value,
-                "now": now,
-                "stored": f.stored,
-                "rejected": f.rejected,
-            }
-            for f in finished
-        ],
+    _MARK_DONE.execute(
+        session.connection(),
+        [(f.id, f.state.value, now, f.stored, f.rejected) for f in finished],
     )
 
 

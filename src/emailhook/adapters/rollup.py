@@ -13,9 +13,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from emailhook.adapters.bulk import BulkInsert, Kind
 from emailhook.adapters.event_store import StoredEvent
 from emailhook.adapters.models import ROLLUP_TEXT_CHARS, EmailCallback, EventRollup
 from emailhook.domain.buckets import Bucket, floor
@@ -51,21 +51,10 @@ def add(session: Session, counts: Counter[RollupKey]) -> None:
     if not counts:
         return
     rows = [
-        {
-            "bucket_hour": hour,
-            "status": status,
-            "campaign": campaign,
-            "creditor_name": creditor,
-            "events": n,
-        }
+        (hour, status, campaign, creditor, n)
         for (hour, status, campaign, creditor), n in sorted(counts.items())
     ]
-    stmt = _insert(session)(EventRollup.__table__)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["bucket_hour", "status", "campaign", "creditor_name"],
-        set_={"events": EventRollup.__table__.c.events + stmt.excluded.events},
-    )
-    session.execute(stmt, rows)
+    _ADD.execute(session.connection(), rows)
 
 
 def rebuild(session: Session, batch_size: int = 20000) -> int:
@@ -96,6 +85,15 @@ def _keys(rows: Iterable[Any]) -> Iterable[RollupKey]:
         yield key(received_at, status, campaign, creditor)
 
 
-def _insert(session: Session) -> Any:
-    dialect = session.get_bind().dialect.name
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+_ADD = BulkInsert(
+    "event_rollup",
+    [
+        ("bucket_hour", Kind.TIME),
+        ("status", Kind.TEXT),
+        ("campaign", Kind.TEXT),
+        ("creditor_name", Kind.TEXT),
+        ("events", Kind.BIGINT),
+    ],
+    "ON CONFLICT (bucket_hour, status, campaign, creditor_name)"
+    " DO UPDATE SET events = event_rollup.events + excluded.events",
+)
