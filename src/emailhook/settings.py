@@ -69,7 +69,7 @@ class Settings(BaseSettings):
     #: run the relay (inbox -> queue) inside each Celery worker; off when it runs on its own
     relay_in_worker: bool = True
     #: bodies per queue message, and events per message at most
-    relay_batch_bodies: PositiveInt = 500
+    relay_batch_bodies: PositiveInt = 2000
     relay_batch_events: PositiveInt = 5000
     #: how often the relay looks for bodies to publish when it found none
     relay_poll_seconds: PositiveFloat = 0.05

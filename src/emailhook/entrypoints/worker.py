@@ -69,6 +69,9 @@ def create_celery(settings: Settings | None = None) -> Celery:
 
 def _configure_logging(loglevel: int | str | None = None, **_: Any) -> None:
     configure_logging(loglevel if isinstance(loglevel, int) else logging.INFO, root=True)
+    # Celery's --loglevel sets its own lines; EMAILHOOK_LOG_LEVEL sets emailhook's (DEBUG: a
+    # line per stored body with its request id)
+    logging.getLogger("emailhook").setLevel(Settings().log_level)
 
 
 def celery_publisher(app: Celery, timeout: float) -> Publish:
