@@ -218,7 +218,7 @@ def backlog(as_json: bool) -> None:
         click.echo(orjson.dumps(counts).decode())
         return
     for name, value in counts.items():
-        click.echo(f"{name:>14}: {value}")
+        click.echo(f"{name:>19}: {value}")
 
 
 @main.command()
