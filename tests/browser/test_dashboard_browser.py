@@ -158,16 +158,11 @@ def test_suppression_csv_downloads_from_the_page(page: Any, tmp_path: Path) -> N
 def test_a_dead_body_is_replayed_from_the_pipeline_page(page: Any, stack: Stack) -> None:
     install_poison_trigger(stack.engine)
     try:
-        response = stack.post(poison_body("browser"))
+        response = stack.post(poison_body("browser"), headers={"X-Request-Id": "poison-1"})
         assert response.status_code == 200
-        body_id = response.json()["id"]
-        wait_until(
-            lambda: (
-                stack.scalar("SELECT state FROM inbox_body WHERE id = :id", id=body_id) == "dead"
-            ),
-            30,
-            "the poison body dead-lettered",
-        )
+        dead = "SELECT id FROM inbox_body WHERE request_id = 'poison-1' AND state = 'dead'"
+        wait_until(lambda: stack.scalar(dead) is not None, 30, "the poison body dead-lettered")
+        body_id = stack.scalar(dead)
         page.goto("/dashboard/pipeline")
         row = page.locator(f'#dead tr[data-body="{body_id}"]')
         assert "poisoned row" in row.locator("td.error").inner_text()

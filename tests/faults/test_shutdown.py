@@ -65,7 +65,9 @@ def test_sigterm_to_the_web_server_finishes_requests_in_flight(
 def test_sigterm_to_the_worker_finishes_its_work_and_leaves_nothing_half_written(
     make_stack: StackFactory, tmp_path: Path
 ) -> None:
-    stack = make_stack(f"sqlite:///{tmp_path / 'var' / 'emailhook.db'}", None)
+    # Small messages: the SIGTERM lands while most of the backlog is still to do.
+    database_url = f"sqlite:///{tmp_path / 'var' / 'emailhook.db'}"
+    stack = make_stack(database_url, None, EMAILHOOK_RELAY_BATCH_BODIES="50")
     stack.start_web()
     bodies = make_bodies(3000)
     with Background(stack.base_url, bodies, concurrency=8) as load:

@@ -37,6 +37,7 @@ from emailhook.service.processing import Processor, RetryPolicy
 from emailhook.settings import Settings
 from support.fuzzing import json_objects, mutated_bodies, raw_bodies, to_bytes
 from support.services import fresh_postgres_database
+from support.spool import latest_inbox_id
 
 TOKEN, BASIC_PASSWORD, HEADER_VALUE, BEARER, HMAC_KEY = (
     "tok-9b8a7c6d", "pw-5e4f3a2b", "hv-1a2b3c4d", "br-6c5d4e3f", "key-0f1e2d3c",
@@ -199,7 +200,7 @@ def check(app: Flask, raw: bytes, offer: Offer) -> None:
     assert response.is_json
     event(f"answered {response.status_code}")
     if response.status_code == 200:
-        assert_stored_or_unrecognized(app, response.json["id"])
+        assert_stored_or_unrecognized(app, latest_inbox_id(app, response.json["request_id"]))
     else:
         assert response.json["error"]
         for secret in SECRETS.values():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from emailhook.adapters.models import InboxBody
 
@@ -27,3 +27,14 @@ def post_bodies(app: Flask, bodies: list[bytes]) -> list[int]:
         )
         found = {row.request_id: row.id for row in rows}
     return [found[request_id] for request_id in request_ids]
+
+
+def latest_inbox_id(app: Flask, request_id: str) -> int:
+    """Move the spool, then return the newest inbox id of a body posted with ``request_id``."""
+    move_spool(app)
+    with app.extensions["emailhook.database"].sessions() as session:
+        found = session.scalar(
+            select(func.max(InboxBody.id)).where(InboxBody.request_id == request_id)
+        )
+    assert found is not None, f"no body with request id {request_id!r} in the inbox"
+    return int(found)
