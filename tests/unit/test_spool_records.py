@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from emailhook.adapters import spool
 from emailhook.adapters.inbox import NewBody
 from emailhook.adapters.models import BodyState
 from emailhook.adapters.spool import MAGIC, MARK, decode_payload, encode_record, read_records
@@ -92,3 +93,42 @@ def test_a_body_longer_than_a_read_chunk_is_read_whole(tmp_path: Path) -> None:
     path = segment(tmp_path, encode_record(big), encode_record(body(2)))
     read, _ = read_records(path, 0, limit=100, finished=False)
     assert [r.body for r in read][:1] == [big]
+
+
+def read_all(path: Path, *, finished: bool) -> list[NewBody]:
+    """Read the way the promoter does: call after call until the offset stops moving."""
+    bodies: list[NewBody] = []
+    offset = 0
+    while True:
+        records, end = read_records(path, offset, limit=3, finished=finished)
+        bodies += [r.body for r in records]
+        if end == offset:
+            return bodies
+        offset = end
+
+
+@pytest.mark.parametrize("chunk", [64, 100, 257, 1000])
+def test_records_straddling_read_chunks_are_all_read_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    monkeypatch.setattr(spool, "_READ_CHUNK", chunk)
+    path = segment(tmp_path, *(encode_record(body(n, size=n * 7)) for n in range(20)))
+    for finished in (False, True):
+        assert read_all(path, finished=finished) == [body(n, size=n * 7) for n in range(20)]
+
+
+@pytest.mark.parametrize("chunk", [64, 100, 257, 1000])
+def test_a_finished_segment_is_read_past_a_short_record_whatever_the_chunks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    monkeypatch.setattr(spool, "_READ_CHUNK", chunk)
+    short = encode_record(body(5, size=3000))[:700]
+    path = segment(
+        tmp_path,
+        *(encode_record(body(n)) for n in range(5)),
+        short,
+        *(encode_record(body(n)) for n in range(6, 12)),
+    )
+    expected = [body(n) for n in range(12) if n != 5]
+    assert read_all(path, finished=True) == expected
+    assert read_all(path, finished=False) == expected[:5]

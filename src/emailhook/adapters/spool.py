@@ -99,13 +99,14 @@ def read_records(path: Path, start: int, *, limit: int, finished: bool) -> tuple
         if file.read(len(MAGIC)) != MAGIC:
             return [], start
         file.seek(base)
-        # A finished segment is read whole (it is at most a segment and a body long); a live
-        # one a chunk at a time, and always at least its first record.
-        data = file.read(-1 if finished else _READ_CHUNK)
-        if not finished and data.startswith(MARK) and len(data) >= _HEADER:
+        # A chunk at a time (memory stays flat whatever the segment holds), and always at
+        # least the whole first record, however long.
+        data = file.read(_READ_CHUNK)
+        if data.startswith(MARK) and len(data) >= _HEADER:
             (length, _) = _RECORD.unpack_from(data, len(MARK))
             if _HEADER + length > len(data):
                 data += file.read(_HEADER + length - len(data))
+        at_end = base + len(data) >= os.fstat(file.fileno()).st_size
     records: list[Record] = []
     position = 0
     while len(records) < limit and position < len(data):
@@ -113,12 +114,27 @@ def read_records(path: Path, start: int, *, limit: int, finished: bool) -> tuple
         if record is not None:
             records.append(record)
             position = record.end - base
+        elif not at_end and _cut_by_chunk(data, position):
+            break  # whole in the file, only not in this chunk: the next call reads it
         elif finished:  # torn by a killed writer: go on from the next record that checks out
             found = data.find(MARK, position + 1)
-            position = len(data) if found < 0 else found
+            if found < 0:  # none in this chunk: keep the last bytes, a mark may straddle
+                position = len(data) if at_end else max(position + 1, len(data) - len(MARK))
+                break
+            position = found
         else:
             break
     return records, base + position
+
+
+def _cut_by_chunk(data: bytes, position: int) -> bool:
+    """True when the record at ``position`` may go on past the end of ``data``."""
+    if len(data) - position < _HEADER:
+        return data.startswith(MARK[: len(data) - position], position)
+    if not data.startswith(MARK, position):
+        return False
+    (length, _) = _RECORD.unpack_from(data, position + len(MARK))
+    return bool(position + _HEADER + length > len(data))
 
 
 def _record_at(data: bytes, position: int, base: int) -> Record | None:

@@ -163,11 +163,14 @@ class SpoolPromoter:
         moved = 0
         while True:
             records, end = read_records(path, offset, limit=self._batch, finished=finished)
-            if not records:
+            if end == offset:  # nothing more that checks out, for now (or ever, if finished)
                 return moved
-            self._raw.transaction(self._inserting(name, records, end))
+            if records:
+                self._raw.transaction(self._inserting(name, records, end))
+                moved += len(records)
+            # past bytes that are not records (a finished segment's torn one), in memory only:
+            # after a crash they are read, and skipped, again
             offset = self._offsets[name] = end
-            moved += len(records)
 
     def _inserting(self, name: str, records: list[Record], end: int) -> Any:
         now = self._clock()
