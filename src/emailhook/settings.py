@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     spool_dir: Path | None = None
     #: a spool file is replaced by a new one at this size, and deleted once moved
     spool_segment_bytes: PositiveInt = 16 * 1024 * 1024
-    #: how long a web request waits for the SQLite write lock before answering 503
+    #: with ``intake=database``: how long a web request waits for the database before a 503
     web_lock_timeout_seconds: PositiveFloat = 1.0
     #: the same wait for the worker and the relay, which retry afterwards
     worker_lock_timeout_seconds: PositiveFloat = 5.0

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 
+from emailhook.adapters import spool_promoter
 from emailhook.adapters.inbox import NewBody
 from emailhook.adapters.models import BodyState, InboxBody, SpoolSegment
-from emailhook.adapters.raw_inbox import RawWriter
 from emailhook.adapters.spool import SpoolWriter
 from emailhook.adapters.spool_promoter import SpoolPromoter, spool_backlog
 from emailhook.bootstrap import Database
@@ -141,20 +141,23 @@ def test_a_promoter_that_dies_mid_segment_leaves_no_body_to_be_moved_twice(
 ) -> None:
     write_in_a_process_that_dies(tmp_path / "spool", 9)
     dying = SpoolPromoter(database.engine, tmp_path / "spool", batch=4)
-    real = RawWriter.transaction
+    real = spool_promoter._SAVE_OFFSET
     calls = 0
 
-    def fail_the_second(self: RawWriter, work: Any) -> list[int]:
-        nonlocal calls
-        calls += 1
-        if calls == 2:
-            raise RuntimeError("the process died here")
-        return real(self, work)
+    class DiesOnTheSecondOffset:
+        """Dies after the second batch's bodies are inserted, before its offset is."""
 
-    monkeypatch.setattr(RawWriter, "transaction", fail_the_second)
+        def execute(self, connection: Connection, rows: Any) -> None:
+            nonlocal calls
+            calls += 1
+            if calls == 2:
+                raise RuntimeError("the process died here")
+            real.execute(connection, rows)
+
+    monkeypatch.setattr(spool_promoter, "_SAVE_OFFSET", DiesOnTheSecondOffset())
     with pytest.raises(RuntimeError):
         dying.adopt_orphans()
-    monkeypatch.setattr(RawWriter, "transaction", real)
+    monkeypatch.setattr(spool_promoter, "_SAVE_OFFSET", real)
     assert len(inbox(database)) == 4  # the first batch, and its offset, committed together
 
     successor = SpoolPromoter(database.engine, tmp_path / "spool", batch=4)

@@ -10,8 +10,9 @@ Each request has a deadline. Until the writer holds the database's write lock, a
 deadline passes withdraws (and is answered 503, its body not kept); once the lock is held, the
 writer keeps only the requests still waiting, so a body is never kept after its caller gave up.
 
-The writer talks to the driver directly (``raw_inbox``). This is the ``EMAILHOOK_INTAKE=database``
-path; the default spool (``spool``) keeps bodies on local disk instead.
+Bodies go in with one statement per batch (``inbox.add_bodies``, SQL text built once). This is
+the ``EMAILHOOK_INTAKE=database`` path; the default spool (``spool``) keeps bodies on local
+disk instead.
 """
 
 from __future__ import annotations
@@ -21,12 +22,10 @@ import os
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from sqlalchemy import Engine
 
-from emailhook.adapters.inbox import NewBody
-from emailhook.adapters.raw_inbox import RawWriter, insert_bodies
+from emailhook.adapters.inbox import NewBody, add_bodies
 
 
 class _State(enum.Enum):
@@ -59,7 +58,6 @@ class GroupCommitWriter:
         self._queue: deque[_Request] = deque()
         self._ready = threading.Condition()
         self._pid = -1
-        self._writer = RawWriter(engine)
 
     def write(self, body: NewBody, timeout: float) -> int:
         """Commit ``body`` and return its id; raise TimeoutError if that takes over ``timeout``.
@@ -90,7 +88,6 @@ class GroupCommitWriter:
             with self._ready:
                 if self._pid != os.getpid():
                     self._queue.clear()
-                    self._writer = RawWriter(self._engine)
                     thread = threading.Thread(target=self._run, name="emailhook-group-commit")
                     thread.daemon = True
                     thread.start()
@@ -137,8 +134,6 @@ class GroupCommitWriter:
             request.done.set()
 
     def _append(self, claim: Claim) -> list[int]:
-        def work(cursor: Any, marker: str) -> list[int]:
-            bodies = claim()  # on SQLite, now that the write lock is ours
-            return insert_bodies(cursor, marker, bodies) if bodies else []
-
-        return self._writer.transaction(work)
+        with self._engine.begin() as connection:
+            bodies = claim()  # on SQLite, now that the write lock is ours (BEGIN IMMEDIATE)
+            return add_bodies(connection, bodies) if bodies else []

@@ -6,11 +6,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, func, insert, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from emailhook.adapters.bulk import BulkUpdate, Kind, SelectByIds
+from emailhook.adapters.bulk import BulkInsert, BulkUpdate, Kind, SelectByIds
 from emailhook.adapters.models import REQUEST_ID_CHARS, BodyState, InboxBody
 
 
@@ -42,27 +42,50 @@ class NewBody:
     request_id: str | None
 
 
-#: Built once: constructing a statement per request costs more than executing it.
-_INSERT_BODIES = insert(InboxBody).returning(InboxBody.id, sort_by_parameter_order=True)
-
-
 def add_bodies(connection: Connection | Session, bodies: Sequence[NewBody]) -> list[int]:
-    """Insert accepted bodies in one statement and return their ids, in order."""
-    rows = [
-        {
-            "body": b.body,
-            "shape": b.shape,
-            "event_count": b.event_count,
-            "state": b.state.value,
-            "received_at": b.received_at,
-            "available_at": b.received_at,
-            "deliveries": 0,
-            "attempts": 0,
-            "request_id": b.request_id,
-        }
+    """Insert accepted bodies in one statement and return their ids, in the order given."""
+    if isinstance(connection, Session):
+        connection = connection.connection()
+    # Ids are handed out in the order of the rows; RETURNING need not list them in it.
+    return sorted(int(row[0]) for row in _ADD_BODIES.returning(connection, _rows(bodies)))
+
+
+def append_bodies(connection: Connection, bodies: Sequence[NewBody]) -> None:
+    """Insert accepted bodies when their ids are not needed (executemany on SQLite)."""
+    _APPEND_BODIES.execute(connection, _rows(bodies))
+
+
+def _rows(bodies: Sequence[NewBody]) -> list[tuple[object, ...]]:
+    return [
+        (
+            b.body,
+            b.shape,
+            b.event_count,
+            b.state.value,
+            b.request_id,
+            b.received_at,
+            b.received_at,  # available at once
+            0,  # never published
+            0,  # never failed
+        )
         for b in bodies
     ]
-    return [int(row_id) for row_id in connection.execute(_INSERT_BODIES, rows).scalars()]
+
+
+#: the hot write paths (spool promoter, group commit) insert thousands of bodies a second
+_BODY_COLUMNS = [
+    ("body", Kind.BYTES),
+    ("shape", Kind.TEXT),
+    ("event_count", Kind.INTEGER),
+    ("state", Kind.TEXT),
+    ("request_id", Kind.TEXT),
+    ("received_at", Kind.TIME),
+    ("available_at", Kind.TIME),
+    ("deliveries", Kind.INTEGER),
+    ("attempts", Kind.INTEGER),
+]
+_ADD_BODIES = BulkInsert("inbox_body", _BODY_COLUMNS, "RETURNING id")
+_APPEND_BODIES = BulkInsert("inbox_body", _BODY_COLUMNS)
 
 
 def storable_request_id(request_id: str | None) -> str | None:

@@ -19,17 +19,25 @@ from collections.abc import Callable, Collection
 from contextlib import suppress
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from emailhook.adapters.bulk import BulkInsert, Kind
+from emailhook.adapters.inbox import append_bodies
 from emailhook.adapters.models import SpoolSegment
-from emailhook.adapters.raw_inbox import RawWriter, insert_bodies, save_spool_offset
-from emailhook.adapters.spool import MAGIC, SUFFIX, Record, SpoolWriter, orphans, read_records
+from emailhook.adapters.spool import MAGIC, SUFFIX, SpoolWriter, orphans, read_records
 from emailhook.clock import utcnow
 
 log = logging.getLogger("emailhook.spool")
+
+#: how far a segment is in the inbox, written in the transaction that moves its bodies
+_SAVE_OFFSET = BulkInsert(
+    "spool_segment",
+    [("name", Kind.TEXT), ("promoted_offset", Kind.BIGINT), ("updated_at", Kind.TIME)],
+    "ON CONFLICT (name) DO UPDATE"
+    " SET promoted_offset = excluded.promoted_offset, updated_at = excluded.updated_at",
+)
 
 
 class SpoolPromoter:
@@ -54,7 +62,6 @@ class SpoolPromoter:
         self._poll = poll_seconds
         self._adopt_every = adopt_seconds
         self._clock = clock
-        self._raw = RawWriter(engine)
         self._offsets: dict[str, int] = {}
         self._next_adoption = 0.0
         self._pid = -1
@@ -69,7 +76,7 @@ class SpoolPromoter:
             return
         with self._starting:
             if self._pid != os.getpid():
-                self._raw, self._offsets = RawWriter(self._engine), {}
+                self._offsets = {}
                 ref = weakref.ref(self)
                 thread = threading.Thread(target=self._loop, args=(ref,), daemon=True)
                 thread.name = "emailhook-spool"
@@ -166,21 +173,13 @@ class SpoolPromoter:
             if end == offset:  # nothing more that checks out, for now (or ever, if finished)
                 return moved
             if records:
-                self._raw.transaction(self._inserting(name, records, end))
+                with self._engine.begin() as connection:  # on SQLite: the write lock
+                    append_bodies(connection, [record.body for record in records])
+                    _SAVE_OFFSET.execute(connection, [(name, end, self._clock())])
                 moved += len(records)
             # past bytes that are not records (a finished segment's torn one), in memory only:
             # after a crash they are read, and skipped, again
             offset = self._offsets[name] = end
-
-    def _inserting(self, name: str, records: list[Record], end: int) -> Any:
-        now = self._clock()
-
-        def work(cursor: Any, marker: str) -> list[int]:
-            ids = insert_bodies(cursor, marker, [record.body for record in records])
-            save_spool_offset(cursor, marker, name, end, now)
-            return ids
-
-        return work
 
     def _saved_offset(self, name: str) -> int:
         with self._engine.connect() as connection:
