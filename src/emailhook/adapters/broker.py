@@ -33,6 +33,8 @@ def broker_config(settings: Settings) -> dict[str, Any]:
         # The folder queue has no broadcast: no remote control, no events.
         config["worker_enable_remote_control"] = False
     elif url.startswith(("redis://", "rediss://", "unix://")):
+        if url.startswith(("redis://", "rediss://")):
+            config["broker_transport"] = "emailhook.adapters.redis_queue:Transport"
         config["broker_transport_options"] = {
             "socket_connect_timeout": timeout,
             "socket_timeout": max(timeout, _REDIS_READ_TIMEOUT_SECONDS),
