@@ -117,13 +117,13 @@ def test_an_open_dashboard_on_the_network_is_announced_loudly(
 ) -> None:
     with caplog.at_level(logging.INFO, logger="emailhook.operators"):
         announce(Settings(), "127.0.0.1")
-        assert "DASHBOARD OPEN" not in caplog.text
+        assert "OPEN TO THE NETWORK" not in caplog.text
         announce(Settings(), "0.0.0.0")
-        assert "DASHBOARD OPEN TO THE NETWORK" in caplog.text
+        assert "DASHBOARD AND QUERY API OPEN TO THE NETWORK" in caplog.text
         caplog.clear()
         announce(Settings(env="production"), "0.0.0.0")
-        assert "dashboard disabled" in caplog.text
+        assert "dashboard and query API disabled" in caplog.text
         caplog.clear()
         announce(Settings(operator_users="ana:pw"), "0.0.0.0")
-        assert "dashboard: 1 operator(s)" in caplog.text
+        assert "dashboard and query API: 1 operator(s)" in caplog.text
         assert "pw" not in caplog.text.replace("operator(s)", "")

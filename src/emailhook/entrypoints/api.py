@@ -14,9 +14,11 @@ from emailhook.adapters import queries
 from emailhook.bootstrap import Database
 from emailhook.domain.suppression import SuppressionReason
 from emailhook.entrypoints import params
+from emailhook.entrypoints.access import operators_only
 from emailhook.service.errors import InvalidQueryError
 
 api = Blueprint("api", __name__)
+api.before_request(operators_only)  # e-mail addresses and who complained: operators only
 
 DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
 CSV_COLUMNS = ("email", "reason", "since")

@@ -29,12 +29,14 @@ from emailhook.domain.buckets import series
 from emailhook.domain.email_status import EVENT_STATUSES
 from emailhook.domain.suppression import SuppressionReason
 from emailhook.entrypoints import charts, params
+from emailhook.entrypoints.access import operators_only
 from emailhook.entrypoints.dashboard_forms import PRESETS, range_choice, search_term, sort_choice
 from emailhook.service.operators import OperatorAuth, require_same_origin
 
 log = logging.getLogger("emailhook.dashboard")
 
 dashboard = Blueprint("dashboard", __name__)
+dashboard.before_request(operators_only)
 
 PAGE_SIZE = 50
 TIMELINE_LIMIT = 500
@@ -51,14 +53,6 @@ CSP = (
 def _reader() -> sessionmaker[Session]:
     database: Database = current_app.extensions["emailhook.queries"]
     return database.sessions
-
-
-@dashboard.before_request
-def _operators_only() -> None:
-    operators: OperatorAuth = current_app.extensions["emailhook.operators"]
-    g.operator = operators.verify(
-        request.headers.get("Authorization"), remote_addr=request.remote_addr
-    )
 
 
 def _args() -> dict[str, str]:

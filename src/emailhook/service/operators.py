@@ -1,9 +1,11 @@
-"""Who may use the dashboard: operators with HTTP Basic credentials, checked in constant time.
+"""Who may read the data: operators with HTTP Basic credentials, checked in constant time.
 
-Like the webhook's secrets (``service.auth``), every configured ``user:password`` is compared,
-matched or not, so the time taken tells nothing about which one came close. Without any
-operator the dashboard is open in development (with a warning and a banner) and disabled in
-production, where an open dashboard would show every address and allow replays.
+The dashboard and the query API both show e-mail addresses, who complained and who is
+suppressed; they answer operators only. Like the webhook's secrets (``service.auth``), every
+configured ``user:password`` is compared, matched or not, so the time taken tells nothing about
+which one came close. Without any operator both are open in development (with a warning, and a
+banner on the dashboard) and disabled in production, where they would show every address to
+anyone and allow replays.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ class OperatorAuth:
 
     @property
     def enabled(self) -> bool:
-        """False in production without operators: the dashboard answers 404."""
+        """False in production without operators: the dashboard and query API answer 404."""
         return self.configured or not self._production
 
     def verify(self, authorization: str | None, *, remote_addr: str | None) -> str | None:
@@ -60,7 +62,7 @@ class OperatorAuth:
         """
         if not self.enabled:
             raise FeatureDisabledError(
-                f"the dashboard is disabled in production until {VARIABLE} is set"
+                f"the dashboard and query API are disabled in production until {VARIABLE} is set"
             )
         if not self.configured:
             return None
@@ -100,13 +102,16 @@ def announce(settings: Settings, host: str) -> None:
     """Log at start-up who may use the dashboard; loudly when anyone on the network may."""
     auth = OperatorAuth.from_settings(settings)
     if auth.configured:
-        log.info("dashboard: %d operator(s)", len(settings.operator_users))
+        log.info("dashboard and query API: %d operator(s)", len(settings.operator_users))
     elif not auth.enabled:
-        log.warning("dashboard disabled: EMAILHOOK_ENV=production and %s is not set", VARIABLE)
+        log.warning(
+            "dashboard and query API disabled: EMAILHOOK_ENV=production and %s is not set",
+            VARIABLE,
+        )
     elif not is_loopback(host):
         log.warning(
-            "!!! DASHBOARD OPEN TO THE NETWORK: listening on %s without %s; anyone who reaches "
-            "this port sees every address and can replay bodies. Set %s=user:password "
+            "!!! DASHBOARD AND QUERY API OPEN TO THE NETWORK: listening on %s without %s; anyone "
+            "who reaches this port sees every address and can replay bodies. Set %s=user:password "
             "(README, Dashboard) !!!",
             host,
             VARIABLE,
