@@ -169,6 +169,10 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'emailhook.db').resolve()}"
 
     @property
+    def uses_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    @property
     def resolved_broker_url(self) -> str:
         """Return CELERY_BROKER_URL, or the embedded folder queue under the data directory."""
         return self.broker_url or "filesystem://"

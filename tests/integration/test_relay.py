@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import threading
+import time
+from pathlib import Path
 
 import pytest
 
 from emailhook.adapters.models import BodyState, InboxBody
-from emailhook.bootstrap import Database
+from emailhook.adapters.sqlite_lock import writer_lock
+from emailhook.bootstrap import Database, open_database, open_read_only_database
 from emailhook.service.intake import Intake, SessionWriter
 from emailhook.service.relay import Relay, RelayPolicy
+from emailhook.settings import Settings
 from support.clock import Clock
 
 
@@ -149,3 +153,47 @@ def test_concurrent_relays_never_publish_a_body_twice(
     for thread in threads:
         thread.join()
     assert sorted(broker.published) == ids
+
+
+def test_on_sqlite_a_pass_with_nothing_to_claim_leaves_the_write_lock_alone(
+    tmp_path: Path, clock: Clock
+) -> None:
+    # The worker's stores wait for SQLite's one write lock; a relay polling 20 times a second
+    # must not take it just to find that nothing is due.
+    settings = Settings(data_dir=tmp_path)
+    db = open_database(settings, lock_timeout_seconds=5)
+    readers = open_read_only_database(settings)
+    broker = Broker()
+    policy = RelayPolicy(redelivery_seconds=60, batch_bodies=3)
+    relay = Relay(db.sessions, broker.publish, policy, clock=clock, readers=readers.sessions)
+    accept_reports(db, clock, 2)
+    assert relay.run_once() == 2  # claimed: both in flight now
+
+    lock = writer_lock(db.engine)
+    assert lock is not None
+    held = threading.Event()
+    release = threading.Event()
+
+    def store_elsewhere() -> None:  # as a worker's long store transaction would
+        lock.acquire()
+        held.set()
+        release.wait(10)
+        lock.release()
+
+    holder = threading.Thread(target=store_elsewhere)
+    holder.start()
+    held.wait(5)
+    try:
+        started = time.monotonic()
+        assert relay.run_once() == 0  # nothing due: answered by a read
+        assert time.monotonic() - started < 1.0
+        # the query API's read-only engine reads past the writer too
+        with readers.sessions.begin() as session:
+            assert session.query(InboxBody).count() == 2
+    finally:
+        release.set()
+        holder.join()
+    clock.advance(seconds=61)  # now they are due again: the claim takes the lock as before
+    assert relay.run_once() == 2
+    db.engine.dispose()
+    readers.engine.dispose()

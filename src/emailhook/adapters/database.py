@@ -30,7 +30,7 @@ def create_db_engine(
     write lock: its reads do not hold up the worker.
     """
     url = settings.resolved_database_url
-    if url.startswith("sqlite"):
+    if settings.uses_sqlite:
         return _sqlite_engine(url, settings, lock_timeout_seconds, read_only=read_only)
     options = f"-c lock_timeout={int(lock_timeout_seconds * 1000)}"
     if statement_timeout_seconds:
@@ -73,7 +73,7 @@ def _sqlite_engine(
             cursor.execute("PRAGMA query_only=ON")
         cursor.close()
 
-    if path and path != ":memory:":
+    if path and path != ":memory:" and not read_only:  # a reader needs only WAL's snapshot
         install_writer_lock(engine, WriterLock(Path(f"{path}-writer.lock")))
 
     @event.listens_for(engine, "begin")

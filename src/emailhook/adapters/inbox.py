@@ -108,6 +108,14 @@ def count_in_flight(session: Session, now: datetime) -> int:
     return int(session.execute(stmt).scalar_one())
 
 
+def any_due(session: Session, now: datetime) -> bool:
+    """Return True when some pending body is due for publishing at ``now``."""
+    stmt = select(InboxBody.id).where(
+        InboxBody.state == BodyState.PENDING, InboxBody.available_at <= now
+    )
+    return session.execute(stmt.limit(1)).first() is not None
+
+
 def claim_due(session: Session, *, now: datetime, until: datetime, limit: int) -> list[Claimed]:
     """Mark up to ``limit`` due bodies as published until ``until`` and return them.
 

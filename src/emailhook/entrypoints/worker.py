@@ -12,7 +12,13 @@ from kombu import Queue
 
 from emailhook.adapters.broker import broker_config
 from emailhook.adapters.spool_promoter import SpoolPromoter
-from emailhook.bootstrap import PerProcess, relay_policy, retry_policy, soft_bounce_rule
+from emailhook.bootstrap import (
+    PerProcess,
+    open_read_only_database,
+    relay_policy,
+    retry_policy,
+    soft_bounce_rule,
+)
 from emailhook.logs import configure_logging
 from emailhook.metrics import configure_metrics, record_stored
 from emailhook.redaction import install_redaction
@@ -98,7 +104,9 @@ def start_relay(app: Celery, settings: Settings) -> tuple[threading.Thread, thre
     """Start a relay thread feeding ``app``'s queue; set the event to stop it."""
     databases = PerProcess(settings, lock_timeout_seconds=settings.worker_lock_timeout_seconds)
     publisher = celery_publisher(app, settings.broker_timeout_seconds)
-    relay = Relay(databases.get().sessions, publisher, relay_policy(settings))
+    # On SQLite, passes that find nothing to do read without the write lock.
+    readers = open_read_only_database(settings).sessions if settings.uses_sqlite else None
+    relay = Relay(databases.get().sessions, publisher, relay_policy(settings), readers=readers)
     stop = threading.Event()
     thread = threading.Thread(target=relay.run_forever, args=(stop,), name="emailhook-relay")
     thread.daemon = True

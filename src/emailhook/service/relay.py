@@ -46,8 +46,15 @@ class Relay:
         publish: Publish,
         policy: RelayPolicy,
         clock: Callable[[], datetime] = utcnow,
+        *,
+        readers: sessionmaker[Session] | None = None,
     ) -> None:
+        """``readers``, read-only sessions, let a pass that finds nothing to claim go without
+        the write transaction: on SQLite every write transaction holds the one write lock,
+        which the worker's stores wait for (measured: a relay polling 20 times a second held
+        it for 18% of a drain)."""
         self._sessions = session_factory
+        self._readers = readers
         self._publish = publish
         self._policy = policy
         self._clock = clock
@@ -56,6 +63,8 @@ class Relay:
         """Publish what is due now; return how many bodies were published."""
         policy = self._policy
         now = self._clock()
+        if self._readers is not None and not self._worth_claiming(now):
+            return 0
         with self._sessions.begin() as session:
             room = policy.max_in_flight_messages * policy.batch_bodies - inbox.count_in_flight(
                 session, now
@@ -91,6 +100,19 @@ class Relay:
                 break
             published += len(batch)
         return published
+
+    def _worth_claiming(self, now: datetime) -> bool:
+        """True when, as far as a read sees, a body is due and the queue has room for it.
+
+        Only a hint: the claim itself checks again in its write transaction.
+        """
+        assert self._readers is not None
+        policy = self._policy
+        with self._readers.begin() as session:
+            room = policy.max_in_flight_messages * policy.batch_bodies - inbox.count_in_flight(
+                session, now
+            )
+            return room > 0 and inbox.any_due(session, now)
 
     def run_forever(self, stop: threading.Event) -> None:
         """Relay until ``stop`` is set; never raises (errors are logged and retried)."""
