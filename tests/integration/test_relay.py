@@ -168,6 +168,7 @@ def test_on_sqlite_a_pass_with_nothing_to_claim_leaves_the_write_lock_alone(
     relay = Relay(db.sessions, broker.publish, policy, clock=clock, readers=readers.sessions)
     accept_reports(db, clock, 2)
     assert relay.run_once() == 2  # claimed: both in flight now
+    assert relay.run_once() == 0  # a pass that finds nothing: the relay is idle
 
     lock = writer_lock(db.engine)
     assert lock is not None

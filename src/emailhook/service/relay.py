@@ -55,6 +55,7 @@ class Relay:
         it for 18% of a drain)."""
         self._sessions = session_factory
         self._readers = readers
+        self._idle = True
         self._publish = publish
         self._policy = policy
         self._clock = clock
@@ -63,13 +64,15 @@ class Relay:
         """Publish what is due now; return how many bodies were published."""
         policy = self._policy
         now = self._clock()
-        if self._readers is not None and not self._worth_claiming(now):
+        # After a pass that claimed bodies, more are likely due: straight to the claim.
+        if self._readers is not None and self._idle and not self._worth_claiming(now):
             return 0
         with self._sessions.begin() as session:
             room = policy.max_in_flight_messages * policy.batch_bodies - inbox.count_in_flight(
                 session, now
             )
             if room <= 0:
+                self._idle = True
                 return 0
             claimed = inbox.claim_due(
                 session,
@@ -99,6 +102,7 @@ class Relay:
                 log.warning("publish failed, %d bodies due again soon: %s", len(rest), error)
                 break
             published += len(batch)
+        self._idle = not claimed
         return published
 
     def _worth_claiming(self, now: datetime) -> bool:
