@@ -5,12 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import pytest
 from sqlalchemy import func, insert, select
 from sqlalchemy.dialects import sqlite
 
 from emailhook.adapters import inbox
 from emailhook.adapters.bulk import sqlite_time
-from emailhook.adapters.event_store import Provenance, insert_events
+from emailhook.adapters.event_store import (
+    Provenance,
+    insert_events,
+    insert_prepared,
+    prepare_events,
+)
 from emailhook.adapters.models import BodyState, EmailCallback, InboxBody
 from emailhook.bootstrap import Database
 from emailhook.domain.events import EmailEvent, EventKind
@@ -226,3 +232,24 @@ def test_load_pending_returns_only_pending_bodies_in_id_order_with_aware_times(
     assert all(p.received_at == RECEIVED and p.received_at.tzinfo is UTC for p in pending)
     assert pending[0].body == b"{}"
     assert (pending[0].attempts, pending[0].request_id) == (0, None)
+
+
+def test_events_prepared_before_the_transaction_store_as_the_others(database: Database) -> None:
+    body_id = body(database)
+    origin = Provenance(body_id, RECEIVED)
+    dialect = database.engine.dialect.name
+    prepared = prepare_events([(event("p1"), origin), (event("p1"), origin)], dialect)
+    assert list(prepared.by_key) == ["p1"]  # a repeated key is one row
+    with database.sessions.begin() as session:
+        stored = insert_prepared(session, prepared)
+    assert [s.event.event_key for s in stored] == ["p1"]
+    with database.sessions.begin() as session:
+        assert insert_prepared(session, prepared) == []  # the same rows again: repeats
+    assert rows(database) == {"p1": stored[0].id}
+
+
+def test_rows_prepared_for_another_database_are_refused(database: Database) -> None:
+    other = "postgresql" if database.engine.dialect.name == "sqlite" else "sqlite"
+    prepared = prepare_events([(event("x1"), Provenance(body(database), RECEIVED))], other)
+    with database.sessions.begin() as session, pytest.raises(ValueError, match="prepared for"):
+        insert_prepared(session, prepared)

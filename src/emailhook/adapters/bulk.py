@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -64,6 +65,14 @@ class Kind(enum.Enum):
 
 
 Columns = Sequence[tuple[str, Kind]]
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """Rows in one database's driver values: tuples for SQLite, one array per column else."""
+
+    dialect: str
+    values: Sequence[Any]
 
 
 class BulkInsert:
@@ -95,13 +104,31 @@ class BulkInsert:
 
     def returning(self, connection: Connection, rows: Sequence[Row]) -> list[tuple[Any, ...]]:
         """Insert ``rows``; return what the tail's ``RETURNING`` names, for each row inserted."""
+        return self.returning_prepared(connection, self.prepare(rows, connection.dialect.name))
+
+    def prepare(self, rows: Sequence[Row], dialect: str) -> Prepared:
+        """Return ``rows`` as ``dialect``'s driver takes them, ready for ``returning_prepared``.
+
+        Pure work, done before a transaction begins: on SQLite the conversions then do not
+        hold the one write lock.
+        """
         if not rows:
+            return Prepared(dialect, ())
+        if dialect == "sqlite":
+            return Prepared(dialect, _for_sqlite(rows, self._times))
+        return Prepared(dialect, _arrays(rows, self._width))
+
+    def returning_prepared(self, connection: Connection, rows: Prepared) -> list[tuple[Any, ...]]:
+        """``returning`` for rows already prepared for this connection's database."""
+        if rows.dialect != connection.dialect.name:
+            raise ValueError(f"rows prepared for {rows.dialect}, not {connection.dialect.name}")
+        if not rows.values:
             return []
-        if connection.dialect.name != "sqlite":
-            result = connection.exec_driver_sql(self._postgres, _arrays(rows, self._width))
+        if rows.dialect != "sqlite":
+            result = connection.exec_driver_sql(self._postgres, rows.values)
             return [tuple(row) for row in result]
         # executemany drops what RETURNING gives: one multi-row VALUES per chunk instead.
-        prepared = _for_sqlite(rows, self._times)
+        prepared = rows.values
         chunk = max(1, _SQLITE_MAX_PARAMETERS // self._width)
         returned: list[tuple[Any, ...]] = []
         for start in range(0, len(prepared), chunk):

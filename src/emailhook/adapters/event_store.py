@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from emailhook.adapters.bulk import BulkInsert, Kind
+from emailhook.adapters.bulk import BulkInsert, Kind, Prepared
 from emailhook.adapters.database import dumps_json
 from emailhook.domain.email_status import Observation, classify
 from emailhook.domain.events import EmailEvent, PlatformEvent
@@ -43,19 +43,43 @@ class StoredEvent:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class PreparedEvents:
+    """Events ready to insert: their rows already in the database driver's values."""
+
+    by_key: dict[str, tuple[EmailEvent, Provenance]]
+    rows: Prepared
+
+
+def prepare_events(events: Sequence[tuple[EmailEvent, Provenance]], dialect: str) -> PreparedEvents:
+    """Return ``events`` (a repeated key once) as rows for ``dialect``; no database needed.
+
+    The worker prepares a batch before its transaction begins: on SQLite, building the rows
+    then does not hold the one write lock that the other worker processes wait for.
+    """
+    by_key: dict[str, tuple[EmailEvent, Provenance]] = {}
+    for event, origin in events:
+        by_key.setdefault(event.event_key, (event, origin))
+    # Sorted keys make concurrent writers lock rows in one order: no deadlocks on PostgreSQL.
+    rows = [_callback_row(*by_key[key]) for key in sorted(by_key)]
+    return PreparedEvents(by_key, _INSERT_CALLBACKS.prepare(rows, dialect))
+
+
+def insert_prepared(session: Session, prepared: PreparedEvents) -> list[StoredEvent]:
+    """Insert prepared events whose key is new; return those inserted (others are repeats)."""
+    inserted = _INSERT_CALLBACKS.returning_prepared(session.connection(), prepared.rows)
+    by_key = prepared.by_key
+    return [StoredEvent(int(row_id), *by_key[str(key)]) for key, row_id in inserted]
+
+
 def insert_events(
     session: Session, events: Sequence[tuple[EmailEvent, Provenance]]
 ) -> list[StoredEvent]:
     """Insert events whose key is new; return those inserted (the others are repeats)."""
     if not events:
         return []
-    by_key: dict[str, tuple[EmailEvent, Provenance]] = {}
-    for event, origin in events:
-        by_key.setdefault(event.event_key, (event, origin))
-    # Sorted keys make concurrent writers lock rows in one order: no deadlocks on PostgreSQL.
-    rows = [_callback_row(*by_key[key]) for key in sorted(by_key)]
-    inserted = _INSERT_CALLBACKS.returning(session.connection(), rows)
-    return [StoredEvent(int(row_id), *by_key[str(key)]) for key, row_id in inserted]
+    dialect = session.connection().dialect.name
+    return insert_prepared(session, prepare_events(events, dialect))
 
 
 def insert_platform_events(

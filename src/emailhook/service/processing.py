@@ -21,7 +21,12 @@ from tenacity import (
 
 from emailhook.adapters import email_state, inbox, rollup
 from emailhook.adapters.database import is_transient
-from emailhook.adapters.event_store import Provenance, insert_events, insert_platform_events
+from emailhook.adapters.event_store import (
+    Provenance,
+    insert_platform_events,
+    insert_prepared,
+    prepare_events,
+)
 from emailhook.adapters.inbox import PendingBody
 from emailhook.adapters.models import BodyState
 from emailhook.clock import utcnow
@@ -92,6 +97,7 @@ class Processor:
         soft_bounces: SoftBounceRule | None = None,
     ) -> None:
         self._sessions = session_factory
+        self._dialect = _dialect_of(session_factory)
         self._policy = policy
         self._clock = clock
         self._soft_bounces = soft_bounces or SoftBounceRule()
@@ -133,18 +139,20 @@ class Processor:
 
     def _store(self, batch: Sequence[_Parsed], outcome: Outcome) -> None:
         now = self._clock()
+        events = [
+            (event, Provenance(item.pending.id, item.pending.received_at))
+            for item in batch
+            for event in item.parsed.events
+        ]
+        platform = [
+            (event, Provenance(item.pending.id, item.pending.received_at))
+            for item in batch
+            for event in item.parsed.platform_events
+        ]
+        # Rows are built before the transaction: on SQLite it holds the one write lock.
+        prepared = prepare_events(events, self._dialect)
         with self._sessions.begin() as session:
-            events = [
-                (event, Provenance(item.pending.id, item.pending.received_at))
-                for item in batch
-                for event in item.parsed.events
-            ]
-            platform = [
-                (event, Provenance(item.pending.id, item.pending.received_at))
-                for item in batch
-                for event in item.parsed.platform_events
-            ]
-            stored = insert_events(session, events)
+            stored = insert_prepared(session, prepared)
             # Only newly stored events move the derived state: a repeat never counts twice.
             email_state.record(session, [s.observation() for s in stored], self._soft_bounces)
             rollup.record(session, stored)
@@ -251,3 +259,10 @@ def _parse(raw: bytes) -> ParsedBody:
 
 def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"[:_MAX_ERROR_CHARS]
+
+
+def _dialect_of(sessions: sessionmaker[Session]) -> str:
+    bind = sessions.kw.get("bind")
+    if bind is None:
+        raise ValueError("the processor needs sessions bound to an engine")
+    return str(bind.dialect.name)
