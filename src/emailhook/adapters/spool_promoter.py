@@ -148,12 +148,11 @@ class SpoolPromoter:
         adopt = time.monotonic() >= self._next_adoption
         try:
             moved = self.run_once(adopt=adopt)
-        except (SQLAlchemyError, OSError) as error:
-            log.warning("spooled bodies not moved yet, retrying: %s", error)
-            self._backoff = min(max(self._backoff * 2, 0.5), 10.0)
-            return self._backoff
-        except Exception:  # a bug must not stop the moving for good: say so, and go on
-            log.exception("moving spooled bodies failed")
+        except Exception as error:  # even a bug must not stop the moving for good
+            if isinstance(error, (SQLAlchemyError, OSError)):  # the database or disk, for now
+                log.warning("spooled bodies not moved yet, retrying: %s", error)
+            else:
+                log.exception("moving spooled bodies failed")
             self._backoff = min(max(self._backoff * 2, 0.5), 10.0)
             return self._backoff
         self._backoff = self._poll

@@ -16,7 +16,7 @@ from emailhook.adapters.database import create_db_engine
 from emailhook.adapters.migrations import check, upgrade
 from emailhook.adapters.models import BodyState, EmailCallback
 from emailhook.adapters.spool_promoter import spool_backlog
-from emailhook.bootstrap import migrate, open_database, soft_bounce_rule
+from emailhook.bootstrap import Database, migrate, open_database, soft_bounce_rule
 from emailhook.clock import utcnow
 from emailhook.entrypoints import supervisor
 from emailhook.entrypoints.worker import QUEUE
@@ -207,7 +207,7 @@ def inbox_replay(body_ids: Sequence[int], dead: bool, unrecognized: bool) -> Non
 def backlog(as_json: bool) -> None:
     """Show the bodies by state, events stored, and what the spool holds not yet moved."""
     settings = Settings()
-    database = open_database(settings, lock_timeout_seconds=settings.worker_lock_timeout_seconds)
+    database = _database(settings)
     with database.sessions.begin() as session:
         counts = inbox.backlog(session)
         counts["events_stored"] = session.execute(select(func.count(EmailCallback.id))).scalar_one()
@@ -253,11 +253,13 @@ def _startable_settings() -> Settings:
     return settings
 
 
+def _database(settings: Settings | None = None) -> Database:
+    settings = settings or Settings()
+    return open_database(settings, lock_timeout_seconds=settings.worker_lock_timeout_seconds)
+
+
 def _sessions() -> sessionmaker[Session]:
-    settings = Settings()
-    return open_database(
-        settings, lock_timeout_seconds=settings.worker_lock_timeout_seconds
-    ).sessions
+    return _database().sessions
 
 
 def _self() -> list[str]:

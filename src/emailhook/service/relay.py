@@ -68,9 +68,7 @@ class Relay:
         if self._readers is not None and self._idle and not self._worth_claiming(now):
             return 0
         with self._sessions.begin() as session:
-            room = policy.max_in_flight_messages * policy.batch_bodies - inbox.count_in_flight(
-                session, now
-            )
+            room = self._room(session, now)
             if room <= 0:
                 self._idle = True
                 return 0
@@ -111,12 +109,15 @@ class Relay:
         Only a hint: the claim itself checks again in its write transaction.
         """
         assert self._readers is not None
-        policy = self._policy
         with self._readers.begin() as session:
-            room = policy.max_in_flight_messages * policy.batch_bodies - inbox.count_in_flight(
-                session, now
-            )
-            return room > 0 and inbox.any_due(session, now)
+            return self._room(session, now) > 0 and inbox.any_due(session, now)
+
+    def _room(self, session: Session, now: datetime) -> int:
+        """How many more bodies may be in flight: the queue is kept short."""
+        policy = self._policy
+        return policy.max_in_flight_messages * policy.batch_bodies - inbox.count_in_flight(
+            session, now
+        )
 
     def run_forever(self, stop: threading.Event) -> None:
         """Relay until ``stop`` is set; never raises (errors are logged and retried)."""
