@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -23,10 +22,9 @@ from emailhook.entrypoints.web import create_app
 from emailhook.service.processing import Processor, RetryPolicy
 from emailhook.settings import Settings
 from support.dashboard_data import LONG_CAMPAIGN, campaign_bodies, status_counts
+from support.operators import OPERATOR, credentials
 from support.services import fresh_postgres_database
 from support.spool import post_bodies
-
-OPERATOR = "ana:correct horse"
 
 
 def _seed(app: Flask, bodies: list[bytes]) -> None:
@@ -224,10 +222,6 @@ def test_events_contact_suppressions_and_pipeline_pages(app: Flask) -> None:
     pipeline = page(client, "/dashboard/pipeline")
     assert re.search(r'data-count="events">.*?>23<', pipeline, re.S)
     assert re.search(r'data-count="dead">.*?>0<', pipeline, re.S)
-
-
-def credentials(value: str) -> dict[str, str]:
-    return {"Authorization": "Basic " + base64.b64encode(value.encode()).decode()}
 
 
 DASHBOARD_URLS = [

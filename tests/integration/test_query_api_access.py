@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from pathlib import Path
 
 import pytest
@@ -11,14 +10,10 @@ from conftest import SEED_EVENTS
 from emailhook.entrypoints.web import create_app
 from emailhook.service.processing import Processor, RetryPolicy
 from emailhook.settings import Settings
+from support.operators import OPERATOR, credentials
 from support.spool import post_bodies
 
-OPERATOR = "ana:correct horse"
 API_URLS = ["/email-callbacks", "/contacts/1234", "/suppressions", "/suppressions?format=csv"]
-
-
-def credentials(value: str) -> dict[str, str]:
-    return {"Authorization": "Basic " + base64.b64encode(value.encode()).decode()}
 
 
 @pytest.mark.parametrize("url", API_URLS)
