@@ -163,10 +163,19 @@ def web(
 
 @contextmanager
 def worker(backend: Backend) -> Iterator[subprocess.Popen[bytes]]:
-    process = backend.spawn("worker", ["-m", "emailhook", "worker"])
     log = backend.workdir / "worker.log"
+    # The log is appended to by every worker of the run: only this worker's lines count, or
+    # a later drain's clock would start while its worker is still starting.
+    start = log.stat().st_size if log.exists() else 0
+    process = backend.spawn("worker", ["-m", "emailhook", "worker"])
+
+    def ready() -> bool:
+        with log.open("rb") as lines:
+            lines.seek(start)
+            return b"ready." in lines.read()
+
     try:
-        wait_for(lambda: "ready." in log.read_text(errors="replace"), 60, "worker")
+        wait_for(ready, 60, "worker")
         yield process
     finally:
         stop(process)
