@@ -10,7 +10,6 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from emailhook.adapters.database import create_db_engine, create_session_factory
-from emailhook.adapters.migrations import upgrade
 from emailhook.domain.suppression import SoftBounceRule
 from emailhook.service.processing import RetryPolicy
 from emailhook.service.relay import RelayPolicy
@@ -53,6 +52,10 @@ def open_read_only_database(settings: Settings) -> Database:
 
 def migrate(settings: Settings) -> None:
     """Bring the schema up to date, on a connection without the web's short timeouts."""
+    # Imported here: Alembic adds about 10 MB to a process, and web processes started by
+    # `emailhook serve` never migrate (the server migrates once, before it starts them).
+    from emailhook.adapters.migrations import upgrade
+
     engine = create_db_engine(settings, lock_timeout_seconds=settings.worker_lock_timeout_seconds)
     try:
         upgrade(engine)
