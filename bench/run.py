@@ -156,6 +156,14 @@ def web(
 
     try:
         wait_for(ready, 30, "web server")
+        # /healthz answers once one server process is up; each imports the app after it
+        # starts, so the others may still be starting. Two seconds of GETs (nothing stored)
+        # let every process be serving before a measure begins.
+        subprocess.run(
+            ["wrk", "-t1", "-c8", "-d2s", f"http://127.0.0.1:{port}/healthz"],
+            capture_output=True,
+            check=True,
+        )
         yield port, process
     finally:
         stop(process)
