@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     #: broker connect/read timeout: a dead or silent broker never stalls a publish longer
     broker_timeout_seconds: PositiveFloat = 1.0
 
+    #: CPU priority (nice, 0-19) of worker processes. Above 0 the web processes come first on
+    #: a machine that runs both: answering Infobip is what must be fast, and what the worker
+    #: has not stored yet waits safely in the inbox. 0: the same priority as the web
+    worker_nice: int = Field(default=10, ge=0, le=19)
     #: run the relay (inbox -> queue) inside each Celery worker; off when it runs on its own
     relay_in_worker: bool = True
     #: bodies per queue message, and events per message at most

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -52,3 +54,53 @@ def test_emailhook_run_serves_and_stores_and_stops_on_ctrl_c(
 
 def _exec_argv(argv: list[str]) -> str:
     return f"import os; os.execv({argv[0]!r}, {argv!r})"
+
+
+def test_worker_processes_run_below_the_web_servers_cpu_priority(
+    tmp_path: Path, seed_bodies: dict[str, bytes]
+) -> None:
+    stack = Stack(tmp_path, f"sqlite:///{tmp_path / 'var' / 'emailhook.db'}", None)
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    try:
+        stack.start()
+        web = _threads_of_tree(stack.processes["web"].popen.pid)
+        worker = _threads_of_tree(stack.processes["worker"].popen.pid)
+        assert len(worker) > 3  # the main process with its relay thread, and the pool's
+        assert {_nice(thread) for thread in web} == {base}
+        assert {_nice(thread) for thread in worker} == {max(base, 10)}
+        for body in seed_bodies.values():
+            assert stack.post(body).status_code == 200
+        stack.wait_for_events(SEED_EVENTS)
+    finally:
+        stack.stop()
+
+
+def test_lowering_the_priority_never_raises_it() -> None:
+    code = (
+        "import os; from emailhook.entrypoints.worker import lower_priority; os.nice(15);"
+        " lower_priority(10); print(os.getpriority(os.PRIO_PROCESS, 0))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert int(out.stdout) == max(15, os.getpriority(os.PRIO_PROCESS, 0))
+
+
+def _threads_of_tree(pid: int) -> list[Path]:
+    """Every thread of ``pid`` and of its descendants, as /proc/<pid>/task/<tid> paths."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo += parents.get(current, [])
+    return [task for process in tree for task in Path(f"/proc/{process}/task").iterdir()]
+
+
+def _nice(thread: Path) -> int:
+    # Field 19 of stat, counted after the command name, which may hold spaces.
+    return int((thread / "stat").read_text().rsplit(")", 1)[1].split()[16])

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from typing import Any
 
 from celery import Celery, bootsteps
-from celery.signals import setup_logging
+from celery.signals import setup_logging, worker_init
 from kombu import Queue
 
 from emailhook.adapters.broker import broker_config
@@ -41,6 +42,12 @@ def create_celery(settings: Settings | None = None) -> Celery:
     configure_metrics(settings)
     # Celery leaves logging to us when someone listens: its lines get our format too.
     setup_logging.connect(_configure_logging, weak=False, dispatch_uid="emailhook.logs")
+    # Before the pool forks and the relay starts: every process and thread inherits it.
+    worker_init.connect(
+        lambda **_: lower_priority(settings.worker_nice),
+        weak=False,
+        dispatch_uid="emailhook.nice",
+    )
     app = Celery("emailhook", set_as_current=False)
     app.conf.update(broker_config(settings))
     app.conf.update(
@@ -74,6 +81,12 @@ def create_celery(settings: Settings | None = None) -> Celery:
 
     app.steps["worker"].add(RelayStep)
     return app
+
+
+def lower_priority(nice: int) -> None:
+    """Run this thread, and what it starts from now on, at ``nice`` unless it runs lower."""
+    if os.getpriority(os.PRIO_PROCESS, 0) < nice:
+        os.setpriority(os.PRIO_PROCESS, 0, nice)
 
 
 def _configure_logging(loglevel: int | str | None = None, **_: Any) -> None:
