@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -66,15 +67,14 @@ def migrate(settings: Settings) -> None:
 class PerProcess:
     """One Database per process: connections must never cross a fork (Celery's prefork pool)."""
 
-    def __init__(self, settings: Settings, *, lock_timeout_seconds: float) -> None:
-        self._settings = settings
-        self._lock_timeout = lock_timeout_seconds
+    def __init__(self, open_: Callable[[], Database]) -> None:
+        self._open = open_
         self._pid = -1
         self._database: Database | None = None
 
     def get(self) -> Database:
         if self._database is None or self._pid != os.getpid():
-            self._database = open_database(self._settings, lock_timeout_seconds=self._lock_timeout)
+            self._database = self._open()
             self._pid = os.getpid()
         return self._database
 

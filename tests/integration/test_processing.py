@@ -5,15 +5,18 @@ from __future__ import annotations
 import json
 import threading
 import time
+from pathlib import Path
 
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 
 from conftest import SEED_EVENTS
 from emailhook.adapters import inbox
 from emailhook.adapters.models import BodyState, EmailCallback, InboxBody
-from emailhook.bootstrap import Database
+from emailhook.adapters.sqlite_lock import writer_lock
+from emailhook.bootstrap import Database, open_database, open_read_only_database
 from emailhook.service.intake import Intake, SessionWriter
 from emailhook.service.processing import Processor, RetryPolicy
+from emailhook.settings import Settings
 from support.poison import install_poison_trigger, poison_body, remove_poison_trigger
 
 
@@ -126,3 +129,39 @@ def test_a_database_lock_held_past_the_busy_timeout_is_retried_not_failed(
     assert released.is_set()
     assert outcome.stored == 1
     assert state_of(database, body_id).attempts == 0  # transient: not counted as a failure
+
+
+def test_on_sqlite_bodies_are_loaded_while_another_process_holds_the_write_lock(
+    tmp_path: Path, seed_bodies: dict[str, bytes]
+) -> None:
+    # Two worker processes share SQLite's one write lock: one loads its next batch while the
+    # other stores, instead of queueing for the lock just to read.
+    settings = Settings(data_dir=tmp_path)
+    db = open_database(settings, lock_timeout_seconds=5)
+    readers = open_read_only_database(settings)
+    ids = [accept(db, body) for body in seed_bodies.values()]
+    loads: list[str] = []
+
+    @event.listens_for(readers.engine, "before_cursor_execute")
+    def _seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if "FROM inbox_body" in statement:
+            loads.append(statement)
+
+    lock = writer_lock(db.engine)
+    assert lock is not None
+    lock.acquire()  # as the other worker process's store transaction would
+    processor = Processor(db.sessions, RetryPolicy(), readers=readers.sessions)
+    worker = threading.Thread(target=processor.process, args=(ids,))
+    worker.start()
+    try:
+        deadline = time.monotonic() + 5
+        while not loads and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert loads, "the bodies were not loaded while the write lock was held"
+        assert stored(readers) == 0  # storing waits for the lock (held by this thread)
+    finally:
+        lock.release()
+        worker.join(10)
+    assert stored(db) == SEED_EVENTS
+    db.engine.dispose()
+    readers.engine.dispose()

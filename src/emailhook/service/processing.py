@@ -95,8 +95,14 @@ class Processor:
         policy: RetryPolicy,
         clock: Callable[[], datetime] = utcnow,
         soft_bounces: SoftBounceRule | None = None,
+        *,
+        readers: sessionmaker[Session] | None = None,
     ) -> None:
+        """``readers``, read-only sessions, load the bodies outside a write transaction: on
+        SQLite every write transaction holds the one write lock, which the other worker
+        processes' stores wait for."""
         self._sessions = session_factory
+        self._readers = readers or session_factory
         self._dialect = _dialect_of(session_factory)
         self._policy = policy
         self._clock = clock
@@ -134,7 +140,7 @@ class Processor:
         return outcome
 
     def _load(self, body_ids: Sequence[int]) -> list[PendingBody]:
-        with self._sessions.begin() as session:
+        with self._readers.begin() as session:
             return inbox.load_pending(session, body_ids)
 
     def _store(self, batch: Sequence[_Parsed], outcome: Outcome) -> None:
