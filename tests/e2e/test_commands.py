@@ -63,8 +63,8 @@ def test_worker_processes_run_below_the_web_servers_cpu_priority(
     base = os.getpriority(os.PRIO_PROCESS, 0)
     try:
         stack.start()
-        web = _threads_of_tree(stack.processes["web"].popen.pid)
-        worker = _threads_of_tree(stack.processes["worker"].popen.pid)
+        web = _threads_of_group(stack.processes["web"].popen.pid)
+        worker = _threads_of_group(stack.processes["worker"].popen.pid)
         assert len(worker) > 3  # the main process with its relay thread, and the pool's
         assert {_nice(thread) for thread in web} == {base}
         assert {_nice(thread) for thread in worker} == {max(base, 10)}
@@ -84,23 +84,23 @@ def test_lowering_the_priority_never_raises_it() -> None:
     assert int(out.stdout) == max(15, os.getpriority(os.PRIO_PROCESS, 0))
 
 
-def _threads_of_tree(pid: int) -> list[Path]:
-    """Every thread of ``pid`` and of its descendants, as /proc/<pid>/task/<tid> paths."""
-    parents: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+def _threads_of_group(pgid: int) -> list[Path]:
+    """Every thread of process group ``pgid`` (the Stack starts each command in its own)."""
+    threads = []
+    for process in Path("/proc").glob("[0-9]*"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(_stat_fields(process)[2]) == pgid:
+                threads += list((process / "task").iterdir())
         except OSError:  # gone meanwhile
             continue
-        parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    tree, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        tree.append(current)
-        todo += parents.get(current, [])
-    return [task for process in tree for task in Path(f"/proc/{process}/task").iterdir()]
+    return threads
+
+
+def _stat_fields(path: Path) -> list[str]:
+    # The fields of /proc/<pid>/stat after the command name, which may hold spaces: state
+    # (field 3 of stat) is [0], the process group [2], nice (field 19) [16].
+    return (path / "stat").read_text().rpartition(")")[2].split()
 
 
 def _nice(thread: Path) -> int:
-    # Field 19 of stat, counted after the command name, which may hold spaces.
-    return int((thread / "stat").read_text().rsplit(")", 1)[1].split()[16])
+    return int(_stat_fields(thread)[16])

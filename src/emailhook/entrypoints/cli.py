@@ -61,18 +61,17 @@ def serve(host: str, port: int, workers: int, threads: int, target: str) -> None
     """Serve the web app with granian, a production WSGI server."""
     settings = _startable_settings()  # a refusal here, not in each granian worker
     operators.announce(settings, host)
-    env = dict(os.environ)
     if settings.auto_migrate:
         # Once, here, rather than raced by every server process.
         migrate(settings)
-        env["EMAILHOOK_AUTO_MIGRATE"] = "false"
+        os.environ["EMAILHOOK_AUTO_MIGRATE"] = "false"
     argv = [sys.executable, "-m", "granian", "--interface", "wsgi", "--factory"]
     argv += ["--host", host, "--port", str(port), "--workers", str(workers)]
     argv += ["--blocking-threads", str(threads), "--no-access-log", target]
     # Replaced by granian's own command, as `worker` is by Celery's: the server's processes
     # then hold granian and the app, not this command's imports (Alembic, Celery: ~25 MB
     # that every forked server process would carry).
-    os.execve(sys.executable, argv, env)  # noqa: S606 (no shell involved)
+    os.execv(sys.executable, argv)  # noqa: S606 (no shell involved)
 
 
 @main.command(context_settings={"ignore_unknown_options": True})
