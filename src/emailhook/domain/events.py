@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from emailhook.domain.vocabulary import BounceClass, EventType, RejectReason
+
 
 class Shape(enum.StrEnum):
     """The body shapes that reach ``POST /email``."""
@@ -16,6 +18,7 @@ class Shape(enum.StrEnum):
     TRACKING_EVENT = "tracking_event"  #: ``notificationType``: OPENED, CLICKED, ...
     PLATFORM_EVENT = "platform_event"  #: ``eventDetails.type``: HIGH_BOUNCE_RATE_WARNING, ...
     UNKNOWN = "unknown"  #: valid JSON object of no known shape: kept raw for an operator
+    PROVIDER = "provider"  #: a body of another provider (``POST /webhooks/<provider>``)
 
 
 class EventKind(enum.StrEnum):
@@ -52,6 +55,14 @@ class EmailEvent:
     callback_data: dict[str, Any] | None = None
     callback_data_raw: str | None = None
     raw: dict[str, Any] = field(default_factory=dict)
+    #: who sent it: ``infobip``, ``sendgrid``, ... (a provider module's ``name``)
+    provider: str = "infobip"
+    #: what happened, in the one vocabulary every provider maps onto
+    event_type: EventType = EventType.UNKNOWN
+    #: for bounces and rejections: how final, from the provider's own field
+    bounce_class: BounceClass | None = None
+    #: for rejections: why the provider refused or dropped the message
+    reject_reason: RejectReason | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,1 @@
+"""E-mail providers: one module each, registered in ``registry``; pure code, no framework."""
