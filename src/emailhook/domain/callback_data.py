@@ -71,3 +71,27 @@ def as_text(value: object) -> str | None:
     if value is None or isinstance(value, (dict, list)):
         return None
     return str(value)
+
+
+#: The callbackData fields that get columns of their own; the rest stay in ``callback_data``.
+CONTACT_ID_FIELD = "qj_contact_id"
+CAMPAIGN_FIELD = "qj_approach_flow_campaign"
+CREDITOR_ID_FIELD = "qj_creditor_id"
+CREDITOR_NAME_FIELD = "qj_creditor_name"
+
+
+def callback_fields(value: object) -> dict[str, Any]:
+    """Return the event fields of the sender's metadata (Infobip's ``callbackData``, another
+    provider's custom args or tags): ``qj_contact_id`` and the other columns, the whole as
+    ``callback_data``, and the text as sent when it came as text."""
+    data = parse_callback_data(value)
+    fields = data or {}
+    raw = value if isinstance(value, str) else None
+    return {
+        "qj_contact_id": as_int(fields.get(CONTACT_ID_FIELD)),
+        "campaign": as_text(fields.get(CAMPAIGN_FIELD)),
+        "creditor_id": as_text(fields.get(CREDITOR_ID_FIELD)),
+        "creditor_name": as_text(fields.get(CREDITOR_NAME_FIELD)),
+        "callback_data": data,
+        "callback_data_raw": raw,
+    }

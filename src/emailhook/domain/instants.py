@@ -38,3 +38,18 @@ def from_epoch_millis(value: object) -> datetime | None:
         return datetime.fromtimestamp(value / 1000, tz=UTC)
     except (OverflowError, OSError, ValueError):
         return None
+
+
+def from_epoch_seconds(value: object) -> datetime | None:
+    """Return epoch seconds (an int, a float or a numeric string) as aware UTC."""
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        return datetime.fromtimestamp(value, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None

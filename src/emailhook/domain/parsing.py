@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from emailhook.domain.callback_data import as_int, as_text, parse_callback_data
+from emailhook.domain.callback_data import as_int, callback_fields
 from emailhook.domain.events import (
     EmailEvent,
     EventKind,
@@ -28,12 +28,6 @@ STATUS_GROUPS = {
     4: "EXPIRED",
     5: "REJECTED",
 }
-
-#: The callbackData fields that get columns of their own; the rest stay in ``callback_data``.
-CONTACT_ID_FIELD = "qj_contact_id"
-CAMPAIGN_FIELD = "qj_approach_flow_campaign"
-CREDITOR_ID_FIELD = "qj_creditor_id"
-CREDITOR_NAME_FIELD = "qj_creditor_name"
 
 
 def detect_shape(body: Mapping[str, Any]) -> Shape:
@@ -100,14 +94,13 @@ def _delivery_report(item: Mapping[str, Any]) -> EmailEvent:
     done_at = parse_instant(item.get("doneAt"))
     error_id = as_int(error.get("id"))
     status_detail = _text(status.get("name"))
-    key = _derived_key(
-        "dr",
+    key = report_key(
         message_id,
         email,
         status_name,
         status_detail,
         done_at.isoformat() if done_at else _text(item.get("doneAt")),
-        str(error_id) if error_id is not None else None,
+        error_id,
     )
     return EmailEvent(
         event_key=key,
@@ -127,7 +120,7 @@ def _delivery_report(item: Mapping[str, Any]) -> EmailEvent:
         error_name=_text(error.get("name")),
         error_description=_text(error.get("description")),
         error_permanent=_bool(error.get("permanent")),
-        **_callback_fields(item.get("callbackData")),
+        **callback_fields(item.get("callbackData")),
         raw=item if type(item) is dict else dict(item),
     )
 
@@ -158,7 +151,7 @@ def _tracking_event(body: Mapping[str, Any]) -> EmailEvent:
         event_at=None,  # tracking events carry no time of their own; sendDateTime is the send
         sent_at=from_epoch_millis(body.get("sendDateTime")),
         url=url,
-        **_callback_fields(body.get("callbackData")),
+        **callback_fields(body.get("callbackData")),
         raw=dict(body),
     )
 
@@ -181,18 +174,25 @@ def _canonical(body: Mapping[str, Any]) -> bytes:
         return repr(body).encode("utf-8", "surrogatepass")
 
 
-def _callback_fields(value: object) -> dict[str, Any]:
-    data = parse_callback_data(value)
-    fields = data or {}
-    raw = value if isinstance(value, str) else None
-    return {
-        "qj_contact_id": as_int(fields.get(CONTACT_ID_FIELD)),
-        "campaign": as_text(fields.get(CAMPAIGN_FIELD)),
-        "creditor_id": as_text(fields.get(CREDITOR_ID_FIELD)),
-        "creditor_name": as_text(fields.get(CREDITOR_NAME_FIELD)),
-        "callback_data": data,
-        "callback_data_raw": raw,
-    }
+def report_key(
+    message_id: str | None,
+    email: str | None,
+    status_group: str | None,
+    status_name: str | None,
+    done_at: str | None,
+    error_id: int | None,
+) -> str:
+    """Return the key of a delivery report: the same whichever way the report reaches us
+    (the webhook, or Infobip's logs when reconciling)."""
+    return _derived_key(
+        "dr",
+        message_id,
+        email,
+        status_group,
+        status_name,
+        done_at,
+        str(error_id) if error_id is not None else None,
+    )
 
 
 def _provider_key(event_id: str) -> str:
