@@ -23,10 +23,12 @@ from pathlib import Path
 
 from sqlalchemy import func, insert, select
 
-from emailhook.adapters import email_state, queries, rollup
-from emailhook.adapters.event_store import Provenance, insert_events
-from emailhook.adapters.models import EmailCallback, InboxBody, SuppressedAddress
-from emailhook.bootstrap import Database, open_database, open_read_only_database
+from emailhook.adapters.db.models import EmailCallback, InboxBody, SuppressedAddress
+from emailhook.adapters.reads import queries
+from emailhook.adapters.store import contact_state as email_state
+from emailhook.adapters.store import rollup
+from emailhook.adapters.store.events import Provenance, insert_events
+from emailhook.composition import Database, open_database, open_read_only_database
 from emailhook.domain.events import EmailEvent, EventKind
 from emailhook.domain.suppression import SoftBounceRule
 from emailhook.settings import Settings

@@ -36,8 +36,8 @@ import psycopg
 import redis
 from sqlalchemy import create_engine, func, insert, select
 
-from emailhook.adapters.models import EmailCallback, InboxBody
-from emailhook.adapters.spool_promoter import SpoolPromoter
+from emailhook.adapters.db.models import EmailCallback, InboxBody
+from emailhook.adapters.intake.spool_promoter import SpoolPromoter
 
 REPO = Path(__file__).resolve().parents[1]
 SEED = REPO / "tests" / "data" / "seed" / "delivered.json"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from emailhook.entrypoints.web import create_app
+from emailhook.entrypoints.web.app import create_app
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -20,7 +20,7 @@ __all__ = ["create_app"]
 @cache
 def _celery() -> Celery:
     from emailhook.entrypoints.worker import create_celery
-    from emailhook.logs import configure_logging
+    from emailhook.observability.logs import configure_logging
 
     configure_logging()
     return create_celery()

@@ -28,9 +28,9 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from emailhook import create_app
-from emailhook.adapters.models import BodyState, EmailCallback, InboxBody, PlatformEventRow
-from emailhook.domain.parsing import parse_body
+from emailhook.adapters.db.models import BodyState, EmailCallback, InboxBody, PlatformEventRow
 from emailhook.domain.scrub import scrub_nul
+from emailhook.providers.infobip.parsing import parse_body
 from emailhook.service.errors import InvalidBodyError
 from emailhook.service.intake import decode_body
 from emailhook.service.processing import Processor, RetryPolicy

@@ -9,16 +9,16 @@ import pytest
 from sqlalchemy import func, insert, select
 from sqlalchemy.dialects import sqlite
 
-from emailhook.adapters import inbox
-from emailhook.adapters.bulk import sqlite_time
-from emailhook.adapters.event_store import (
+from emailhook.adapters.db.bulk import sqlite_time
+from emailhook.adapters.db.models import BodyState, EmailCallback, InboxBody
+from emailhook.adapters.intake import inbox
+from emailhook.adapters.store.events import (
     Provenance,
     insert_events,
     insert_prepared,
     prepare_events,
 )
-from emailhook.adapters.models import BodyState, EmailCallback, InboxBody
-from emailhook.bootstrap import Database
+from emailhook.composition import Database
 from emailhook.domain.events import EmailEvent, EventKind
 
 RECEIVED = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)

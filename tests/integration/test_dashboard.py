@@ -15,10 +15,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, select, text
 
-from emailhook.adapters import rollup
-from emailhook.adapters.migrations import alembic_config, upgrade
-from emailhook.adapters.models import EventRollup
-from emailhook.entrypoints.web import create_app
+from emailhook.adapters.db.migrations import alembic_config, upgrade
+from emailhook.adapters.db.models import EventRollup
+from emailhook.adapters.store import rollup
+from emailhook.entrypoints.web.app import create_app
 from emailhook.service.processing import Processor, RetryPolicy
 from emailhook.settings import Settings
 from support.dashboard_data import LONG_CAMPAIGN, campaign_bodies, status_counts

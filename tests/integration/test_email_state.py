@@ -12,18 +12,19 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from emailhook.adapters import email_state, inbox
-from emailhook.adapters.event_store import Provenance, insert_events
-from emailhook.adapters.models import (
+from emailhook.adapters.db.models import (
     ContactEmailCount,
     ContactEmailState,
     EmailCallback,
     SuppressedAddress,
 )
-from emailhook.bootstrap import Database, open_database
+from emailhook.adapters.intake import inbox
+from emailhook.adapters.store import contact_state as email_state
+from emailhook.adapters.store.events import Provenance, insert_events
+from emailhook.composition import Database, open_database
 from emailhook.domain.email_status import EmailStatus, Observation, classify, summarize
-from emailhook.domain.parsing import parse_body
 from emailhook.domain.suppression import SoftBounceRule
+from emailhook.providers.infobip.parsing import parse_body
 from emailhook.service.intake import Intake, SessionWriter
 from emailhook.service.processing import Processor, RetryPolicy
 from emailhook.settings import Settings

@@ -24,8 +24,8 @@ from schemathesis.specs.openapi.checks import (
 
 from emailhook.domain.email_status import EVENT_STATUSES, EmailStatus
 from emailhook.domain.suppression import SuppressionReason
-from emailhook.entrypoints.ops import OPENAPI
-from emailhook.entrypoints.web import create_app
+from emailhook.entrypoints.web.app import create_app
+from emailhook.entrypoints.web.ops import OPENAPI
 from emailhook.service.processing import Processor, RetryPolicy
 from emailhook.settings import Settings
 from support.services import fresh_postgres_database

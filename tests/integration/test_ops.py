@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from emailhook.entrypoints.web import create_app
+from emailhook.entrypoints.web.app import create_app
 from emailhook.settings import Settings
 
 

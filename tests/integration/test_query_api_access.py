@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from conftest import SEED_EVENTS
-from emailhook.entrypoints.web import create_app
+from emailhook.entrypoints.web.app import create_app
 from emailhook.service.processing import Processor, RetryPolicy
 from emailhook.settings import Settings
 from support.operators import OPERATOR, credentials

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from kombu import Connection, Queue
 
-from emailhook.adapters.broker import broker_config
+from emailhook.adapters.broker.config import broker_config
 from emailhook.settings import Settings
 
 pytestmark = pytest.mark.redis
 
 STOCK = "redis"
-OURS = "emailhook.adapters.redis_queue:Transport"
+OURS = "emailhook.adapters.broker.redis_queue:Transport"
 
 
 def _hold_an_unacked_message(url: str, transport: str) -> Connection:

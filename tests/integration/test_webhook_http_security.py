@@ -22,7 +22,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from emailhook import create_app
-from emailhook.adapters.models import InboxBody
+from emailhook.adapters.db.models import InboxBody
 from emailhook.service.errors import ConfigurationError
 from emailhook.settings import Settings
 from support.spool import move_spool

@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from emailhook.domain.parsing import parse_body
+from emailhook.providers.infobip.parsing import parse_body
 
 #: a campaign name longer than the rollup keeps (it is cut, never refused)
 LONG_CAMPAIGN = "c" * 300

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from sqlalchemy import func, select
 
-from emailhook.adapters.models import InboxBody
+from emailhook.adapters.db.models import InboxBody
 
 
 def move_spool(app: Flask) -> int:

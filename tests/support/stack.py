@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine, create_engine, func, select, text
 
-from emailhook.adapters.models import EmailCallback
-from emailhook.adapters.spool_promoter import spool_backlog
+from emailhook.adapters.db.models import EmailCallback
+from emailhook.adapters.intake.spool_promoter import spool_backlog
 
 WORKER_ARGS = ["-m", "celery", "-A", "emailhook", "worker", "-Q", "email-webhook"]
 

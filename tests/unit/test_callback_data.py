@@ -14,7 +14,7 @@ from emailhook.domain.callback_data import (
     as_text,
     parse_callback_data,
 )
-from emailhook.domain.parsing import parse_body
+from emailhook.providers.infobip.parsing import parse_body
 
 BIGINT_MAX = 2**63 - 1
 

@@ -19,7 +19,7 @@ from emailhook.domain.email_status import (
     observe,
     summarize,
 )
-from emailhook.domain.parsing import parse_body
+from emailhook.providers.infobip.parsing import parse_body
 
 T0 = datetime(2024, 7, 16, 12, 0, tzinfo=UTC)
 

@@ -6,7 +6,7 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-from emailhook.domain.parsing import parse_body
+from emailhook.providers.infobip.parsing import parse_body
 
 Seed = Callable[[str], dict[str, Any]]
 

@@ -9,8 +9,8 @@ import time
 import pytest
 
 from emailhook.domain.masking import mask_emails
-from emailhook.logs import configure_logging
-from emailhook.redaction import RedactingFilter, secrets_of
+from emailhook.observability.logs import configure_logging
+from emailhook.observability.redaction import RedactingFilter, secrets_of
 from emailhook.settings import Settings
 
 TOKEN = "url-token-7f3a9c1e5b"

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from emailhook.logs import request_id_bound, stream_handler
+from emailhook.observability.logs import request_id_bound, stream_handler
 
 
 class Terminal(io.StringIO):

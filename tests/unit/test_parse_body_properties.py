@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from emailhook.domain.events import Shape
-from emailhook.domain.parsing import count_events, detect_shape, parse_body
+from emailhook.providers.infobip.parsing import count_events, detect_shape, parse_body
 
 #: The field names parse_body reads, so that generated objects often look like real bodies.
 KNOWN_KEYS = [

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from emailhook.domain.events import EmailEvent, EventKind, Shape
-from emailhook.domain.parsing import count_events, detect_shape, parse_body
+from emailhook.providers.infobip.parsing import count_events, detect_shape, parse_body
 
 Seed = Callable[[str], dict[str, Any]]
 

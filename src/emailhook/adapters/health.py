@@ -7,7 +7,7 @@ import math
 from kombu import Connection
 from sqlalchemy import Engine, text
 
-from emailhook.adapters.broker import broker_config
+from emailhook.adapters.broker.config import broker_config
 from emailhook.settings import Settings
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import reduce
 
-from emailhook.domain.parsing import STATUS_GROUPS
+from emailhook.providers.infobip.parsing import STATUS_GROUPS
 
 
 class EmailStatus(enum.StrEnum):

@@ -13,9 +13,9 @@ from celery.signals import setup_logging, worker_init
 from kombu import Queue
 from sqlalchemy.orm import Session, sessionmaker
 
-from emailhook.adapters.broker import broker_config
-from emailhook.adapters.spool_promoter import SpoolPromoter
-from emailhook.bootstrap import (
+from emailhook.adapters.broker.config import broker_config
+from emailhook.adapters.intake.spool_promoter import SpoolPromoter
+from emailhook.composition import (
     PerProcess,
     open_database,
     open_read_only_database,
@@ -23,9 +23,9 @@ from emailhook.bootstrap import (
     retry_policy,
     soft_bounce_rule,
 )
-from emailhook.logs import configure_logging
-from emailhook.metrics import configure_metrics, record_stored
-from emailhook.redaction import install_redaction
+from emailhook.observability.logs import configure_logging
+from emailhook.observability.metrics import configure_metrics, record_stored
+from emailhook.observability.redaction import install_redaction
 from emailhook.service.processing import Processor
 from emailhook.service.relay import Publish, Relay
 from emailhook.settings import Settings
@@ -44,7 +44,9 @@ def create_celery(settings: Settings | None = None) -> Celery:
     install_redaction(settings)  # broker and database passwords masked in logs
     configure_metrics(settings)
     # Celery leaves logging to us when someone listens: its lines get our format too.
-    setup_logging.connect(_configure_logging, weak=False, dispatch_uid="emailhook.logs")
+    setup_logging.connect(
+        _configure_logging, weak=False, dispatch_uid="emailhook.logs"
+    )
     # Before the pool forks and the relay starts: every process and thread inherits it.
     worker_init.connect(
         lambda **_: lower_priority(settings.worker_nice),

@@ -1,11 +1,11 @@
-"""Alembic environment: runs on the connection ``emailhook.adapters.migrations`` hands it."""
+"""Alembic environment: runs on the connection ``emailhook.adapters.db.migrations`` hands it."""
 
 from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import text
 
-from emailhook.adapters.models import Base
+from emailhook.adapters.db.models import Base
 
 config = context.config
 target_metadata = Base.metadata

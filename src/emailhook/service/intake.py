@@ -12,12 +12,12 @@ import orjson
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from emailhook.adapters.inbox import NewBody, add_bodies, storable_request_id
-from emailhook.adapters.models import BodyState
+from emailhook.adapters.db.models import BodyState
+from emailhook.adapters.intake.inbox import NewBody, add_bodies, storable_request_id
 from emailhook.clock import utcnow
 from emailhook.domain.events import Shape
 from emailhook.domain.masking import mask_email
-from emailhook.domain.parsing import count_events, detect_shape
+from emailhook.providers.infobip.parsing import count_events, detect_shape
 from emailhook.service.errors import InvalidBodyError, StorageUnavailableError
 
 log = logging.getLogger("emailhook.intake")

@@ -19,21 +19,23 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from emailhook.adapters import email_state, inbox, rollup
-from emailhook.adapters.database import is_transient
-from emailhook.adapters.event_store import (
+from emailhook.adapters.db.engine import is_transient
+from emailhook.adapters.db.models import BodyState
+from emailhook.adapters.intake import inbox
+from emailhook.adapters.intake.inbox import PendingBody
+from emailhook.adapters.store import contact_state as email_state
+from emailhook.adapters.store import rollup
+from emailhook.adapters.store.events import (
     Provenance,
     insert_platform_events,
     insert_prepared,
     prepare_events,
 )
-from emailhook.adapters.inbox import PendingBody
-from emailhook.adapters.models import BodyState
 from emailhook.clock import utcnow
 from emailhook.domain.events import ParsedBody, Shape
-from emailhook.domain.parsing import parse_body
 from emailhook.domain.scrub import NUL_ESCAPE, scrub_nul
 from emailhook.domain.suppression import SoftBounceRule
+from emailhook.providers.infobip.parsing import parse_body
 
 log = logging.getLogger("emailhook.processing")
 

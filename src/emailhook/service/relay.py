@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from emailhook.adapters import inbox
-from emailhook.adapters.inbox import Claimed
+from emailhook.adapters.intake import inbox
+from emailhook.adapters.intake.inbox import Claimed
 from emailhook.clock import utcnow
 
 log = logging.getLogger("emailhook.relay")

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from emailhook.adapters.models import UTCDateTime
+from emailhook.adapters.db.models import UTCDateTime
 
 revision: str = "0001"
 down_revision: str | None = None

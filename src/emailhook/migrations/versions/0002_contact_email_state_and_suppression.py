@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from emailhook.adapters.models import UTCDateTime
+from emailhook.adapters.db.models import UTCDateTime
 
 revision: str = "0002"
 down_revision: str | None = "0001"

@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-from emailhook.adapters.models import UTCDateTime
+from emailhook.adapters.db.models import UTCDateTime
 
 revision: str = "0003"
 down_revision: str | None = "0002"

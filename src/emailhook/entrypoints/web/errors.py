@@ -7,7 +7,7 @@ import logging
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from emailhook.metrics import RejectReason, record_rejected
+from emailhook.observability.metrics import RejectReason, record_rejected
 from emailhook.service.errors import (
     FeatureDisabledError,
     ForbiddenError,

@@ -11,12 +11,13 @@ from flask import Blueprint, Flask, Response, current_app, jsonify
 from flask_swagger_ui import get_swaggerui_blueprint
 from sqlalchemy.exc import SQLAlchemyError
 
-from emailhook import metrics
-from emailhook.adapters import health, inbox
-from emailhook.adapters.models import BodyState
-from emailhook.adapters.spool_promoter import spool_backlog
-from emailhook.bootstrap import Database
+from emailhook.adapters import health
+from emailhook.adapters.db.models import BodyState
+from emailhook.adapters.intake import inbox
+from emailhook.adapters.intake.spool_promoter import spool_backlog
+from emailhook.composition import Database
 from emailhook.domain.masking import mask_emails
+from emailhook.observability import metrics
 from emailhook.settings import Settings
 
 log = logging.getLogger("emailhook.ops")
@@ -24,7 +25,7 @@ log = logging.getLogger("emailhook.ops")
 ops = Blueprint("ops", __name__)
 
 #: the OpenAPI document, shipped as package data beside this module
-OPENAPI = orjson.loads(files("emailhook.entrypoints").joinpath("openapi.json").read_bytes())
+OPENAPI = orjson.loads(files("emailhook.entrypoints.web").joinpath("openapi.json").read_bytes())
 _MAX_FAILURE_CHARS = 300
 
 

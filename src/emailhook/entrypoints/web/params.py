@@ -7,7 +7,7 @@ import binascii
 from collections.abc import Collection, Mapping
 from datetime import datetime
 
-from emailhook.adapters.queries import CallbackFilter
+from emailhook.adapters.reads.queries import CallbackFilter
 from emailhook.domain.email_status import EVENT_STATUSES
 from emailhook.domain.instants import parse_instant
 from emailhook.service.errors import InvalidQueryError

@@ -10,11 +10,11 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import NotFound
 
-from emailhook.adapters import queries
-from emailhook.bootstrap import Database
+from emailhook.adapters.reads import queries
+from emailhook.composition import Database
 from emailhook.domain.suppression import SuppressionReason
-from emailhook.entrypoints import params
-from emailhook.entrypoints.access import operators_only
+from emailhook.entrypoints.web import params
+from emailhook.entrypoints.web.access import operators_only
 from emailhook.service.errors import InvalidQueryError
 
 api = Blueprint("api", __name__)

@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 
 from sqlalchemy import Engine
 
-from emailhook.adapters.inbox import NewBody, add_bodies
+from emailhook.adapters.intake.inbox import NewBody, add_bodies
 
 
 class _State(enum.Enum):

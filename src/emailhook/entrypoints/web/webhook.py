@@ -8,8 +8,8 @@ import orjson
 from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from emailhook.logs import current_request_id
-from emailhook.metrics import metrics
+from emailhook.observability.logs import current_request_id
+from emailhook.observability.metrics import metrics
 from emailhook.service.auth import Credentials, WebhookAuth
 from emailhook.service.intake import Intake
 

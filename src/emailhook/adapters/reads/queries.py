@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from emailhook.adapters.models import (
+from emailhook.adapters.db.models import (
     ContactEmailCount,
     ContactEmailState,
     EmailCallback,

@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from emailhook.adapters.bulk import BulkInsert, Kind
-from emailhook.adapters.event_store import StoredEvent
-from emailhook.adapters.models import ROLLUP_TEXT_CHARS, EmailCallback, EventRollup
+from emailhook.adapters.db.bulk import BulkInsert, Kind
+from emailhook.adapters.db.models import ROLLUP_TEXT_CHARS, EmailCallback, EventRollup
+from emailhook.adapters.store.events import StoredEvent
 from emailhook.domain.buckets import Bucket, floor
 
 RollupKey = tuple[datetime, str, str, str]

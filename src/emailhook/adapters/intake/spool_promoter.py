@@ -23,10 +23,10 @@ from pathlib import Path
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from emailhook.adapters.bulk import BulkInsert, Kind
-from emailhook.adapters.inbox import append_bodies
-from emailhook.adapters.models import SpoolSegment
-from emailhook.adapters.spool import MAGIC, SUFFIX, SpoolWriter, orphans, read_records
+from emailhook.adapters.db.bulk import BulkInsert, Kind
+from emailhook.adapters.db.models import SpoolSegment
+from emailhook.adapters.intake.inbox import append_bodies
+from emailhook.adapters.intake.spool import MAGIC, SUFFIX, SpoolWriter, orphans, read_records
 from emailhook.clock import utcnow
 
 log = logging.getLogger("emailhook.spool")

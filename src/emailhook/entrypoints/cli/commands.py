@@ -11,17 +11,19 @@ import orjson
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from emailhook.adapters import email_state, inbox, rollup
-from emailhook.adapters.database import create_db_engine
-from emailhook.adapters.migrations import check, upgrade
-from emailhook.adapters.models import BodyState, EmailCallback
-from emailhook.adapters.spool_promoter import spool_backlog
-from emailhook.bootstrap import Database, migrate, open_database, soft_bounce_rule
+from emailhook.adapters.db.engine import create_db_engine
+from emailhook.adapters.db.migrations import check, upgrade
+from emailhook.adapters.db.models import BodyState, EmailCallback
+from emailhook.adapters.intake import inbox
+from emailhook.adapters.intake.spool_promoter import spool_backlog
+from emailhook.adapters.store import contact_state as email_state
+from emailhook.adapters.store import rollup
 from emailhook.clock import utcnow
-from emailhook.entrypoints import supervisor
+from emailhook.composition import Database, migrate, open_database, soft_bounce_rule
+from emailhook.entrypoints.cli import supervisor
 from emailhook.entrypoints.worker import QUEUE
-from emailhook.logs import configure_logging
-from emailhook.metrics import clear_metrics
+from emailhook.observability.logs import configure_logging
+from emailhook.observability.metrics import clear_metrics
 from emailhook.service import operators
 from emailhook.service.auth import require_authentication
 from emailhook.service.errors import ConfigurationError

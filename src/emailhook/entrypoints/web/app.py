@@ -8,16 +8,16 @@ from typing import Any
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
-from emailhook.adapters.group_commit import GroupCommitWriter
-from emailhook.adapters.spool import SpoolWriter
-from emailhook.adapters.spool_promoter import SpoolPromoter
-from emailhook.bootstrap import open_database, open_read_only_database
-from emailhook.entrypoints import errors, ops, request_ids
-from emailhook.entrypoints.api import api
-from emailhook.entrypoints.dashboard import dashboard
-from emailhook.entrypoints.http import webhook
-from emailhook.logs import configure_logging
-from emailhook.metrics import configure_metrics
+from emailhook.adapters.intake.group_commit import GroupCommitWriter
+from emailhook.adapters.intake.spool import SpoolWriter
+from emailhook.adapters.intake.spool_promoter import SpoolPromoter
+from emailhook.composition import open_database, open_read_only_database
+from emailhook.entrypoints.web import errors, ops, request_ids
+from emailhook.entrypoints.web.api import api
+from emailhook.entrypoints.web.dashboard import dashboard
+from emailhook.entrypoints.web.webhook import webhook
+from emailhook.observability.logs import configure_logging
+from emailhook.observability.metrics import configure_metrics
 from emailhook.service.auth import announce, require_authentication
 from emailhook.service.intake import BodyWriter, Intake
 from emailhook.service.operators import OperatorAuth

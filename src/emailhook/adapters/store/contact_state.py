@@ -15,8 +15,8 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
-from emailhook.adapters.bulk import BulkInsert, Kind
-from emailhook.adapters.models import (
+from emailhook.adapters.db.bulk import BulkInsert, Kind
+from emailhook.adapters.db.models import (
     ContactEmailCount,
     ContactEmailState,
     EmailCallback,

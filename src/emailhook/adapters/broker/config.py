@@ -23,7 +23,7 @@ def broker_config(settings: Settings) -> dict[str, Any]:
         folder = settings.queue_dir
         for sub in ("messages", "control"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
-        config["broker_transport"] = "emailhook.adapters.folder_queue:Transport"
+        config["broker_transport"] = "emailhook.adapters.broker.folder_queue:Transport"
         config["broker_transport_options"] = {
             "data_folder_in": str(folder / "messages"),
             "data_folder_out": str(folder / "messages"),
@@ -34,7 +34,7 @@ def broker_config(settings: Settings) -> dict[str, Any]:
         config["worker_enable_remote_control"] = False
     elif url.startswith(("redis://", "rediss://", "unix://")):
         if url.startswith(("redis://", "rediss://")):
-            config["broker_transport"] = "emailhook.adapters.redis_queue:Transport"
+            config["broker_transport"] = "emailhook.adapters.broker.redis_queue:Transport"
         config["broker_transport_options"] = {
             "socket_connect_timeout": timeout,
             "socket_timeout": max(timeout, _REDIS_READ_TIMEOUT_SECONDS),

@@ -10,7 +10,7 @@ from datetime import timedelta
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from emailhook.adapters.database import create_db_engine, create_session_factory
+from emailhook.adapters.db.engine import create_db_engine, create_session_factory
 from emailhook.domain.suppression import SoftBounceRule
 from emailhook.service.processing import RetryPolicy
 from emailhook.service.relay import RelayPolicy
@@ -55,7 +55,7 @@ def migrate(settings: Settings) -> None:
     """Bring the schema up to date, on a connection without the web's short timeouts."""
     # Imported here: Alembic adds about 10 MB to a process, and web processes started by
     # `emailhook serve` never migrate (the server migrates once, before it starts them).
-    from emailhook.adapters.migrations import upgrade
+    from emailhook.adapters.db.migrations import upgrade
 
     engine = create_db_engine(settings, lock_timeout_seconds=settings.worker_lock_timeout_seconds)
     try:

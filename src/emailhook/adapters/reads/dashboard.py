@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from emailhook.adapters import queries
-from emailhook.adapters.models import ContactEmailState, EmailCallback, EventRollup
+from emailhook.adapters.db.models import ContactEmailState, EmailCallback, EventRollup
+from emailhook.adapters.reads import queries
 
 #: what the campaign page can group by: its name and the rollup columns
 GROUPINGS: dict[str, tuple[str, ...]] = {

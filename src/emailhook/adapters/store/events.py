@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from emailhook.adapters.bulk import BulkInsert, Kind, Prepared
-from emailhook.adapters.database import dumps_json
+from emailhook.adapters.db.bulk import BulkInsert, Kind, Prepared
+from emailhook.adapters.db.engine import dumps_json
 from emailhook.domain.email_status import Observation, classify
 from emailhook.domain.events import EmailEvent, PlatformEvent
 

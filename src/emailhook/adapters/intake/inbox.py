@@ -10,8 +10,8 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from emailhook.adapters.bulk import BulkInsert, BulkUpdate, Kind, SelectByIds
-from emailhook.adapters.models import REQUEST_ID_CHARS, BodyState, InboxBody
+from emailhook.adapters.db.bulk import BulkInsert, BulkUpdate, Kind, SelectByIds
+from emailhook.adapters.db.models import REQUEST_ID_CHARS, BodyState, InboxBody
 
 
 @dataclass(frozen=True, slots=True)

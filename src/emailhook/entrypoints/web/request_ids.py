@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 
-from emailhook.logs import bind_request_id, unbind_request_id
+from emailhook.observability.logs import bind_request_id, unbind_request_id
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment

@@ -3,7 +3,7 @@
 Every record gets a ``request_id``: the one of the HTTP request being served, or the one an
 ``extra={"request_id": ...}`` names (the worker passes the id stored with each body).
 E-mail addresses, URL tokens and configured secrets are masked in every record as it is made
-(``emailhook.redaction``); extras such as Celery's are masked again by the JSON formatter.
+(``observability.redaction``); extras such as Celery's are masked again by the JSON formatter.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any, TextIO
 from pythonjsonlogger.json import JsonFormatter
 
 from emailhook.domain.masking import mask_emails
-from emailhook.redaction import install_redaction
+from emailhook.observability.redaction import install_redaction
 from emailhook.settings import Settings
 
 _TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s[%(process)d] %(request_id)s: %(message)s"

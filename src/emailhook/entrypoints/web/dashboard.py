@@ -18,19 +18,25 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import NotFound, ServiceUnavailable
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from emailhook.adapters import dashboard_queries as dq
-from emailhook.adapters import inbox, queries
-from emailhook.adapters.database import is_transient
-from emailhook.adapters.models import BodyState
-from emailhook.bootstrap import Database
+from emailhook.adapters.db.engine import is_transient
+from emailhook.adapters.db.models import BodyState
+from emailhook.adapters.intake import inbox
+from emailhook.adapters.reads import dashboard as dq
+from emailhook.adapters.reads import queries
 from emailhook.clock import utcnow
+from emailhook.composition import Database
 from emailhook.domain import rates
 from emailhook.domain.buckets import series
 from emailhook.domain.email_status import EVENT_STATUSES
 from emailhook.domain.suppression import SuppressionReason
-from emailhook.entrypoints import charts, params
-from emailhook.entrypoints.access import operators_only
-from emailhook.entrypoints.dashboard_forms import PRESETS, range_choice, search_term, sort_choice
+from emailhook.entrypoints.web import charts, params
+from emailhook.entrypoints.web.access import operators_only
+from emailhook.entrypoints.web.dashboard_forms import (
+    PRESETS,
+    range_choice,
+    search_term,
+    sort_choice,
+)
 from emailhook.service.operators import OperatorAuth, require_same_origin
 
 log = logging.getLogger("emailhook.dashboard")

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from emailhook.adapters.sqlite_lock import WriterLock, install_writer_lock
+from emailhook.adapters.db.sqlite_lock import WriterLock, install_writer_lock
 from emailhook.settings import Settings
 
 

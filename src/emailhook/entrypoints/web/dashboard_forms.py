@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from emailhook.domain.buckets import MAX_BUCKETS, Bucket, Span
-from emailhook.entrypoints import params
+from emailhook.entrypoints.web import params
 from emailhook.service.errors import InvalidQueryError
 
 #: the preset ranges: how far back from now, and the bucket each shows by default
