@@ -5,7 +5,7 @@
     .venv/bin/python bench/queries.py --database-url postgresql://postgres@127.0.0.1/bench
 
 Events go in as the worker stores them: batches of 5000 through ``insert_events`` and the
-derived-state upserts (``email_state.record``) in one transaction each, so the fill rate is the
+derived-state upserts (``contact_state.record``) in one transaction each, so the fill rate is the
 storing rate without parsing. Each query function of the API is then called a few hundred
 times with random arguments on the read-only engine the web uses; p50 and p99 are printed.
 """
@@ -25,11 +25,11 @@ from sqlalchemy import func, insert, select
 
 from emailhook.adapters.db.models import EmailCallback, InboxBody, SuppressedAddress
 from emailhook.adapters.reads import queries
-from emailhook.adapters.store import contact_state as email_state
-from emailhook.adapters.store import rollup
-from emailhook.adapters.store.events import Provenance, insert_events
+from emailhook.adapters.store import contact_state, rollup
+from emailhook.adapters.store.events import insert_events
 from emailhook.composition import Database, open_database, open_read_only_database
 from emailhook.domain.events import EmailEvent, EventKind
+from emailhook.domain.inbox import Provenance
 from emailhook.domain.suppression import SoftBounceRule
 from emailhook.settings import Settings
 
@@ -111,7 +111,7 @@ def fill(database: Database, events: int, contacts: int) -> None:
                 ).scalar_one()
                 origin = Provenance(inbox_id, received)
                 new = insert_events(session, [(event, origin) for event in batch])
-                email_state.record(session, [s.observation() for s in new], rule)
+                contact_state.record(session, [s.observation() for s in new], rule)
                 rollup.record(session, new)
             stored += len(batch)
             if stored % 100_000 < BATCH:

@@ -36,7 +36,7 @@ def test_stored_row_carries_the_brief_columns(stack: Stack, seed_bodies: dict[st
     assert response.json() == {
         "accepted": True,
         "request_id": "brief-1",
-        "shape": "delivery_report",
+        "shape": "bare_report",
         "events": 1,
     }
     stack.wait_for_events(1)

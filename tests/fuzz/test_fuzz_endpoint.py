@@ -28,7 +28,8 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from emailhook import create_app
-from emailhook.adapters.db.models import BodyState, EmailCallback, InboxBody, PlatformEventRow
+from emailhook.adapters.db.models import EmailCallback, InboxBody, PlatformEventRow
+from emailhook.domain.inbox import BodyState
 from emailhook.domain.scrub import scrub_nul
 from emailhook.providers.infobip.parsing import parse_body
 from emailhook.service.errors import InvalidBodyError

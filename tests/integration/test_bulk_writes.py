@@ -10,7 +10,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.dialects import sqlite
 
 from emailhook.adapters.db.bulk import sqlite_time
-from emailhook.adapters.db.models import BodyState, EmailCallback, InboxBody
+from emailhook.adapters.db.models import EmailCallback, InboxBody
 from emailhook.adapters.intake import inbox
 from emailhook.adapters.store.events import (
     Provenance,
@@ -20,6 +20,7 @@ from emailhook.adapters.store.events import (
 )
 from emailhook.composition import Database
 from emailhook.domain.events import EmailEvent, EventKind
+from emailhook.domain.inbox import BodyState
 
 RECEIVED = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
 

@@ -10,11 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from emailhook.adapters.db.models import BodyState
 from emailhook.adapters.intake.group_commit import GroupCommitWriter
-from emailhook.adapters.intake.inbox import NewBody
 from emailhook.clock import utcnow
 from emailhook.composition import Database, open_database
+from emailhook.domain.inbox import BodyState, NewBody
 from emailhook.settings import Settings
 
 

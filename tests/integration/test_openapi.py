@@ -22,7 +22,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from emailhook.domain.email_status import EVENT_STATUSES, EmailStatus
+from emailhook.domain.email_status import EmailStatus
+from emailhook.domain.statuses import EVENT_STATUSES
 from emailhook.domain.suppression import SuppressionReason
 from emailhook.entrypoints.web.app import create_app
 from emailhook.entrypoints.web.ops import OPENAPI

@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, func, select
 
-from emailhook.adapters.db.models import BodyState, InboxBody, SpoolSegment
+from emailhook.adapters.db.models import InboxBody, SpoolSegment
 from emailhook.adapters.intake import spool_promoter
-from emailhook.adapters.intake.inbox import NewBody
 from emailhook.adapters.intake.spool import SpoolWriter
 from emailhook.adapters.intake.spool_promoter import SpoolPromoter, spool_backlog
 from emailhook.composition import Database
+from emailhook.domain.inbox import BodyState, NewBody
 
 RECEIVED = datetime(2026, 11, 27, 14, 30, tzinfo=UTC)
 
@@ -45,8 +45,8 @@ def writer_script(directory: Path, count: int) -> list[str]:
         import os, sys
         from datetime import UTC, datetime
         from pathlib import Path
-        from emailhook.adapters.intake.inbox import NewBody
-        from emailhook.adapters.db.models import BodyState
+        from emailhook.domain.inbox import NewBody
+        from emailhook.domain.inbox import BodyState
         from emailhook.adapters.intake.spool import SpoolWriter
         writer = SpoolWriter(Path({str(directory)!r}))
         at = datetime(2026, 11, 27, 14, 30, tzinfo=UTC)

@@ -51,8 +51,8 @@ def test_empty_batch_is_a_batch_with_no_events() -> None:
 
 def test_message_id_with_a_status_object_is_a_bare_report() -> None:
     body = report()
-    assert detect_shape(body) is Shape.DELIVERY_REPORT
-    assert count_events(body, Shape.DELIVERY_REPORT) == 1
+    assert detect_shape(body) is Shape.BARE_REPORT
+    assert count_events(body, Shape.BARE_REPORT) == 1
 
 
 def test_notification_type_makes_a_tracking_event() -> None:
@@ -184,7 +184,7 @@ def test_report_with_only_a_message_id_is_kept() -> None:
 
 def test_unreadable_bare_report_is_rejected_at_index_zero() -> None:
     parsed = parse_body({"messageId": "  ", "status": {"groupId": 3}})
-    assert parsed.shape is Shape.DELIVERY_REPORT
+    assert parsed.shape is Shape.BARE_REPORT
     assert parsed.events == []
     assert parsed.rejected == [RejectedItem(0, "report has neither messageId nor to")]
 

@@ -10,7 +10,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from emailhook.domain.email_status import (
-    EVENT_STATUSES,
     RANK,
     EmailStatus,
     Observation,
@@ -19,6 +18,7 @@ from emailhook.domain.email_status import (
     observe,
     summarize,
 )
+from emailhook.domain.statuses import EVENT_STATUSES
 from emailhook.providers.infobip.parsing import parse_body
 
 T0 = datetime(2024, 7, 16, 12, 0, tzinfo=UTC)

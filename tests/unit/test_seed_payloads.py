@@ -39,7 +39,7 @@ SHAPES = {
     "delivered": Shape.DELIVERY_REPORTS,
     "delivered_dict": Shape.DELIVERY_REPORTS,
     "opened": Shape.TRACKING_EVENT,
-    "suppressed_bounce": Shape.DELIVERY_REPORT,
+    "suppressed_bounce": Shape.BARE_REPORT,
     "undeliverable": Shape.DELIVERY_REPORTS,
     "unsubscribed": Shape.TRACKING_EVENT,
 }

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from emailhook.adapters.db.models import BodyState
 from emailhook.adapters.intake import spool
-from emailhook.adapters.intake.inbox import NewBody
 from emailhook.adapters.intake.spool import MAGIC, MARK, decode_payload, encode_record, read_records
+from emailhook.domain.inbox import BodyState, NewBody
 
 RECEIVED = datetime(2026, 11, 27, 14, 30, 1, 123456, tzinfo=UTC)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import reduce
 
-from emailhook.providers.infobip.parsing import STATUS_GROUPS
+from emailhook.domain.statuses import InfobipStatus
 
 
 class EmailStatus(enum.StrEnum):
@@ -56,23 +56,20 @@ RANK: Mapping[EmailStatus, int] = {
 
 #: Tracking events (``notificationType``) map one to one.
 TRACKING_STATUSES: Mapping[str, EmailStatus] = {
-    "OPENED": EmailStatus.OPENED,
-    "CLICKED": EmailStatus.CLICKED,
-    "UNSUBSCRIBED": EmailStatus.UNSUBSCRIBED,
-    "COMPLAINED": EmailStatus.COMPLAINED,
-    "LATE_BOUNCE": EmailStatus.LATE_BOUNCE,
+    InfobipStatus.OPENED: EmailStatus.OPENED,
+    InfobipStatus.CLICKED: EmailStatus.CLICKED,
+    InfobipStatus.UNSUBSCRIBED: EmailStatus.UNSUBSCRIBED,
+    InfobipStatus.COMPLAINED: EmailStatus.COMPLAINED,
+    InfobipStatus.LATE_BOUNCE: EmailStatus.LATE_BOUNCE,
 }
 
 #: Report status groups other than UNDELIVERABLE (which depends on the error) map one to one.
 REPORT_STATUSES: Mapping[str, EmailStatus] = {
-    "PENDING": EmailStatus.PENDING,
-    "DELIVERED": EmailStatus.DELIVERED,
-    "EXPIRED": EmailStatus.EXPIRED,
-    "REJECTED": EmailStatus.REJECTED,
+    InfobipStatus.PENDING: EmailStatus.PENDING,
+    InfobipStatus.DELIVERED: EmailStatus.DELIVERED,
+    InfobipStatus.EXPIRED: EmailStatus.EXPIRED,
+    InfobipStatus.REJECTED: EmailStatus.REJECTED,
 }
-
-#: Every ``email_callback.status`` Infobip sends: report status groups and tracking types.
-EVENT_STATUSES: tuple[str, ...] = (*STATUS_GROUPS.values(), *TRACKING_STATUSES)
 
 #: Infobip refused to send because of an earlier event: 6003 unsubscribed, 6034 suppressed
 #: after a bounce, 6035 suppressed after a spam complaint (``suppressed_bounce.json``).
@@ -86,15 +83,18 @@ HARD_BOUNCE_CODES: frozenset[int] = frozenset({6006, 6009, 6012, 6037})
 SOFT_BOUNCE_CODES: frozenset[int] = frozenset({6007, 6010, 6011, 6013})
 
 
+_REFUSALS = (InfobipStatus.UNDELIVERABLE, InfobipStatus.REJECTED)
+
+
 def classify(status: str | None, error_id: int | None, error_permanent: bool | None) -> EmailStatus:
     """Return the derived status of one event from its stored status and error."""
     if status is None:
         return EmailStatus.UNKNOWN
     if status in TRACKING_STATUSES:
         return TRACKING_STATUSES[status]
-    if error_id in PROVIDER_SUPPRESSION_CODES and status in ("UNDELIVERABLE", "REJECTED"):
+    if error_id in PROVIDER_SUPPRESSION_CODES and status in _REFUSALS:
         return EmailStatus.SUPPRESSED
-    if status == "UNDELIVERABLE":
+    if status == InfobipStatus.UNDELIVERABLE:
         # error.permanent decides first; the code only when the flag is missing.
         if error_permanent is not None:
             return EmailStatus.HARD_BOUNCE if error_permanent else EmailStatus.SOFT_BOUNCE

@@ -14,7 +14,7 @@ class Shape(enum.StrEnum):
     """The body shapes that reach ``POST /email``."""
 
     DELIVERY_REPORTS = "delivery_reports"  #: ``{"results": [...]}``, 0 to 2000 reports
-    DELIVERY_REPORT = "delivery_report"  #: one bare report: ``messageId`` + ``status`` object
+    BARE_REPORT = "bare_report"  #: one report on its own: ``messageId`` + ``status`` object
     TRACKING_EVENT = "tracking_event"  #: ``notificationType``: OPENED, CLICKED, ...
     PLATFORM_EVENT = "platform_event"  #: ``eventDetails.type``: HIGH_BOUNCE_RATE_WARNING, ...
     UNKNOWN = "unknown"  #: valid JSON object of no known shape: kept raw for an operator

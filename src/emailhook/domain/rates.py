@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from emailhook.domain.statuses import InfobipStatus as S
+
 #: delivery reports that end a message's delivery (PENDING does not)
-FINAL_REPORTS: tuple[str, ...] = ("DELIVERED", "UNDELIVERABLE", "EXPIRED", "REJECTED")
+FINAL_REPORTS: tuple[str, ...] = (S.DELIVERED, S.UNDELIVERABLE, S.EXPIRED, S.REJECTED)
 #: bounces: refused by the receiving server, at once or after a DELIVERED report
-BOUNCES: tuple[str, ...] = ("UNDELIVERABLE", "LATE_BOUNCE")
+BOUNCES: tuple[str, ...] = (S.UNDELIVERABLE, S.LATE_BOUNCE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,12 +28,12 @@ class RateDefinition:
 
 #: every rate the dashboard shows, in display order: numerator / denominator, as status sums
 DEFINITIONS: tuple[RateDefinition, ...] = (
-    RateDefinition("delivery", ("DELIVERED",), FINAL_REPORTS),
+    RateDefinition("delivery", (S.DELIVERED,), FINAL_REPORTS),
     RateDefinition("bounce", BOUNCES, FINAL_REPORTS),
-    RateDefinition("open", ("OPENED",), ("DELIVERED",)),
-    RateDefinition("click", ("CLICKED",), ("DELIVERED",)),
-    RateDefinition("complaint", ("COMPLAINED",), ("DELIVERED",)),
-    RateDefinition("unsubscribe", ("UNSUBSCRIBED",), ("DELIVERED",)),
+    RateDefinition("open", (S.OPENED,), (S.DELIVERED,)),
+    RateDefinition("click", (S.CLICKED,), (S.DELIVERED,)),
+    RateDefinition("complaint", (S.COMPLAINED,), (S.DELIVERED,)),
+    RateDefinition("unsubscribe", (S.UNSUBSCRIBED,), (S.DELIVERED,)),
 )
 RATE_NAMES: tuple[str, ...] = tuple(d.name for d in DEFINITIONS)
 
@@ -58,7 +60,7 @@ def compute(counts: Mapping[str, int]) -> Rates:
     for definition in DEFINITIONS:
         denominator = total(definition.denominator)
         values[definition.name] = total(definition.numerator) / denominator if denominator else None
-    return Rates(values, final_reports=total(FINAL_REPORTS), delivered=counts.get("DELIVERED", 0))
+    return Rates(values, final_reports=total(FINAL_REPORTS), delivered=counts.get(S.DELIVERED, 0))
 
 
 def describe(definition: RateDefinition) -> str:

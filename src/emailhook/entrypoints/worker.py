@@ -44,9 +44,7 @@ def create_celery(settings: Settings | None = None) -> Celery:
     install_redaction(settings)  # broker and database passwords masked in logs
     configure_metrics(settings)
     # Celery leaves logging to us when someone listens: its lines get our format too.
-    setup_logging.connect(
-        _configure_logging, weak=False, dispatch_uid="emailhook.logs"
-    )
+    setup_logging.connect(_configure_logging, weak=False, dispatch_uid="emailhook.logs")
     # Before the pool forks and the relay starts: every process and thread inherits it.
     worker_init.connect(
         lambda **_: lower_priority(settings.worker_nice),

@@ -12,10 +12,10 @@ import orjson
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from emailhook.adapters.db.models import BodyState
-from emailhook.adapters.intake.inbox import NewBody, add_bodies, storable_request_id
+from emailhook.adapters.intake.inbox import add_bodies
 from emailhook.clock import utcnow
 from emailhook.domain.events import Shape
+from emailhook.domain.inbox import BodyState, NewBody, storable_request_id
 from emailhook.domain.masking import mask_email
 from emailhook.providers.infobip.parsing import count_events, detect_shape
 from emailhook.service.errors import InvalidBodyError, StorageUnavailableError
@@ -162,7 +162,7 @@ def _masked_recipients(body: Mapping[str, Any], shape: Shape) -> str:
         shown = [_recipient(item) for item in items[:_LOGGED_ADDRESSES]]
         more = len(items) - len(shown)
         return ",".join(shown) + (f",+{more} more" if more > 0 else "")
-    if shape in (Shape.DELIVERY_REPORT, Shape.TRACKING_EVENT):
+    if shape in (Shape.BARE_REPORT, Shape.TRACKING_EVENT):
         return _recipient(body)
     return "-"
 

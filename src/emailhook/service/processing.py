@@ -20,19 +20,12 @@ from tenacity import (
 )
 
 from emailhook.adapters.db.engine import is_transient
-from emailhook.adapters.db.models import BodyState
 from emailhook.adapters.intake import inbox
-from emailhook.adapters.intake.inbox import PendingBody
-from emailhook.adapters.store import contact_state as email_state
-from emailhook.adapters.store import rollup
-from emailhook.adapters.store.events import (
-    Provenance,
-    insert_platform_events,
-    insert_prepared,
-    prepare_events,
-)
+from emailhook.adapters.store import contact_state, rollup
+from emailhook.adapters.store.events import insert_platform_events, insert_prepared, prepare_events
 from emailhook.clock import utcnow
 from emailhook.domain.events import ParsedBody, Shape
+from emailhook.domain.inbox import BodyState, Finished, PendingBody, Provenance
 from emailhook.domain.scrub import NUL_ESCAPE, scrub_nul
 from emailhook.domain.suppression import SoftBounceRule
 from emailhook.providers.infobip.parsing import parse_body
@@ -162,13 +155,13 @@ class Processor:
         with self._sessions.begin() as session:
             stored = insert_prepared(session, prepared)
             # Only newly stored events move the derived state: a repeat never counts twice.
-            email_state.record(session, [s.observation() for s in stored], self._soft_bounces)
+            contact_state.record(session, [s.observation() for s in stored], self._soft_bounces)
             rollup.record(session, stored)
             insert_platform_events(session, platform)
             inbox.mark_done(
                 session,
                 [
-                    inbox.Finished(
+                    Finished(
                         item.pending.id,
                         BodyState.UNRECOGNIZED
                         if item.parsed.shape is Shape.UNKNOWN

@@ -17,8 +17,8 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from emailhook.adapters.intake import inbox
-from emailhook.adapters.intake.inbox import Claimed
 from emailhook.clock import utcnow
+from emailhook.domain.inbox import Claimed
 
 log = logging.getLogger("emailhook.relay")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +23,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
+
+from emailhook.domain.inbox import REQUEST_ID_CHARS, BodyState
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -59,19 +60,6 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-
-class BodyState(enum.StrEnum):
-    """Where an accepted body stands. Every accepted body is exactly one of these."""
-
-    PENDING = "pending"  #: accepted, not yet stored (queued, in flight or waiting to retry)
-    DONE = "done"  #: its events are stored
-    DEAD = "dead"  #: failed every attempt: kept with its error until an operator replays it
-    UNRECOGNIZED = "unrecognized"  #: JSON object of no known shape: kept raw for an operator
-
-
-#: the sender's X-Request-Id is kept up to this many characters
-REQUEST_ID_CHARS = 64
 
 
 class InboxBody(Base):

@@ -25,7 +25,8 @@ from collections.abc import Callable, Sequence
 
 from sqlalchemy import Engine
 
-from emailhook.adapters.intake.inbox import NewBody, add_bodies
+from emailhook.adapters.intake.inbox import add_bodies
+from emailhook.domain.inbox import NewBody
 
 
 class _State(enum.Enum):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import case, func, select, update
@@ -11,35 +10,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from emailhook.adapters.db.bulk import BulkInsert, BulkUpdate, Kind, SelectByIds
-from emailhook.adapters.db.models import REQUEST_ID_CHARS, BodyState, InboxBody
-
-
-@dataclass(frozen=True, slots=True)
-class Claimed:
-    id: int
-    event_count: int
-    deliveries: int
-
-
-@dataclass(frozen=True, slots=True)
-class PendingBody:
-    id: int
-    body: bytes
-    received_at: datetime
-    attempts: int
-    request_id: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class NewBody:
-    """A body about to be kept: exactly what the web process knows about it."""
-
-    body: bytes
-    shape: str
-    event_count: int
-    state: BodyState
-    received_at: datetime
-    request_id: str | None
+from emailhook.adapters.db.models import InboxBody
+from emailhook.domain.inbox import BodyState, Claimed, Finished, NewBody, PendingBody
 
 
 def add_bodies(connection: Connection | Session, bodies: Sequence[NewBody]) -> list[int]:
@@ -86,18 +58,6 @@ _BODY_COLUMNS = [
 ]
 _ADD_BODIES = BulkInsert("inbox_body", _BODY_COLUMNS, "RETURNING id")
 _APPEND_BODIES = BulkInsert("inbox_body", _BODY_COLUMNS)
-
-
-def storable_request_id(request_id: str | None) -> str | None:
-    """Return a request id that every database can store: printable, at most the column."""
-    # The sender's X-Request-Id is a tracing aid, not a reason to refuse a body: PostgreSQL
-    # refuses text with NUL or longer than the column, which would turn every retry into a 503.
-    if request_id is None:
-        return None
-    if request_id.isprintable():
-        return request_id[:REQUEST_ID_CHARS] or None
-    printable = "".join(c for c in request_id if c.isprintable())
-    return printable[:REQUEST_ID_CHARS] or None
 
 
 def count_in_flight(session: Session, now: datetime) -> int:
@@ -164,16 +124,6 @@ _LOAD_PENDING = SelectByIds(
     ],
     where=f"state = '{BodyState.PENDING.value}'",
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Finished:
-    """How one body ended: its final state and what it held."""
-
-    id: int
-    state: BodyState
-    stored: int
-    rejected: int
 
 
 _MARK_DONE = BulkUpdate(

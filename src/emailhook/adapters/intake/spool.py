@@ -43,8 +43,8 @@ from pathlib import Path
 
 import orjson
 
-from emailhook.adapters.db.models import SPOOL_NAME_CHARS, BodyState
-from emailhook.adapters.intake.inbox import NewBody
+from emailhook.adapters.db.models import SPOOL_NAME_CHARS
+from emailhook.domain.inbox import BodyState, NewBody
 
 MAGIC = b"EHSPOOL1"
 MARK = b"\xa5EHR"

@@ -74,7 +74,9 @@ class LastEvent:
 
 
 @dataclass(frozen=True, slots=True)
-class Suppression:
+class SuppressionEntry:
+    """One address of the suppression list, as the API and the dashboard show it."""
+
     email: str
     reason: str
     since: datetime
@@ -89,7 +91,7 @@ class ContactEmail:
     status_since: datetime
     last_event: LastEvent
     counts: dict[str, int] = field(default_factory=dict)
-    suppression: Suppression | None = None
+    suppression: SuppressionEntry | None = None
 
 
 def list_callbacks(
@@ -136,7 +138,7 @@ def contact_emails(session: Session, qj_contact_id: int) -> list[ContactEmail]:
         counts.setdefault(email, {})[status] = events
     emails = [state.email for state, _, _ in states]
     suppressed = {
-        row.email: Suppression(row.email, row.reason, row.since)
+        row.email: SuppressionEntry(row.email, row.reason, row.since)
         for row in session.execute(
             select(SuppressedAddress).where(SuppressedAddress.email.in_(emails))
         ).scalars()
@@ -162,7 +164,7 @@ def contact_emails(session: Session, qj_contact_id: int) -> list[ContactEmail]:
 
 def list_suppressions(
     session: Session, *, reason: str | None, limit: int, after_email: str | None
-) -> tuple[list[Suppression], bool]:
+) -> tuple[list[SuppressionEntry], bool]:
     """Return up to ``limit`` suppressed addresses in address order after ``after_email``."""
     stmt = (
         select(SuppressedAddress.email, SuppressedAddress.reason, SuppressedAddress.since)
@@ -174,12 +176,12 @@ def list_suppressions(
     if after_email is not None:
         stmt = stmt.where(SuppressedAddress.email > after_email)
     rows = session.execute(stmt).all()
-    return [Suppression(*row) for row in rows[:limit]], len(rows) > limit
+    return [SuppressionEntry(*row) for row in rows[:limit]], len(rows) > limit
 
 
 def iter_suppressions(
     sessions: sessionmaker[Session], *, reason: str | None, chunk: int = 2000
-) -> Iterator[list[Suppression]]:
+) -> Iterator[list[SuppressionEntry]]:
     """Yield every suppressed address in chunks, each read in a short transaction of its own."""
     after: str | None = None
     while True:

@@ -23,6 +23,7 @@ from emailhook.adapters.db.models import (
     SuppressedAddress,
 )
 from emailhook.domain.email_status import RANK, EmailStatus, Observation, classify, summarize
+from emailhook.domain.statuses import InfobipStatus
 from emailhook.domain.suppression import (
     REASON_RANK,
     SUPPRESSING_STATUSES,
@@ -180,11 +181,15 @@ def _soft_bounce_breaches(
             EmailCallback.data_recebimento,
         ).where(
             EmailCallback.email.in_(emails[start : start + _IN_CHUNK]),
-            EmailCallback.status == "UNDELIVERABLE",
+            EmailCallback.status == InfobipStatus.UNDELIVERABLE,
         )
         bounces: dict[str, list[datetime]] = defaultdict(list)
         for email, error_id, permanent, event_at, received_at in session.execute(stmt):
-            if email and classify("UNDELIVERABLE", error_id, permanent) is EmailStatus.SOFT_BOUNCE:
+            if (
+                email
+                and classify(InfobipStatus.UNDELIVERABLE, error_id, permanent)
+                is EmailStatus.SOFT_BOUNCE
+            ):
                 bounces[email].append(event_at or received_at)
         for email, times in sorted(bounces.items()):
             since = rule.first_breach(times)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -13,14 +12,7 @@ from emailhook.adapters.db.bulk import BulkInsert, Kind, Prepared
 from emailhook.adapters.db.engine import dumps_json
 from emailhook.domain.email_status import Observation, classify
 from emailhook.domain.events import EmailEvent, PlatformEvent
-
-
-@dataclass(frozen=True, slots=True)
-class Provenance:
-    """Which inbox body an event came from, and when this service received it."""
-
-    inbox_id: int
-    received_at: datetime
+from emailhook.domain.inbox import Provenance
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,13 +13,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from emailhook.adapters.db.engine import create_db_engine
 from emailhook.adapters.db.migrations import check, upgrade
-from emailhook.adapters.db.models import BodyState, EmailCallback
+from emailhook.adapters.db.models import EmailCallback
 from emailhook.adapters.intake import inbox
 from emailhook.adapters.intake.spool_promoter import spool_backlog
-from emailhook.adapters.store import contact_state as email_state
-from emailhook.adapters.store import rollup
+from emailhook.adapters.store import contact_state, rollup
 from emailhook.clock import utcnow
 from emailhook.composition import Database, migrate, open_database, soft_bounce_rule
+from emailhook.domain.inbox import BodyState
 from emailhook.entrypoints.cli import supervisor
 from emailhook.entrypoints.worker import QUEUE
 from emailhook.observability.logs import configure_logging
@@ -136,7 +136,7 @@ def state_rebuild() -> None:
     """Recompute the derived tables from every stored event (stop the workers first)."""
     settings = Settings()
     with _sessions().begin() as session:
-        events = email_state.rebuild(session, soft_bounce_rule(settings))
+        events = contact_state.rebuild(session, soft_bounce_rule(settings))
         rollup.rebuild(session)
     click.echo(f"derived state and dashboard rollup rebuilt from {events} events")
 

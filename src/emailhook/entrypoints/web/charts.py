@@ -8,19 +8,20 @@ import pygal
 from pygal.style import Style
 
 from emailhook.domain.buckets import Bucket, Span
+from emailhook.domain.statuses import InfobipStatus as S
 
 #: the order (and colour) of statuses in a chart: delivery, engagement, then trouble
 STATUS_COLOURS: dict[str, str] = {
-    "DELIVERED": "#2e7d32",
-    "OPENED": "#66bb6a",
-    "CLICKED": "#1e88e5",
-    "PENDING": "#9e9e9e",
-    "UNDELIVERABLE": "#e53935",
-    "LATE_BOUNCE": "#b71c1c",
-    "EXPIRED": "#fb8c00",
-    "REJECTED": "#8d6e63",
-    "UNSUBSCRIBED": "#8e24aa",
-    "COMPLAINED": "#000000",
+    S.DELIVERED: "#2e7d32",
+    S.OPENED: "#66bb6a",
+    S.CLICKED: "#1e88e5",
+    S.PENDING: "#9e9e9e",
+    S.UNDELIVERABLE: "#e53935",
+    S.LATE_BOUNCE: "#b71c1c",
+    S.EXPIRED: "#fb8c00",
+    S.REJECTED: "#8d6e63",
+    S.UNSUBSCRIBED: "#8e24aa",
+    S.COMPLAINED: "#000000",
 }
 _OTHER_COLOUR = "#cfd8dc"
 #: up to this many buckets a chart is stacked bars, each carrying its count; beyond, a stacked

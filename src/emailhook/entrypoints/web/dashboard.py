@@ -19,7 +19,6 @@ from werkzeug.exceptions import NotFound, ServiceUnavailable
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from emailhook.adapters.db.engine import is_transient
-from emailhook.adapters.db.models import BodyState
 from emailhook.adapters.intake import inbox
 from emailhook.adapters.reads import dashboard as dq
 from emailhook.adapters.reads import queries
@@ -27,7 +26,8 @@ from emailhook.clock import utcnow
 from emailhook.composition import Database
 from emailhook.domain import rates
 from emailhook.domain.buckets import series
-from emailhook.domain.email_status import EVENT_STATUSES
+from emailhook.domain.inbox import BodyState
+from emailhook.domain.statuses import EVENT_STATUSES
 from emailhook.domain.suppression import SuppressionReason
 from emailhook.entrypoints.web import charts, params
 from emailhook.entrypoints.web.access import operators_only

@@ -12,10 +12,10 @@ from flask_swagger_ui import get_swaggerui_blueprint
 from sqlalchemy.exc import SQLAlchemyError
 
 from emailhook.adapters import health
-from emailhook.adapters.db.models import BodyState
 from emailhook.adapters.intake import inbox
 from emailhook.adapters.intake.spool_promoter import spool_backlog
 from emailhook.composition import Database
+from emailhook.domain.inbox import BodyState
 from emailhook.domain.masking import mask_emails
 from emailhook.observability import metrics
 from emailhook.settings import Settings

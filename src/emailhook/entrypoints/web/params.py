@@ -8,8 +8,8 @@ from collections.abc import Collection, Mapping
 from datetime import datetime
 
 from emailhook.adapters.reads.queries import CallbackFilter
-from emailhook.domain.email_status import EVENT_STATUSES
 from emailhook.domain.instants import parse_instant
+from emailhook.domain.statuses import EVENT_STATUSES
 from emailhook.service.errors import InvalidQueryError
 
 #: the range of a PostgreSQL BIGINT (ids, qj_contact_id)

@@ -19,15 +19,7 @@ from emailhook.domain.events import (
     Shape,
 )
 from emailhook.domain.instants import from_epoch_millis, parse_instant
-
-#: Infobip status group ids, used when a report carries ``groupId`` but no ``groupName``.
-STATUS_GROUPS = {
-    1: "PENDING",
-    2: "UNDELIVERABLE",
-    3: "DELIVERED",
-    4: "EXPIRED",
-    5: "REJECTED",
-}
+from emailhook.domain.statuses import STATUS_GROUPS
 
 
 def detect_shape(body: Mapping[str, Any]) -> Shape:
@@ -37,7 +29,7 @@ def detect_shape(body: Mapping[str, Any]) -> Shape:
     if "notificationType" in body:
         return Shape.TRACKING_EVENT
     if "messageId" in body and isinstance(body.get("status"), Mapping):
-        return Shape.DELIVERY_REPORT
+        return Shape.BARE_REPORT
     details = body.get("eventDetails")
     if isinstance(details, Mapping) and isinstance(details.get("type"), str):
         return Shape.PLATFORM_EVENT
@@ -64,7 +56,7 @@ def parse_body(body: Mapping[str, Any]) -> ParsedBody:
             else:
                 events.append(_delivery_report(item))
         return ParsedBody(shape, events=events, rejected=rejected)
-    if shape is Shape.DELIVERY_REPORT:
+    if shape is Shape.BARE_REPORT:
         reason = _unreadable_report(body)
         if reason:
             return ParsedBody(shape, rejected=[RejectedItem(0, reason)])
@@ -88,7 +80,8 @@ def _delivery_report(item: Mapping[str, Any]) -> EmailEvent:
     status = _mapping(item.get("status"))
     error = _mapping(item.get("error"))
     group_id = as_int(status.get("groupId"))
-    status_name = _upper(status.get("groupName")) or STATUS_GROUPS.get(group_id or 0)
+    # the status column holds the group (DELIVERED, ...); the status's own name is a detail
+    group_name = _upper(status.get("groupName")) or STATUS_GROUPS.get(group_id or 0)
     message_id = _text(item.get("messageId"))
     email = _address(item.get("to"))
     done_at = parse_instant(item.get("doneAt"))
@@ -97,7 +90,7 @@ def _delivery_report(item: Mapping[str, Any]) -> EmailEvent:
     key = report_key(
         message_id,
         email,
-        status_name,
+        group_name,
         status_detail,
         done_at.isoformat() if done_at else _text(item.get("doneAt")),
         error_id,
@@ -105,7 +98,7 @@ def _delivery_report(item: Mapping[str, Any]) -> EmailEvent:
     return EmailEvent(
         event_key=key,
         kind=EventKind.DELIVERY_REPORT,
-        status=status_name,
+        status=group_name,
         email=email,
         message_id=message_id,
         bulk_id=_text(item.get("bulkId")),

@@ -19,10 +19,11 @@ from emailhook.adapters.db.models import (
     SuppressedAddress,
 )
 from emailhook.adapters.intake import inbox
-from emailhook.adapters.store import contact_state as email_state
-from emailhook.adapters.store.events import Provenance, insert_events
+from emailhook.adapters.store import contact_state
+from emailhook.adapters.store.events import insert_events
 from emailhook.composition import Database, open_database
 from emailhook.domain.email_status import EmailStatus, Observation, classify, summarize
+from emailhook.domain.inbox import Provenance
 from emailhook.domain.suppression import SoftBounceRule
 from emailhook.providers.infobip.parsing import parse_body
 from emailhook.service.intake import Intake, SessionWriter
@@ -221,7 +222,7 @@ def test_rebuild_recomputes_exactly_what_the_worker_kept_up_to_date(
     store(database, clock, *STORY)
     kept = derived(database)
     with database.sessions.begin() as session:
-        assert email_state.rebuild(session, SoftBounceRule(), batch_size=5) == 20
+        assert contact_state.rebuild(session, SoftBounceRule(), batch_size=5) == 20
     assert derived(database) == kept
 
 
@@ -253,7 +254,7 @@ def test_concurrent_soft_bounces_of_one_address_are_counted_in_turn_on_postgres(
             session,
             [(e, Provenance(first_id, pending.received_at)) for e in parse_body(bounces[1]).events],
         )
-        email_state.record(session, [s.observation() for s in stored], rule)
+        contact_state.record(session, [s.observation() for s in stored], rule)
         other = threading.Thread(
             target=Processor(db.sessions, RetryPolicy(), clock=clock, soft_bounces=rule).process,
             args=([second_id],),

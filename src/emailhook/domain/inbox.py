@@ -1,0 +1,85 @@
+"""The inbox's vocabulary: where an accepted body stands, and what each step knows of it.
+
+Every body answered 200 is kept in the inbox until its events are stored; these are the plain
+values that the intake, the relay, the worker and the operators' tools pass between them.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+#: the sender's X-Request-Id is kept up to this many characters
+REQUEST_ID_CHARS = 64
+
+
+class BodyState(enum.StrEnum):
+    """Where an accepted body stands. Every accepted body is exactly one of these."""
+
+    PENDING = "pending"  #: accepted, not yet stored (queued, in flight or waiting to retry)
+    DONE = "done"  #: its events are stored
+    DEAD = "dead"  #: failed every attempt: kept with its error until an operator replays it
+    UNRECOGNIZED = "unrecognized"  #: JSON object of no known shape: kept raw for an operator
+
+
+#: the sender's X-Request-Id is kept up to this many characters
+REQUEST_ID_CHARS = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    id: int
+    event_count: int
+    deliveries: int
+
+
+@dataclass(frozen=True, slots=True)
+class PendingBody:
+    id: int
+    body: bytes
+    received_at: datetime
+    attempts: int
+    request_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewBody:
+    """A body about to be kept: exactly what the web process knows about it."""
+
+    body: bytes
+    shape: str
+    event_count: int
+    state: BodyState
+    received_at: datetime
+    request_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """How one body ended: its final state and what it held."""
+
+    id: int
+    state: BodyState
+    stored: int
+    rejected: int
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """Which inbox body an event came from, and when this service received it."""
+
+    inbox_id: int
+    received_at: datetime
+
+
+def storable_request_id(request_id: str | None) -> str | None:
+    """Return a request id that every database can store: printable, at most the column."""
+    # The sender's X-Request-Id is a tracing aid, not a reason to refuse a body: PostgreSQL
+    # refuses text with NUL or longer than the column, which would turn every retry into a 503.
+    if request_id is None:
+        return None
+    if request_id.isprintable():
+        return request_id[:REQUEST_ID_CHARS] or None
+    printable = "".join(c for c in request_id if c.isprintable())
+    return printable[:REQUEST_ID_CHARS] or None
