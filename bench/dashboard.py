@@ -20,13 +20,13 @@ from datetime import timedelta
 from queries import START, address, prepare
 from sqlalchemy import select
 
+from emailhook import create_app
+from emailhook.adapters.db.engine import Database, open_read_only_database
 from emailhook.adapters.db.models import EmailCallback
 from emailhook.adapters.intake import inbox
 from emailhook.adapters.reads import dashboard as dq
 from emailhook.adapters.reads import queries
-from emailhook.composition import Database, open_read_only_database
 from emailhook.domain.inbox import BodyState
-from emailhook.entrypoints.web.app import create_app
 from emailhook.settings import Settings
 
 

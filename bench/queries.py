@@ -23,11 +23,11 @@ from pathlib import Path
 
 from sqlalchemy import func, insert, select
 
+from emailhook.adapters.db.engine import Database, open_database, open_read_only_database
 from emailhook.adapters.db.models import EmailCallback, InboxBody, SuppressedAddress
 from emailhook.adapters.reads import queries
 from emailhook.adapters.store import contact_state, rollup
 from emailhook.adapters.store.events import insert_events
-from emailhook.composition import Database, open_database, open_read_only_database
 from emailhook.domain.events import EmailEvent, EventKind
 from emailhook.domain.inbox import Provenance
 from emailhook.domain.suppression import SoftBounceRule

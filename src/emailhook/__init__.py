@@ -1,7 +1,8 @@
-"""emailhook: Infobip e-mail webhooks in, every event stored exactly once.
+"""emailhook: e-mail providers' webhooks in, every event stored exactly once.
 
-``flask --app emailhook run`` finds :func:`create_app`; ``celery -A emailhook worker`` finds
-the Celery app through ``emailhook.celery``, built on first access rather than at import.
+``flask --app emailhook run`` and granian find :func:`create_app`; ``celery -A emailhook worker``
+finds the Celery app through ``emailhook.celery``, built on first access rather than at import.
+Both are assembled in ``emailhook.composition``.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from emailhook.entrypoints.web.app import create_app
+from emailhook.composition import create_app
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -19,7 +20,7 @@ __all__ = ["create_app"]
 
 @cache
 def _celery() -> Celery:
-    from emailhook.entrypoints.worker import create_celery
+    from emailhook.composition import create_celery
     from emailhook.observability.logs import configure_logging
 
     configure_logging()

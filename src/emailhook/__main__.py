@@ -1,3 +1,3 @@
-from emailhook.entrypoints.cli.commands import main
+from emailhook.entrypoints.cli.main import main
 
 main(prog_name="emailhook")

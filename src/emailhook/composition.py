@@ -1,82 +1,47 @@
-"""Wiring shared by the web app, the worker and the CLI: engines, sessions, policies."""
+"""The composition root: every service of a process, built here from one Settings.
+
+The web app, the Celery app and the CLI each get ready-made services from this module and do
+nothing but translate requests, tasks and commands into calls of them. ``load_settings`` is the
+only place the environment is read; a child process gets its configuration from the
+environment it was started with, never from a parent changing its own.
+"""
 
 from __future__ import annotations
 
-import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from emailhook.adapters.db.engine import create_db_engine, create_session_factory
+from emailhook.adapters.db.engine import (
+    Database,
+    PerProcess,
+    open_database,
+    open_read_only_database,
+)
+from emailhook.adapters.intake.group_commit import GroupCommitWriter
+from emailhook.adapters.intake.spool import SpoolWriter
+from emailhook.adapters.intake.spool_promoter import SpoolPromoter
 from emailhook.domain.suppression import SoftBounceRule
-from emailhook.service.processing import RetryPolicy
-from emailhook.service.relay import RelayPolicy
+from emailhook.service.auth import WebhookAuth, require_authentication
+from emailhook.service.intake import BodyWriter, Intake
+from emailhook.service.operations import Operations
+from emailhook.service.operators import OperatorAuth
+from emailhook.service.processing import Processor, RetryPolicy
+from emailhook.service.relay import Publish, Relay, RelayPolicy
 from emailhook.settings import Settings
 
-
-@dataclass(frozen=True, slots=True)
-class Database:
-    engine: Engine
-    sessions: sessionmaker[Session]
+if TYPE_CHECKING:
+    from celery import Celery
+    from flask import Flask
 
 
-def open_database(
-    settings: Settings,
-    *,
-    lock_timeout_seconds: float,
-    statement_timeout_seconds: float | None = None,
-) -> Database:
-    """Return the configured database, migrated first when ``auto_migrate`` is on."""
-    engine = create_db_engine(
-        settings,
-        lock_timeout_seconds=lock_timeout_seconds,
-        statement_timeout_seconds=statement_timeout_seconds,
-    )
-    if settings.auto_migrate:
-        migrate(settings)
-    return Database(engine, create_session_factory(engine))
-
-
-def open_read_only_database(settings: Settings) -> Database:
-    """Return the configured database for queries: nothing it runs can write."""
-    engine = create_db_engine(
-        settings,
-        lock_timeout_seconds=settings.web_lock_timeout_seconds,
-        statement_timeout_seconds=settings.query_timeout_seconds,
-        read_only=True,
-    )
-    return Database(engine, create_session_factory(engine))
-
-
-def migrate(settings: Settings) -> None:
-    """Bring the schema up to date, on a connection without the web's short timeouts."""
-    # Imported here: Alembic adds about 10 MB to a process, and web processes started by
-    # `emailhook serve` never migrate (the server migrates once, before it starts them).
-    from emailhook.adapters.db.migrations import upgrade
-
-    engine = create_db_engine(settings, lock_timeout_seconds=settings.worker_lock_timeout_seconds)
-    try:
-        upgrade(engine)
-    finally:
-        engine.dispose()
-
-
-class PerProcess:
-    """One Database per process: connections must never cross a fork (Celery's prefork pool)."""
-
-    def __init__(self, open_: Callable[[], Database]) -> None:
-        self._open = open_
-        self._pid = -1
-        self._database: Database | None = None
-
-    def get(self) -> Database:
-        if self._database is None or self._pid != os.getpid():
-            self._database = self._open()
-            self._pid = os.getpid()
-        return self._database
+def load_settings() -> Settings:
+    """Return this process's settings, read from its environment."""
+    return Settings()
 
 
 def retry_policy(settings: Settings) -> RetryPolicy:
@@ -103,3 +68,142 @@ def relay_policy(settings: Settings) -> RelayPolicy:
         max_deliveries=settings.max_deliveries,
         poll_seconds=settings.relay_poll_seconds,
     )
+
+
+def operations(settings: Settings, database: Database, reads: Database | None = None) -> Operations:
+    """Return the operators' service over ``database`` (and ``reads`` for what only reads)."""
+    return Operations(
+        database,
+        reads or database,
+        spool_dir=settings.resolved_spool_dir,
+        soft_bounces=soft_bounce_rule(settings),
+    )
+
+
+def cli_database(settings: Settings) -> Database:
+    """Return the database as a command uses it: the worker's patient timeouts."""
+    return open_database(settings, lock_timeout_seconds=settings.worker_lock_timeout_seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class WebServices:
+    """What a web process serves with."""
+
+    settings: Settings
+    auth: WebhookAuth
+    operators: OperatorAuth
+    intake: Intake
+    #: the writer: the inbox (with ``intake=database``), replays
+    database: Database
+    #: read-only: the query API, the dashboard, ``/metrics``
+    reads: Database
+    operations: Operations
+    #: the spool's promoter, when bodies are spooled
+    spool: SpoolPromoter | None
+
+
+def web_services(settings: Settings) -> WebServices:
+    """Return a web process's services. Raises ConfigurationError in production when no
+    webhook authentication is configured."""
+    auth = require_authentication(settings)
+    database = open_database(
+        settings,
+        lock_timeout_seconds=settings.web_lock_timeout_seconds,
+        statement_timeout_seconds=settings.web_lock_timeout_seconds,
+    )
+    writer: BodyWriter
+    promoter: SpoolPromoter | None = None
+    if settings.intake == "spool":
+        promoter = SpoolPromoter(database.engine, settings.resolved_spool_dir)
+        writer = promoter.writer = SpoolWriter(
+            settings.resolved_spool_dir,
+            segment_bytes=settings.spool_segment_bytes,
+            on_new_segment=promoter.ensure_running,
+        )
+    else:
+        writer = GroupCommitWriter(database.engine)
+    intake = Intake(
+        writer, timeout=settings.web_lock_timeout_seconds, max_json_depth=settings.max_json_depth
+    )
+    reads = open_read_only_database(settings)
+    return WebServices(
+        settings=settings,
+        auth=auth,
+        operators=OperatorAuth.from_settings(settings),
+        intake=intake,
+        database=database,
+        reads=reads,
+        operations=operations(settings, database, reads),
+        spool=promoter,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RelayThreads:
+    """The relay and the spool sweep of a worker; set ``stop`` to end both."""
+
+    relay: threading.Thread
+    stop: threading.Event
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerServices:
+    """What a worker process stores with; each part is opened in the process that uses it."""
+
+    settings: Settings
+    #: this process's processor (Celery's pool forks: connections are opened after the fork)
+    processor: Callable[[], Processor]
+    #: starts the relay (inbox -> queue through ``publish``) and the spool sweep
+    start_relay: Callable[[Publish], RelayThreads]
+
+
+def worker_services(settings: Settings) -> WorkerServices:
+    """Return a worker's services."""
+    databases = PerProcess(
+        lambda: open_database(settings, lock_timeout_seconds=settings.worker_lock_timeout_seconds)
+    )
+    # On SQLite, bodies are loaded (and idle relay passes read) without the write lock.
+    readers = _sqlite_readers(settings)
+    policy, rule = retry_policy(settings), soft_bounce_rule(settings)
+
+    def processor() -> Processor:
+        return Processor(databases.get().sessions, policy, soft_bounces=rule, readers=readers())
+
+    def start_relay(publish: Publish) -> RelayThreads:
+        database = databases.get()
+        relay = Relay(database.sessions, publish, relay_policy(settings), readers=readers())
+        stop = threading.Event()
+        thread = threading.Thread(target=relay.run_forever, args=(stop,), name="emailhook-relay")
+        thread.daemon = True
+        thread.start()
+        # Web processes move their own spools; this takes over those of web servers that stopped.
+        sweeper = SpoolPromoter(database.engine, settings.resolved_spool_dir)
+        threading.Thread(
+            target=sweeper.sweep_forever, args=(stop,), name="emailhook-spool-sweep", daemon=True
+        ).start()
+        return RelayThreads(thread, stop)
+
+    return WorkerServices(settings, processor, start_relay)
+
+
+def _sqlite_readers(settings: Settings) -> Callable[[], sessionmaker[Session] | None]:
+    """Read-only sessions of this process on SQLite (WAL gives readers a snapshot while a
+    writer holds the one write lock), or None elsewhere, where reads wait for no writer."""
+    if not settings.uses_sqlite:
+        return lambda: None
+    readers = PerProcess(lambda: open_read_only_database(settings))
+    return lambda: readers.get().sessions
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Return the web app for ``settings`` (default: this process's environment)."""
+    from emailhook.entrypoints.web.app import build_app
+
+    return build_app(web_services(settings or load_settings()))
+
+
+def create_celery(settings: Settings | None = None) -> Celery:
+    """Return the Celery app for ``settings`` (default: this process's environment)."""
+    from emailhook.entrypoints.worker import build_celery
+
+    return build_celery(worker_services(settings or load_settings()))

@@ -73,7 +73,7 @@ def app(
         )  # type: ignore[arg-type]
         flask_app = create_app(settings)
         yield flask_app
-        flask_app.extensions["emailhook.database"].engine.dispose()
+        flask_app.extensions["emailhook"].database.engine.dispose()
 
 
 @dataclass(frozen=True)
@@ -171,7 +171,7 @@ def post(client: FlaskClient, raw: bytes, offer: Offer) -> Any:
 
 def assert_stored_or_unrecognized(app: Flask, body_id: int) -> None:
     """Run the worker's Processor on the body; it must end done with its events, or unrecognized."""
-    sessions = app.extensions["emailhook.database"].sessions
+    sessions = app.extensions["emailhook"].database.sessions
     Processor(sessions, RetryPolicy()).process([body_id])
     with sessions() as session:
         row = session.get(InboxBody, body_id)

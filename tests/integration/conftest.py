@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from emailhook.composition import Database, open_database
+from emailhook.adapters.db.engine import Database, open_database
 from emailhook.settings import Settings
 from support.clock import Clock
 from support.services import fresh_postgres_database

@@ -10,6 +10,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.dialects import sqlite
 
 from emailhook.adapters.db.bulk import sqlite_time
+from emailhook.adapters.db.engine import Database
 from emailhook.adapters.db.models import EmailCallback, InboxBody
 from emailhook.adapters.intake import inbox
 from emailhook.adapters.store.events import (
@@ -18,7 +19,6 @@ from emailhook.adapters.store.events import (
     insert_prepared,
     prepare_events,
 )
-from emailhook.composition import Database
 from emailhook.domain.events import EmailEvent, EventKind
 from emailhook.domain.inbox import BodyState
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from emailhook.adapters.db.engine import Database, open_database
 from emailhook.adapters.db.models import (
     ContactEmailCount,
     ContactEmailState,
@@ -21,7 +22,6 @@ from emailhook.adapters.db.models import (
 from emailhook.adapters.intake import inbox
 from emailhook.adapters.store import contact_state
 from emailhook.adapters.store.events import insert_events
-from emailhook.composition import Database, open_database
 from emailhook.domain.email_status import EmailStatus, Observation, classify, summarize
 from emailhook.domain.inbox import Provenance
 from emailhook.domain.suppression import SoftBounceRule

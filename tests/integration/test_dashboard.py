@@ -15,10 +15,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, select, text
 
+from emailhook import create_app
 from emailhook.adapters.db.migrations import alembic_config, upgrade
 from emailhook.adapters.db.models import EventRollup
 from emailhook.adapters.store import rollup
-from emailhook.entrypoints.web.app import create_app
 from emailhook.service.processing import Processor, RetryPolicy
 from emailhook.settings import Settings
 from support.dashboard_data import LONG_CAMPAIGN, campaign_bodies, status_counts
@@ -29,7 +29,7 @@ from support.spool import post_bodies
 
 def _seed(app: Flask, bodies: list[bytes]) -> None:
     ids = post_bodies(app, bodies)
-    Processor(app.extensions["emailhook.database"].sessions, RetryPolicy()).process(ids)
+    Processor(app.extensions["emailhook"].database.sessions, RetryPolicy()).process(ids)
 
 
 def _bodies(seed_bodies: dict[str, bytes]) -> list[bytes]:
@@ -49,12 +49,12 @@ def app(
         made = create_app(Settings(data_dir=tmp_path, database_url=url))
         _seed(made, _bodies(seed_bodies))
         yield made
-        made.extensions["emailhook.database"].engine.dispose()
-        made.extensions["emailhook.queries"].engine.dispose()
+        made.extensions["emailhook"].database.engine.dispose()
+        made.extensions["emailhook"].reads.engine.dispose()
 
 
 def engine_of(app: Flask) -> Engine:
-    engine: Engine = app.extensions["emailhook.database"].engine
+    engine: Engine = app.extensions["emailhook"].database.engine
     return engine
 
 
@@ -103,7 +103,7 @@ def test_rebuild_and_the_migration_backfill_give_the_same_rollup(app: Flask) -> 
     engine = engine_of(app)
     expected, hours_before = rollup_rows(engine), hour_keys(engine)
     assert all(h.minute == h.second == h.microsecond == 0 for h in hours_before)
-    with app.extensions["emailhook.database"].sessions.begin() as session:
+    with app.extensions["emailhook"].database.sessions.begin() as session:
         assert rollup.rebuild(session) == 23
     assert rollup_rows(engine) == expected
     config = alembic_config(engine)

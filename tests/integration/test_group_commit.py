@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from emailhook.adapters.db.engine import Database, open_database
 from emailhook.adapters.intake.group_commit import GroupCommitWriter
 from emailhook.clock import utcnow
-from emailhook.composition import Database, open_database
 from emailhook.domain.inbox import BodyState, NewBody
 from emailhook.settings import Settings
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from emailhook.adapters.db.engine import Database
 from emailhook.adapters.db.models import InboxBody
-from emailhook.composition import Database
 from emailhook.service.intake import Intake, SessionWriter
 
 

@@ -22,10 +22,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from emailhook import create_app
 from emailhook.domain.email_status import EmailStatus
 from emailhook.domain.statuses import EVENT_STATUSES
 from emailhook.domain.suppression import SuppressionReason
-from emailhook.entrypoints.web.app import create_app
 from emailhook.entrypoints.web.ops import OPENAPI
 from emailhook.service.processing import Processor, RetryPolicy
 from emailhook.settings import Settings
@@ -62,14 +62,14 @@ def seeded_app(
     with fresh_postgres_database() as url:
         app = _seeded(Settings(data_dir=data_dir, database_url=url), seed_bodies)
         yield app
-        app.extensions["emailhook.database"].engine.dispose()
-        app.extensions["emailhook.queries"].engine.dispose()
+        app.extensions["emailhook"].database.engine.dispose()
+        app.extensions["emailhook"].reads.engine.dispose()
 
 
 def _seeded(app_settings: Settings, seed_bodies: dict[str, bytes]) -> Flask:
     app = create_app(app_settings)
     ids = post_bodies(app, list(seed_bodies.values()))
-    Processor(app.extensions["emailhook.database"].sessions, RetryPolicy()).process(ids)
+    Processor(app.extensions["emailhook"].database.sessions, RetryPolicy()).process(ids)
     return app
 
 

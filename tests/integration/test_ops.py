@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from emailhook.entrypoints.web.app import create_app
+from emailhook import create_app
 from emailhook.settings import Settings
 
 
@@ -38,7 +38,7 @@ def test_readyz_names_a_database_that_stopped_answering(tmp_path: Path) -> None:
     app = app_with_broker(tmp_path, None)
     (tmp_path / "emailhook.db").unlink()
     (tmp_path / "emailhook.db").mkdir()  # the file is gone and cannot come back
-    app.extensions["emailhook.database"].engine.dispose()
+    app.extensions["emailhook"].database.engine.dispose()
     response = app.test_client().get("/readyz")
     assert response.status_code == 503
     assert response.json["checks"]["database"].startswith("failed: OperationalError")

@@ -10,10 +10,10 @@ from pathlib import Path
 from sqlalchemy import event, func, select, text
 
 from conftest import SEED_EVENTS
+from emailhook.adapters.db.engine import Database, open_database, open_read_only_database
 from emailhook.adapters.db.models import EmailCallback, InboxBody
 from emailhook.adapters.db.sqlite_lock import writer_lock
 from emailhook.adapters.intake import inbox
-from emailhook.composition import Database, open_database, open_read_only_database
 from emailhook.domain.inbox import BodyState
 from emailhook.service.intake import Intake, SessionWriter
 from emailhook.service.processing import Processor, RetryPolicy

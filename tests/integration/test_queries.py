@@ -6,9 +6,9 @@ import json
 from datetime import timedelta
 from typing import Any
 
+from emailhook.adapters.db.engine import Database
 from emailhook.adapters.reads import queries
 from emailhook.adapters.reads.queries import CallbackFilter
-from emailhook.composition import Database
 from emailhook.service.intake import Intake, SessionWriter
 from emailhook.service.processing import Processor, RetryPolicy
 from support.clock import Clock

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from emailhook.adapters.db.engine import Database, open_database, open_read_only_database
 from emailhook.adapters.db.models import InboxBody
 from emailhook.adapters.db.sqlite_lock import writer_lock
-from emailhook.composition import Database, open_database, open_read_only_database
 from emailhook.domain.inbox import BodyState
 from emailhook.service.intake import Intake, SessionWriter
 from emailhook.service.relay import Relay, RelayPolicy

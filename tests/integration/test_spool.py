@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, func, select
 
+from emailhook.adapters.db.engine import Database
 from emailhook.adapters.db.models import InboxBody, SpoolSegment
 from emailhook.adapters.intake import spool_promoter
 from emailhook.adapters.intake.spool import SpoolWriter
 from emailhook.adapters.intake.spool_promoter import SpoolPromoter, spool_backlog
-from emailhook.composition import Database
 from emailhook.domain.inbox import BodyState, NewBody
 
 RECEIVED = datetime(2026, 11, 27, 14, 30, tzinfo=UTC)

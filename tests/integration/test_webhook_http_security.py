@@ -45,7 +45,7 @@ def make_app(tmp_path: Path) -> Iterator[AppFactory]:
 
     yield make
     for app in apps:
-        app.extensions["emailhook.database"].engine.dispose()
+        app.extensions["emailhook"].database.engine.dispose()
 
 
 @pytest.fixture
@@ -58,7 +58,7 @@ def emailhook_logs(caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyP
 
 def kept(app: Flask) -> int:
     move_spool(app)
-    with app.extensions["emailhook.database"].sessions() as session:
+    with app.extensions["emailhook"].database.sessions() as session:
         return int(session.execute(select(func.count(InboxBody.id))).scalar_one())
 
 

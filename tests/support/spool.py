@@ -10,7 +10,7 @@ from emailhook.adapters.db.models import InboxBody
 
 def move_spool(app: Flask) -> int:
     """Move what ``app``'s web process spooled into the inbox now; return how many bodies."""
-    promoter = app.extensions.get("emailhook.spool")
+    promoter = app.extensions["emailhook"].spool
     return promoter.run_once() if promoter else 0
 
 
@@ -21,7 +21,7 @@ def post_bodies(app: Flask, bodies: list[bytes]) -> list[int]:
     assert [answer.status_code for answer in answers] == [200] * len(bodies)
     move_spool(app)
     request_ids = [answer.json["request_id"] for answer in answers]  # type: ignore[index]
-    with app.extensions["emailhook.database"].sessions() as session:
+    with app.extensions["emailhook"].database.sessions() as session:
         rows = session.execute(
             select(InboxBody.request_id, InboxBody.id).where(InboxBody.request_id.in_(request_ids))
         )
@@ -32,7 +32,7 @@ def post_bodies(app: Flask, bodies: list[bytes]) -> list[int]:
 def latest_inbox_id(app: Flask, request_id: str) -> int:
     """Move the spool, then return the newest inbox id of a body posted with ``request_id``."""
     move_spool(app)
-    with app.extensions["emailhook.database"].sessions() as session:
+    with app.extensions["emailhook"].database.sessions() as session:
         found = session.scalar(
             select(func.max(InboxBody.id)).where(InboxBody.request_id == request_id)
         )

@@ -2,33 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
-from collections.abc import Callable
 from typing import Any
 
 from celery import Celery, bootsteps
 from celery.signals import setup_logging, worker_init
 from kombu import Queue
-from sqlalchemy.orm import Session, sessionmaker
 
 from emailhook.adapters.broker.config import broker_config
-from emailhook.adapters.intake.spool_promoter import SpoolPromoter
-from emailhook.composition import (
-    PerProcess,
-    open_database,
-    open_read_only_database,
-    relay_policy,
-    retry_policy,
-    soft_bounce_rule,
-)
+from emailhook.composition import WorkerServices
 from emailhook.observability.logs import configure_logging
 from emailhook.observability.metrics import configure_metrics, record_stored
 from emailhook.observability.redaction import install_redaction
-from emailhook.service.processing import Processor
-from emailhook.service.relay import Publish, Relay
-from emailhook.settings import Settings
+from emailhook.service.relay import Publish
 
 log = logging.getLogger("emailhook.worker")
 
@@ -38,13 +27,17 @@ QUEUE = "email-webhook"
 PROCESS_BODIES = "emailhook.process_bodies"
 
 
-def create_celery(settings: Settings | None = None) -> Celery:
+def build_celery(services: WorkerServices) -> Celery:
     """Return a Celery app wired to the configured broker, with the task and the relay."""
-    settings = settings or Settings()
+    settings = services.settings
     install_redaction(settings)  # broker and database passwords masked in logs
     configure_metrics(settings)
     # Celery leaves logging to us when someone listens: its lines get our format too.
-    setup_logging.connect(_configure_logging, weak=False, dispatch_uid="emailhook.logs")
+    setup_logging.connect(
+        functools.partial(_configure_logging, level=settings.log_level),
+        weak=False,
+        dispatch_uid="emailhook.logs",
+    )
     # Before the pool forks and the relay starts: every process and thread inherits it.
     worker_init.connect(
         lambda **_: lower_priority(settings.worker_nice),
@@ -68,41 +61,16 @@ def create_celery(settings: Settings | None = None) -> Celery:
         worker_prefetch_multiplier=2,
         worker_hijack_root_logger=False,
     )
-    app.emailhook_settings = settings  # type: ignore[attr-defined]
-    databases = _worker_databases(settings)
-    # On SQLite, bodies are loaded without the write lock: +20 % events/s in alternating
-    # drains of one-event bodies.
-    readers = _sqlite_readers(settings)
+    app.emailhook_services = services  # type: ignore[attr-defined]
 
     @app.task(name=PROCESS_BODIES)
     def process_bodies(body_ids: list[int]) -> dict[str, object]:
-        processor = Processor(
-            databases.get().sessions,
-            retry_policy(settings),
-            soft_bounces=soft_bounce_rule(settings),
-            readers=readers(),
-        )
-        outcome = processor.process(body_ids)
+        outcome = services.processor().process(body_ids)
         record_stored(outcome.stored, outcome.duplicates, outcome.latencies)
         return outcome.as_dict()
 
     app.steps["worker"].add(RelayStep)
     return app
-
-
-def _worker_databases(settings: Settings) -> PerProcess:
-    return PerProcess(
-        lambda: open_database(settings, lock_timeout_seconds=settings.worker_lock_timeout_seconds)
-    )
-
-
-def _sqlite_readers(settings: Settings) -> Callable[[], sessionmaker[Session] | None]:
-    """Read-only sessions of this process on SQLite (WAL gives readers a snapshot while a
-    writer holds the one write lock), or None elsewhere, where reads wait for no writer."""
-    if not settings.uses_sqlite:
-        return lambda: None
-    readers = PerProcess(lambda: open_read_only_database(settings))
-    return lambda: readers.get().sessions
 
 
 def lower_priority(nice: int) -> None:
@@ -111,11 +79,11 @@ def lower_priority(nice: int) -> None:
         os.setpriority(os.PRIO_PROCESS, 0, nice)
 
 
-def _configure_logging(loglevel: int | str | None = None, **_: Any) -> None:
+def _configure_logging(loglevel: int | str | None = None, *, level: str, **_: Any) -> None:
     configure_logging(loglevel if isinstance(loglevel, int) else logging.INFO, root=True)
     # Celery's --loglevel sets its own lines; EMAILHOOK_LOG_LEVEL sets emailhook's (DEBUG: a
     # line per stored body with its request id)
-    logging.getLogger("emailhook").setLevel(Settings().log_level)
+    logging.getLogger("emailhook").setLevel(level)
 
 
 def celery_publisher(app: Celery, timeout: float) -> Publish:
@@ -138,25 +106,6 @@ def celery_publisher(app: Celery, timeout: float) -> Publish:
     return publish
 
 
-def start_relay(app: Celery, settings: Settings) -> tuple[threading.Thread, threading.Event]:
-    """Start a relay thread feeding ``app``'s queue; set the event to stop it."""
-    databases = _worker_databases(settings)
-    publisher = celery_publisher(app, settings.broker_timeout_seconds)
-    # On SQLite, passes that find nothing to do read without the write lock.
-    readers = _sqlite_readers(settings)()
-    relay = Relay(databases.get().sessions, publisher, relay_policy(settings), readers=readers)
-    stop = threading.Event()
-    thread = threading.Thread(target=relay.run_forever, args=(stop,), name="emailhook-relay")
-    thread.daemon = True
-    thread.start()
-    # Web processes move their own spools; this takes over those of web servers that stopped.
-    sweeper = SpoolPromoter(databases.get().engine, settings.resolved_spool_dir)
-    threading.Thread(
-        target=sweeper.sweep_forever, args=(stop,), name="emailhook-spool-sweep", daemon=True
-    ).start()
-    return thread, stop
-
-
 class RelayStep(bootsteps.StartStopStep):
     """Runs the relay in the worker's main process, beside the pool."""
 
@@ -168,9 +117,11 @@ class RelayStep(bootsteps.StartStopStep):
         self._stop: threading.Event | None = None
 
     def start(self, worker: Any) -> None:
-        settings: Settings = worker.app.emailhook_settings
-        if settings.relay_in_worker:
-            self._thread, self._stop = start_relay(worker.app, settings)
+        services: WorkerServices = worker.app.emailhook_services
+        if services.settings.relay_in_worker:
+            publish = celery_publisher(worker.app, services.settings.broker_timeout_seconds)
+            threads = services.start_relay(publish)
+            self._thread, self._stop = threads.relay, threads.stop
             log.info("relay started")
 
     def stop(self, worker: Any) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
+
+from kombu import Connection
 
 from emailhook.settings import Settings
 
@@ -44,3 +47,17 @@ def broker_config(settings: Settings) -> dict[str, Any]:
         # Publisher confirms: a publish returns only once RabbitMQ has taken the message.
         config["broker_transport_options"] = {"confirm_publish": True, "connect_timeout": timeout}
     return config
+
+
+def check_broker(settings: Settings) -> None:
+    """Raise unless the broker accepts a connection within the broker timeout."""
+    config = broker_config(settings)
+    timeout = settings.broker_timeout_seconds
+    with Connection(
+        config["broker_url"],
+        connect_timeout=timeout,
+        transport_options=config.get("broker_transport_options", {}),
+    ) as connection:
+        connection.ensure_connection(
+            max_retries=1, interval_start=0, interval_step=0, timeout=math.ceil(timeout)
+        )

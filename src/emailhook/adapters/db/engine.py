@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -101,3 +104,73 @@ def is_transient(error: BaseException) -> bool:
     if isinstance(error, OperationalError):
         return True
     return isinstance(error, DBAPIError) and error.connection_invalidated
+
+
+@dataclass(frozen=True, slots=True)
+class Database:
+    """An engine and its sessions."""
+
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+
+def open_database(
+    settings: Settings,
+    *,
+    lock_timeout_seconds: float,
+    statement_timeout_seconds: float | None = None,
+) -> Database:
+    """Return the configured database, migrated first when ``auto_migrate`` is on."""
+    engine = create_db_engine(
+        settings,
+        lock_timeout_seconds=lock_timeout_seconds,
+        statement_timeout_seconds=statement_timeout_seconds,
+    )
+    if settings.auto_migrate:
+        migrate(settings)
+    return Database(engine, create_session_factory(engine))
+
+
+def open_read_only_database(settings: Settings) -> Database:
+    """Return the configured database for queries: nothing it runs can write."""
+    engine = create_db_engine(
+        settings,
+        lock_timeout_seconds=settings.web_lock_timeout_seconds,
+        statement_timeout_seconds=settings.query_timeout_seconds,
+        read_only=True,
+    )
+    return Database(engine, create_session_factory(engine))
+
+
+def migrate(settings: Settings) -> None:
+    """Bring the schema up to date, on a connection without the web's short timeouts."""
+    # Imported here: Alembic adds about 10 MB to a process, and web processes started by
+    # `emailhook serve` never migrate (the server migrates once, before it starts them).
+    from emailhook.adapters.db.migrations import upgrade
+
+    engine = create_db_engine(settings, lock_timeout_seconds=settings.worker_lock_timeout_seconds)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+
+
+def check_database(engine: Engine) -> None:
+    """Raise unless the database answers a trivial query."""
+    with engine.connect() as connection:
+        connection.exec_driver_sql("SELECT 1")
+
+
+class PerProcess:
+    """One Database per process: connections must never cross a fork (Celery's prefork pool)."""
+
+    def __init__(self, open_: Callable[[], Database]) -> None:
+        self._open = open_
+        self._pid = -1
+        self._database: Database | None = None
+
+    def get(self) -> Database:
+        if self._database is None or self._pid != os.getpid():
+            self._database = self._open()
+            self._pid = os.getpid()
+        return self._database

@@ -192,3 +192,13 @@ def iter_suppressions(
         if not more:
             return
         after = page[-1].email
+
+
+def latest_callbacks(
+    session: Session, *, limit: int, qj_contact_id: int | None = None
+) -> list[EmailCallback]:
+    """Return the latest stored events, newest first (of one contact, when given)."""
+    stmt = select(EmailCallback).order_by(EmailCallback.id.desc()).limit(limit)
+    if qj_contact_id is not None:
+        stmt = stmt.where(EmailCallback.qj_contact_id == qj_contact_id)
+    return list(session.execute(stmt).scalars())

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from flask import current_app, g, request
+from flask import g, request
 
-from emailhook.service.operators import OperatorAuth
+from emailhook.entrypoints.web.services import current_services
 
 
 def operators_only() -> None:
@@ -12,7 +12,6 @@ def operators_only() -> None:
 
     The name of the operator (None when none are configured) is kept in ``g.operator``.
     """
-    operators: OperatorAuth = current_app.extensions["emailhook.operators"]
-    g.operator = operators.verify(
+    g.operator = current_services().operators.verify(
         request.headers.get("Authorization"), remote_addr=request.remote_addr
     )

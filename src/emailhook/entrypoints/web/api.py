@@ -6,15 +6,15 @@ import csv
 import io
 from collections.abc import Iterator
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import NotFound
 
 from emailhook.adapters.reads import queries
-from emailhook.composition import Database
 from emailhook.domain.suppression import SuppressionReason
 from emailhook.entrypoints.web import params
 from emailhook.entrypoints.web.access import operators_only
+from emailhook.entrypoints.web.services import current_services
 from emailhook.service.errors import InvalidQueryError
 
 api = Blueprint("api", __name__)
@@ -25,8 +25,7 @@ CSV_COLUMNS = ("email", "reason", "since")
 
 
 def _sessions() -> sessionmaker[Session]:
-    queries_db: Database = current_app.extensions["emailhook.queries"]
-    return queries_db.sessions
+    return current_services().reads.sessions
 
 
 def _limit() -> int:

@@ -12,18 +12,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from flask import Blueprint, Response, current_app, g, redirect, render_template, request, url_for
-from sqlalchemy.exc import SQLAlchemyError
+from flask import Blueprint, Response, g, redirect, render_template, request, url_for
 from sqlalchemy.orm import Session, sessionmaker
-from werkzeug.exceptions import NotFound, ServiceUnavailable
+from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from emailhook.adapters.db.engine import is_transient
-from emailhook.adapters.intake import inbox
 from emailhook.adapters.reads import dashboard as dq
 from emailhook.adapters.reads import queries
 from emailhook.clock import utcnow
-from emailhook.composition import Database
 from emailhook.domain import rates
 from emailhook.domain.buckets import series
 from emailhook.domain.inbox import BodyState
@@ -37,7 +33,8 @@ from emailhook.entrypoints.web.dashboard_forms import (
     search_term,
     sort_choice,
 )
-from emailhook.service.operators import OperatorAuth, require_same_origin
+from emailhook.entrypoints.web.services import current_services
+from emailhook.service.operators import require_same_origin
 
 log = logging.getLogger("emailhook.dashboard")
 
@@ -57,8 +54,7 @@ CSP = (
 
 
 def _reader() -> sessionmaker[Session]:
-    database: Database = current_app.extensions["emailhook.queries"]
-    return database.sessions
+    return current_services().reads.sessions
 
 
 def _args() -> dict[str, str]:
@@ -75,7 +71,7 @@ def _no_framing(response: Response) -> Response:
 
 
 def _page(template: str, **context: Any) -> str:
-    operators: OperatorAuth = current_app.extensions["emailhook.operators"]
+    operators = current_services().operators
     return render_template(
         f"dashboard/{template}", open_dashboard=not operators.configured, **context
     )
@@ -202,14 +198,13 @@ def suppressions() -> str:
 @dashboard.get("/dashboard/pipeline")
 def pipeline() -> str:
     """Accepted, processed, backlog and dead-lettered bodies, with a replay button each."""
-    with _reader().begin() as session:
-        counts = inbox.backlog(session)
-        stored = dq.events_stored(session)
-        dead = inbox.list_bodies(session, states=[BodyState.DEAD], limit=DEAD_LIMIT)
+    operations = current_services().operations
+    backlog = operations.backlog()
+    dead = operations.list_bodies([BodyState.DEAD], limit=DEAD_LIMIT)
     return _page(
         "pipeline.html",
-        counts=counts,
-        stored=stored,
+        counts=backlog.bodies,
+        stored=backlog.events_stored,
         dead=dead,
         replayed=params.integer(_args(), "replayed", minimum=1),
     )
@@ -219,20 +214,7 @@ def pipeline() -> str:
 def replay(body_id: int) -> WerkzeugResponse:
     """Queue a dead-lettered (or unrecognized) body again; only from the dashboard's pages."""
     require_same_origin(request.headers.get("Origin"), request.headers.get("Referer"), request.host)
-    database: Database = current_app.extensions["emailhook.database"]
-    try:
-        with database.sessions.begin() as session:
-            count = inbox.replay(
-                session,
-                now=utcnow(),
-                ids=[body_id],
-                states=[BodyState.DEAD, BodyState.UNRECOGNIZED],
-            )
-    except SQLAlchemyError as error:
-        if not is_transient(error):
-            raise
-        raise ServiceUnavailable("the database is busy; try again") from error
-    if not count:
+    if not current_services().operations.replay_failed(body_id):
         raise NotFound(f"no dead-lettered or unrecognized body {body_id}")
     log.info("body %d queued again from the dashboard by %s", body_id, g.operator or "-")
     return redirect(url_for("dashboard.pipeline", replayed=body_id), code=303)

@@ -7,18 +7,16 @@ from collections.abc import Callable
 from importlib.resources import files
 
 import orjson
-from flask import Blueprint, Flask, Response, current_app, jsonify
+from flask import Blueprint, Flask, Response, jsonify
 from flask_swagger_ui import get_swaggerui_blueprint
 from sqlalchemy.exc import SQLAlchemyError
 
-from emailhook.adapters import health
-from emailhook.adapters.intake import inbox
-from emailhook.adapters.intake.spool_promoter import spool_backlog
-from emailhook.composition import Database
-from emailhook.domain.inbox import BodyState
+from emailhook.adapters.broker.config import check_broker
+from emailhook.adapters.db.engine import check_database
 from emailhook.domain.masking import mask_emails
+from emailhook.entrypoints.web.services import current_services
 from emailhook.observability import metrics
-from emailhook.settings import Settings
+from emailhook.service.errors import StorageUnavailableError
 
 log = logging.getLogger("emailhook.ops")
 
@@ -46,11 +44,10 @@ def healthz() -> Response:
 @ops.get("/readyz")
 def readyz() -> tuple[Response, int]:
     """200 when database and broker are reachable; 503 saying which is not."""
-    settings: Settings = current_app.extensions["emailhook.settings"]
-    database: Database = current_app.extensions["emailhook.database"]
+    services = current_services()
     checks = {
-        "database": _check(lambda: health.check_database(database.engine)),
-        "broker": _check(lambda: health.check_broker(settings)),
+        "database": _check(lambda: check_database(services.database.engine)),
+        "broker": _check(lambda: check_broker(services.settings)),
     }
     ready = all(result == "ok" for result in checks.values())
     body = jsonify(status="ready" if ready else "unavailable", checks=checks)
@@ -60,22 +57,17 @@ def readyz() -> tuple[Response, int]:
 @ops.get("/metrics")
 def prometheus_metrics() -> Response:
     """Every process's metrics, and the inbox gauges, in Prometheus text format."""
-    settings: Settings = current_app.extensions["emailhook.settings"]
-    sessions = current_app.extensions["emailhook.queries"].sessions
-    engine = current_app.extensions["emailhook.queries"].engine
+    services = current_services()
 
     def inbox_counts() -> dict[str, int] | None:
         try:
-            with sessions.begin() as session:
-                counts = inbox.count_states(session, [BodyState.PENDING, BodyState.DEAD])
-            files, unmoved = spool_backlog(engine, settings.resolved_spool_dir)
-            return {**counts, "spool_files": files, "spool_unmoved_bytes": unmoved}
-        except (SQLAlchemyError, OSError) as error:
+            return services.operations.gauges()
+        except (StorageUnavailableError, SQLAlchemyError, OSError) as error:
             log.warning("inbox gauges left out: %s", type(error).__name__)
             return None
 
     return Response(
-        metrics.exposition(settings, inbox_counts),
+        metrics.exposition(services.settings, inbox_counts),
         mimetype=None,
         content_type=metrics.CONTENT_TYPE_LATEST,
     )

@@ -8,10 +8,10 @@ import orjson
 from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from emailhook.entrypoints.web.services import current_services
 from emailhook.observability.logs import current_request_id
 from emailhook.observability.metrics import metrics
-from emailhook.service.auth import Credentials, WebhookAuth
-from emailhook.service.intake import Intake
+from emailhook.service.auth import Credentials
 
 webhook = Blueprint("webhook", __name__)
 
@@ -21,8 +21,7 @@ webhook = Blueprint("webhook", __name__)
 def receive_email(token: str | None = None) -> Response:
     """Accept an Infobip webhook body from an authenticated sender: 200 once durably kept."""
     metrics().received.inc()
-    auth: WebhookAuth = current_app.extensions["emailhook.auth"]
-    intake: Intake = current_app.extensions["emailhook.intake"]
+    services = current_services()
     raw = _read_body(current_app.config["MAX_CONTENT_LENGTH"])
     offered = Credentials(
         path_token=token,
@@ -30,8 +29,8 @@ def receive_email(token: str | None = None) -> Response:
         headers=dict(request.headers.items()),
         body=raw,
     )
-    auth.verify(offered, remote_addr=request.remote_addr)
-    receipt = intake.accept(raw, request_id=current_request_id())
+    services.auth.verify(offered, remote_addr=request.remote_addr)
+    receipt = services.intake.accept(raw, request_id=current_request_id())
     metrics().accepted.labels(receipt.shape.value).inc()
     answer = {
         "accepted": True,

@@ -1,0 +1,22 @@
+"""The ``emailhook`` console script: one group, its commands in the modules beside this one."""
+
+from __future__ import annotations
+
+import click
+
+from emailhook.composition import load_settings
+from emailhook.entrypoints.cli import inbox, schema, serving, state
+from emailhook.observability.logs import configure_logging
+
+
+@click.group()
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """emailhook: e-mail webhooks in, every event stored exactly once."""
+    settings = load_settings()
+    configure_logging(settings=settings)
+    ctx.obj = settings
+
+
+for command in (*serving.COMMANDS, *inbox.COMMANDS, schema.db, state.state_group):
+    main.add_command(command)

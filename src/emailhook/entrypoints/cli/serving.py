@@ -1,0 +1,104 @@
+"""Commands that run the service: web and worker together, or each on its own."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from collections.abc import Sequence
+
+import click
+
+from emailhook.adapters.db.engine import migrate
+from emailhook.composition import worker_services
+from emailhook.entrypoints.cli import supervisor
+from emailhook.entrypoints.cli.context import settings as current_settings
+from emailhook.entrypoints.worker import QUEUE, build_celery, celery_publisher
+from emailhook.observability.metrics import clear_metrics
+from emailhook.service import operators
+from emailhook.service.auth import require_authentication
+from emailhook.service.errors import ConfigurationError
+from emailhook.settings import Settings
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int, help="Web server processes.")
+@click.option("--concurrency", default=2, show_default=True, type=int, help="Worker processes.")
+def run(host: str, port: int, workers: int, concurrency: int) -> None:
+    """Run web server and worker together; Ctrl-C stops both."""
+    settings = _startable_settings()
+    migrate(settings)
+    clear_metrics(settings)
+    serve_cmd = [*_self(), "serve", "--host", host, "--port", str(port), "--workers", str(workers)]
+    worker_cmd = [*_self(), "worker", "--concurrency", str(concurrency)]
+    click.echo(f"emailhook: POST http://{host}:{port}/email  (data in {settings.data_dir})")
+    click.echo(f"dashboard: http://{host}:{port}/")
+    sys.exit(supervisor.run_together({"web": serve_cmd, "worker": worker_cmd}))
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int, help="Server processes.")
+@click.option("--threads", default=8, show_default=True, type=int, help="Threads per process.")
+@click.option("--target", default="emailhook:create_app", hidden=True, help="App factory.")
+def serve(host: str, port: int, workers: int, threads: int, target: str) -> None:
+    """Serve the web app with granian, a production WSGI server."""
+    settings = _startable_settings()  # a refusal here, not in each granian worker
+    operators.announce(settings, host)
+    environment = dict(os.environ)
+    if settings.auto_migrate:
+        # Once, here, rather than raced by every server process: they are told not to.
+        migrate(settings)
+        environment["EMAILHOOK_AUTO_MIGRATE"] = "false"
+    argv = [sys.executable, "-m", "granian", "--interface", "wsgi", "--factory"]
+    argv += ["--host", host, "--port", str(port), "--workers", str(workers)]
+    argv += ["--blocking-threads", str(threads), "--no-access-log", target]
+    # Replaced by granian's own command, as `worker` is by Celery's: the server's processes
+    # then hold granian and the app, not this command's imports (Alembic, Celery: ~25 MB
+    # that every forked server process would carry).
+    os.execve(sys.executable, argv, environment)  # noqa: S606 (no shell involved)
+
+
+@click.command(context_settings={"ignore_unknown_options": True})
+@click.option("--concurrency", "-c", default=2, show_default=True, type=int)
+@click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
+def worker(concurrency: int, celery_args: Sequence[str]) -> None:
+    """Run a Celery worker on the email-webhook queue (with the relay)."""
+    argv = [sys.executable, "-m", "celery", "-A", "emailhook", "worker", "-Q", QUEUE]
+    argv += ["--loglevel=info", f"--concurrency={concurrency}", *celery_args]
+    os.execv(sys.executable, argv)  # noqa: S606 (replaces this process; no shell involved)
+
+
+@click.command()
+def relay() -> None:
+    """Run only the relay (inbox -> queue), for workers started with EMAILHOOK_RELAY_IN_WORKER=0."""
+    services = worker_services(current_settings())
+    app = build_celery(services)
+    threads = services.start_relay(celery_publisher(app, services.settings.broker_timeout_seconds))
+    signal.signal(signal.SIGTERM, lambda *_: threads.stop.set())
+    try:
+        while threads.relay.is_alive():
+            threads.relay.join(timeout=0.5)
+    except KeyboardInterrupt:
+        threads.stop.set()
+        threads.relay.join()
+
+
+def _startable_settings() -> Settings:
+    """Return the settings, or exit non-zero saying why the web app would refuse to start."""
+    settings = current_settings()
+    try:
+        require_authentication(settings)
+    except ConfigurationError as error:
+        raise click.ClickException(str(error)) from error
+    return settings
+
+
+def _self() -> list[str]:
+    return [sys.executable, "-m", "emailhook"]
+
+
+COMMANDS = (run, serve, worker, relay)

@@ -1,0 +1,130 @@
+"""What operators do with the pipeline: replay bodies, rebuild derived state, read the backlog.
+
+The CLI, the dashboard and ``/metrics`` all call this one service, so each operation has one
+meaning and one error policy: a database that is busy or down is a StorageUnavailableError
+(503 on the web, a clear message on a terminal); anything else is a bug and propagates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from emailhook.adapters.db.engine import Database, is_transient
+from emailhook.adapters.db.models import InboxBody
+from emailhook.adapters.intake import inbox
+from emailhook.adapters.intake.spool_promoter import spool_backlog
+from emailhook.adapters.reads.dashboard import events_stored
+from emailhook.adapters.store import contact_state, rollup
+from emailhook.clock import utcnow
+from emailhook.domain.inbox import BodyState
+from emailhook.domain.suppression import SoftBounceRule
+from emailhook.service.errors import StorageUnavailableError
+
+#: the bodies an operator replays by default: those that did not reach the store
+REPLAYABLE = (BodyState.DEAD, BodyState.UNRECOGNIZED)
+
+
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    """Bodies by state, events stored, and what the spool holds not yet moved."""
+
+    bodies: dict[str, int]
+    events_stored: int
+    spool_files: int
+    spool_unmoved_bytes: int
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            **self.bodies,
+            "events_stored": self.events_stored,
+            "spool_files": self.spool_files,
+            "spool_unmoved_bytes": self.spool_unmoved_bytes,
+        }
+
+
+class Operations:
+    """Replays, rebuilds and backlog reads over one database and one spool folder."""
+
+    def __init__(
+        self,
+        database: Database,
+        reads: Database,
+        *,
+        spool_dir: Path,
+        soft_bounces: SoftBounceRule,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._database = database
+        self._reads = reads
+        self._spool_dir = spool_dir
+        self._soft_bounces = soft_bounces
+        self._clock = clock
+
+    def replay(self, ids: Sequence[int] = (), states: Sequence[BodyState] = ()) -> int:
+        """Queue bodies again (by id, or every one in ``states``); return how many.
+
+        Storing is idempotent, so a replay never doubles an event. Naming ids without states
+        replays those bodies whatever their state.
+        """
+        with self._transaction(self._database) as session:
+            return inbox.replay(session, now=self._clock(), ids=ids, states=states)
+
+    def replay_failed(self, body_id: int) -> bool:
+        """Queue one dead-lettered or unrecognized body again; False when it is neither."""
+        with self._transaction(self._database) as session:
+            return bool(inbox.replay(session, now=self._clock(), ids=[body_id], states=REPLAYABLE))
+
+    def rebuild(self) -> int:
+        """Recompute the derived tables and the rollup from every stored event; return the
+        events read. The workers should be stopped meanwhile."""
+        with self._transaction(self._database) as session:
+            events = contact_state.rebuild(session, self._soft_bounces)
+            rollup.rebuild(session)
+        return events
+
+    def backlog(self) -> Backlog:
+        """Return the bodies by state, the events stored and the spool's unmoved bytes."""
+        with self._transaction(self._reads) as session:
+            bodies = inbox.backlog(session)
+            stored = events_stored(session)
+        files, unmoved = spool_backlog(self._reads.engine, self._spool_dir)
+        return Backlog(bodies, stored, files, unmoved)
+
+    def gauges(self) -> dict[str, int]:
+        """Return what ``/metrics`` shows of the inbox: pending and dead bodies, the spool."""
+        with self._transaction(self._reads) as session:
+            counts = inbox.count_states(session, [BodyState.PENDING, BodyState.DEAD])
+        files, unmoved = spool_backlog(self._reads.engine, self._spool_dir)
+        return {**counts, "spool_files": files, "spool_unmoved_bytes": unmoved}
+
+    def list_bodies(self, states: Sequence[BodyState], limit: int) -> list[InboxBody]:
+        """Return bodies in ``states``, newest first."""
+        with self._transaction(self._reads) as session:
+            bodies = inbox.list_bodies(session, states=states, limit=limit)
+            session.expunge_all()
+            return bodies
+
+    def get_body(self, body_id: int) -> InboxBody | None:
+        """Return one body with its bookkeeping, or None."""
+        with self._transaction(self._reads) as session:
+            body = inbox.get_body(session, body_id)
+            session.expunge_all()
+            return body
+
+    @staticmethod
+    @contextmanager
+    def _transaction(database: Database) -> Iterator[Session]:
+        try:
+            with database.sessions.begin() as session:
+                yield session
+        except SQLAlchemyError as error:
+            if not is_transient(error):
+                raise
+            raise StorageUnavailableError("the database is busy or down; try again") from error
