@@ -3,15 +3,39 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, PositiveFloat, PositiveInt, SecretStr, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    PositiveFloat,
+    PositiveInt,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+@dataclass(frozen=True, slots=True)
+class SecretFor:
+    """Marks a setting as secret, and says who reads it: the one registry of secrets.
+
+    Validation splits every such setting into a list, redaction masks each of its values in
+    log lines, and authentication finds its settings by ``reader``
+    (:func:`secret_settings`).
+    """
+
+    reader: Literal["webhook", "operators"]
+
 
 #: A list of secrets from one variable: ``a,b`` (or a JSON array when a secret holds a comma).
 #: Two entries let a secret rotate without downtime: add the new one, switch, drop the old one.
-Secrets = Annotated[tuple[SecretStr, ...], NoDecode]
+WebhookSecrets = Annotated[tuple[SecretStr, ...], NoDecode, SecretFor("webhook")]
+OperatorSecrets = Annotated[tuple[SecretStr, ...], NoDecode, SecretFor("operators")]
 HmacAlgorithm = Literal["md5", "sha1", "sha224", "sha256", "sha384", "sha512"]
 
 
@@ -91,16 +115,16 @@ class Settings(BaseSettings):
 
     # --- who may post (README "Security"); production refuses to start with none of them ---
     #: secret tokens accepted in the URL: ``POST /email/<token>`` or ``POST /email?token=``
-    webhook_tokens: Secrets = ()
+    webhook_tokens: WebhookSecrets = ()
     #: HTTP Basic credentials, each ``user:password``
-    basic_auth: Secrets = ()
+    basic_auth: WebhookSecrets = ()
     #: a static shared-secret header: its name, and the values accepted
     secret_header: str = "X-Webhook-Secret"  # noqa: S105 (a header name, not a secret)
-    secret_header_values: Secrets = ()
+    secret_header_values: WebhookSecrets = ()
     #: ``Authorization: Bearer <token>`` tokens
-    bearer_tokens: Secrets = ()
+    bearer_tokens: WebhookSecrets = ()
     #: HMAC of the raw body: keys, the header carrying it, its algorithm and encoding
-    hmac_secrets: Secrets = ()
+    hmac_secrets: WebhookSecrets = ()
     hmac_header: str = "X-Signature"
     hmac_algorithm: HmacAlgorithm = "sha256"
     hmac_encoding: Literal["hex", "base64"] = "hex"
@@ -109,20 +133,14 @@ class Settings(BaseSettings):
 
     # --- who may use the dashboard (README "Dashboard"); HTTP Basic, ``user:password`` each ---
     #: none: the dashboard is open in development and disabled (404) in production
-    operator_users: Secrets = ()
+    operator_users: OperatorSecrets = ()
 
-    @field_validator(
-        "webhook_tokens",
-        "basic_auth",
-        "secret_header_values",
-        "bearer_tokens",
-        "hmac_secrets",
-        "operator_users",
-        mode="before",
-    )
+    @field_validator("*", mode="before")
     @classmethod
-    def _split_secrets(cls, value: object) -> object:
+    def _split_secrets(cls, value: object, info: ValidationInfo) -> object:
         """Read ``a,b`` or ``["a","b"]``; surrounding blanks and empty entries are dropped."""
+        if info.field_name not in secret_settings():
+            return value
         if isinstance(value, str):
             text = value.strip()
             items = json.loads(text) if text.startswith("[") else text.split(",")
@@ -196,6 +214,28 @@ class Settings(BaseSettings):
     @property
     def is_embedded_broker(self) -> bool:
         return self.resolved_broker_url.startswith("filesystem://")
+
+
+def secret_settings(reader: str | None = None) -> dict[str, str]:
+    """Return every secret setting's name (of ``reader``, or all) and who reads it."""
+    found: dict[str, str] = {}
+    for name, field in Settings.model_fields.items():
+        for mark in field.metadata:
+            if isinstance(mark, SecretFor) and reader in (None, mark.reader):
+                found[name] = mark.reader
+    return found
+
+
+def secret_values(settings: Settings) -> Iterator[str]:
+    """Yield the plain value of every secret the settings hold."""
+    for name in secret_settings():
+        for secret in getattr(settings, name):
+            yield secret.get_secret_value()
+
+
+def variable_of(name: str) -> str:
+    """Return the environment variable of the setting ``name``."""
+    return f"EMAILHOOK_{name.upper()}"
 
 
 def _with_psycopg_driver(url: str) -> str:

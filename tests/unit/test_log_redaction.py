@@ -11,7 +11,7 @@ import pytest
 from emailhook.domain.masking import mask_emails
 from emailhook.observability.logs import configure_logging
 from emailhook.observability.redaction import RedactingFilter, secrets_of
-from emailhook.settings import Settings
+from emailhook.settings import Settings, secret_settings
 
 TOKEN = "url-token-7f3a9c1e5b"
 HMAC_KEY = "hmac-key-2d4f6a8c0e"
@@ -108,3 +108,37 @@ def test_a_record_with_a_broken_format_is_left_to_the_handler() -> None:
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "%d items", ("many",), None)
     assert RedactingFilter().filter(record) is True
     assert record.msg == "%d items"
+
+
+def _is_secret_type(annotation: object) -> bool:
+    return "SecretStr" in repr(annotation) or "SecretBytes" in repr(annotation)
+
+
+def test_every_setting_that_holds_a_secret_is_in_the_registry() -> None:
+    # A new secret setting must be marked SecretFor(...): only then is it split into a list,
+    # masked in logs and found by the authentication that reads it.
+    holding = {n for n, f in Settings.model_fields.items() if _is_secret_type(f.annotation)}
+    assert holding == set(secret_settings())
+
+
+@pytest.mark.parametrize("name", sorted(secret_settings()))
+def test_every_registered_secret_is_masked_in_a_log_line(
+    name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    value = f"user-{name}:pw-{name}-9f8e7d"  # a user:password pair covers both kinds
+    settings = Settings.model_validate({name: value})
+    redactor = RedactingFilter()
+    redactor.add_secrets(secrets_of(settings))
+    encoded = base64.b64encode(value.encode()).decode()
+    line = f"seen {value} and pw-{name}-9f8e7d and Basic {encoded}"
+    assert redactor.redact(line) == "seen *** and *** and Basic ***"
+
+
+def test_an_operator_password_is_masked_wherever_a_log_line_shows_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    configure_logging(settings=Settings(operator_users="ana:op-password-77c1"))
+    with caplog.at_level(logging.INFO, logger="emailhook"):
+        logging.getLogger("emailhook.test").info("login ana:op-password-77c1 / op-password-77c1")
+    (record,) = [r for r in caplog.records if r.name == "emailhook.test"]
+    assert "op-password-77c1" not in record.getMessage()

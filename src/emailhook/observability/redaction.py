@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import quote, quote_plus, urlsplit
 
 from emailhook.domain.masking import mask_emails
-from emailhook.settings import Settings
+from emailhook.settings import Settings, secret_values
 
 MASK = "***"
 
@@ -74,23 +74,16 @@ _install_lock = threading.Lock()
 
 def secrets_of(settings: Settings) -> list[str]:
     """Return every secret text of ``settings`` in the spellings a log line could show."""
-    plain = [
-        secret.get_secret_value()
-        for group in (
-            settings.webhook_tokens,
-            settings.secret_header_values,
-            settings.bearer_tokens,
-            settings.hmac_secrets,
-        )
-        for secret in group
-    ]
-    for credentials in settings.basic_auth:
-        pair = credentials.get_secret_value()
-        plain += [pair, pair.partition(":")[2], base64.b64encode(pair.encode()).decode()]
+    plain = []
+    for secret in secret_values(settings):
+        plain.append(secret)
+        user, colon, password = secret.partition(":")
+        if colon and user:  # user:password pairs also appear as the password, or base64 (Basic)
+            plain += [password, base64.b64encode(secret.encode()).decode()]
     for url in (settings.database_url, settings.broker_url):
-        password = urlsplit(url).password if url else None
-        if password:
-            plain.append(password)
+        url_password = urlsplit(url).password if url else None
+        if url_password:
+            plain.append(url_password)
     spellings = {form for s in plain for form in (s, quote(s, safe=""), quote_plus(s))}
     return sorted(s for s in spellings if s)
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pydantic import SecretStr
 
 from emailhook.service.errors import ConfigurationError, UnauthorizedError
-from emailhook.settings import Settings
+from emailhook.settings import Settings, secret_settings, variable_of
 
 log = logging.getLogger("emailhook.auth")
 
@@ -31,13 +31,7 @@ URL_TOKEN, BASIC, HEADER, BEARER, HMAC = "url_token", "basic", "header", "bearer
 #: part after it never starts with ``=``, so base64 padding (``...==``) is never taken for one
 _SIGNATURE_LABEL = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*=(?=[^=])")
 #: environment variables that configure a method, for the production start-up error
-AUTH_VARIABLES = (
-    "EMAILHOOK_WEBHOOK_TOKENS",
-    "EMAILHOOK_BASIC_AUTH",
-    "EMAILHOOK_SECRET_HEADER_VALUES",
-    "EMAILHOOK_BEARER_TOKENS",
-    "EMAILHOOK_HMAC_SECRETS",
-)
+AUTH_VARIABLES = tuple(variable_of(name) for name in secret_settings("webhook"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,12 +38,16 @@ a lost connection is invalidated, as on every other path.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import JSON, BigInteger, Boolean, Connection, Integer, LargeBinary, String, Table
+from sqlalchemy.types import TypeEngine
+
+from emailhook.adapters.db.models import UTCDateTime
 
 #: one row's values, in the order of the statement's columns
 Row = Sequence[Any]
@@ -66,6 +70,52 @@ class Kind(enum.Enum):
 
 Columns = Sequence[tuple[str, Kind]]
 
+#: a model column's type -> its kind; the first that matches (BigInteger is an Integer)
+_KINDS: tuple[tuple[type[TypeEngine[Any]], Kind], ...] = (
+    (UTCDateTime, Kind.TIME),
+    (LargeBinary, Kind.BYTES),
+    (Boolean, Kind.BOOLEAN),
+    (BigInteger, Kind.BIGINT),
+    (Integer, Kind.INTEGER),
+    (JSON, Kind.JSON),
+    (String, Kind.TEXT),  # Text is a String
+)
+
+
+def table_columns(
+    table: Table, *, only: Collection[str] | None = None, leave_out: Collection[str] = ("id",)
+) -> list[tuple[str, Kind]]:
+    """Return ``table``'s columns (``only`` those, else all but ``leave_out``) with their
+    kinds, in the table's order: a statement's columns come from the model, never a copy."""
+    columns = []
+    for column in table.columns:
+        if (only is not None and column.name not in only) or column.name in leave_out:
+            continue
+        kind = next((k for t, k in _KINDS if isinstance(column.type, t)), None)
+        if kind is None:
+            raise TypeError(f"{table.name}.{column.name}: no bulk kind for {column.type!r}")
+        columns.append((column.name, kind))
+    if only is not None and len(columns) != len(only):
+        missing = set(only) - {name for name, _ in columns}
+        raise ValueError(f"{table.name} has no columns {sorted(missing)}")
+    return columns
+
+
+class RowOrder:
+    """Builds a statement's row from values by column name: no position to get wrong."""
+
+    def __init__(self, columns: Columns) -> None:
+        self._names = frozenset(name for name, _ in columns)
+        self._get = itemgetter(*(name for name, _ in columns))
+
+    def __call__(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
+        """Return ``values`` in the statement's column order; every column exactly once."""
+        if len(values) != len(self._names):
+            extra, missing = values.keys() - self._names, self._names - values.keys()
+            raise ValueError(f"row values: missing {sorted(missing)}, unknown {sorted(extra)}")
+        row: tuple[Any, ...] = self._get(values)
+        return row
+
 
 @dataclass(frozen=True, slots=True)
 class Prepared:
@@ -84,6 +134,8 @@ class BulkInsert:
 
     def __init__(self, table: str, columns: Columns, tail: str = "") -> None:
         _check_names(table, columns)
+        #: turns a mapping of column name to value into this statement's row
+        self.row = RowOrder(columns)
         names = ", ".join(name for name, _ in columns)
         self._width = len(columns)
         self._times = _time_positions(columns)
@@ -92,6 +144,13 @@ class BulkInsert:
         self._sqlite_head, self._tail = head + "VALUES ", f" {tail}" if tail else ""
         self._sqlite = self._sqlite_head + self._sqlite_row + self._tail
         self._postgres = f"{head}SELECT * FROM {_unnest(columns)}{self._tail}"  # noqa: S608
+
+    @classmethod
+    def into(
+        cls, table: Table, tail: str = "", *, only: Collection[str] | None = None
+    ) -> BulkInsert:
+        """Return the insert of ``table``'s columns (``only`` those, else all but ``id``)."""
+        return cls(table.name, table_columns(table, only=only), tail)
 
     def execute(self, connection: Connection, rows: Sequence[Row]) -> None:
         """Insert ``rows``."""

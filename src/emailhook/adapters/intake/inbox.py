@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from emailhook.adapters.db.bulk import BulkInsert, BulkUpdate, Kind, SelectByIds
-from emailhook.adapters.db.models import InboxBody
+from emailhook.adapters.db.models import InboxBody, table_of
 from emailhook.domain.inbox import BodyState, Claimed, Finished, NewBody, PendingBody
 
 
@@ -29,35 +29,38 @@ def append_bodies(connection: Connection, bodies: Sequence[NewBody]) -> None:
 
 def _rows(bodies: Sequence[NewBody]) -> list[tuple[object, ...]]:
     return [
-        (
-            b.body,
-            b.shape,
-            b.event_count,
-            b.state.value,
-            b.request_id,
-            b.received_at,
-            b.received_at,  # available at once
-            0,  # never published
-            0,  # never failed
+        _ADD_BODIES.row(
+            {
+                "body": b.body,
+                "shape": b.shape,
+                "event_count": b.event_count,
+                "state": b.state.value,
+                "request_id": b.request_id,
+                "received_at": b.received_at,
+                "available_at": b.received_at,  # available at once
+                "deliveries": 0,  # never published
+                "attempts": 0,  # never failed
+            }
         )
         for b in bodies
     ]
 
 
+#: what a new body has; the rest of its row is filled in as it moves along
+_NEW_BODY_COLUMNS = (
+    "body",
+    "shape",
+    "event_count",
+    "state",
+    "request_id",
+    "received_at",
+    "available_at",
+    "deliveries",
+    "attempts",
+)
 #: the hot write paths (spool promoter, group commit) insert thousands of bodies a second
-_BODY_COLUMNS = [
-    ("body", Kind.BYTES),
-    ("shape", Kind.TEXT),
-    ("event_count", Kind.INTEGER),
-    ("state", Kind.TEXT),
-    ("request_id", Kind.TEXT),
-    ("received_at", Kind.TIME),
-    ("available_at", Kind.TIME),
-    ("deliveries", Kind.INTEGER),
-    ("attempts", Kind.INTEGER),
-]
-_ADD_BODIES = BulkInsert("inbox_body", _BODY_COLUMNS, "RETURNING id")
-_APPEND_BODIES = BulkInsert("inbox_body", _BODY_COLUMNS)
+_ADD_BODIES = BulkInsert.into(table_of(InboxBody), "RETURNING id", only=_NEW_BODY_COLUMNS)
+_APPEND_BODIES = BulkInsert.into(table_of(InboxBody), only=_NEW_BODY_COLUMNS)
 
 
 def count_in_flight(session: Session, now: datetime) -> int:

@@ -8,8 +8,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from emailhook.adapters.db.bulk import BulkInsert, Kind, Prepared
+from emailhook.adapters.db.bulk import BulkInsert, Prepared
 from emailhook.adapters.db.engine import dumps_json
+from emailhook.adapters.db.models import EmailCallback, PlatformEventRow, table_of
 from emailhook.domain.email_status import Observation, classify
 from emailhook.domain.events import EmailEvent, PlatformEvent
 from emailhook.domain.inbox import Provenance
@@ -53,7 +54,7 @@ def prepare_events(events: Sequence[tuple[EmailEvent, Provenance]], dialect: str
     for event, origin in events:
         by_key.setdefault(event.event_key, (event, origin))
     # Sorted keys make concurrent writers lock rows in one order: no deadlocks on PostgreSQL.
-    rows = [_callback_row(*by_key[key]) for key in sorted(by_key)]
+    rows = [_callback_row(_callback_values(*by_key[key])) for key in sorted(by_key)]
     return PreparedEvents(by_key, _INSERT_CALLBACKS.prepare(rows, dialect))
 
 
@@ -81,13 +82,15 @@ def insert_platform_events(
     if not events:
         return 0
     rows = [
-        (
-            event.event_key,
-            event.type,
-            event.provider_event_id,
-            origin.received_at,
-            dumps_json(event.raw),
-            origin.inbox_id,
+        _platform_row(
+            {
+                "event_key": event.event_key,
+                "type": event.type,
+                "provider_event_id": event.provider_event_id,
+                "received_at": origin.received_at,
+                "raw": dumps_json(event.raw),
+                "inbox_id": origin.inbox_id,
+            }
         )
         for event, origin in events
     ]
@@ -99,86 +102,45 @@ def _key(row: tuple[Any, ...]) -> str:
     return str(row[0])
 
 
-_T, _I, _TIME, _B, _J = Kind.TEXT, Kind.BIGINT, Kind.TIME, Kind.BOOLEAN, Kind.JSON
 #: a repeated key is skipped; each row inserted comes back with its id
 _NEW_KEYS_ONLY = "ON CONFLICT (event_key) DO NOTHING RETURNING event_key, id"
 
-_INSERT_CALLBACKS = BulkInsert(
-    "email_callback",
-    [
-        ("event_key", _T),
-        ("kind", _T),
-        ("status", _T),
-        ("email", _T),
-        ("data_recebimento", _TIME),
-        ("id_externo", _T),
-        ("qj_contact_id", _I),
-        ("event_at", _TIME),
-        ("sent_at", _TIME),
-        ("bulk_id", _T),
-        ("provider_event_id", _T),
-        ("status_id", _I),
-        ("status_group_id", _I),
-        ("status_name", _T),
-        ("status_description", _T),
-        ("error_id", _I),
-        ("error_name", _T),
-        ("error_description", _T),
-        ("error_permanent", _B),
-        ("url", _T),
-        ("campaign", _T),
-        ("creditor_id", _T),
-        ("creditor_name", _T),
-        ("callback_data", _J),
-        ("callback_data_raw", _T),
-        ("raw", _J),
-        ("inbox_id", _I),
-    ],
-    _NEW_KEYS_ONLY,
-)
-
-_INSERT_PLATFORM_EVENTS = BulkInsert(
-    "platform_event",
-    [
-        ("event_key", _T),
-        ("type", _T),
-        ("provider_event_id", _T),
-        ("received_at", _TIME),
-        ("raw", _J),
-        ("inbox_id", _I),
-    ],
-    _NEW_KEYS_ONLY,
-)
+#: every column of the models but ``id``: a column added to a model is in the insert, and a
+#: row that does not name it fails at once (``RowOrder``)
+_INSERT_CALLBACKS = BulkInsert.into(table_of(EmailCallback), _NEW_KEYS_ONLY)
+_INSERT_PLATFORM_EVENTS = BulkInsert.into(table_of(PlatformEventRow), _NEW_KEYS_ONLY)
+_callback_row = _INSERT_CALLBACKS.row
+_platform_row = _INSERT_PLATFORM_EVENTS.row
 
 
-def _callback_row(event: EmailEvent, origin: Provenance) -> tuple[Any, ...]:
-    """Return the values of ``_INSERT_CALLBACKS``'s columns for one event."""
-    return (
-        event.event_key,
-        event.kind.value,
-        event.status,
-        event.email,
-        origin.received_at,
-        event.message_id,
-        event.qj_contact_id,
-        event.event_at,
-        event.sent_at,
-        event.bulk_id,
-        event.provider_event_id,
-        event.status_id,
-        event.status_group_id,
-        event.status_name,
-        event.status_description,
-        event.error_id,
-        event.error_name,
-        event.error_description,
-        event.error_permanent,
-        event.url,
-        event.campaign,
-        event.creditor_id,
-        event.creditor_name,
-        dumps_json(event.callback_data),
-        event.callback_data_raw,
-        dumps_json(event.raw),
-        origin.inbox_id,
-    )
+def _callback_values(event: EmailEvent, origin: Provenance) -> dict[str, Any]:
+    """Return the ``email_callback`` row of one event, by column name."""
+    return {
+        "event_key": event.event_key,
+        "kind": event.kind.value,
+        "status": event.status,
+        "email": event.email,
+        "data_recebimento": origin.received_at,
+        "id_externo": event.message_id,
+        "qj_contact_id": event.qj_contact_id,
+        "event_at": event.event_at,
+        "sent_at": event.sent_at,
+        "bulk_id": event.bulk_id,
+        "provider_event_id": event.provider_event_id,
+        "status_id": event.status_id,
+        "status_group_id": event.status_group_id,
+        "status_name": event.status_name,
+        "status_description": event.status_description,
+        "error_id": event.error_id,
+        "error_name": event.error_name,
+        "error_description": event.error_description,
+        "error_permanent": event.error_permanent,
+        "url": event.url,
+        "campaign": event.campaign,
+        "creditor_id": event.creditor_id,
+        "creditor_name": event.creditor_name,
+        "callback_data": dumps_json(event.callback_data),
+        "callback_data_raw": event.callback_data_raw,
+        "raw": dumps_json(event.raw),
+        "inbox_id": origin.inbox_id,
+    }
