@@ -28,9 +28,9 @@ from emailhook.adapters.db.models import EmailCallback, InboxBody, SuppressedAdd
 from emailhook.adapters.reads import queries
 from emailhook.adapters.store import contact_state, rollup
 from emailhook.adapters.store.events import insert_events
+from emailhook.composition import soft_bounce_rule
 from emailhook.domain.events import EmailEvent, EventKind
 from emailhook.domain.inbox import Provenance
-from emailhook.domain.suppression import SoftBounceRule
 from emailhook.settings import Settings
 
 BATCH = 5000
@@ -85,7 +85,7 @@ def count(database: Database) -> int:
 
 def fill(database: Database, events: int, contacts: int) -> None:
     rnd = random.Random(42)
-    rule = SoftBounceRule()
+    rule = soft_bounce_rule(Settings())
     started, stored, message = time.perf_counter(), 0, 0
     pending: list[EmailEvent] = []
     while stored < events:

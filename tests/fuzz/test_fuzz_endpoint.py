@@ -34,9 +34,10 @@ from emailhook.domain.scrub import scrub_nul
 from emailhook.providers.infobip.parsing import parse_body
 from emailhook.service.errors import InvalidBodyError
 from emailhook.service.intake import decode_body
-from emailhook.service.processing import Processor, RetryPolicy
+from emailhook.service.processing import Processor
 from emailhook.settings import Settings
 from support.fuzzing import json_objects, mutated_bodies, raw_bodies, to_bytes
+from support.policies import retry, soft_bounces
 from support.services import fresh_postgres_database
 from support.spool import latest_inbox_id
 
@@ -172,7 +173,7 @@ def post(client: FlaskClient, raw: bytes, offer: Offer) -> Any:
 def assert_stored_or_unrecognized(app: Flask, body_id: int) -> None:
     """Run the worker's Processor on the body; it must end done with its events, or unrecognized."""
     sessions = app.extensions["emailhook"].database.sessions
-    Processor(sessions, RetryPolicy()).process([body_id])
+    Processor(sessions, retry(), soft_bounces=soft_bounces()).process([body_id])
     with sessions() as session:
         row = session.get(InboxBody, body_id)
         assert row is not None

@@ -26,10 +26,11 @@ from emailhook.domain.email_status import EmailStatus, Observation, classify, su
 from emailhook.domain.inbox import Provenance
 from emailhook.domain.suppression import SoftBounceRule
 from emailhook.providers.infobip.parsing import parse_body
-from emailhook.service.intake import Intake, SessionWriter
-from emailhook.service.processing import Processor, RetryPolicy
+from emailhook.service.intake import SessionWriter
+from emailhook.service.processing import Processor
 from emailhook.settings import Settings
 from support.clock import Clock
+from support.policies import new_intake, retry, soft_bounces
 
 ADDRESS = "maria@example.com"
 
@@ -69,11 +70,12 @@ def tracking(kind: str, message_id: str, *, to: str = ADDRESS, contact: int = 7)
 
 def store(db: Database, clock: Clock, *bodies: dict[str, Any] | bytes, **kw: Any) -> Any:
     """Accept each body and process them together, as one worker batch."""
-    intake = Intake(SessionWriter(db.sessions), clock=clock)
+    intake = new_intake(SessionWriter(db.sessions), clock=clock)
     ids = [
         intake.accept(b if isinstance(b, bytes) else json.dumps(b).encode()).body_id for b in bodies
     ]
-    return Processor(db.sessions, RetryPolicy(), clock=clock, **kw).process(ids)
+    kw.setdefault("soft_bounces", soft_bounces())
+    return Processor(db.sessions, retry(), clock=clock, **kw).process(ids)
 
 
 def derived(db: Database) -> dict[str, Any]:
@@ -222,7 +224,7 @@ def test_rebuild_recomputes_exactly_what_the_worker_kept_up_to_date(
     store(database, clock, *STORY)
     kept = derived(database)
     with database.sessions.begin() as session:
-        assert contact_state.rebuild(session, SoftBounceRule(), batch_size=5) == 20
+        assert contact_state.rebuild(session, soft_bounces(), batch_size=5) == 20
     assert derived(database) == kept
 
 
@@ -237,12 +239,12 @@ def test_concurrent_soft_bounces_of_one_address_are_counted_in_turn_on_postgres(
     ]
     store(db, clock, bounces[0], soft_bounces=rule)
     first_id = (
-        Intake(SessionWriter(db.sessions), clock=clock)
+        new_intake(SessionWriter(db.sessions), clock=clock)
         .accept(json.dumps(bounces[1]).encode())
         .body_id
     )
     second_id = (
-        Intake(SessionWriter(db.sessions), clock=clock)
+        new_intake(SessionWriter(db.sessions), clock=clock)
         .accept(json.dumps(bounces[2]).encode())
         .body_id
     )
@@ -256,7 +258,7 @@ def test_concurrent_soft_bounces_of_one_address_are_counted_in_turn_on_postgres(
         )
         contact_state.record(session, [s.observation() for s in stored], rule)
         other = threading.Thread(
-            target=Processor(db.sessions, RetryPolicy(), clock=clock, soft_bounces=rule).process,
+            target=Processor(db.sessions, retry(), clock=clock, soft_bounces=rule).process,
             args=([second_id],),
         )
         other.start()

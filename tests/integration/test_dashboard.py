@@ -19,17 +19,20 @@ from emailhook import create_app
 from emailhook.adapters.db.migrations import alembic_config, upgrade
 from emailhook.adapters.db.models import EventRollup
 from emailhook.adapters.store import rollup
-from emailhook.service.processing import Processor, RetryPolicy
+from emailhook.service.processing import Processor
 from emailhook.settings import Settings
 from support.dashboard_data import LONG_CAMPAIGN, campaign_bodies, status_counts
 from support.operators import OPERATOR, credentials
+from support.policies import retry, soft_bounces
 from support.services import fresh_postgres_database
 from support.spool import post_bodies
 
 
 def _seed(app: Flask, bodies: list[bytes]) -> None:
     ids = post_bodies(app, bodies)
-    Processor(app.extensions["emailhook"].database.sessions, RetryPolicy()).process(ids)
+    Processor(
+        app.extensions["emailhook"].database.sessions, retry(), soft_bounces=soft_bounces()
+    ).process(ids)
 
 
 def _bodies(seed_bodies: dict[str, bytes]) -> list[bytes]:

@@ -7,7 +7,8 @@ from sqlalchemy import select
 
 from emailhook.adapters.db.engine import Database
 from emailhook.adapters.db.models import InboxBody
-from emailhook.service.intake import Intake, SessionWriter
+from emailhook.service.intake import SessionWriter
+from support.policies import new_intake
 
 
 @pytest.mark.parametrize(
@@ -25,7 +26,7 @@ def test_any_request_id_is_accepted_and_kept_in_storable_form(
 ) -> None:
     # PostgreSQL refused text with NUL or longer than 64 characters: every retry of such a
     # body was answered 503, so it was never kept.
-    receipt = Intake(SessionWriter(database.sessions)).accept(
+    receipt = new_intake(SessionWriter(database.sessions)).accept(
         b'{"hello": "world"}', request_id=request_id
     )
     with database.sessions() as session:

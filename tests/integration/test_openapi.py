@@ -27,8 +27,9 @@ from emailhook.domain.email_status import EmailStatus
 from emailhook.domain.statuses import EVENT_STATUSES
 from emailhook.domain.suppression import SuppressionReason
 from emailhook.entrypoints.web.ops import OPENAPI
-from emailhook.service.processing import Processor, RetryPolicy
+from emailhook.service.processing import Processor
 from emailhook.settings import Settings
+from support.policies import retry, soft_bounces
 from support.services import fresh_postgres_database
 from support.spool import post_bodies
 
@@ -69,7 +70,9 @@ def seeded_app(
 def _seeded(app_settings: Settings, seed_bodies: dict[str, bytes]) -> Flask:
     app = create_app(app_settings)
     ids = post_bodies(app, list(seed_bodies.values()))
-    Processor(app.extensions["emailhook"].database.sessions, RetryPolicy()).process(ids)
+    Processor(
+        app.extensions["emailhook"].database.sessions, retry(), soft_bounces=soft_bounces()
+    ).process(ids)
     return app
 
 

@@ -15,15 +15,16 @@ from emailhook.adapters.db.models import EmailCallback, InboxBody
 from emailhook.adapters.db.sqlite_lock import writer_lock
 from emailhook.adapters.intake import inbox
 from emailhook.domain.inbox import BodyState
-from emailhook.service.intake import Intake, SessionWriter
-from emailhook.service.processing import Processor, RetryPolicy
+from emailhook.service.intake import SessionWriter
+from emailhook.service.processing import Processor
 from emailhook.settings import Settings
 from support.poison import install_poison_trigger, poison_body, remove_poison_trigger
+from support.policies import new_intake, retry, soft_bounces
 
 
 def accept(db: Database, body: bytes | dict[str, object]) -> int:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return Intake(SessionWriter(db.sessions)).accept(raw).body_id
+    return new_intake(SessionWriter(db.sessions)).accept(raw).body_id
 
 
 def stored(db: Database) -> int:
@@ -42,7 +43,7 @@ def test_processing_the_same_bodies_twice_stores_each_event_once(
     database: Database, seed_bodies: dict[str, bytes]
 ) -> None:
     ids = [accept(database, body) for body in seed_bodies.values()]
-    processor = Processor(database.sessions, RetryPolicy())
+    processor = Processor(database.sessions, retry(), soft_bounces=soft_bounces())
 
     first = processor.process(ids)
     assert first.stored == SEED_EVENTS
@@ -63,7 +64,7 @@ def test_poison_body_is_isolated_retried_with_backoff_and_dead_lettered(
     install_poison_trigger(database.engine)
     poison = accept(database, poison_body("1"))
     good = accept(database, seed_bodies["delivered_dict"])
-    processor = Processor(database.sessions, RetryPolicy(max_attempts=3))
+    processor = Processor(database.sessions, retry(max_attempts=3), soft_bounces=soft_bounces())
 
     outcome = processor.process([poison, good])
     assert outcome.stored == 5  # the good body went through despite its batch-mate
@@ -83,7 +84,7 @@ def test_poison_body_is_isolated_retried_with_backoff_and_dead_lettered(
 def test_replaying_a_dead_body_after_the_fix_stores_it_once(database: Database) -> None:
     install_poison_trigger(database.engine)
     poison = accept(database, poison_body("2"))
-    processor = Processor(database.sessions, RetryPolicy(max_attempts=1))
+    processor = Processor(database.sessions, retry(max_attempts=1), soft_bounces=soft_bounces())
     assert processor.process([poison]).dead == [poison]
 
     remove_poison_trigger(database.engine)
@@ -102,7 +103,7 @@ def test_unrecognized_body_replayed_stays_unrecognized(database: Database) -> No
     assert state_of(database, body_id).state == BodyState.UNRECOGNIZED
     with database.sessions.begin() as session:
         inbox.replay(session, now=state_of(database, body_id).received_at, ids=[body_id])
-    Processor(database.sessions, RetryPolicy()).process([body_id])
+    Processor(database.sessions, retry(), soft_bounces=soft_bounces()).process([body_id])
     assert state_of(database, body_id).state == BodyState.UNRECOGNIZED
 
 
@@ -125,7 +126,7 @@ def test_a_database_lock_held_past_the_busy_timeout_is_retried_not_failed(
     holder = threading.Thread(target=hold_lock)
     holder.start()
     time.sleep(0.3)
-    outcome = Processor(database.sessions, RetryPolicy()).process([body_id])
+    outcome = Processor(database.sessions, retry(), soft_bounces=soft_bounces()).process([body_id])
     holder.join()
     assert released.is_set()
     assert outcome.stored == 1
@@ -151,7 +152,9 @@ def test_on_sqlite_bodies_are_loaded_while_another_process_holds_the_write_lock(
     lock = writer_lock(db.engine)
     assert lock is not None
     lock.acquire()  # as the other worker process's store transaction would
-    processor = Processor(db.sessions, RetryPolicy(), readers=readers.sessions)
+    processor = Processor(
+        db.sessions, retry(), soft_bounces=soft_bounces(), readers=readers.sessions
+    )
     worker = threading.Thread(target=processor.process, args=(ids,))
     worker.start()
     try:

@@ -9,9 +9,10 @@ from typing import Any
 from emailhook.adapters.db.engine import Database
 from emailhook.adapters.reads import queries
 from emailhook.adapters.reads.queries import CallbackFilter
-from emailhook.service.intake import Intake, SessionWriter
-from emailhook.service.processing import Processor, RetryPolicy
+from emailhook.service.intake import SessionWriter
+from emailhook.service.processing import Processor
 from support.clock import Clock
+from support.policies import new_intake, retry, soft_bounces
 
 
 def delivered(n: int, *, contact: int = 1, to: str | None = None) -> dict[str, Any]:
@@ -28,8 +29,8 @@ def delivered(n: int, *, contact: int = 1, to: str | None = None) -> dict[str, A
 
 def post(db: Database, clock: Clock, *bodies: dict[str, Any]) -> None:
     """Accept and store each body in turn, a second apart: ids follow the order given."""
-    intake = Intake(SessionWriter(db.sessions), clock=clock)
-    processor = Processor(db.sessions, RetryPolicy(), clock=clock)
+    intake = new_intake(SessionWriter(db.sessions), clock=clock)
+    processor = Processor(db.sessions, retry(), soft_bounces=soft_bounces(), clock=clock)
     for body in bodies:
         processor.process([intake.accept(json.dumps(body).encode()).body_id])
         clock.advance(1)

@@ -8,9 +8,10 @@ import pytest
 
 from conftest import SEED_EVENTS
 from emailhook import create_app
-from emailhook.service.processing import Processor, RetryPolicy
+from emailhook.service.processing import Processor
 from emailhook.settings import Settings
 from support.operators import OPERATOR, credentials
+from support.policies import retry, soft_bounces
 from support.spool import post_bodies
 
 API_URLS = ["/email-callbacks", "/contacts/1234", "/suppressions", "/suppressions?format=csv"]
@@ -34,7 +35,9 @@ def test_operators_read_what_was_stored(tmp_path: Path, seed_bodies: dict[str, b
     app = create_app(Settings(data_dir=tmp_path, operator_users=OPERATOR))
     # the webhook is not an operator's: it takes bodies without operator credentials
     ids = post_bodies(app, list(seed_bodies.values()))
-    Processor(app.extensions["emailhook"].database.sessions, RetryPolicy()).process(ids)
+    Processor(
+        app.extensions["emailhook"].database.sessions, retry(), soft_bounces=soft_bounces()
+    ).process(ids)
     page = app.test_client().get("/email-callbacks?limit=1000", headers=credentials(OPERATOR))
     assert page.status_code == 200
     assert len(page.json["items"]) == SEED_EVENTS  # type: ignore[index]

@@ -13,10 +13,11 @@ from emailhook.adapters.db.engine import Database, open_database, open_read_only
 from emailhook.adapters.db.models import InboxBody
 from emailhook.adapters.db.sqlite_lock import writer_lock
 from emailhook.domain.inbox import BodyState
-from emailhook.service.intake import Intake, SessionWriter
-from emailhook.service.relay import Relay, RelayPolicy
+from emailhook.service.intake import SessionWriter
+from emailhook.service.relay import Relay
 from emailhook.settings import Settings
 from support.clock import Clock
+from support.policies import new_intake, relay_with
 
 
 class Broker:
@@ -37,7 +38,7 @@ class Broker:
 
 
 def accept_reports(db: Database, clock: Clock, count: int, events_each: int = 1) -> list[int]:
-    intake = Intake(SessionWriter(db.sessions), clock=clock)
+    intake = new_intake(SessionWriter(db.sessions), clock=clock)
     ids = []
     for n in range(count):
         results = [{"messageId": f"m{n}-{i}", "to": "a@example.com"} for i in range(events_each)]
@@ -47,7 +48,7 @@ def accept_reports(db: Database, clock: Clock, count: int, events_each: int = 1)
 
 def make_relay(db: Database, broker: Broker, clock: Clock, **policy: float) -> Relay:
     options: dict[str, float] = {"redelivery_seconds": 60, "batch_bodies": 3} | policy
-    return Relay(db.sessions, broker.publish, RelayPolicy(**options), clock=clock)  # type: ignore[arg-type]
+    return Relay(db.sessions, broker.publish, relay_with(**options), clock=clock)  # type: ignore[arg-type]
 
 
 def body(db: Database, body_id: int) -> InboxBody:
@@ -142,7 +143,7 @@ def test_concurrent_relays_never_publish_a_body_twice(
         relay = Relay(
             database.sessions,
             publish,
-            RelayPolicy(batch_bodies=5, max_in_flight_messages=1000),
+            relay_with(batch_bodies=5, max_in_flight_messages=1000),
             clock=clock,
         )
         while relay.run_once():
@@ -165,7 +166,7 @@ def test_on_sqlite_a_pass_with_nothing_to_claim_leaves_the_write_lock_alone(
     db = open_database(settings, lock_timeout_seconds=5)
     readers = open_read_only_database(settings)
     broker = Broker()
-    policy = RelayPolicy(redelivery_seconds=60, batch_bodies=3)
+    policy = relay_with(redelivery_seconds=60, batch_bodies=3)
     relay = Relay(db.sessions, broker.publish, policy, clock=clock, readers=readers.sessions)
     accept_reports(db, clock, 2)
     assert relay.run_once() == 2  # claimed: both in flight now

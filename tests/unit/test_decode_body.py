@@ -8,6 +8,7 @@ import pytest
 
 from emailhook.service.errors import InvalidBodyError
 from emailhook.service.intake import decode_body
+from support.policies import DEFAULTS
 
 
 @pytest.mark.parametrize(
@@ -33,12 +34,12 @@ from emailhook.service.intake import decode_body
 )
 def test_body_that_is_not_a_json_object_is_refused_saying_why(raw: bytes, problem: str) -> None:
     with pytest.raises(InvalidBodyError, match=problem):
-        decode_body(raw)
+        decode_body(raw, max_depth=DEFAULTS.max_json_depth)
 
 
 def test_refusal_of_a_non_object_says_an_object_was_expected() -> None:
     with pytest.raises(InvalidBodyError, match="expected a JSON object"):
-        decode_body(b"[]")
+        decode_body(b"[]", max_depth=DEFAULTS.max_json_depth)
 
 
 def test_invalid_body_error_is_a_value_error() -> None:
@@ -48,22 +49,24 @@ def test_invalid_body_error_is_a_value_error() -> None:
 
 def test_json_object_is_returned_decoded() -> None:
     raw = b' {"results": [{"messageId": "m", "to": "a@b.c", "n": 1.5, "ok": true}]}\n'
-    assert decode_body(raw) == {
+    assert decode_body(raw, max_depth=DEFAULTS.max_json_depth) == {
         "results": [{"messageId": "m", "to": "a@b.c", "n": 1.5, "ok": True}]
     }
 
 
 def test_surrogate_pair_escape_is_decoded_into_one_character() -> None:
-    assert decode_body(b'{"s": "\\ud83c\\udf81"}') == {"s": "\U0001f381"}
+    assert decode_body(b'{"s": "\\ud83c\\udf81"}', max_depth=DEFAULTS.max_json_depth) == {
+        "s": "\U0001f381"
+    }
 
 
 def test_nul_escape_is_decoded_as_is() -> None:
     # decode_body keeps the body as sent; scrub_nul cleans it before it is stored as JSON.
-    assert decode_body(b'{"s": "a\\u0000b"}') == {"s": "a\x00b"}
+    assert decode_body(b'{"s": "a\\u0000b"}', max_depth=DEFAULTS.max_json_depth) == {"s": "a\x00b"}
 
 
 def test_empty_object_is_accepted() -> None:
-    assert decode_body(b"{}") == {}
+    assert decode_body(b"{}", max_depth=DEFAULTS.max_json_depth) == {}
 
 
 # --- nesting depth ------------------------------------------------------------------------
@@ -109,11 +112,11 @@ def test_the_depth_check_does_not_recurse() -> None:
 
 
 def test_default_depth_limit_is_thirty_two() -> None:
-    decode_body(nested(32))
+    decode_body(nested(32), max_depth=DEFAULTS.max_json_depth)
     with pytest.raises(InvalidBodyError, match="32"):
-        decode_body(nested(33))
+        decode_body(nested(33), max_depth=DEFAULTS.max_json_depth)
 
 
 def test_invalid_utf8_is_named_as_such_with_its_position() -> None:
     with pytest.raises(InvalidBodyError, match=r"not valid UTF-8 \(byte 7\)"):
-        decode_body(b'{"a": "\xc3\x28"}')
+        decode_body(b'{"a": "\xc3\x28"}', max_depth=DEFAULTS.max_json_depth)

@@ -84,4 +84,6 @@ def test_soft_bounces_spread_wider_than_the_window_do_not_suppress() -> None:
 def test_the_earliest_qualifying_window_gives_since() -> None:
     rule = SoftBounceRule(limit=2, window=timedelta(days=1))
     assert rule.first_breach([day(30), day(10), day(10.5), day(29.5)]) == day(10.5)
-    assert SoftBounceRule(limit=1).first_breach([day(4), day(2)]) == day(2)
+    assert SoftBounceRule(limit=1, window=timedelta(days=7)).first_breach([day(4), day(2)]) == day(
+        2
+    )

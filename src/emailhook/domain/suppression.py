@@ -55,8 +55,8 @@ def combine(a: Suppression, b: Suppression) -> Suppression:
 class SoftBounceRule:
     """``limit`` soft bounces of one address within ``window`` suppress it."""
 
-    limit: int = 3
-    window: timedelta = timedelta(days=7)
+    limit: int
+    window: timedelta
 
     def first_breach(self, bounces: Iterable[datetime]) -> datetime | None:
         """Return when the rule was first met (the limit-th bounce of the earliest window).

@@ -24,8 +24,6 @@ log = logging.getLogger("emailhook.intake")
 
 #: how many masked addresses one log line shows before "+N more"
 _LOGGED_ADDRESSES = 3
-#: JSON nesting accepted by default (``EMAILHOOK_MAX_JSON_DEPTH``); Infobip's deepest is 4
-MAX_JSON_DEPTH = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +65,9 @@ class Intake:
         self,
         writer: BodyWriter,
         *,
-        timeout: float = 1.0,
+        timeout: float,
+        max_json_depth: int,
         clock: Callable[[], datetime] = utcnow,
-        max_json_depth: int = MAX_JSON_DEPTH,
     ) -> None:
         self._writer = writer
         self._timeout = timeout
@@ -101,7 +99,7 @@ class Intake:
         return Receipt(body_id, new.request_id, shape, events)
 
 
-def decode_body(raw: bytes, *, max_depth: int = MAX_JSON_DEPTH) -> Mapping[str, Any]:
+def decode_body(raw: bytes, *, max_depth: int) -> Mapping[str, Any]:
     """Return the body as a JSON object, or raise InvalidBodyError saying what is wrong.
 
     orjson refuses invalid UTF-8 and lone surrogate escapes (``"\\ud800"``), so every string

@@ -27,12 +27,14 @@ Publish = Callable[[list[int]], None]
 
 @dataclass(frozen=True, slots=True)
 class RelayPolicy:
-    batch_bodies: int = 500
-    batch_events: int = 5000
-    max_in_flight_messages: int = 8
-    redelivery_seconds: float = 60.0
-    max_deliveries: int = 10
-    poll_seconds: float = 0.05
+    """How the relay batches and paces its publishes (``Settings`` holds the defaults)."""
+
+    batch_bodies: int
+    batch_events: int
+    max_in_flight_messages: int
+    redelivery_seconds: float
+    max_deliveries: int
+    poll_seconds: float
     #: how soon a body whose publish failed is tried again
     publish_retry_seconds: float = 1.0
 
