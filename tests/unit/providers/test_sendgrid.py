@@ -59,9 +59,11 @@ def test_delivered_keeps_the_smtp_response() -> None:
 
 
 def test_message_id_falls_back_to_smtp_id() -> None:
-    event = SendGrid({}).parse(
-        StoredRequest(b'[{"event":"delivered","email":"A@B.example","smtp-id":"<x@y>"}]')
-    ).events[0]
+    event = (
+        SendGrid({})
+        .parse(StoredRequest(b'[{"event":"delivered","email":"A@B.example","smtp-id":"<x@y>"}]'))
+        .events[0]
+    )
     assert event.message_id == "<x@y>"
     assert event.email == "a@b.example"
 
