@@ -162,7 +162,8 @@ def test_validation_notice_and_confirmations_carry_no_events() -> None:
 def test_a_message_that_is_not_an_ses_record_is_rejected_not_lost() -> None:
     body = json.dumps({**envelope({}), "Message": "hello"}).encode()
     parsed = AmazonSES({}).parse(StoredRequest(body, "text/plain"))
-    assert parsed.events == [] and len(parsed.rejected) == 1
+    assert parsed.events == []
+    assert len(parsed.rejected) == 1
 
 
 @pytest.mark.parametrize("body", [b"nope", b"[]", b'{"Type": "Other"}'])

@@ -158,7 +158,8 @@ def test_unknown_event_names_are_unknown_and_kept_raw() -> None:
 
 def test_an_empty_batch_has_no_events() -> None:
     parsed = SendGrid({}).parse(StoredRequest(b"[]"))
-    assert parsed.events == [] and parsed.rejected == []
+    assert parsed.events == []
+    assert parsed.rejected == []
 
 
 @pytest.mark.parametrize("body", [b"not json", b'{"event":"delivered"}', b'"x"'])
