@@ -215,6 +215,28 @@ def test_a_changed_message_fails(server: LocalServer, signer: SnsSigner) -> None
         provider_for(server).authenticate(request(message), NOW)
 
 
+def test_a_missing_signature_fails(server: LocalServer, signer: SnsSigner) -> None:
+    message = signer.sign(envelope(sample("amazon_ses", "send_event")), server.url(CERT_PATH))
+    del message["Signature"]
+    with pytest.raises(AuthenticationError):
+        provider_for(server).authenticate(request(message), NOW)
+
+
+def test_a_signature_by_another_key_fails(server: LocalServer) -> None:
+    impostor = SnsSigner()  # its own key; the server still serves the real certificate
+    message = impostor.sign(envelope(sample("amazon_ses", "send_event")), server.url(CERT_PATH))
+    with pytest.raises(AuthenticationError, match="does not verify"):
+        provider_for(server).authenticate(request(message), NOW)
+
+
+def test_an_unknown_signature_version_fails(server: LocalServer, signer: SnsSigner) -> None:
+    message = signer.sign(envelope(sample("amazon_ses", "send_event")), server.url(CERT_PATH))
+    message["SignatureVersion"] = "3"
+    with pytest.raises(AuthenticationError):
+        provider_for(server).authenticate(request(message), NOW)
+    assert server.requests == []
+
+
 def test_a_cert_url_off_the_pattern_is_refused_without_fetching(
     server: LocalServer, signer: SnsSigner
 ) -> None:
