@@ -71,6 +71,15 @@ SUPPRESSED_REASONS: dict[str, RejectReason] = {
 }
 
 
+#: a failure's ``reason`` -> BounceClass where it says more than ``severity``: ``old`` is a
+#: message that ran out of retries (not the address's fault), the others refusals of the sender
+REASON_CLASSES: dict[str, BounceClass] = {
+    "old": BounceClass.SOFT,
+    "espblock": BounceClass.BLOCK,
+    "blacklisted": BounceClass.BLOCK,
+}
+
+
 class Mailgun(Provider):
     """Mailgun's signed webhooks (JSON, and the legacy form posts)."""
 
@@ -87,7 +96,8 @@ class Mailgun(Provider):
         super().__init__(values, fetch=fetch)
         self._keys = [key.encode() for key in values.get("signing_keys", ())]
         self._max_age = float(values.get("max_age_seconds", 300.0))
-        self._seen = SeenTokens(self._max_age)
+        # a token is fresh for max_age either side of its timestamp: remember it for both
+        self._seen = SeenTokens(2 * self._max_age)
 
     def authenticate(self, request: WebhookRequest, now: datetime) -> None:
         stamp, token, signature = _signature_fields(request)
@@ -152,10 +162,11 @@ def _classify(
     suppressed = SUPPRESSED_REASONS.get(reason) or legacy.SUPPRESSED_CODES.get(code or "")
     if suppressed:
         return EventType.REJECTED, None, suppressed
-    bounce_class = SEVERITIES.get(str(text(data.get("severity"))), BounceClass.UNDETERMINED)
-    if bounce_class is BounceClass.SOFT:
-        return EventType.DEFERRED, bounce_class, None  # sample failed_temporary.json
-    return event_type, bounce_class, None
+    severity = str(text(data.get("severity")))
+    if severity == "temporary":
+        return EventType.DEFERRED, BounceClass.SOFT, None  # sample failed_temporary.json
+    bounce_class = REASON_CLASSES.get(reason) or SEVERITIES.get(severity)
+    return event_type, bounce_class or BounceClass.UNDETERMINED, None
 
 
 def _event(data: Mapping[str, Any]) -> EmailEvent:

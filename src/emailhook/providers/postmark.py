@@ -98,7 +98,9 @@ class Postmark(Provider):
 
 def _classify(record_type: str, body: Mapping[str, Any]) -> _Mapped:
     event_type = RECORD_TYPES.get(record_type, EventType.UNKNOWN)
-    if record_type in ("Bounce", "SpamComplaint"):
+    if record_type == "Bounce":  # a Type this table does not know: a bounce of unknown class
+        return BOUNCE_TYPES.get(str(body.get("Type")), (event_type, BounceClass.UNDETERMINED, None))
+    if record_type == "SpamComplaint":
         return BOUNCE_TYPES.get(str(body.get("Type")), (event_type, None, None))
     if record_type == "SubscriptionChange":
         if body.get("SuppressSending") is False:  # sample resubscribe.json

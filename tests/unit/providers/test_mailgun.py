@@ -226,3 +226,19 @@ def test_legacy_forms_are_signed_by_their_fields(encoding: str) -> None:
         provider.authenticate(
             WebhookRequest(tampered, {}, "application/x-www-form-urlencoded", "x"), NOW
         )
+
+
+@pytest.mark.parametrize(
+    ("reason", "bounce_class"),
+    [("old", BounceClass.SOFT), ("espblock", BounceClass.BLOCK), ("bounce", BounceClass.HARD)],
+)
+def test_a_permanent_failure_reads_its_class_from_the_reason(
+    reason: str, bounce_class: BounceClass
+) -> None:
+    body = sample("mailgun", "failed_permanent_event")
+    body["event-data"]["reason"] = reason
+    (event,) = (
+        Mailgun({}).parse(StoredRequest(json.dumps(body).encode(), "application/json")).events
+    )
+    assert event.event_type is EventType.BOUNCED
+    assert event.bounce_class is bounce_class

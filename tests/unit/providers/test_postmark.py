@@ -148,3 +148,11 @@ def test_missing_credentials_ask_for_basic() -> None:
     assert caught.value.challenge is not None
     headers = basic_header("hook:secret")
     provider.authenticate(WebhookRequest(b"{}", headers, "application/json", "http://x/"), NOW)
+
+
+def test_a_bounce_of_a_type_not_in_the_table_is_of_undetermined_class() -> None:
+    body = json.loads(sample_bytes("postmark", "bounce_event"))
+    body["Type"] = "SomethingNew"
+    event = parse_body(json.dumps(body).encode())
+    assert event.event_type is EventType.BOUNCED
+    assert event.bounce_class is BounceClass.UNDETERMINED
