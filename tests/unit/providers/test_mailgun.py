@@ -202,10 +202,15 @@ def test_a_forged_signature_does_not_burn_the_token() -> None:
     provider.authenticate(signed_json("opened_event", NOW, "token-c"), NOW)
 
 
-def test_a_token_seen_before_the_window_is_forgotten() -> None:
+def test_a_token_is_remembered_for_both_sides_of_the_window_then_forgotten() -> None:
     provider = Mailgun({"signing_keys": (KEY,), "max_age_seconds": 60.0})
-    provider.authenticate(signed_json("opened_event", NOW, "token-d"), NOW)
-    later = NOW + timedelta(seconds=120)
+    ahead = NOW + timedelta(seconds=60)  # a sender clock a full window ahead: still fresh
+    provider.authenticate(signed_json("opened_event", ahead, "token-d"), NOW)
+    # at NOW + 119 s the same timestamp is still fresh, so the token must still be known
+    almost = NOW + timedelta(seconds=119)
+    with pytest.raises(AuthenticationError, match="replayed"):
+        provider.authenticate(signed_json("opened_event", ahead, "token-d"), almost)
+    later = NOW + timedelta(seconds=180)
     provider.authenticate(signed_json("opened_event", later, "token-d"), later)
 
 
