@@ -87,9 +87,13 @@ class AmazonSES(Provider):
             message = _envelope(request.body)
         except UnreadableBodyError as error:
             raise AuthenticationError(str(error)) from error
-        header_type = request.headers.get("x-amz-sns-message-type")
-        if header_type is not None and header_type != message.get("Type"):
-            raise AuthenticationError("x-amz-sns-message-type does not match the body's Type")
+        # SNS repeats Type and MessageId in headers; a body that disagrees was not sent so
+        for header, name in (
+            ("x-amz-sns-message-type", "Type"),
+            ("x-amz-sns-message-id", "MessageId"),
+        ):
+            if header in request.headers and request.headers[header] != message.get(name):
+                raise AuthenticationError(f"{header} does not match the body's {name}")
         self._certificates.verify(message)
         topic = message.get("TopicArn")
         if topic not in self._topics:

@@ -358,3 +358,11 @@ def test_a_message_type_header_that_disagrees_fails(server: LocalServer, signer:
         provider_for(server).authenticate(
             request(message, {"x-amz-sns-message-type": "SubscriptionConfirmation"}), NOW
         )
+
+
+def test_a_message_id_header_that_disagrees_fails(server: LocalServer, signer: SnsSigner) -> None:
+    message = signer.sign(envelope(sample("amazon_ses", "send_event")), server.url(CERT_PATH))
+    with pytest.raises(AuthenticationError):
+        provider_for(server).authenticate(request(message, {"x-amz-sns-message-id": "x"}), NOW)
+    headers = {"x-amz-sns-message-id": SNS_MESSAGE_ID}
+    provider_for(server).authenticate(request(message, headers), NOW)
