@@ -20,6 +20,20 @@ from emailhook.providers.base import UnreadableBodyError
 
 EMPTY: Mapping[str, Any] = {}
 
+#: event types that carry a bounce class: how final a refusal or a delay is
+BOUNCE_CLASS_TYPES = frozenset(
+    {
+        EventType.BOUNCED,
+        EventType.REJECTED,
+        EventType.FAILED,
+        EventType.DEFERRED,
+        EventType.AUTORESPONDED,
+    }
+)
+#: event types that carry a reject reason (a deferral rejects nothing; a complaint or an
+#: unsubscribe is told by its event type)
+REJECT_REASON_TYPES = frozenset({EventType.BOUNCED, EventType.REJECTED, EventType.FAILED})
+
 
 def load_json(body: bytes, provider: str) -> object:
     """Return the decoded JSON body (orjson keeps big integers exact), or raise
@@ -86,7 +100,9 @@ def provider_event(
     sent_at: datetime | None = None,
     bulk_id: str | None = None,
 ) -> EmailEvent:
-    """Return one normalized event with the fields every provider module fills."""
+    """Return one normalized event with the fields every provider module fills; a bounce
+    class or reject reason read for an event type that has none is dropped (a Unisender
+    "spam" complaint carries ``err_spam_rejected``: spam_event.json)."""
     return EmailEvent(
         event_key=key,
         kind=kind_of(event_type),
@@ -103,7 +119,7 @@ def provider_event(
         raw=as_dict(raw),
         provider=provider,
         event_type=event_type,
-        bounce_class=bounce_class,
-        reject_reason=reject_reason,
+        bounce_class=bounce_class if event_type in BOUNCE_CLASS_TYPES else None,
+        reject_reason=reject_reason if event_type in REJECT_REASON_TYPES else None,
         **metadata_fields(metadata),
     )
