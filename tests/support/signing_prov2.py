@@ -18,7 +18,9 @@ from urllib.parse import parse_qsl, urlencode
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from emailhook.providers.base import Provider, WebhookRequest
+from emailhook.domain.events import EmailEvent, EventKind, ParsedBody
+from emailhook.domain.vocabulary import DELIVERY_TYPES
+from emailhook.providers.base import Provider, StoredRequest, WebhookRequest
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "providers"
 #: the URL Mandrill is told to call (it signs it)
@@ -190,3 +192,28 @@ def provider_values(provider: type[Provider], **given: Any) -> dict[str, object]
         else:
             values[setting.name] = given.get(setting.name, setting.default)
     return values
+
+
+def stored_sample(provider: str, name: str) -> StoredRequest:
+    """Return a saved sample as the inbox keeps it (Mandrill's inside its form body)."""
+    if provider == "mandrill":
+        return mandrill_request(sample(provider, name)).stored(())
+    return StoredRequest((DATA / provider / f"{name}.json").read_bytes(), "application/json")
+
+
+def sample_names(provider: str) -> list[str]:
+    """Return the names of a provider's saved samples, without ``.json``, sorted."""
+    return sorted(path.stem for path in (DATA / provider).glob("*.json"))
+
+
+def parse_sample(provider: Provider, name: str) -> ParsedBody:
+    return provider.parse(stored_sample(provider.name, name))
+
+
+def assert_fields(event: EmailEvent, expected: Mapping[str, object]) -> None:
+    """Assert each named field of ``event``, reporting every mismatch at once."""
+    actual = {name: getattr(event, name) for name in expected}
+    assert actual == dict(expected)
+    assert event.kind is (
+        EventKind.DELIVERY_REPORT if event.event_type in DELIVERY_TYPES else EventKind.TRACKING
+    )
