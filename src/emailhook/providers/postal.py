@@ -40,7 +40,7 @@ NAME = "postal"
 #: signature headers, tried in this order, with the hash each one uses
 SIGNATURE_HEADERS: tuple[tuple[str, hashes.HashAlgorithm], ...] = (
     ("x-postal-signature-256", hashes.SHA256()),
-    ("x-postal-signature", hashes.SHA1()),  # noqa: S303 - Postal's own older scheme
+    ("x-postal-signature", hashes.SHA1()),  # noqa: S303 - Postal's older scheme, still sent
 )
 
 #: Postal ``payload.status`` -> (event type, bounce class)
