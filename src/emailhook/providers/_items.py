@@ -123,3 +123,12 @@ def provider_event(
         reject_reason=reject_reason if event_type in REJECT_REASON_TYPES else None,
         **metadata_fields(metadata),
     )
+
+
+def unique_by_key(events: list[EmailEvent]) -> list[EmailEvent]:
+    """Return ``events`` with each key once (the first stands): one batch may hold one
+    happening twice (SparkPost's initial_open/open pair), and storage needs one row a key."""
+    seen: dict[str, EmailEvent] = {}
+    for event in events:
+        seen.setdefault(event.event_key, event)
+    return list(seen.values())

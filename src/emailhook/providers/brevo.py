@@ -14,7 +14,7 @@ from typing import Any
 from emailhook.domain.events import EmailEvent, ParsedBody, RejectedItem, Shape
 from emailhook.domain.instants import from_epoch_millis, from_epoch_seconds
 from emailhook.domain.vocabulary import BounceClass, EventType, RejectReason
-from emailhook.providers._items import address, load_json, provider_event, text
+from emailhook.providers._items import address, load_json, provider_event, text, unique_by_key
 from emailhook.providers.base import (
     BASIC_CHALLENGE,
     AuthenticationError,
@@ -109,7 +109,7 @@ class Brevo(Provider):
                 rejected.append(RejectedItem(index, "item is not an object with an event"))
             else:
                 events.append(_event(item))
-        return ParsedBody(Shape.PROVIDER, events=events, rejected=rejected)
+        return ParsedBody(Shape.PROVIDER, events=unique_by_key(events), rejected=rejected)
 
 
 def _instant(value: object) -> datetime | None:

@@ -19,7 +19,14 @@ from urllib.parse import parse_qsl
 from emailhook.domain.events import EmailEvent, ParsedBody, RejectedItem, Shape
 from emailhook.domain.instants import from_epoch_seconds
 from emailhook.domain.vocabulary import BounceClass, EventType, RejectReason
-from emailhook.providers._items import address, load_json, mapping, provider_event, text
+from emailhook.providers._items import (
+    address,
+    load_json,
+    mapping,
+    provider_event,
+    text,
+    unique_by_key,
+)
 from emailhook.providers.base import (
     AuthenticationError,
     Provider,
@@ -124,7 +131,7 @@ class Mandrill(Provider):
                 rejected.append(RejectedItem(index, "item is not an object with an event"))
             else:
                 events.append(_event(item))
-        return ParsedBody(Shape.PROVIDER, events=events, rejected=rejected)
+        return ParsedBody(Shape.PROVIDER, events=unique_by_key(events), rejected=rejected)
 
 
 def _type(item: Mapping[str, Any]) -> str | None:

@@ -16,7 +16,14 @@ import orjson
 from emailhook.domain.events import EmailEvent, ParsedBody, RejectedItem, Shape
 from emailhook.domain.instants import from_epoch_seconds, parse_instant
 from emailhook.domain.vocabulary import BounceClass, EventType, RejectReason
-from emailhook.providers._items import address, load_json, mapping, provider_event, text
+from emailhook.providers._items import (
+    address,
+    load_json,
+    mapping,
+    provider_event,
+    text,
+    unique_by_key,
+)
 from emailhook.providers.base import (
     BASIC_CHALLENGE,
     AuthenticationError,
@@ -123,7 +130,8 @@ class SparkPost(Provider):
                 rejected.append(RejectedItem(index, found))
             elif found is not None:
                 events.append(_event(found))
-        return ParsedBody(Shape.PROVIDER, events=events, rejected=rejected)
+        # an initial_open/open pair often comes in one batch: one event stands for both
+        return ParsedBody(Shape.PROVIDER, events=unique_by_key(events), rejected=rejected)
 
 
 def _unwrap(item: object) -> Mapping[str, Any] | str | None:

@@ -18,7 +18,14 @@ import orjson
 from emailhook.domain.events import EmailEvent, ParsedBody, RejectedItem, Shape
 from emailhook.domain.instants import parse_instant
 from emailhook.domain.vocabulary import BounceClass, EventType, RejectReason
-from emailhook.providers._items import address, load_json, mapping, provider_event, text
+from emailhook.providers._items import (
+    address,
+    load_json,
+    mapping,
+    provider_event,
+    text,
+    unique_by_key,
+)
 from emailhook.providers.base import (
     AuthenticationError,
     Provider,
@@ -135,7 +142,7 @@ def _batch(users: object) -> ParsedBody:
             elif item.get("event_name") == EMAIL_STATUS_EVENT:
                 # transactional_spam_block events are about Unisender's servers: none kept
                 events.append(_event(data))
-    return ParsedBody(Shape.PROVIDER, events=events, rejected=rejected)
+    return ParsedBody(Shape.PROVIDER, events=unique_by_key(events), rejected=rejected)
 
 
 def _event(data: Mapping[str, Any]) -> EmailEvent:

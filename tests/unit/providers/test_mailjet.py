@@ -137,3 +137,9 @@ def test_an_unknown_event_is_kept_raw_as_unknown() -> None:
 def test_a_body_that_is_not_mailjets_is_unreadable(body: bytes) -> None:
     with pytest.raises(UnreadableBodyError):
         PROVIDER.parse(StoredRequest(body))
+
+
+def test_one_event_sent_twice_in_a_batch_is_one_event() -> None:
+    item = {"event": "open", "time": 1498093527, "MessageID": 1, "email": "a@example.com"}
+    parsed = PROVIDER.parse(StoredRequest(json.dumps([item, item]).encode()))
+    assert len(parsed.events) == 1
