@@ -2,8 +2,9 @@
 a JSON array, signed in ``X-Mandrill-Signature``, read into the one vocabulary.
 
 The signature covers the URL Mandrill called and every POST field, so behind a proxy that
-changes scheme or host the public URL must be set (``webhook_url``). Mandrill checks a new
-webhook with a HEAD request, answered 200.
+changes scheme or host the public URL must be set (``webhook_url``), exactly as entered in
+Mandrill (with any ``user:password@`` in it: Mandrill signs that too, anymail notes). Mandrill
+checks a new webhook with a HEAD request, answered 200.
 """
 
 from __future__ import annotations
