@@ -18,8 +18,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-import orjson
 
+from emailhook.adapters.infobip_answers import (
+    RETRIED_STATUSES,
+    InfobipApiError,
+    decoded_answer,
+    transport_reason,
+)
 from emailhook.adapters.rate_limit import Backoff, Clock, RateLimiter, Sleep
 
 log = logging.getLogger(__name__)
@@ -41,21 +46,7 @@ ENTRIES_PER_REQUEST = 10
 #: pages read in one listing before giving up: 48 h of logs at 1000 a page is 10 million sends
 DEFAULT_MAX_PAGES = 10_000
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
-#: statuses worth a retry: throttled, or the server's own failure
-_RETRIED = frozenset({429, 500, 502, 503, 504})
-_REASON_CHARS = 200
-
-
-class InfobipApiError(RuntimeError):
-    """Infobip's API did not give what was asked: ``status`` (None without an answer) and a
-    short ``reason`` fit for an operator's log."""
-
-    def __init__(self, status: int | None, reason: str, *, endpoint: str = "") -> None:
-        where = f"{endpoint}: " if endpoint else ""
-        super().__init__(f"Infobip API {where}{status or 'no answer'}: {reason}")
-        self.status = status
-        self.reason = reason
-        self.endpoint = endpoint
+LOGS_PATH = "/email/4/logs"
 
 
 def infobip_instant(value: datetime) -> str:
@@ -125,19 +116,19 @@ class InfobipApi:
             params["sentUntil"] = infobip_instant(sent_until)
         seen: set[str] = set()
         for _ in range(self.max_pages):
-            answer = self._get("logs", "/email/4/logs", params)
-            yield _results(answer, "/email/4/logs")
+            answer = self._get("logs", LOGS_PATH, params)
+            yield _results(answer, LOGS_PATH)
             cursor = _mapping(answer.get("cursor")).get("nextCursor")
             if not isinstance(cursor, str) or not cursor:
                 return
             if cursor in seen:
                 raise InfobipApiError(
-                    None, "cursor repeated: paging would never end", endpoint=_LOGS
+                    None, "cursor repeated: paging would never end", endpoint=LOGS_PATH
                 )
             seen.add(cursor)
             params["cursor"] = cursor
         raise InfobipApiError(
-            None, f"cursor still going after {self.max_pages} pages", endpoint=_LOGS
+            None, f"cursor still going after {self.max_pages} pages", endpoint=LOGS_PATH
         )
 
     def iter_email_logs(
@@ -246,64 +237,23 @@ class InfobipApi:
         """Send one request, retrying throttled and failed answers; return its decoded JSON
         (None for an empty success) or raise InfobipApiError."""
         limiter = self._limiters.get(family)
-        for attempt in range(self._backoff.retries + 1):
+        attempt = 0
+        while True:
             if limiter is not None:
                 limiter.acquire()
-            last = attempt == self._backoff.retries
+            last = attempt >= self._backoff.retries
             try:
                 response = self._http.request(method, path, params=params, json=json)
             except httpx.TransportError as error:
                 if last:
-                    raise InfobipApiError(None, _transport_reason(error), endpoint=path) from error
-                log.warning("Infobip %s %s: %s; retrying", method, path, _transport_reason(error))
+                    raise InfobipApiError(None, transport_reason(error), endpoint=path) from error
+                log.warning("Infobip %s %s: %s; retrying", method, path, transport_reason(error))
             else:
-                if response.status_code not in _RETRIED or last:
-                    return _decoded(response, path)
+                if response.status_code not in RETRIED_STATUSES or last:
+                    return decoded_answer(response, path)
                 log.warning("Infobip %s %s: %d; retrying", method, path, response.status_code)
             self._sleep(self._backoff.delay(attempt))
-        raise AssertionError("unreachable")  # pragma: no cover
-
-
-_LOGS = "/email/4/logs"
-
-
-def _decoded(response: httpx.Response, path: str) -> object:
-    status = response.status_code
-    if 200 <= status < 300 and not response.content:
-        return None
-    try:
-        decoded: object = orjson.loads(response.content)
-    except orjson.JSONDecodeError:
-        raise InfobipApiError(status, _undecodable(response), endpoint=path) from None
-    if 200 <= status < 300:
-        return decoded
-    raise InfobipApiError(status, _error_reason(status, decoded), endpoint=path)
-
-
-def _undecodable(response: httpx.Response) -> str:
-    head = response.content[:200].lstrip().lower()
-    kind = response.headers.get("content-type", "").split(";")[0].strip() or "no content type"
-    if head.startswith((b"<!doctype", b"<html", b"<")) or "html" in kind:
-        return f"answer is an HTML page, not JSON ({kind})"
-    return f"answer is not valid JSON (truncated?): {len(response.content)} bytes, {kind}"
-
-
-def _error_reason(status: int, body: object) -> str:
-    # Two error forms: {"requestError": {"serviceException": {"messageId", "text"}}} and the
-    # newer {"errorCode": "E429", "description": ...}.
-    mapping = _mapping(body)
-    exception = _mapping(_mapping(mapping.get("requestError")).get("serviceException"))
-    code = exception.get("messageId") or mapping.get("errorCode")
-    text = exception.get("text") or mapping.get("description")
-    said = ": ".join(str(part) for part in (code, text) if part) or "no reason given"
-    if status in (401, 403):
-        said = f"not authorized (check the API key and its scopes): {said}"
-    return said[:_REASON_CHARS]
-
-
-def _transport_reason(error: httpx.TransportError) -> str:
-    # The exception's text names the host at most; the key is in a header, never in it.
-    return f"{type(error).__name__}: {str(error)[:_REASON_CHARS] or 'no detail'}"
+            attempt += 1
 
 
 def _results(answer: Mapping[str, Any], path: str) -> list[dict[str, Any]]:
@@ -315,3 +265,6 @@ def _results(answer: Mapping[str, Any], path: str) -> list[dict[str, Any]]:
 
 def _mapping(value: object) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
+
+
+__all__ = ["InfobipApi", "InfobipApiError", "infobip_instant"]
