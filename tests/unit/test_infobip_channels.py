@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 import pytest
 
+from emailhook.domain.parsing import parse_body
 from emailhook.providers.infobip_channels import (
     EMAIL,
     EMAIL_PLATFORM,
@@ -233,3 +234,10 @@ def test_the_address_test_takes_linear_time_on_hostile_input() -> None:
         looks_like_address(hostile)
         channel_of({"to": hostile, "status": {}})
     assert time.perf_counter() - start < 0.5
+
+
+def test_the_report_parser_alone_would_store_phone_numbers_as_addresses() -> None:
+    # Why the channel check must run before domain.parsing: an SMS batch parses "fine".
+    body = load("infobip", "sms_dlr_v2_webhook.json")
+    assert [event.email for event in parse_body(body).events] == ["41793026727", "41793026834"]
+    assert not any(is_email_item(item) for item in body["results"])
