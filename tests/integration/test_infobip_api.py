@@ -126,7 +126,10 @@ def test_pacing_holds_against_a_real_clock(infobip: FakeInfobip) -> None:
         assert sum(1 for _ in client.iter_blocklist()) == 3500
     times = infobip.times[BLOCKLISTS]
     assert len(times) == 4
-    assert min(b - a for a, b in itertools.pairwise(times)) >= 0.045
+    # 20 a second: 50 ms apart when sent; the server sees them with its own scheduling jitter
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert min(gaps) >= 0.03
+    assert times[-1] - times[0] >= 0.135
 
 
 def test_an_item_without_messageid_is_a_skip_with_a_reason(

@@ -11,7 +11,7 @@ import pytest
 
 from emailhook.adapters.infobip_api import InfobipApi
 from emailhook.domain.events import EmailEvent
-from emailhook.domain.parsing import parse_body
+from emailhook.providers.infobip.parsing import parse_body
 from emailhook.service.reconciliation import reconcile
 from emailhook.service.reconciliation_plan import next_watermark, plan_window
 from support.infobip_api import LOGS, FakeInfobip

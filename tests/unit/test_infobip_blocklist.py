@@ -11,8 +11,8 @@ import orjson
 import pytest
 
 from emailhook.domain.events import EventKind, RejectedItem
-from emailhook.domain.parsing import parse_body
 from emailhook.domain.vocabulary import EventType
+from emailhook.providers.infobip.parsing import parse_body
 from emailhook.providers.infobip_blocklist import (
     OtherChannelItem,
     is_blocklist_body,

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 import pytest
 
-from emailhook.domain.parsing import parse_body
+from emailhook.providers.infobip.parsing import parse_body
 from emailhook.providers.infobip_channels import (
     EMAIL,
     EMAIL_PLATFORM,

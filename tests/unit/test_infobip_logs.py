@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from emailhook.domain.events import EmailEvent, EventKind
-from emailhook.domain.parsing import parse_body, report_key
+from emailhook.providers.infobip.parsing import parse_body, report_key
 from emailhook.providers.infobip_logs import LogSkip, as_report, log_event
 
 DATA = Path(__file__).resolve().parents[1] / "data"

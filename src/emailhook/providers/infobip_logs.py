@@ -24,7 +24,8 @@ from typing import Any
 
 from emailhook.domain.callback_data import as_int
 from emailhook.domain.events import EmailEvent
-from emailhook.domain.parsing import STATUS_GROUPS, parse_body
+from emailhook.domain.statuses import STATUS_GROUPS
+from emailhook.providers.infobip.parsing import parse_body
 
 #: status groups after which a message's status no longer changes: only these are reconciled
 #: (a PENDING report is replaced by a final one; reconciling it would add nothing lasting)
