@@ -28,6 +28,7 @@ lint: setup
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 	$(BIN)/mypy tests/support
+	$(BIN)/lint-imports --no-cache  # the layering: pyproject.toml [tool.importlinter]
 	EMAILHOOK_DATA_DIR=$$(mktemp -d) $(BIN)/emailhook db check
 
 unit: setup
