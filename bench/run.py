@@ -360,7 +360,15 @@ def main() -> None:
     parser.add_argument("--drain-bodies", type=int, default=50_000)
     parser.add_argument("--rate", type=float, default=1500)
     parser.add_argument("--sustained-seconds", type=float, default=20)
+    parser.add_argument(
+        "--phases",
+        default=",".join(PHASES),
+        help=f"what to measure, of {','.join(PHASES)} (A/B drains: --phases drain)",
+    )
     args = parser.parse_args()
+    phases = set(args.phases.split(","))
+    if phases - set(PHASES):
+        parser.error(f"unknown phases: {sorted(phases - set(PHASES))}")
     if not shutil.which("wrk"):
         print("installing wrk (Debian package)", file=sys.stderr)
         subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
@@ -372,46 +380,63 @@ def main() -> None:
     }
     with tempfile.TemporaryDirectory(prefix="emailhook-bench-") as tmp:
         root = Path(tmp)
-        with (
-            backends(["sqlite"], root / "ceiling") as (ceiling_backend,),
-            web(ceiling_backend, target="bench.ceiling:create_app") as (port, process),
-        ):
-            report["ceiling"] = wrk(port, SEED, args.seconds, args.connections)
-            report["ceiling"]["web_rss_mb"] = peak_rss_mb(process.pid)
-        report["servers"] = compare_servers(root / "servers", args)
+        if "ceiling" in phases:
+            with (
+                backends(["sqlite"], root / "ceiling") as (ceiling_backend,),
+                web(ceiling_backend, target="bench.ceiling:create_app") as (port, process),
+            ):
+                report["ceiling"] = wrk(port, SEED, args.seconds, args.connections)
+                report["ceiling"]["web_rss_mb"] = peak_rss_mb(process.pid)
+        if "servers" in phases:
+            report["servers"] = compare_servers(root / "servers", args)
         for name in args.backends.split(","):
             with backends([name], root / name) as (backend,):
                 migrate(backend)
-                figures: dict[str, Any] = {}
-                with web(backend) as (port, process):
-                    figures["ingest"] = wrk(port, SEED, args.seconds, args.connections)
-                    figures["ingest"]["web_rss_mb"] = peak_rss_mb(process.pid)
-                figures["ingest"]["ratio"] = figures["ingest"]["rps"] / report["ceiling"]["rps"]
-                # What the stopped web processes left in their spool goes into the inbox as
-                # the worker's sweep would move it: counted as accepted, kept out of the drain.
-                SpoolPromoter(backend.engine, backend.workdir / "var" / "spool").adopt_orphans()
-                figures["ingest"]["accepted"] = backend.count(InboxBody)
-                with backend.engine.begin() as conn:  # the ingest bodies are not part of the drain
-                    conn.execute(InboxBody.__table__.delete())
-                run = uuid.uuid4().hex[:6]
-                figures["drain_single"] = drain(
-                    backend,
-                    [tracking_body(f"{run}-{i}") for i in range(args.drain_bodies)],
-                    1,
-                    "tracking_event",
-                )
-                figures["drain_batch"] = drain(
-                    backend,
-                    [batch_body(f"{run}-b{i}", 100) for i in range(500)],
-                    100,
-                    "delivery_reports",
-                )
-                figures["sustained"] = sustained(backend, args.rate, args.sustained_seconds)
-                report[name] = figures
+                report[name] = measure_backend(backend, report, args, phases)
     out = RESULTS / "latest.json"
     out.write_text(json.dumps(report, indent=2))
     print(render(report, args.backends.split(",")))
     print(f"\nfigures written to {out.relative_to(REPO)}")
+
+
+#: what ``make bench`` measures, in this order
+PHASES = ("ceiling", "servers", "ingest", "drain", "sustained")
+
+
+def measure_backend(
+    backend: Backend, report: dict[str, Any], args: argparse.Namespace, phases: set[str]
+) -> dict[str, Any]:
+    """Return the ingest, drain and sustained figures of one backend (those in ``phases``)."""
+    figures: dict[str, Any] = {}
+    if "ingest" in phases:
+        with web(backend) as (port, process):
+            figures["ingest"] = wrk(port, SEED, args.seconds, args.connections)
+            figures["ingest"]["web_rss_mb"] = peak_rss_mb(process.pid)
+        if "ceiling" in report:
+            figures["ingest"]["ratio"] = figures["ingest"]["rps"] / report["ceiling"]["rps"]
+        # What the stopped web processes left in their spool goes into the inbox as the
+        # worker's sweep would move it: counted as accepted, kept out of the drain.
+        SpoolPromoter(backend.engine, backend.workdir / "var" / "spool").adopt_orphans()
+        figures["ingest"]["accepted"] = backend.count(InboxBody)
+        with backend.engine.begin() as conn:  # the ingest bodies are not part of the drain
+            conn.execute(InboxBody.__table__.delete())
+    if "drain" in phases:
+        run = uuid.uuid4().hex[:6]
+        figures["drain_single"] = drain(
+            backend,
+            [tracking_body(f"{run}-{i}") for i in range(args.drain_bodies)],
+            1,
+            "tracking_event",
+        )
+        figures["drain_batch"] = drain(
+            backend,
+            [batch_body(f"{run}-b{i}", 100) for i in range(500)],
+            100,
+            "delivery_reports",
+        )
+    if "sustained" in phases:
+        figures["sustained"] = sustained(backend, args.rate, args.sustained_seconds)
+    return figures
 
 
 def compare_servers(root: Path, args: argparse.Namespace) -> dict[str, dict[str, float]]:
@@ -461,6 +486,14 @@ ROWS: list[tuple[str, Any]] = [
 ]
 
 
+def _shown(show: Any, report: dict[str, Any], name: str) -> str:
+    """Return a cell, or "-" for a figure of a phase that did not run."""
+    try:
+        return str(show(report[name]))
+    except (KeyError, TypeError):
+        return "-"
+
+
 def render(report: dict[str, Any], names: list[str]) -> str:
     blanks = " |" * (len(names) - 1)
     lines = [
@@ -469,10 +502,11 @@ def render(report: dict[str, Any], names: list[str]) -> str:
         "",
         "| measure | " + " | ".join(names) + " |",
         "|---|" + "---|" * len(names),
-        f"| ceiling: bare Flask req/s (p50/p99 ms) | {_rps(report['ceiling'])} |{blanks}",
+        f"| ceiling: bare Flask req/s (p50/p99 ms) | {_shown(_rps, report, 'ceiling')} |{blanks}",
     ]
     lines += [
-        f"| {label} | " + " | ".join(show(report[n]) for n in names) + " |" for label, show in ROWS
+        f"| {label} | " + " | ".join(_shown(show, report, n) for n in names) + " |"
+        for label, show in ROWS
     ]
     lines += ["", "| server (embedded default) | ceiling req/s | ingest req/s | ingest p99 ms |"]
     lines += ["|---|---|---|---|"]
