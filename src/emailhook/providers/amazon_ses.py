@@ -20,7 +20,7 @@ import orjson
 
 from emailhook.domain.events import ParsedBody, RejectedItem, Shape
 from emailhook.providers import _ses_events
-from emailhook.providers._prov1 import load_json, text
+from emailhook.providers._fields import load_json, text
 from emailhook.providers._sns import SigningCertificates
 from emailhook.providers.base import (
     BASIC_CHALLENGE,

@@ -14,7 +14,13 @@ from typing import Any
 from emailhook.domain.events import EmailEvent, ParsedBody, RejectedItem, Shape
 from emailhook.domain.instants import from_epoch_millis, from_epoch_seconds
 from emailhook.domain.vocabulary import BounceClass, EventType, RejectReason
-from emailhook.providers._items import address, load_json, provider_event, text, unique_by_key
+from emailhook.providers._fields import (
+    load_json,
+    plain_address,
+    provider_event,
+    text,
+    unique_by_key,
+)
 from emailhook.providers.base import (
     BASIC_CHALLENGE,
     AuthenticationError,
@@ -132,7 +138,7 @@ def _event(item: Mapping[str, Any]) -> EmailEvent:
     if status == "blocked":
         reject_reason = _blocked_reason(reason) or reject_reason
     message_id = text(item.get("message-id"))
-    email = address(item.get("email"))
+    email = plain_address(item.get("email"))
     url = text(item.get("link"))
     # without ts_epoch, the account-zone ``ts`` still tells a redelivery from a new event
     stamp = item.get("ts_epoch", item.get("ts_event", item.get("ts")))

@@ -14,7 +14,13 @@ from typing import Any
 from emailhook.domain.events import EmailEvent, ParsedBody, RejectedItem, Shape
 from emailhook.domain.instants import from_epoch_seconds
 from emailhook.domain.vocabulary import BounceClass, EventType, RejectReason
-from emailhook.providers._items import address, load_json, provider_event, text, unique_by_key
+from emailhook.providers._fields import (
+    load_json,
+    plain_address,
+    provider_event,
+    text,
+    unique_by_key,
+)
 from emailhook.providers.base import (
     BASIC_CHALLENGE,
     AuthenticationError,
@@ -112,7 +118,7 @@ def _event(item: Mapping[str, Any]) -> EmailEvent:
         bounce_class = BounceClass.UNDETERMINED
     reject_reason = REJECT_REASONS.get(error, RejectReason.OTHER) if error else None
     message_id = text(item.get("MessageID")) or text(item.get("mj_message_id"))
-    email = address(item.get("email"))
+    email = plain_address(item.get("email"))
     url = text(item.get("url"))
     return provider_event(
         NAME,

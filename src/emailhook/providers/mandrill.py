@@ -20,10 +20,10 @@ from urllib.parse import parse_qsl
 from emailhook.domain.events import EmailEvent, ParsedBody, RejectedItem, Shape
 from emailhook.domain.instants import from_epoch_seconds
 from emailhook.domain.vocabulary import BounceClass, EventType, RejectReason
-from emailhook.providers._items import (
-    address,
+from emailhook.providers._fields import (
     load_json,
     mapping,
+    plain_address,
     provider_event,
     text,
     unique_by_key,
@@ -149,7 +149,7 @@ def _event(item: Mapping[str, Any]) -> EmailEvent:
     if event_type is EventType.REJECTED:
         reject_reason = REJECT_REASONS.get(reason or "", RejectReason.OTHER)
     message_id = text(item.get("_id")) or text(msg.get("_id"))
-    email = address(msg.get("email")) or address(listing.get("email"))
+    email = plain_address(msg.get("email")) or plain_address(listing.get("email"))
     url = text(item.get("url"))
     return provider_event(
         NAME,

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from emailhook.domain.events import EmailEvent, ParsedBody, Shape
 from emailhook.domain.instants import from_epoch_seconds
 from emailhook.domain.vocabulary import BounceClass, EventType, RejectReason
-from emailhook.providers._items import address, load_json, mapping, provider_event, text
+from emailhook.providers._fields import load_json, mapping, plain_address, provider_event, text
 from emailhook.providers.base import (
     AuthenticationError,
     Fetch,
@@ -150,7 +150,7 @@ def _event(
         # addresses after hard fails and bounces, and drops later messages to them
         event_type, reject_reason = EventType.REJECTED, RejectReason.BOUNCED
     message_id = text(message.get("id"))
-    email = address(parseaddr(text(message.get("to")) or "")[1])
+    email = plain_address(parseaddr(text(message.get("to")) or "")[1])
     uuid = text(body.get("uuid"))
     return provider_event(
         NAME,

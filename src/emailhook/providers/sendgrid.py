@@ -18,16 +18,15 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from emailhook.domain.callback_data import callback_fields
 from emailhook.domain.events import EmailEvent, ParsedBody, RejectedItem, Shape
 from emailhook.domain.instants import from_epoch_seconds
 from emailhook.domain.vocabulary import BounceClass, EventType, RejectReason
-from emailhook.providers._prov1 import (
+from emailhook.providers._fields import (
     address,
     epoch_seconds,
     is_fresh,
-    kind_of,
     load_json,
+    provider_event,
     text,
 )
 from emailhook.providers.base import (
@@ -221,23 +220,20 @@ def _event(item: Mapping[str, Any]) -> EmailEvent:
         text(item.get("timestamp")),
         url if event_type is EventType.CLICKED else None,
     )
-    return EmailEvent(
-        event_key=key,
-        kind=kind_of(event_type),
+    return provider_event(
+        "sendgrid",
+        key=key,
+        event_type=event_type,
         status=status,
         email=email,
         message_id=message_id,
-        bulk_id=None,
-        provider_event_id=text(item.get("sg_event_id")),
         event_at=from_epoch_seconds(item.get("timestamp")),
-        sent_at=None,
-        status_description=text(item.get("response")),
-        error_description=text(item.get("reason")),
-        url=url,
-        **callback_fields(custom),
-        raw=dict(item),
-        provider="sendgrid",
-        event_type=event_type,
+        raw=item,
+        metadata=custom,
+        provider_event_id=text(item.get("sg_event_id")),
         bounce_class=bounce_class,
         reject_reason=reject_reason,
+        url=url,
+        error_description=text(item.get("reason")),
+        status_description=text(item.get("response")),
     )

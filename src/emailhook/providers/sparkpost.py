@@ -16,10 +16,10 @@ import orjson
 from emailhook.domain.events import EmailEvent, ParsedBody, RejectedItem, Shape
 from emailhook.domain.instants import from_epoch_seconds, parse_instant
 from emailhook.domain.vocabulary import BounceClass, EventType, RejectReason
-from emailhook.providers._items import (
-    address,
+from emailhook.providers._fields import (
     load_json,
     mapping,
+    plain_address,
     provider_event,
     text,
     unique_by_key,
@@ -171,7 +171,7 @@ def _event(event: Mapping[str, Any]) -> EmailEvent:
     if status in _REJECTIONS:
         reject_reason = _rejection_reason(reason) or reject_reason or RejectReason.OTHER
     message_id = text(event.get("transmission_id"))
-    email = address(event.get("raw_rcpt_to")) or address(event.get("rcpt_to"))
+    email = plain_address(event.get("raw_rcpt_to")) or plain_address(event.get("rcpt_to"))
     event_id = text(event.get("event_id"))
     if status in _OPEN_FAMILY:
         opened = (event.get("timestamp"), event.get("user_agent"), event.get("ip_address"))

@@ -18,10 +18,10 @@ import orjson
 from emailhook.domain.events import EmailEvent, ParsedBody, RejectedItem, Shape
 from emailhook.domain.instants import parse_instant
 from emailhook.domain.vocabulary import BounceClass, EventType, RejectReason
-from emailhook.providers._items import (
-    address,
+from emailhook.providers._fields import (
     load_json,
     mapping,
+    plain_address,
     provider_event,
     text,
     unique_by_key,
@@ -158,7 +158,7 @@ def _event(data: Mapping[str, Any]) -> EmailEvent:
         if delivery_status in SUPPRESSED_DROPS:
             event_type = EventType.REJECTED
     message_id = text(data.get("job_id"))
-    email = address(data.get("email"))
+    email = plain_address(data.get("email"))
     url = text(data.get("url"))
     # event_time is naive UTC, "2024-09-06 23:14:19" (sent_event.json)
     return provider_event(
