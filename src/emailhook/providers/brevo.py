@@ -14,6 +14,7 @@ from typing import Any
 from emailhook.domain.events import EmailEvent, ParsedBody, RejectedItem, Shape
 from emailhook.domain.instants import from_epoch_millis, from_epoch_seconds
 from emailhook.domain.vocabulary import BounceClass, EventType, RejectReason
+from emailhook.providers._basic import require_basic
 from emailhook.providers._fields import (
     load_json,
     plain_address,
@@ -30,7 +31,6 @@ from emailhook.providers.base import (
     UnreadableBodyError,
     WebhookRequest,
     any_secret_matches,
-    basic_auth_matches,
     event_key,
 )
 
@@ -94,9 +94,8 @@ class Brevo(Provider):
                 return
             raise AuthenticationError("wrong bearer token")
         if scheme.lower() == "basic":
-            if basic_auth_matches(request.headers, self.values.get("basic_auth", ())):
-                return
-            raise AuthenticationError("wrong HTTP Basic credentials", challenge=BASIC_CHALLENGE)
+            require_basic(request.headers, self.values.get("basic_auth", ()), NAME)
+            return
         raise AuthenticationError("no credentials", challenge=BASIC_CHALLENGE)
 
     def parse(self, request: StoredRequest) -> ParsedBody:

@@ -8,12 +8,12 @@ exact int and it is kept as text, never through a float.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from emailhook.domain.events import EmailEvent, ParsedBody, RejectedItem, Shape
 from emailhook.domain.instants import from_epoch_seconds
 from emailhook.domain.vocabulary import BounceClass, EventType, RejectReason
+from emailhook.providers._basic import BasicAuthenticated
 from emailhook.providers._fields import (
     load_json,
     plain_address,
@@ -22,14 +22,9 @@ from emailhook.providers._fields import (
     unique_by_key,
 )
 from emailhook.providers.base import (
-    BASIC_CHALLENGE,
-    AuthenticationError,
-    Provider,
     ProviderSetting,
     StoredRequest,
     UnreadableBodyError,
-    WebhookRequest,
-    basic_auth_matches,
     event_key,
 )
 
@@ -71,19 +66,12 @@ REJECT_REASONS: dict[str, RejectReason] = {
 }
 
 
-class Mailjet(Provider):
+class Mailjet(BasicAuthenticated):
     """Mailjet: HTTP Basic credentials, grouped or single events."""
 
     name = NAME
     settings = (ProviderSetting("basic_auth", "secrets", "user:password pairs in the webhook URL"),)
     enabled_by = ("basic_auth",)
-
-    def authenticate(self, request: WebhookRequest, now: datetime) -> None:
-        del now
-        if "authorization" not in request.headers:
-            raise AuthenticationError("no HTTP Basic credentials", challenge=BASIC_CHALLENGE)
-        if not basic_auth_matches(request.headers, self.values.get("basic_auth", ())):
-            raise AuthenticationError("wrong HTTP Basic credentials", challenge=BASIC_CHALLENGE)
 
     def parse(self, request: StoredRequest) -> ParsedBody:
         body = load_json(request.body, NAME)

@@ -8,12 +8,12 @@ recipient, record type and time. Hard or soft is read from a bounce's ``Type``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any, ClassVar
 
 from emailhook.domain.events import EmailEvent, ParsedBody, Shape
 from emailhook.domain.instants import parse_instant
 from emailhook.domain.vocabulary import BounceClass, EventType, RejectReason
+from emailhook.providers._basic import BasicAuthenticated
 from emailhook.providers._fields import (
     BOUNCE_CLASS_TYPES,
     address,
@@ -23,15 +23,9 @@ from emailhook.providers._fields import (
     text,
 )
 from emailhook.providers.base import (
-    BASIC_CHALLENGE,
-    AuthenticationError,
-    Provider,
     ProviderSetting,
     StoredRequest,
     UnreadableBodyError,
-    WebhookRequest,
-    basic_auth_matches,
-    basic_credentials,
     event_key,
 )
 
@@ -83,7 +77,7 @@ CLASSED_TYPES = BOUNCE_CLASS_TYPES | {EventType.UNKNOWN}
 TIME_FIELDS = ("BouncedAt", "DeliveredAt", "ReceivedAt", "ChangedAt")
 
 
-class Postmark(Provider):
+class Postmark(BasicAuthenticated):
     """Postmark's tracking webhooks, behind HTTP Basic credentials."""
 
     name: ClassVar[str] = "postmark"
@@ -91,13 +85,6 @@ class Postmark(Provider):
         ProviderSetting("basic_auth", "secrets", "HTTP Basic user:password in the webhook URL"),
     )
     enabled_by: ClassVar[tuple[str, ...]] = ("basic_auth",)
-
-    def authenticate(self, request: WebhookRequest, now: datetime) -> None:
-        del now
-        if basic_credentials(request.headers) is None:
-            raise AuthenticationError("Postmark: no Basic credentials", challenge=BASIC_CHALLENGE)
-        if not basic_auth_matches(request.headers, self.values.get("basic_auth", ())):
-            raise AuthenticationError("Postmark: wrong Basic credentials")
 
     def parse(self, request: StoredRequest) -> ParsedBody:
         body = load_json(request.body, "Postmark")

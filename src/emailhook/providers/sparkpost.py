@@ -16,6 +16,7 @@ import orjson
 from emailhook.domain.events import EmailEvent, ParsedBody, RejectedItem, Shape
 from emailhook.domain.instants import from_epoch_seconds, parse_instant
 from emailhook.domain.vocabulary import BounceClass, EventType, RejectReason
+from emailhook.providers._basic import BasicAuthenticated
 from emailhook.providers._fields import (
     load_json,
     mapping,
@@ -25,14 +26,10 @@ from emailhook.providers._fields import (
     unique_by_key,
 )
 from emailhook.providers.base import (
-    BASIC_CHALLENGE,
-    AuthenticationError,
-    Provider,
     ProviderSetting,
     StoredRequest,
     UnreadableBodyError,
     WebhookRequest,
-    basic_auth_matches,
     event_key,
 )
 
@@ -95,19 +92,12 @@ _OPEN_FAMILY = frozenset({"open", "initial_open", "amp_open", "amp_initial_open"
 _REJECTIONS = frozenset({"policy_rejection", "generation_rejection"})
 
 
-class SparkPost(Provider):
+class SparkPost(BasicAuthenticated):
     """SparkPost: HTTP Basic credentials, batches of ``msys`` events."""
 
     name = NAME
     settings = (ProviderSetting("basic_auth", "secrets", "user:password pairs set on the webhook"),)
     enabled_by = ("basic_auth",)
-
-    def authenticate(self, request: WebhookRequest, now: datetime) -> None:
-        del now
-        if "authorization" not in request.headers:
-            raise AuthenticationError("no HTTP Basic credentials", challenge=BASIC_CHALLENGE)
-        if not basic_auth_matches(request.headers, self.values.get("basic_auth", ())):
-            raise AuthenticationError("wrong HTTP Basic credentials", challenge=BASIC_CHALLENGE)
 
     def control(self, request: WebhookRequest) -> str | None:
         try:
