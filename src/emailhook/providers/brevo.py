@@ -11,16 +11,16 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from emailhook.domain.events import EmailEvent, ParsedBody, RejectedItem, Shape
+from emailhook.domain.events import EmailEvent, ParsedBody
 from emailhook.domain.instants import from_epoch_millis, from_epoch_seconds
 from emailhook.domain.vocabulary import BounceClass, EventType, RejectReason
 from emailhook.providers._basic import require_basic
+from emailhook.providers._batch import named_events, parse_items
 from emailhook.providers._fields import (
     load_json,
     plain_address,
     provider_event,
     text,
-    unique_by_key,
 )
 from emailhook.providers.base import (
     BASIC_CHALLENGE,
@@ -107,14 +107,7 @@ class Brevo(Provider):
         else:
             # inbound parsing posts {"items": [...]}: not a tracking body
             raise UnreadableBodyError("Brevo body is neither an event nor an array of events")
-        events: list[EmailEvent] = []
-        rejected: list[RejectedItem] = []
-        for index, item in enumerate(items):
-            if not isinstance(item, Mapping) or not text(item.get("event")):
-                rejected.append(RejectedItem(index, "item is not an object with an event"))
-            else:
-                events.append(_event(item))
-        return ParsedBody(Shape.PROVIDER, events=unique_by_key(events), rejected=rejected)
+        return parse_items(items, named_events(_event))
 
 
 def _instant(value: object) -> datetime | None:

@@ -22,11 +22,10 @@ from emailhook.providers import _mailgun_legacy as legacy
 from emailhook.providers._fields import (
     SeenTokens,
     address,
-    epoch_seconds,
-    is_fresh,
     load_json,
     mapping,
     provider_event,
+    require_fresh,
     text,
 )
 from emailhook.providers._mailgun_forms import MULTIPART, URLENCODED, last, media_type, read_form
@@ -102,8 +101,7 @@ class Mailgun(Provider):
         stamp, token, signature = _signature_fields(request)
         if not stamp or not token or not signature:
             raise AuthenticationError("Mailgun: timestamp, token or signature missing")
-        if not is_fresh(epoch_seconds(stamp), now, self._max_age):
-            raise AuthenticationError("Mailgun: timestamp outside the freshness window")
+        require_fresh(stamp, now, self._max_age, "Mailgun: timestamp")
         signed = f"{stamp}{token}".encode()
         expected = [
             hmac.new(key, signed, hashlib.sha256).hexdigest().encode() for key in self._keys

@@ -10,16 +10,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from emailhook.domain.events import EmailEvent, ParsedBody, RejectedItem, Shape
+from emailhook.domain.events import EmailEvent, ParsedBody
 from emailhook.domain.instants import from_epoch_seconds
 from emailhook.domain.vocabulary import BounceClass, EventType, RejectReason
 from emailhook.providers._basic import BasicAuthenticated
+from emailhook.providers._batch import named_events, parse_items
 from emailhook.providers._fields import (
     load_json,
     plain_address,
     provider_event,
     text,
-    unique_by_key,
 )
 from emailhook.providers.base import (
     ProviderSetting,
@@ -81,14 +81,7 @@ class Mailjet(BasicAuthenticated):
             items = body
         else:
             raise UnreadableBodyError("Mailjet body is neither an event nor an array of events")
-        events: list[EmailEvent] = []
-        rejected: list[RejectedItem] = []
-        for index, item in enumerate(items):
-            if not isinstance(item, Mapping) or not text(item.get("event")):
-                rejected.append(RejectedItem(index, "item is not an object with an event"))
-            else:
-                events.append(_event(item))
-        return ParsedBody(Shape.PROVIDER, events=unique_by_key(events), rejected=rejected)
+        return parse_items(items, named_events(_event))
 
 
 def _event(item: Mapping[str, Any]) -> EmailEvent:

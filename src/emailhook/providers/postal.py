@@ -16,12 +16,13 @@ from email.utils import parseaddr
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from emailhook.domain.events import EmailEvent, ParsedBody, Shape
 from emailhook.domain.instants import from_epoch_seconds
 from emailhook.domain.vocabulary import BounceClass, EventType, RejectReason
+from emailhook.providers import _keys
 from emailhook.providers._fields import load_json, mapping, plain_address, provider_event, text
 from emailhook.providers.base import (
     AuthenticationError,
@@ -63,14 +64,7 @@ EVENTS: dict[str, EventType] = {
 
 def load_public_key(value: str) -> rsa.RSAPublicKey:
     """Return an RSA public key from PEM or from base64 DER (as Postal's UI shows it)."""
-    data = value.strip().encode()
-    try:
-        if data.startswith(b"-----BEGIN"):
-            key = serialization.load_pem_public_key(data)
-        else:
-            key = serialization.load_der_public_key(base64.b64decode(data, validate=True))
-    except (ValueError, binascii.Error) as error:
-        raise ValueError(f"EMAILHOOK_POSTAL_PUBLIC_KEYS: not a public key: {error}") from None
+    key = _keys.load_public_key(value, "EMAILHOOK_POSTAL_PUBLIC_KEYS")
     if not isinstance(key, rsa.RSAPublicKey):
         raise ValueError("EMAILHOOK_POSTAL_PUBLIC_KEYS: Postal signs with RSA keys")
     return key

@@ -22,11 +22,10 @@ from emailhook.domain.instants import parse_instant
 from emailhook.domain.vocabulary import BounceClass, EventType, RejectReason
 from emailhook.providers._fields import (
     address,
-    epoch_seconds,
-    is_fresh,
     load_json,
     mapping,
     provider_event,
+    require_fresh,
     text,
 )
 from emailhook.providers.base import (
@@ -99,8 +98,7 @@ class Resend(Provider):
         offered = request.headers.get("svix-signature", "").split()
         if not msg_id or not stamp or not offered:
             raise AuthenticationError("Resend: svix-id, svix-timestamp or svix-signature missing")
-        if not is_fresh(epoch_seconds(stamp), now, self._max_age):
-            raise AuthenticationError("Resend: svix-timestamp outside the freshness window")
+        require_fresh(stamp, now, self._max_age, "Resend: svix-timestamp")
         signed = f"{msg_id}.{stamp}.".encode() + request.body
         expected = [
             base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()) for key in self._keys

@@ -13,17 +13,17 @@ from typing import Any
 
 import orjson
 
-from emailhook.domain.events import EmailEvent, ParsedBody, RejectedItem, Shape
+from emailhook.domain.events import EmailEvent, ParsedBody
 from emailhook.domain.instants import from_epoch_seconds, parse_instant
 from emailhook.domain.vocabulary import BounceClass, EventType, RejectReason
 from emailhook.providers._basic import BasicAuthenticated
+from emailhook.providers._batch import parse_items
 from emailhook.providers._fields import (
     load_json,
     mapping,
     plain_address,
     provider_event,
     text,
-    unique_by_key,
 )
 from emailhook.providers.base import (
     ProviderSetting,
@@ -112,16 +112,13 @@ class SparkPost(BasicAuthenticated):
         body = load_json(request.body, NAME)
         if not isinstance(body, list):
             raise UnreadableBodyError("SparkPost body is not a JSON array of msys events")
-        events: list[EmailEvent] = []
-        rejected: list[RejectedItem] = []
-        for index, item in enumerate(body):
-            found = _unwrap(item)
-            if isinstance(found, str):
-                rejected.append(RejectedItem(index, found))
-            elif found is not None:
-                events.append(_event(found))
         # an initial_open/open pair often comes in one batch: one event stands for both
-        return ParsedBody(Shape.PROVIDER, events=unique_by_key(events), rejected=rejected)
+        return parse_items(body, _read)
+
+
+def _read(item: object) -> EmailEvent | str | None:
+    found = _unwrap(item)
+    return _event(found) if isinstance(found, Mapping) else found
 
 
 def _unwrap(item: object) -> Mapping[str, Any] | str | None:
