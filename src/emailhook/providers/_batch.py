@@ -12,6 +12,7 @@ from typing import Any
 
 from emailhook.domain.events import EmailEvent, ParsedBody, RejectedItem, Shape
 from emailhook.providers._fields import text, unique_by_key
+from emailhook.providers.base import UnreadableBodyError
 
 #: what an item reads as: its event, why it is unreadable, or None for nothing to keep
 ItemReader = Callable[[object], EmailEvent | str | None]
@@ -34,6 +35,16 @@ def parse_items(items: Iterable[object], read: ItemReader, *, unique: bool = Tru
     return ParsedBody(
         Shape.PROVIDER, events=unique_by_key(events) if unique else events, rejected=rejected
     )
+
+
+def event_or_events(body: object, provider: str) -> list[object]:
+    """Return the items of a body that is one event (an object with an ``event``) or an
+    array of them (Mailjet's and Brevo's "grouped" switch); raise UnreadableBodyError else."""
+    if isinstance(body, Mapping) and "event" in body:
+        return [body]
+    if isinstance(body, list):
+        return body
+    raise UnreadableBodyError(f"{provider} body is neither an event nor an array of events")
 
 
 def _event_field(item: Mapping[str, Any]) -> str | None:

@@ -15,7 +15,7 @@ from emailhook.domain.events import EmailEvent, ParsedBody
 from emailhook.domain.instants import from_epoch_millis, from_epoch_seconds
 from emailhook.domain.vocabulary import BounceClass, EventType, RejectReason
 from emailhook.providers._basic import require_basic
-from emailhook.providers._batch import named_events, parse_items
+from emailhook.providers._batch import event_or_events, named_events, parse_items
 from emailhook.providers._fields import (
     load_json,
     plain_address,
@@ -28,7 +28,6 @@ from emailhook.providers.base import (
     Provider,
     ProviderSetting,
     StoredRequest,
-    UnreadableBodyError,
     WebhookRequest,
     any_secret_matches,
     event_key,
@@ -100,14 +99,8 @@ class Brevo(Provider):
 
     def parse(self, request: StoredRequest) -> ParsedBody:
         body = load_json(request.body, NAME)
-        if isinstance(body, Mapping) and "event" in body:
-            items: list[object] = [body]
-        elif isinstance(body, list):
-            items = body
-        else:
-            # inbound parsing posts {"items": [...]}: not a tracking body
-            raise UnreadableBodyError("Brevo body is neither an event nor an array of events")
-        return parse_items(items, named_events(_event))
+        # inbound parsing posts {"items": [...]}: not a tracking body, unreadable here
+        return parse_items(event_or_events(body, "Brevo"), named_events(_event))
 
 
 def _instant(value: object) -> datetime | None:

@@ -14,7 +14,7 @@ from emailhook.domain.events import EmailEvent, ParsedBody
 from emailhook.domain.instants import from_epoch_seconds
 from emailhook.domain.vocabulary import BounceClass, EventType, RejectReason
 from emailhook.providers._basic import BasicAuthenticated
-from emailhook.providers._batch import named_events, parse_items
+from emailhook.providers._batch import event_or_events, named_events, parse_items
 from emailhook.providers._fields import (
     load_json,
     plain_address,
@@ -24,7 +24,6 @@ from emailhook.providers._fields import (
 from emailhook.providers.base import (
     ProviderSetting,
     StoredRequest,
-    UnreadableBodyError,
     event_key,
 )
 
@@ -75,13 +74,7 @@ class Mailjet(BasicAuthenticated):
 
     def parse(self, request: StoredRequest) -> ParsedBody:
         body = load_json(request.body, NAME)
-        if isinstance(body, Mapping) and "event" in body:
-            items: list[object] = [body]
-        elif isinstance(body, list):
-            items = body
-        else:
-            raise UnreadableBodyError("Mailjet body is neither an event nor an array of events")
-        return parse_items(items, named_events(_event))
+        return parse_items(event_or_events(body, "Mailjet"), named_events(_event))
 
 
 def _event(item: Mapping[str, Any]) -> EmailEvent:
