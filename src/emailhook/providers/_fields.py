@@ -128,7 +128,7 @@ def provider_event(
         url=url,
         error_description=error_description,
         status_description=status_description,
-        raw=raw if type(raw) is dict else dict(raw),
+        raw=dict(raw),  # a copy each: events of one body share no mutable raw
         provider=provider,
         event_type=event_type,
         bounce_class=bounce_class if event_type in classed_types else None,
