@@ -15,7 +15,6 @@ from datetime import datetime
 from email.utils import parseaddr
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
@@ -102,13 +101,9 @@ class Postal(Provider):
             raw = base64.b64decode(signature.strip(), validate=True)
         except (binascii.Error, ValueError):
             return False
-        for key in self._keys:
-            try:
-                key.verify(raw, body, padding.PKCS1v15(), algorithm)
-            except InvalidSignature:
-                continue
-            return True
-        return False
+        return _keys.verified_by_any(
+            self._keys, lambda key: key.verify(raw, body, padding.PKCS1v15(), algorithm)
+        )
 
     def parse(self, request: StoredRequest) -> ParsedBody:
         body = load_json(request.body, NAME)

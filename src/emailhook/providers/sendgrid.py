@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, ClassVar
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -29,7 +28,7 @@ from emailhook.providers._fields import (
     require_fresh,
     text,
 )
-from emailhook.providers._keys import load_public_key
+from emailhook.providers._keys import load_public_key, verified_by_any
 from emailhook.providers.base import (
     AuthenticationError,
     Fetch,
@@ -169,14 +168,8 @@ class SendGrid(Provider):
         except (binascii.Error, ValueError) as error:
             raise AuthenticationError("SendGrid signature is not base64") from error
         signed = stamp.encode() + request.body
-        verified = False
-        for key in self._keys:  # every key is tried: rotation
-            try:
-                key.verify(der, signed, ec.ECDSA(hashes.SHA256()))
-            except InvalidSignature:
-                continue
-            verified = True
-        if not verified:
+        algorithm = ec.ECDSA(hashes.SHA256())
+        if not verified_by_any(self._keys, lambda key: key.verify(der, signed, algorithm)):
             raise AuthenticationError("SendGrid signature does not verify")
 
     def parse(self, request: StoredRequest) -> ParsedBody:
