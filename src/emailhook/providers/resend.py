@@ -28,6 +28,7 @@ from emailhook.providers._fields import (
     require_fresh,
     text,
 )
+from emailhook.providers._ses_events import BOUNCE_CLASSES, SUPPRESSED_SUBTYPES
 from emailhook.providers.base import (
     AuthenticationError,
     Fetch,
@@ -55,15 +56,8 @@ EVENT_TYPES: dict[str, EventType] = {
     "email.suppressed": EventType.REJECTED,  #: on Resend's suppression list already
 }
 
-#: ``data.bounce.type`` -> BounceClass (Resend passes on SES's bounce types)
-BOUNCE_CLASSES: dict[str, BounceClass] = {
-    "Permanent": BounceClass.HARD,
-    "Transient": BounceClass.SOFT,
-    "Undetermined": BounceClass.UNDETERMINED,
-}
-
-#: ``data.bounce.subType`` values that mean "not sent: already on the suppression list"
-SUPPRESSED_SUBTYPES = frozenset({"Suppressed", "OnAccountSuppressionList"})
+#: ``data.bounce`` passes on SES's bounce types and subtypes: its ``type`` and ``subType``
+#: are read with the Amazon SES tables (_ses_events: BOUNCE_CLASSES, SUPPRESSED_SUBTYPES)
 
 
 def _secret_key(secret: str) -> bytes:
