@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import click
 import orjson
@@ -25,6 +26,7 @@ from emailhook.metrics import clear_metrics
 from emailhook.service import operators
 from emailhook.service.auth import require_authentication
 from emailhook.service.errors import ConfigurationError
+from emailhook.service.spool_recovery import recover_folder
 from emailhook.settings import Settings
 
 
@@ -198,6 +200,21 @@ def inbox_replay(body_ids: Sequence[int], dead: bool, unrecognized: bool) -> Non
     with _sessions().begin() as session:
         count = inbox.replay(session, now=utcnow(), ids=body_ids, states=states)
     click.echo(f"{count} bodies queued again")
+
+
+@main.group("spool")
+def spool_group() -> None:
+    """Accepted bodies on a web machine's disk, not yet in the inbox."""
+
+
+@spool_group.command("recover")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def spool_recover(folder: Path) -> None:
+    """Move the bodies of a spool folder carried from a lost machine into the inbox, once."""
+    done = recover_folder(_database().engine, folder)
+    click.echo(f"{done.bodies} bodies moved into the inbox from {done.segments} segments")
+    if done.left:
+        raise click.ClickException(f"{len(done.left)} segments are written by a live process")
 
 
 @main.command()
