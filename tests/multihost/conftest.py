@@ -59,4 +59,3 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.section("multi-host ledgers")
         for line in HOSTS_PUBLISHED:
             terminalreporter.write_line(line)
-

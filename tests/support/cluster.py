@@ -63,7 +63,9 @@ class Cluster:
         name = f"mh_{uuid.uuid4().hex[:10]}"
         self.call(self._admin, f'CREATE DATABASE "{name}"')
         self.database_url = self.postgres.url.rsplit("/", 1)[0] + f"/{name}"
-        self._engine = create_engine(self.database_url.replace("postgresql:", "postgresql+psycopg:"))
+        self._engine = create_engine(
+            self.database_url.replace("postgresql:", "postgresql+psycopg:")
+        )
         from emailhook.adapters.migrations import upgrade
 
         self.call(upgrade, self.engine)
@@ -223,7 +225,7 @@ class Cluster:
         import psycopg
 
         with psycopg.connect(self.postgres.url, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(sql)  # type: ignore[arg-type]
+            conn.execute(sql)
 
 
 def _flush_redis(url: str) -> None:

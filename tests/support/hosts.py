@@ -141,7 +141,19 @@ class Shaper:
         self.netem = False
         self.process: subprocess.Popen[str] | None = None
         ms, percent = f"{delay * 1000:g}ms", f"{loss * 100:g}%"
-        tc = ["tc", "qdisc", "add", "dev", link.iface, "root", "netem", "delay", ms, "loss", percent]
+        tc = [
+            "tc",
+            "qdisc",
+            "add",
+            "dev",
+            link.iface,
+            "root",
+            "netem",
+            "delay",
+            ms,
+            "loss",
+            percent,
+        ]
         if sh("ip", "netns", "exec", link.host_ns, *tc, check=False).returncode == 0:
             self.netem = True
             return
@@ -159,6 +171,7 @@ class Shaper:
         ready = self.process.stdout.readline().strip()
         if ready != "ready":
             self.process.kill()
+            self.process.wait(10)
             raise RuntimeError(f"delay line did not start: {ready} {self.process.stdout.read()}")
         sh("ip", "netns", "exec", link.host_ns, "iptables", "-A", *self.rule, "--queue-bypass")
 
@@ -172,12 +185,15 @@ class Shaper:
             sh("ip", "netns", "exec", ns, "tc", "qdisc", "del", "dev", self.link.iface, "root")
             return
         sh("ip", "netns", "exec", ns, "iptables", "-D", *self.rule, "--queue-bypass", check=False)
-        if self.process is not None and self.process.poll() is None:
+        if self.process is not None:
             self.process.terminate()
             try:
                 self.process.wait(10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+                self.process.wait(10)
+            assert self.process.stdout is not None
+            self.process.stdout.close()
 
 
 class Network:
