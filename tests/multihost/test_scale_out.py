@@ -15,6 +15,7 @@ import time
 import uuid
 from pathlib import Path
 
+import httpx
 import pytest
 
 from support.cluster import Cluster
@@ -69,7 +70,18 @@ def test_both_relays_publish_at_once_and_nothing_is_stored_twice(scenario: Clust
     tasks = {host: task_totals(log) for host, log in logs.items()}
     HOSTS_PUBLISHED[-1] += f" by_worker_host={tasks}"
     assert all("relay started" in log for log in logs.values()), "a worker ran no relay"
+    # Each web host's /metrics adds up its own processes (its own multiprocess folder):
+    # what it counted accepted is what it answered 200, and the hosts add up to the load.
+    for host, url in zip(("web1", "web2"), scenario.post_urls(), strict=True):
+        page = scenario.call(httpx.get, f"{scenario.web_url(host)}/metrics").text
+        assert accepted(page) == sender.by_host[url]["200"], f"{host}: {sender.by_host[url]}"
     assert all(totals["stored"] for totals in tasks.values()), f"a host stored nothing: {tasks}"
+
+
+def accepted(page: str) -> int:
+    """``emailhook_bodies_accepted_total`` of a /metrics page, every shape added up."""
+    values = re.findall(r"^emailhook_bodies_accepted_total\{[^}]*\} ([\d.e+]+)$", page, re.M)
+    return int(sum(float(value) for value in values))
 
 
 def task_totals(log: str) -> dict[str, int]:
