@@ -51,7 +51,10 @@ def scenario(cluster: Cluster, request: pytest.FixtureRequest) -> Iterator[Clust
         cluster.begin(request.node.name.removeprefix("test_")[:40])
         yield cluster
     finally:
-        cluster.end()
+        try:
+            cluster.net.heal()
+        finally:
+            cluster.end()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

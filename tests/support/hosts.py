@@ -135,8 +135,12 @@ class Link:
 class Shaper:
     """Delay and loss on what a host sends out of one interface, until ``clear``."""
 
+    #: shapers not cleared yet, for Network.heal after a failed scenario
+    active: list[Shaper] = []  # noqa: RUF012 (shared on purpose)
+
     def __init__(self, link: Link, queue: int, delay: float, loss: float) -> None:
         self.link = link
+        Shaper.active.append(self)
         self.rule = ["OUTPUT", "-o", link.iface, "-j", "NFQUEUE", "--queue-num", str(queue)]
         self.netem = False
         self.process: subprocess.Popen[str] | None = None
@@ -180,6 +184,9 @@ class Shaper:
         return "netem" if self.netem else "nfqueue delay line"
 
     def clear(self) -> None:
+        if self not in Shaper.active:
+            return
+        Shaper.active.remove(self)
         ns = self.link.host_ns
         if self.netem:
             sh("ip", "netns", "exec", ns, "tc", "qdisc", "del", "dev", self.link.iface, "root")
@@ -245,6 +252,14 @@ class Network:
                 sh("ip", "-n", ns, "addr", "add", f"{self.address(host, side)}/24", "dev", side)
                 sh("ip", "-n", ns, "link", "set", side, "up")
                 self.links[(host, side)] = Link(host, ns, side, sw, port)
+
+    def heal(self) -> None:
+        """Every cable plugged in and no delay or loss left: for the next scenario."""
+        for shaper in list(Shaper.active):
+            if shaper.link.host_ns.startswith(f"{self.tag}-"):
+                shaper.clear()
+        for link in self.links.values():
+            link.up()
 
     def close(self) -> None:
         """Kill every process in our namespaces and delete them; idempotent."""
