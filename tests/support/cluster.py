@@ -34,6 +34,8 @@ from support.stack import Process, wait_until
 
 T = TypeVar("T")
 WEBS, WORKERS = ("web1", "web2"), ("w1", "w2")
+#: PostgreSQL ends the session of a host that vanished: idle in a transaction, or not acking
+DEAD_CLIENT_SETTINGS = ("idle_in_transaction_session_timeout = '5s'", "tcp_user_timeout = 5000")
 WEB_PORT = 8000
 #: as the single-host fault suite: republish after 3 s, retry after 0.2 s, dead after 3 failures
 FAULT_ENV = {
@@ -62,6 +64,10 @@ class Cluster:
         """A fresh database, an empty Redis, new host folders; every process started."""
         name = f"mh_{uuid.uuid4().hex[:10]}"
         self.call(self._admin, f'CREATE DATABASE "{name}"')
+        # As docs/several-machines.md asks: a session whose host is cut off mid-transaction
+        # must not hold its locks (the relay's claimed rows, the rollup's row) until TCP gives up.
+        for setting in DEAD_CLIENT_SETTINGS:
+            self.call(self._admin, f'ALTER DATABASE "{name}" SET {setting}')
         self.database_url = self.postgres.url.rsplit("/", 1)[0] + f"/{name}"
         self._engine = create_engine(
             self.database_url.replace("postgresql:", "postgresql+psycopg:")
