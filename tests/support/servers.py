@@ -41,7 +41,7 @@ from types import TracebackType
 from typing import Literal, Self
 from urllib.parse import urlsplit, urlunsplit
 
-from support.netns import port_open_in
+from support.netns import call_in, port_open_in
 from support.stack import free_port, wait_until
 
 __all__ = [
@@ -342,8 +342,6 @@ class RedisServer(_Server):
 
     def ping(self) -> bool:
         if self.netns:
-            from support.netns import call_in
-
             return bool(call_in(self.netns, _redis_ping, self.host, self.port))
         return _redis_ping(self.host, self.port)
 
