@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from emailhook.entrypoints.cli.commands import main
+from emailhook.entrypoints.cli.main import main
 from emailhook.settings import Settings
 
 UNITS = Path(__file__).resolve().parents[2] / "deploy" / "systemd"
