@@ -41,6 +41,8 @@ def create_db_engine(
     # such a session after this long idle in a transaction, and TCP gives up as soon.
     options = f"-c lock_timeout={int(lock_timeout_seconds * 1000)}"
     options += f" -c idle_in_transaction_session_timeout={dead_peer_ms}"
+    options += f" -c tcp_user_timeout={dead_peer_ms}"  # the server's side of the socket
+    options += f" -c tcp_keepalives_idle={max(1, dead_peer_ms // 3000)}"
     if statement_timeout_seconds:
         options += f" -c statement_timeout={int(statement_timeout_seconds * 1000)}"
     if read_only:
