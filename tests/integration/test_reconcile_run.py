@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from emailhook.adapters.infobip_api import InfobipApi
+from emailhook.adapters.infobip.api import InfobipApi
 from emailhook.domain.events import EmailEvent
 from emailhook.providers.infobip.parsing import parse_body
 from emailhook.service.reconciliation import reconcile

@@ -12,12 +12,12 @@ import pytest
 
 from emailhook.domain.events import EventKind, RejectedItem
 from emailhook.domain.vocabulary import EventType
-from emailhook.providers.infobip.parsing import parse_body
-from emailhook.providers.infobip_blocklist import (
+from emailhook.providers.infobip.blocklist import (
     OtherChannelItem,
     is_blocklist_body,
     parse_blocklist,
 )
+from emailhook.providers.infobip.parsing import parse_body
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SAMPLE = "blocklist_event_webhook__block_event_request_source_type_url_optout.json"

@@ -10,8 +10,7 @@ from typing import Any
 import orjson
 import pytest
 
-from emailhook.providers.infobip.parsing import parse_body
-from emailhook.providers.infobip_channels import (
+from emailhook.providers.infobip.channels import (
     EMAIL,
     EMAIL_PLATFORM,
     MESSAGES_API,
@@ -27,6 +26,7 @@ from emailhook.providers.infobip_channels import (
     looks_like_address,
     looks_like_phone,
 )
+from emailhook.providers.infobip.parsing import parse_body
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

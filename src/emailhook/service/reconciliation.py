@@ -13,10 +13,10 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from emailhook.adapters.infobip_answers import InfobipApiError
+from emailhook.adapters.infobip.answers import InfobipApiError
 from emailhook.domain.events import EmailEvent
 from emailhook.domain.instants import parse_instant
-from emailhook.providers.infobip_logs import FINAL_GROUPS, LogSkip, log_event, status_group
+from emailhook.providers.infobip.logs import FINAL_GROUPS, LogSkip, log_event, status_group
 from emailhook.service.reconciliation_plan import ReconcileReport, ReconcileWindow
 
 log = logging.getLogger(__name__)

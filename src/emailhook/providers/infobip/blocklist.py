@@ -24,7 +24,7 @@ from emailhook.domain.callback_data import callback_fields
 from emailhook.domain.events import EmailEvent, EventKind, RejectedItem
 from emailhook.domain.instants import parse_instant
 from emailhook.domain.vocabulary import EventType
-from emailhook.providers.infobip_channels import BLOCKLIST_PREFIX, UNKNOWN
+from emailhook.providers.infobip.channels import BLOCKLIST_PREFIX, UNKNOWN
 
 #: what a blocklist event means, in the one vocabulary
 EVENT_TYPES: Mapping[str, EventType] = {
