@@ -113,7 +113,7 @@ def test_a_blocklist_body_is_told_from_delivery_reports(
     assert not is_blocklist_body({"event": "BLOCK", "content": {}})
 
 
-def test_the_report_parser_would_misread_a_blocklist_body(body: dict[str, Any]) -> None:
-    # Why the blocklist check must come first: as a "delivery report" it has no address.
-    [misread] = parse_body(body).events
-    assert (misread.email, misread.status) == (None, None)
+def test_parse_body_reads_a_blocklist_body_as_blocklist_events(body: dict[str, Any]) -> None:
+    # The blocklist check comes first: read as a "delivery report" it had no address or status.
+    [event] = parse_body(body).events
+    assert (event.email, event.status) == ("recipient@example.com", "BLOCK")

@@ -66,7 +66,7 @@ def build_celery(services: WorkerServices) -> Celery:
     @app.task(name=PROCESS_BODIES)
     def process_bodies(body_ids: list[int]) -> dict[str, object]:
         outcome = services.processor().process(body_ids)
-        record_stored(outcome.stored, outcome.duplicates, outcome.latencies)
+        record_stored(outcome.stored, outcome.duplicates, outcome.latencies, outcome.other_channels)
         return outcome.as_dict()
 
     app.steps["worker"].add(RelayStep)

@@ -89,6 +89,8 @@ class InboxBody(Base):
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     stored_events: Mapped[int | None] = mapped_column(Integer)
     rejected_items: Mapped[int | None] = mapped_column(Integer)
+    #: items of other channels than e-mail (SMS, WhatsApp, ...): kept in the body, not stored
+    other_items: Mapped[int | None] = mapped_column(Integer)
     request_id: Mapped[str | None] = mapped_column(String(REQUEST_ID_CHARS))
 
     __table_args__ = (
@@ -100,6 +102,13 @@ class InboxBody(Base):
             sqlite_where=text("state = 'pending'"),
         ),
         Index("ix_inbox_body_state", "state"),
+        # the backlog's sum of other channels' items reads the few bodies that have any
+        Index(
+            "ix_inbox_body_other_items",
+            "other_items",
+            postgresql_where=text("other_items > 0"),
+            sqlite_where=text("other_items > 0"),
+        ),
     )
 
 
