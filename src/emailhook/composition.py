@@ -56,6 +56,11 @@ def soft_bounce_rule(settings: Settings) -> SoftBounceRule:
     return SoftBounceRule(
         limit=settings.soft_bounce_limit,
         window=timedelta(days=settings.soft_bounce_window_days),
+        suppress_for=(
+            timedelta(days=settings.soft_bounce_suppression_days)
+            if settings.soft_bounce_suppression_days > 0
+            else None
+        ),
     )
 
 

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import (
     AliasChoices,
     Field,
+    NonNegativeFloat,
     PositiveFloat,
     PositiveInt,
     SecretStr,
@@ -182,6 +183,9 @@ class Settings(BaseSettings):
     #: suppression list (hard bounces, complaints and unsubscribes need one event)
     soft_bounce_limit: PositiveInt = 3
     soft_bounce_window_days: PositiveFloat = 7.0
+    #: a soft-bounce suppression ends this many days after the latest bounce that met the
+    #: rule, or at a later delivery; 0 keeps it until an operator removes it
+    soft_bounce_suppression_days: NonNegativeFloat = 30.0
 
     @property
     def resolved_database_url(self) -> str:

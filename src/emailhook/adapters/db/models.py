@@ -203,7 +203,12 @@ class ContactEmailCount(Base):
 
 
 class SuppressedAddress(Base):
-    """An address that must not be mailed: the most severe reason, and since when."""
+    """An address that must not be mailed: the most severe active reason, since when, found by
+    whom, and until when (a soft-bounce suppression ends by itself; reads skip it after that).
+
+    Computed per address from ``suppression_evidence`` and ``suppression_lift`` (see
+    ``domain.suppression``) whenever either changes: a row is a cache of a pure function.
+    """
 
     __tablename__ = "suppression"
 
@@ -211,6 +216,47 @@ class SuppressedAddress(Base):
     reason: Mapped[str] = mapped_column(String(32))
     reason_rank: Mapped[int] = mapped_column(Integer)
     since: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: ``emailhook`` (our events) or ``infobip`` (its lists, imported by the sync)
+    source: Mapped[str] = mapped_column(String(16), server_default="emailhook")
+    until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class SuppressionEvidence(Base):
+    """Per address, reason and source: the first and latest time an event suppressed it."""
+
+    __tablename__ = "suppression_evidence"
+
+    email: Mapped[str] = mapped_column(Text, primary_key=True)
+    reason: Mapped[str] = mapped_column(String(32), primary_key=True)
+    source: Mapped[str] = mapped_column(String(16), primary_key=True)
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SuppressionLift(Base):
+    """Per address, the latest time each kind of lift happened (removal, UNBLOCK, delivery)."""
+
+    __tablename__ = "suppression_lift"
+
+    email: Mapped[str] = mapped_column(Text, primary_key=True)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    unblocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class SuppressionRemoval(Base):
+    """An operator took an address off the suppression list: who, when and why."""
+
+    __tablename__ = "suppression_removal"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    email: Mapped[str] = mapped_column(Text, index=True)
+    removed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    operator: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    #: what the list said when it was removed (reason and source), for the record
+    was_reason: Mapped[str | None] = mapped_column(String(32))
+    was_source: Mapped[str | None] = mapped_column(String(16))
 
 
 class EventRollup(Base):

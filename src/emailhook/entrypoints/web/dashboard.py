@@ -192,7 +192,20 @@ def suppressions() -> str:
         reasons=list(SuppressionReason),
         next_after=items[-1].email if more else None,
         csv_url=url_for("api.list_suppressions", **csv_args),
+        removed=params.text(_args(), "removed"),
     )
+
+
+@dashboard.post("/dashboard/suppressions/remove")
+def remove_suppression() -> WerkzeugResponse:
+    """Take an address off the suppression list, with a reason; only from the dashboard."""
+    require_same_origin(request.headers.get("Origin"), request.headers.get("Referer"), request.host)
+    email = request.form.get("email", "")
+    removal = current_services().operations.remove_suppression(
+        email, reason=request.form.get("reason", ""), operator=g.operator
+    )
+    log.info("suppression of an address removed from the dashboard by %s", g.operator or "-")
+    return redirect(url_for("dashboard.suppressions", removed=removal.email), code=303)
 
 
 @dashboard.get("/dashboard/pipeline")
