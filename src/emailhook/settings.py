@@ -30,13 +30,15 @@ class SecretFor:
     (:func:`secret_settings`).
     """
 
-    reader: Literal["webhook", "operators"]
+    reader: Literal["webhook", "operators", "infobip"]
 
 
 #: A list of secrets from one variable: ``a,b`` (or a JSON array when a secret holds a comma).
 #: Two entries let a secret rotate without downtime: add the new one, switch, drop the old one.
 WebhookSecrets = Annotated[tuple[SecretStr, ...], NoDecode, SecretFor("webhook")]
 OperatorSecrets = Annotated[tuple[SecretStr, ...], NoDecode, SecretFor("operators")]
+#: Infobip API keys: the first is used; a second may be listed while rotating (both masked)
+InfobipSecrets = Annotated[tuple[SecretStr, ...], NoDecode, SecretFor("infobip")]
 HmacAlgorithm = Literal["md5", "sha1", "sha224", "sha256", "sha384", "sha512"]
 
 
@@ -136,6 +138,19 @@ class Settings(BaseSettings):
     #: none: the dashboard is open in development and disabled (404) in production
     operator_users: OperatorSecrets = ()
 
+    # --- Infobip's API (README "Reconciliation", "Suppression sync"): off without a key ---
+    #: the account's base URL, ``https://xxxxx.api.infobip.com``
+    infobip_base_url: str | None = None
+    #: ``Authorization: App <key>``; needs the e-mail logs and suppressions scopes
+    infobip_api_key: InfobipSecrets = ()
+    #: how often the worker reconciles from Infobip's e-mail logs; 0 turns it off
+    reconcile_interval_minutes: NonNegativeFloat = 15.0
+    #: how often the worker imports Infobip's suppression list and blocklist; 0 turns it off
+    suppression_sync_interval_minutes: NonNegativeFloat = 60.0
+    #: also add our hard bounces and complaints to Infobip's suppression list (domains that
+    #: allow it); off by default: Infobip's list then follows ours, for every sender
+    infobip_export_suppressions: bool = False
+
     @field_validator("*", mode="before")
     @classmethod
     def _split_secrets(cls, value: object, info: ValidationInfo) -> object:
@@ -214,6 +229,13 @@ class Settings(BaseSettings):
     @property
     def queue_dir(self) -> Path:
         return (self.data_dir / "queue").resolve()
+
+    @property
+    def infobip_api(self) -> tuple[str, str] | None:
+        """Return Infobip's base URL and API key, or None while either is not set."""
+        if not self.infobip_base_url or not self.infobip_api_key:
+            return None
+        return self.infobip_base_url, self.infobip_api_key[0].get_secret_value()
 
     @property
     def is_embedded_broker(self) -> bool:

@@ -9,6 +9,7 @@ that a body held. Suppressions that can end: the evidence (first and latest supp
 per address, reason and source), the lifts (latest removal, UNBLOCK, delivery per address),
 operators' removals, and the list's source and end. Existing suppressions become evidence of
 source ``emailhook`` (``state rebuild`` recomputes it all from the events anyway).
+Reconciliation from Infobip's logs: a watermark per log, and a row per run.
 """
 
 from __future__ import annotations
@@ -77,9 +78,39 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_suppression_removal_email"), "suppression_removal", ["email"], unique=False
     )
+    op.create_table(
+        "reconcile_watermark",
+        sa.Column("name", sa.String(64), nullable=False),
+        sa.Column("watermark", UTCDateTime(), nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_reconcile_watermark")),
+    )
+    op.create_table(
+        "reconcile_run",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("started_at", UTCDateTime(), nullable=False),
+        sa.Column("finished_at", UTCDateTime(), nullable=True),
+        sa.Column("since", UTCDateTime(), nullable=False),
+        sa.Column("until", UTCDateTime(), nullable=False),
+        sa.Column("gap_before", UTCDateTime(), nullable=True),
+        sa.Column("pages", sa.Integer(), nullable=False),
+        sa.Column("logs_read", sa.Integer(), nullable=False),
+        sa.Column("events_new", sa.Integer(), nullable=False),
+        sa.Column("events_known", sa.Integer(), nullable=False),
+        sa.Column("skipped", sa.Integer(), nullable=False),
+        sa.Column("completed", sa.Boolean(), nullable=False),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_reconcile_run")),
+    )
+    op.create_index(
+        op.f("ix_reconcile_run_started_at"), "reconcile_run", ["started_at"], unique=False
+    )
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_reconcile_run_started_at"), table_name="reconcile_run")
+    op.drop_table("reconcile_run")
+    op.drop_table("reconcile_watermark")
     op.drop_index(op.f("ix_suppression_removal_email"), table_name="suppression_removal")
     op.drop_table("suppression_removal")
     op.drop_table("suppression_lift")
