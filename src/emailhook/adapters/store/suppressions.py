@@ -87,8 +87,12 @@ def refresh(session: Session, emails: Iterable[str], window: timedelta | None) -
     """Recompute the ``suppression`` rows of ``emails`` from their evidence and lifts."""
     ordered = sorted(set(emails))
     for start in range(0, len(ordered), _IN_CHUNK):
-        chunk = ordered[start : start + _IN_CHUNK]
-        evidence = _evidence_of(session, chunk)
+        # An address without evidence has no suppression row either (they are written and
+        # cleared together): most touched addresses are deliveries' lifts, and stop here.
+        evidence = _evidence_of(session, ordered[start : start + _IN_CHUNK])
+        chunk = sorted(evidence)
+        if not chunk:
+            continue
         lifts = _lifts_of(session, chunk)
         rows, gone = [], []
         for email in chunk:
