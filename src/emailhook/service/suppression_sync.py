@@ -145,9 +145,11 @@ class SuppressionSync:
         found = suppressions.collect_evidence(
             (e.email, e.reason, Source.INFOBIP, e.since, e.since) for e in entries
         )
+        emails = sorted({e.email for e in entries})
         with self._sessions.begin() as session:
+            suppressions.lock_and_lift(session, emails, {})
             suppressions.add_evidence(session, found)
-            suppressions.refresh(session, {e.email for e in entries}, self._window)
+            suppressions.refresh(session, emails, self._window)
 
     def _export_to(
         self, api: InfobipApi, domains: list[dict[str, Any]], report: SyncReport

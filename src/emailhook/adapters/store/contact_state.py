@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from emailhook.adapters.db.bulk import BulkInsert, Kind
@@ -31,8 +31,6 @@ from emailhook.domain.suppression import (
 
 #: addresses per ``IN (...)`` when reading soft bounces
 _IN_CHUNK = 500
-#: first key of the advisory locks taken per address (two-key locks: apart from migrations')
-_SOFT_BOUNCE_LOCK_SPACE = 0x50F7
 
 
 def record(session: Session, observations: Sequence[Observation], rule: SoftBounceRule) -> None:
@@ -45,11 +43,11 @@ def record(session: Session, observations: Sequence[Observation], rule: SoftBoun
     lifts = suppressions.collect_lifts(_lifts(observations))
     soft = sorted({o.email for o in observations if o.email and _is_soft(o)})
     touched = sorted({item[0] for item in found} | set(lifts) | set(soft))
-    _serialize_suppressions(session, touched)
+    # first: the lifts of every touched address, which locks its row until commit (below)
+    suppressions.lock_and_lift(session, touched, lifts)
     for email, first, last in _soft_bounce_breaches(session, soft, rule):
         found.append((email, SuppressionReason.SOFT_BOUNCES, Source.EMAILHOOK, first, last))
     suppressions.add_evidence(session, suppressions.collect_evidence(found))
-    suppressions.add_lifts(session, lifts)
     suppressions.refresh(session, touched, rule.suppress_for)
 
 
@@ -161,27 +159,6 @@ def _lifts(observations: Iterable[Observation]) -> Iterator[tuple[str, Lift, dat
 
 def _is_soft(observation: Observation) -> bool:
     return observation.status is EmailStatus.SOFT_BOUNCE
-
-
-def _serialize_suppressions(session: Session, emails: Sequence[str]) -> None:
-    """On PostgreSQL, make concurrent workers update one address's suppression in turn.
-
-    Without it two transactions each adding a bounce would each see the other's as not yet
-    committed, and neither might reach the limit; two adding different evidence of one address
-    would each compute its list entry without the other's. The locks last until commit and are
-    taken in sorted order after the batch's event, state and count rows and before its
-    suppression rows, the order every worker follows: no deadlock. (SQLite has one writer at a
-    time already.)
-    """
-    if not emails or session.get_bind().dialect.name != "postgresql":
-        return
-    session.execute(
-        text(
-            "SELECT pg_advisory_xact_lock(:space, hashtext(email))"
-            " FROM (SELECT unnest(CAST(:emails AS text[])) AS email ORDER BY 1) AS sorted"
-        ),
-        {"space": _SOFT_BOUNCE_LOCK_SPACE, "emails": list(emails)},
-    )
 
 
 def _soft_bounce_breaches(

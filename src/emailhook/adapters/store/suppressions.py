@@ -62,6 +62,27 @@ def add_lifts(session: Session, lifts: Mapping[str, Lifts]) -> None:
         _MERGE_LIFTS.execute(session.connection(), rows)
 
 
+def lock_and_lift(session: Session, emails: Sequence[str], lifts: Mapping[str, Lifts]) -> None:
+    """Merge ``lifts`` and lock the ``suppression_lift`` row of every address in ``emails``.
+
+    Concurrent workers thus update one address's suppression in turn, on PostgreSQL by the
+    row lock the upsert takes until commit (SQLite has one writer at a time already): without
+    it two transactions each adding a soft bounce would each miss the other's and neither
+    reach the limit, or one adding a delivery and one a bounce would each compute the list
+    without the other's. The rows go in sorted order, after the batch's event, state and count
+    rows and before its evidence and list rows, the order every writer follows: no deadlock.
+    Being row locks, they need no room in PostgreSQL's shared lock table, however many
+    addresses a batch has.
+    """
+    rows = [
+        (email, item.removed_at, item.unblocked_at, item.delivered_at)
+        for email in sorted(set(emails))
+        for item in [lifts.get(email, Lifts())]
+    ]
+    if rows:
+        _MERGE_LIFTS.execute(session.connection(), rows)
+
+
 def collect_evidence(
     items: Iterable[tuple[str, SuppressionReason, Source, datetime, datetime]],
 ) -> dict[EvidenceKey, Evidence]:
@@ -163,7 +184,7 @@ def record_removal(
     )
     session.add(removal)
     session.flush()
-    add_lifts(session, {email: Lifts(removed_at=at)})
+    lock_and_lift(session, [email], {email: Lifts(removed_at=at)})
     return removal
 
 
