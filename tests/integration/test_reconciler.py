@@ -28,6 +28,7 @@ from emailhook.clock import utcnow
 from emailhook.domain.inbox import BodyState
 from emailhook.entrypoints.cli.main import main
 from emailhook.service.intake import SessionWriter
+from emailhook.service.operations import Operations
 from emailhook.service.processing import Processor
 from emailhook.service.reconciler import RECONCILED_SHAPE, WATERMARK, Reconciler
 from emailhook.settings import Settings
@@ -163,6 +164,13 @@ def test_reconciling_stores_exactly_the_reports_the_webhook_missed(
         ).scalars()
         assert (body.state, body.stored_events) == (BodyState.DONE, 3)
         assert {r.inbox_id for r in added} == {body.id}
+    # the body replays like a webhook body: the same events, known, the same contact
+    ops = Operations(
+        database, database, spool_dir=Path("/nonexistent"), soft_bounces=soft_bounces()
+    )
+    assert ops.replay(ids=[body.id]) == 1
+    replayed = processor(database).process([body.id])
+    assert (replayed.stored, replayed.duplicates) == (0, 3)
     assert watermark(database) is not None
     [run] = runs(database)
     assert (run.completed, run.logs_read, run.events_new, run.events_known) == (True, 6, 3, 3)

@@ -142,10 +142,6 @@ class Reconciler:
             report.skipped_total,
         )
 
-    def latest_runs(self, limit: int = 10) -> list[Any]:
-        with self._sessions.begin() as session:
-            return bookkeeping.latest_runs(session, limit)
-
 
 def _reporting(
     pages: Iterator[list[dict[str, Any]]], progress: Progress | None, store: _PageStore
