@@ -103,8 +103,13 @@ def test_every_infobip_sample_body_gets_200_and_no_other_channel_item_is_stored(
     assert backlog["other_channel_items"] == sum(expected.values())
     listed = app.extensions["emailhook"].operations.list_bodies([BodyState.OTHER_CHANNEL], 50)
     assert sorted(b.id for b in listed) == sorted(by_name[n] for n in OTHER_CHANNEL_BODIES)
-    page = app.test_client().get("/dashboard/pipeline").get_data(as_text=True)
+    client = app.test_client()
+    page = client.get("/dashboard/pipeline").get_data(as_text=True)
     assert 'data-count="other_channel"' in page
+    # the BLOCK event is an event like the others on every page
+    for url in ("/", "/dashboard/events?status=BLOCK", "/dashboard/campaigns"):
+        assert client.get(url).status_code == 200, url
+    assert client.get("/email-callbacks?status=BLOCK").json["items"][0]["status"] == "BLOCK"  # type: ignore[index]
 
 
 def test_a_mixed_batch_stores_its_email_items_and_counts_the_others(
