@@ -4,6 +4,8 @@ watermark; a run cut short is completed by the next one."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,7 +17,7 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from emailhook import create_app
-from emailhook.adapters.db.engine import Database
+from emailhook.adapters.db.engine import Database, open_database
 from emailhook.adapters.db.models import (
     EmailCallback,
     InboxBody,
@@ -25,6 +27,7 @@ from emailhook.adapters.db.models import (
 )
 from emailhook.adapters.infobip.api import InfobipApi
 from emailhook.clock import utcnow
+from emailhook.composition import worker_services
 from emailhook.domain.inbox import BodyState
 from emailhook.entrypoints.cli.main import main
 from emailhook.service.intake import SessionWriter
@@ -32,7 +35,7 @@ from emailhook.service.operations import Operations
 from emailhook.service.processing import Processor
 from emailhook.service.reconciler import RECONCILED_SHAPE, WATERMARK, Reconciler
 from emailhook.settings import Settings
-from support.infobip_api import LOGS, FakeInfobip
+from support.infobip_api import DOMAINS, LOGS, FakeInfobip
 from support.policies import new_intake, retry, soft_bounces
 
 SENT = utcnow().replace(microsecond=0) - timedelta(hours=2)
@@ -278,3 +281,36 @@ def test_the_cli_reconciles_with_since_and_prints_the_report(
     assert off.exit_code == 1
     assert "EMAILHOOK_INFOBIP_API_KEY" in off.output
     assert datetime.now(UTC) > SENT
+
+
+def test_the_worker_reconciles_and_syncs_on_its_intervals(
+    tmp_path: Path, infobip: FakeInfobip
+) -> None:
+    infobip.logs = [log_item(n) for n in range(3)]
+    settings = Settings(
+        data_dir=tmp_path,
+        infobip_base_url=infobip.url,
+        infobip_api_key=infobip.api_key,
+        reconcile_interval_minutes=0.005,  # 0.3 s
+        suppression_sync_interval_minutes=0.005,
+    )
+    stop = threading.Event()
+    threads = worker_services(settings).start_pulls(stop)
+    try:
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and (
+            infobip.requests[LOGS] < 2 or infobip.requests[DOMAINS] < 1
+        ):
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=10)
+    assert infobip.requests[LOGS] >= 2  # it ran, and ran again
+    assert infobip.requests[DOMAINS] >= 1
+    db = open_database(settings, lock_timeout_seconds=5)
+    try:
+        assert len(rows(db)) == 3
+        assert all(r.completed for r in runs(db) if r.finished_at is not None)
+    finally:
+        db.engine.dispose()
