@@ -22,16 +22,21 @@ from emailhook.adapters.db.engine import (
     open_database,
     open_read_only_database,
 )
+from emailhook.adapters.infobip.api import InfobipApi
 from emailhook.adapters.intake.group_commit import GroupCommitWriter
 from emailhook.adapters.intake.spool import SpoolWriter
 from emailhook.adapters.intake.spool_promoter import SpoolPromoter
 from emailhook.domain.suppression import SoftBounceRule
+from emailhook.observability.metrics import record_reconciled
 from emailhook.service.auth import WebhookAuth, require_authentication
 from emailhook.service.intake import BodyWriter, Intake
 from emailhook.service.operations import Operations
 from emailhook.service.operators import OperatorAuth
+from emailhook.service.periodic import start_every
 from emailhook.service.processing import Processor, RetryPolicy
+from emailhook.service.reconciler import Reconciler
 from emailhook.service.relay import Publish, Relay, RelayPolicy
+from emailhook.service.suppression_sync import SuppressionSync
 from emailhook.settings import Settings
 
 if TYPE_CHECKING:
@@ -56,6 +61,11 @@ def soft_bounce_rule(settings: Settings) -> SoftBounceRule:
     return SoftBounceRule(
         limit=settings.soft_bounce_limit,
         window=timedelta(days=settings.soft_bounce_window_days),
+        suppress_for=(
+            timedelta(days=settings.soft_bounce_suppression_days)
+            if settings.soft_bounce_suppression_days > 0
+            else None
+        ),
     )
 
 
@@ -77,6 +87,45 @@ def operations(settings: Settings, database: Database, reads: Database | None = 
         reads or database,
         spool_dir=settings.resolved_spool_dir,
         soft_bounces=soft_bounce_rule(settings),
+    )
+
+
+def infobip_api(settings: Settings) -> Callable[[], InfobipApi] | None:
+    """Return a maker of clients of Infobip's API, or None while no credentials are set."""
+    credentials = settings.infobip_api
+    if credentials is None:
+        return None
+    base_url, api_key = credentials
+    return lambda: InfobipApi(base_url, api_key)
+
+
+def reconciler(
+    settings: Settings, database: Database, processor: Callable[[], Processor]
+) -> Reconciler | None:
+    """Return the reconciler over ``database``, or None while no Infobip credentials are set."""
+    api = infobip_api(settings)
+    if api is None:
+        return None
+    return Reconciler(database.sessions, processor, api, on_new_events=record_reconciled)
+
+
+def suppression_sync(settings: Settings, database: Database) -> SuppressionSync | None:
+    """Return the suppression sync over ``database``, or None without Infobip credentials."""
+    api = infobip_api(settings)
+    if api is None:
+        return None
+    return SuppressionSync(
+        database.sessions,
+        api,
+        soft_bounce_window=soft_bounce_rule(settings).suppress_for,
+        export=settings.infobip_export_suppressions,
+    )
+
+
+def cli_processor(settings: Settings, database: Database) -> Processor:
+    """Return a processor for a command (reconcile stores what it finds through it)."""
+    return Processor(
+        database.sessions, retry_policy(settings), soft_bounces=soft_bounce_rule(settings)
     )
 
 
@@ -155,6 +204,9 @@ class WorkerServices:
     processor: Callable[[], Processor]
     #: starts the relay (inbox -> queue through ``publish``) and the spool sweep
     start_relay: Callable[[Publish], RelayThreads]
+    #: starts reconciliation and suppression sync, each every its interval, while Infobip
+    #: credentials are set; returns the threads started (none without credentials)
+    start_pulls: Callable[[threading.Event], list[threading.Thread]]
 
 
 def worker_services(settings: Settings) -> WorkerServices:
@@ -183,7 +235,20 @@ def worker_services(settings: Settings) -> WorkerServices:
         ).start()
         return RelayThreads(thread, stop)
 
-    return WorkerServices(settings, processor, start_relay)
+    def start_pulls(stop: threading.Event) -> list[threading.Thread]:
+        database = databases.get()
+        threads = []
+        found = reconciler(settings, database, processor)
+        if found is not None and settings.reconcile_interval_minutes > 0:
+            interval = settings.reconcile_interval_minutes * 60
+            threads.append(start_every("reconcile", interval, found.run, stop))
+        sync = suppression_sync(settings, database)
+        if sync is not None and settings.suppression_sync_interval_minutes > 0:
+            interval = settings.suppression_sync_interval_minutes * 60
+            threads.append(start_every("suppression-sync", interval, sync.run, stop))
+        return threads
+
+    return WorkerServices(settings, processor, start_relay, start_pulls)
 
 
 def _sqlite_readers(settings: Settings) -> Callable[[], sessionmaker[Session] | None]:

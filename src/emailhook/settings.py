@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import (
     AliasChoices,
     Field,
+    NonNegativeFloat,
     PositiveFloat,
     PositiveInt,
     SecretStr,
@@ -29,13 +30,15 @@ class SecretFor:
     (:func:`secret_settings`).
     """
 
-    reader: Literal["webhook", "operators"]
+    reader: Literal["webhook", "operators", "infobip"]
 
 
 #: A list of secrets from one variable: ``a,b`` (or a JSON array when a secret holds a comma).
 #: Two entries let a secret rotate without downtime: add the new one, switch, drop the old one.
 WebhookSecrets = Annotated[tuple[SecretStr, ...], NoDecode, SecretFor("webhook")]
 OperatorSecrets = Annotated[tuple[SecretStr, ...], NoDecode, SecretFor("operators")]
+#: Infobip API keys: the first is used; a second may be listed while rotating (both masked)
+InfobipSecrets = Annotated[tuple[SecretStr, ...], NoDecode, SecretFor("infobip")]
 HmacAlgorithm = Literal["md5", "sha1", "sha224", "sha256", "sha384", "sha512"]
 
 
@@ -138,6 +141,19 @@ class Settings(BaseSettings):
     #: none: the dashboard is open in development and disabled (404) in production
     operator_users: OperatorSecrets = ()
 
+    # --- Infobip's API (README "Reconciliation", "Suppression sync"): off without a key ---
+    #: the account's base URL, ``https://xxxxx.api.infobip.com``
+    infobip_base_url: str | None = None
+    #: ``Authorization: App <key>``; needs the e-mail logs and suppressions scopes
+    infobip_api_key: InfobipSecrets = ()
+    #: how often the worker reconciles from Infobip's e-mail logs; 0 turns it off
+    reconcile_interval_minutes: NonNegativeFloat = 15.0
+    #: how often the worker imports Infobip's suppression list and blocklist; 0 turns it off
+    suppression_sync_interval_minutes: NonNegativeFloat = 60.0
+    #: also add our hard bounces and complaints to Infobip's suppression list (domains that
+    #: allow it); off by default: Infobip's list then follows ours, for every sender
+    infobip_export_suppressions: bool = False
+
     @field_validator("*", mode="before")
     @classmethod
     def _split_secrets(cls, value: object, info: ValidationInfo) -> object:
@@ -185,6 +201,9 @@ class Settings(BaseSettings):
     #: suppression list (hard bounces, complaints and unsubscribes need one event)
     soft_bounce_limit: PositiveInt = 3
     soft_bounce_window_days: PositiveFloat = 7.0
+    #: a soft-bounce suppression ends this many days after the latest bounce that met the
+    #: rule, or at a later delivery; 0 keeps it until an operator removes it
+    soft_bounce_suppression_days: NonNegativeFloat = 30.0
 
     @property
     def resolved_database_url(self) -> str:
@@ -213,6 +232,13 @@ class Settings(BaseSettings):
     @property
     def queue_dir(self) -> Path:
         return (self.data_dir / "queue").resolve()
+
+    @property
+    def infobip_api(self) -> tuple[str, str] | None:
+        """Return Infobip's base URL and API key, or None while either is not set."""
+        if not self.infobip_base_url or not self.infobip_api_key:
+            return None
+        return self.infobip_base_url, self.infobip_api_key[0].get_secret_value()
 
     @property
     def is_embedded_broker(self) -> bool:

@@ -11,9 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from emailhook.domain.events import EmailEvent
-from emailhook.providers.infobip_blocklist import is_blocklist_body, parse_blocklist
-from emailhook.providers.infobip_channels import channel_of, is_email_item
-from emailhook.providers.infobip_logs import LogSkip, log_event
+from emailhook.providers.infobip.blocklist import is_blocklist_body, parse_blocklist
+from emailhook.providers.infobip.channels import channel_of, is_email_item
+from emailhook.providers.infobip.logs import LogSkip, log_event
 from support.fuzzing import json_objects, json_values, keys, mutated_bodies
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "infobip"

@@ -13,10 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
-from emailhook.adapters.infobip_api import InfobipApi, InfobipApiError, infobip_instant
-from emailhook.adapters.rate_limit import Backoff
+from emailhook.adapters.infobip.api import InfobipApi, InfobipApiError, infobip_instant
+from emailhook.adapters.infobip.rate_limit import Backoff
 from emailhook.domain.events import EmailEvent
-from emailhook.providers.infobip_logs import LogSkip, log_event
+from emailhook.providers.infobip.logs import LogSkip, log_event
 from emailhook.service.reconciliation_plan import ReconcileReport, plan_window
 from support.infobip_api import BLOCKLISTS, DOMAINS, LOGS, SUPPRESSIONS, FakeInfobip
 

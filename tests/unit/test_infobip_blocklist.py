@@ -12,12 +12,12 @@ import pytest
 
 from emailhook.domain.events import EventKind, RejectedItem
 from emailhook.domain.vocabulary import EventType
-from emailhook.providers.infobip.parsing import parse_body
-from emailhook.providers.infobip_blocklist import (
+from emailhook.providers.infobip.blocklist import (
     OtherChannelItem,
     is_blocklist_body,
     parse_blocklist,
 )
+from emailhook.providers.infobip.parsing import parse_body
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SAMPLE = "blocklist_event_webhook__block_event_request_source_type_url_optout.json"
@@ -113,7 +113,7 @@ def test_a_blocklist_body_is_told_from_delivery_reports(
     assert not is_blocklist_body({"event": "BLOCK", "content": {}})
 
 
-def test_the_report_parser_would_misread_a_blocklist_body(body: dict[str, Any]) -> None:
-    # Why the blocklist check must come first: as a "delivery report" it has no address.
-    [misread] = parse_body(body).events
-    assert (misread.email, misread.status) == (None, None)
+def test_parse_body_reads_a_blocklist_body_as_blocklist_events(body: dict[str, Any]) -> None:
+    # The blocklist check comes first: read as a "delivery report" it had no address or status.
+    [event] = parse_body(body).events
+    assert (event.email, event.status) == ("recipient@example.com", "BLOCK")

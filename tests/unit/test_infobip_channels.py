@@ -10,8 +10,7 @@ from typing import Any
 import orjson
 import pytest
 
-from emailhook.providers.infobip.parsing import parse_body
-from emailhook.providers.infobip_channels import (
+from emailhook.providers.infobip.channels import (
     EMAIL,
     EMAIL_PLATFORM,
     MESSAGES_API,
@@ -27,6 +26,7 @@ from emailhook.providers.infobip_channels import (
     looks_like_address,
     looks_like_phone,
 )
+from emailhook.providers.infobip.parsing import parse_body
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -236,8 +236,39 @@ def test_the_address_test_takes_linear_time_on_hostile_input() -> None:
     assert time.perf_counter() - start < 0.5
 
 
-def test_the_report_parser_alone_would_store_phone_numbers_as_addresses() -> None:
-    # Why the channel check must run before domain.parsing: an SMS batch parses "fine".
+def test_parse_body_stores_no_phone_number_as_an_address() -> None:
+    # The channel check runs before the report reader: an SMS batch used to parse "fine".
     body = load("infobip", "sms_dlr_v2_webhook.json")
-    assert [event.email for event in parse_body(body).events] == ["41793026727", "41793026834"]
+    parsed = parse_body(body)
+    assert parsed.events == []
+    assert [(o.index, o.channel) for o in parsed.other_channels] == [(0, SMS), (1, SMS)]
     assert not any(is_email_item(item) for item in body["results"])
+
+
+@pytest.mark.parametrize(
+    ("name", "channel"),
+    [
+        ("whatsapp_dlr_webhook.json", WHATSAPP),
+        ("whatsapp_seen_report_webhook.json", WHATSAPP_SEEN),
+        ("sms_click_tracking_webhook.json", SMS_CLICK),
+    ],
+)
+def test_parse_body_counts_other_channels_bodies_and_stores_nothing(
+    name: str, channel: str
+) -> None:
+    parsed = parse_body(load("infobip", name))
+    assert (parsed.events, parsed.rejected) == ([], [])
+    assert {o.channel for o in parsed.other_channels} == {channel}
+
+
+def test_parse_body_of_a_mixed_batch_stores_its_email_items_only() -> None:
+    email = load("seed", "delivered_dict.json")["results"]
+    sms = load("infobip", "sms_dlr_v2_webhook.json")["results"]
+    batch = {"results": [sms[0], *email[:2], SMS_V3_REPORT, *email[2:], MESSAGES_API_REPORT]}
+    parsed = parse_body(batch)
+    assert [e.email for e in parsed.events] == [str(i["to"]).lower() for i in email]
+    assert [(o.index, o.channel) for o in parsed.other_channels] == [
+        (0, SMS),
+        (3, SMS_OR_VIBER),
+        (len(email) + 2, MESSAGES_API),
+    ]

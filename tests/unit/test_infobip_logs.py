@@ -12,8 +12,8 @@ import orjson
 import pytest
 
 from emailhook.domain.events import EmailEvent, EventKind
+from emailhook.providers.infobip.logs import LogSkip, as_report, log_event
 from emailhook.providers.infobip.parsing import parse_body, report_key
-from emailhook.providers.infobip_logs import LogSkip, as_report, log_event
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 #: fields a log cannot give (logs carry no callbackData) or that differ by design (raw)

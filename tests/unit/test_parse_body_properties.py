@@ -8,6 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from emailhook.domain.events import Shape
+from emailhook.providers.infobip.blocklist import is_blocklist_body
+from emailhook.providers.infobip.channels import channel_of
 from emailhook.providers.infobip.parsing import count_events, detect_shape, parse_body
 
 #: The field names parse_body reads, so that generated objects often look like real bodies.
@@ -75,15 +77,26 @@ def test_parse_body_never_raises_and_matches_the_detected_shape(body: dict[str, 
 
 @FAST
 @given(batches)
-def test_every_batch_item_becomes_an_event_or_a_rejection(body: dict[str, Any]) -> None:
+def test_every_batch_item_becomes_an_event_a_rejection_or_another_channel(
+    body: dict[str, Any],
+) -> None:
     parsed = parse_body(body)
     results = body["results"]
 
     assert parsed.shape is Shape.DELIVERY_REPORTS
-    assert len(parsed.events) + len(parsed.rejected) == len(results)
+    others = parsed.other_channels
+    assert len(parsed.events) + len(parsed.rejected) + len(others) == len(results)
     assert count_events(body, parsed.shape) == len(results)
     indexes = [rejection.index for rejection in parsed.rejected]
     assert indexes == sorted(set(indexes))
+    assert not set(indexes) & {other.index for other in others}
+    blocklist = is_blocklist_body(body)
     for rejection in parsed.rejected:
         if isinstance(results[rejection.index], dict):
-            assert rejection.reason == "report has neither messageId nor to"
+            assert rejection.reason in (
+                ("not a blocklist event", "blocklist event has no destination")
+                if blocklist
+                else ("report has neither messageId nor to",)
+            )
+    for other in others:
+        assert channel_of(results[other.index]) not in ("EMAIL", "UNKNOWN")

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from emailhook.adapters.rate_limit import Backoff, RateLimiter
+from emailhook.adapters.infobip.rate_limit import Backoff, RateLimiter
 
 
 class Time:

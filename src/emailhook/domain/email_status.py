@@ -21,6 +21,9 @@ class EmailStatus(enum.StrEnum):
     """The derived vocabulary: Infobip's statuses, with bounces told apart."""
 
     UNKNOWN = "UNKNOWN"  #: a status this service does not know (kept, ranked lowest)
+    #: taken off Infobip's blocklist: lifts an unsubscribe from the suppression list, and says
+    #: nothing about the address's deliverability (ranked below everything that does)
+    UNBLOCKED = "UNBLOCKED"
     PENDING = "PENDING"  #: sent, no final report yet
     REJECTED = "REJECTED"  #: refused by Infobip before sending (credit, policy): not the address
     EXPIRED = "EXPIRED"  #: no final report before the message's validity ran out
@@ -40,6 +43,7 @@ class EmailStatus(enum.StrEnum):
 #: DELIVERED because it implies it; anything that says "do not mail" outranks engagement.
 RANK: Mapping[EmailStatus, int] = {
     EmailStatus.UNKNOWN: 0,
+    EmailStatus.UNBLOCKED: 5,
     EmailStatus.PENDING: 10,
     EmailStatus.REJECTED: 20,
     EmailStatus.EXPIRED: 21,
@@ -61,6 +65,9 @@ TRACKING_STATUSES: Mapping[str, EmailStatus] = {
     InfobipStatus.UNSUBSCRIBED: EmailStatus.UNSUBSCRIBED,
     InfobipStatus.COMPLAINED: EmailStatus.COMPLAINED,
     InfobipStatus.LATE_BOUNCE: EmailStatus.LATE_BOUNCE,
+    # blocklist events: a BLOCK is how an unsubscribe reaches many accounts
+    InfobipStatus.BLOCK: EmailStatus.UNSUBSCRIBED,
+    InfobipStatus.UNBLOCK: EmailStatus.UNBLOCKED,
 }
 
 #: Report status groups other than UNDELIVERABLE (which depends on the error) map one to one.

@@ -84,8 +84,22 @@ class RejectedItem:
 
 
 @dataclass(frozen=True, slots=True)
+class OtherChannelItem:
+    """An item (or a whole body) of another channel than e-mail: SMS, WhatsApp, ...
+
+    Infobip posts every channel's reports in the same shapes; such an item is kept raw in its
+    body and counted, never stored as an e-mail event.
+    """
+
+    index: int
+    channel: str
+
+
+@dataclass(frozen=True, slots=True)
 class ParsedBody:
     shape: Shape
     events: list[EmailEvent] = field(default_factory=list)
     platform_events: list[PlatformEvent] = field(default_factory=list)
     rejected: list[RejectedItem] = field(default_factory=list)
+    #: items of other channels than e-mail (``infobip.channels``), counted, not stored
+    other_channels: list[OtherChannelItem] = field(default_factory=list)

@@ -21,6 +21,8 @@ class BodyState(enum.StrEnum):
     DONE = "done"  #: its events are stored
     DEAD = "dead"  #: failed every attempt: kept with its error until an operator replays it
     UNRECOGNIZED = "unrecognized"  #: JSON object of no known shape: kept raw for an operator
+    #: only items of other channels than e-mail (SMS, WhatsApp, ...): kept raw, counted
+    OTHER_CHANNEL = "other_channel"
 
 
 #: the sender's X-Request-Id is kept up to this many characters
@@ -63,6 +65,8 @@ class Finished:
     state: BodyState
     stored: int
     rejected: int
+    #: items of other channels than e-mail, counted and not stored
+    other: int = 0
 
 
 @dataclass(frozen=True, slots=True)

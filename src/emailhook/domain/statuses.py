@@ -24,6 +24,9 @@ class InfobipStatus(enum.StrEnum):
     UNSUBSCRIBED = "UNSUBSCRIBED"
     COMPLAINED = "COMPLAINED"
     LATE_BOUNCE = "LATE_BOUNCE"  #: bounced after being reported DELIVERED
+    # blocklist webhook events (``blocklist_event_webhook__...json``): an e-mail unsubscribe
+    BLOCK = "BLOCK"  #: the address is on the blocklist: an unsubscribe
+    UNBLOCK = "UNBLOCK"  #: taken off the blocklist: the unsubscribe undone
 
 
 #: Infobip's status group ids, used when a report carries ``groupId`` but no ``groupName``.
@@ -44,5 +47,9 @@ TRACKING_TYPES: tuple[InfobipStatus, ...] = (
     InfobipStatus.LATE_BOUNCE,
 )
 
-#: Every ``email_callback.status`` Infobip sends: report status groups and tracking types.
-EVENT_STATUSES: tuple[str, ...] = (*STATUS_GROUPS.values(), *TRACKING_TYPES)
+#: the event values of blocklist webhook items
+BLOCKLIST_EVENTS: tuple[InfobipStatus, ...] = (InfobipStatus.BLOCK, InfobipStatus.UNBLOCK)
+
+#: Every ``email_callback.status`` Infobip sends: report status groups, tracking types and
+#: blocklist events.
+EVENT_STATUSES: tuple[str, ...] = (*STATUS_GROUPS.values(), *TRACKING_TYPES, *BLOCKLIST_EVENTS)

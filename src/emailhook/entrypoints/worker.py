@@ -66,7 +66,7 @@ def build_celery(services: WorkerServices) -> Celery:
     @app.task(name=PROCESS_BODIES)
     def process_bodies(body_ids: list[int]) -> dict[str, object]:
         outcome = services.processor().process(body_ids)
-        record_stored(outcome.stored, outcome.duplicates, outcome.latencies)
+        record_stored(outcome.stored, outcome.duplicates, outcome.latencies, outcome.other_channels)
         return outcome.as_dict()
 
     app.steps["worker"].add(RelayStep)
@@ -107,7 +107,9 @@ def celery_publisher(app: Celery, timeout: float) -> Publish:
 
 
 class RelayStep(bootsteps.StartStopStep):
-    """Runs the relay in the worker's main process, beside the pool."""
+    """Runs the relay in the worker's main process, beside the pool; and, while Infobip
+    credentials are set, reconciliation and suppression sync on their intervals (a thread
+    each: no Celery beat to run)."""
 
     requires = ("celery.worker.components:Pool",)
 
@@ -115,6 +117,8 @@ class RelayStep(bootsteps.StartStopStep):
         super().__init__(worker, **kwargs)
         self._thread: threading.Thread | None = None
         self._stop: threading.Event | None = None
+        self._pulls_stop = threading.Event()
+        self._pulls: list[threading.Thread] = []
 
     def start(self, worker: Any) -> None:
         services: WorkerServices = worker.app.emailhook_services
@@ -123,8 +127,14 @@ class RelayStep(bootsteps.StartStopStep):
             threads = services.start_relay(publish)
             self._thread, self._stop = threads.relay, threads.stop
             log.info("relay started")
+        self._pulls = services.start_pulls(self._pulls_stop)
+        if self._pulls:
+            log.info("started %s", ", ".join(t.name for t in self._pulls))
 
     def stop(self, worker: Any) -> None:
+        self._pulls_stop.set()
+        for thread in self._pulls:
+            thread.join(timeout=10)
         if self._thread and self._stop:
             self._stop.set()
             self._thread.join(timeout=10)

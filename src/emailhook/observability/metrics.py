@@ -54,6 +54,8 @@ class Metrics:
     stored: Counter
     duplicates: Counter
     latency: Histogram
+    other_channels: Counter
+    reconciled: Counter
 
 
 def configure_metrics(settings: Settings) -> Path:
@@ -102,6 +104,15 @@ def _metrics() -> Metrics:
             "From receipt of a body to its events being stored",
             buckets=LATENCY_BUCKETS,
         ),
+        other_channels=Counter(
+            "emailhook_other_channel_items",
+            "Items of other channels than e-mail (SMS, WhatsApp, ...): kept raw, not stored",
+            ["channel"],
+        ),
+        reconciled=Counter(
+            "emailhook_reconciled_events",
+            "Events found in Infobip's logs that no webhook delivered (the webhook loss)",
+        ),
     )
 
 
@@ -110,13 +121,26 @@ def record_rejected(reason: RejectReason) -> None:
     metrics().rejected.labels(reason.value).inc()
 
 
-def record_stored(stored: int, duplicates: int, latencies: Iterable[float]) -> None:
-    """Count a processed batch: new events, repeats, and each body's receipt-to-stored time."""
+def record_stored(
+    stored: int,
+    duplicates: int,
+    latencies: Iterable[float],
+    other_channels: Mapping[str, int] | None = None,
+) -> None:
+    """Count a processed batch: new events, repeats, each body's receipt-to-stored time, and
+    the items of other channels it held."""
     current = metrics()
     current.stored.inc(stored)
     current.duplicates.inc(duplicates)
     for seconds in latencies:
         current.latency.observe(seconds)
+    for channel, items in (other_channels or {}).items():
+        current.other_channels.labels(channel).inc(items)
+
+
+def record_reconciled(new_events: int) -> None:
+    """Count the events a reconciliation run found that the webhooks had not delivered."""
+    metrics().reconciled.inc(new_events)
 
 
 class InboxGauges:

@@ -21,14 +21,29 @@ from emailhook.adapters.db.models import InboxBody
 from emailhook.adapters.intake import inbox
 from emailhook.adapters.intake.spool_promoter import spool_backlog
 from emailhook.adapters.reads.dashboard import events_stored
-from emailhook.adapters.store import contact_state, rollup
+from emailhook.adapters.store import contact_state, rollup, suppressions
 from emailhook.clock import utcnow
 from emailhook.domain.inbox import BodyState
 from emailhook.domain.suppression import SoftBounceRule
-from emailhook.service.errors import StorageUnavailableError
+from emailhook.service.errors import InvalidQueryError, StorageUnavailableError
 
 #: the bodies an operator replays by default: those that did not reach the store
 REPLAYABLE = (BodyState.DEAD, BodyState.UNRECOGNIZED)
+#: longest reason an operator gives for a removal
+REMOVAL_REASON_CHARS = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Removal:
+    """An operator's removal of an address from the suppression list, as recorded."""
+
+    email: str
+    removed_at: datetime
+    operator: str
+    reason: str
+    #: what the list said before: the reason and source that were lifted
+    was_reason: str | None
+    was_source: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +103,29 @@ class Operations:
             events = contact_state.rebuild(session, self._soft_bounces)
             rollup.rebuild(session)
         return events
+
+    def remove_suppression(self, email: str, *, reason: str, operator: str | None) -> Removal:
+        """Take ``email`` off the suppression list, recorded with who, when and why.
+
+        Every reason suppressed by an event before now is lifted, also by an event that arrives
+        later (a late report); an event that happens later suppresses it again. The removal is
+        recorded even when the address is not listed (``was_reason`` None): it means the same
+        whichever arrives first, the removal or the events it overrules.
+        """
+        address, why = email.strip().lower(), " ".join(reason.split())
+        if not why:
+            raise InvalidQueryError("a removal needs a reason (who asked, or why it was wrong)")
+        if len(why) > REMOVAL_REASON_CHARS:
+            raise InvalidQueryError(f"the reason is longer than {REMOVAL_REASON_CHARS} characters")
+        now = self._clock()
+        with self._transaction(self._database) as session:
+            row = suppressions.record_removal(
+                session, address, at=now, operator=operator or "anonymous", reason=why
+            )
+            suppressions.refresh(session, [address], self._soft_bounces.suppress_for)
+            return Removal(
+                row.email, row.removed_at, row.operator, row.reason, row.was_reason, row.was_source
+            )
 
     def backlog(self) -> Backlog:
         """Return the bodies by state, the events stored and the spool's unmoved bytes."""

@@ -69,6 +69,8 @@ class Outcome:
     dead: list[int] = field(default_factory=list)
     #: seconds from receipt to stored, per body done
     latencies: list[float] = field(default_factory=list)
+    #: items of other channels than e-mail, by channel: counted, not stored
+    other_channels: Counter[str] = field(default_factory=Counter)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -77,6 +79,7 @@ class Outcome:
             "done": len(self.done),
             "failed": self.failed,
             "dead": self.dead,
+            "other_channels": dict(self.other_channels),
         }
 
 
@@ -91,12 +94,19 @@ class _Parsed:
 
     def finished(self) -> Finished:
         """Return how this body ends once its events are stored."""
-        unknown = self.parsed.shape is Shape.UNKNOWN
+        parsed = self.parsed
+        if parsed.shape is Shape.UNKNOWN:
+            state = BodyState.UNRECOGNIZED
+        elif parsed.other_channels and not (parsed.events or parsed.platform_events):
+            state = BodyState.OTHER_CHANNEL  # only SMS, WhatsApp, ...: nothing of e-mail
+        else:
+            state = BodyState.DONE
         return Finished(
             self.pending.id,
-            BodyState.UNRECOGNIZED if unknown else BodyState.DONE,
-            len(self.parsed.events),
-            len(self.parsed.rejected),
+            state,
+            len(parsed.events),
+            len(parsed.rejected),
+            len(parsed.other_channels),
         )
 
 
@@ -173,6 +183,9 @@ class Processor:
         outcome.stored += len(stored)
         outcome.duplicates += len(events) - len(stored)
         outcome.done.extend(item.pending.id for item in batch)
+        outcome.other_channels.update(
+            o.channel for item in batch for o in item.parsed.other_channels
+        )
         self._report(batch, stored, len(events), outcome)
 
     def _report(

@@ -13,10 +13,10 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from emailhook.adapters.infobip_answers import InfobipApiError
+from emailhook.adapters.infobip.answers import InfobipApiError
 from emailhook.domain.events import EmailEvent
 from emailhook.domain.instants import parse_instant
-from emailhook.providers.infobip_logs import FINAL_GROUPS, LogSkip, log_event, status_group
+from emailhook.providers.infobip.logs import FINAL_GROUPS, LogSkip, log_event, status_group
 from emailhook.service.reconciliation_plan import ReconcileReport, ReconcileWindow
 
 log = logging.getLogger(__name__)
@@ -64,11 +64,14 @@ def _read(item: dict[str, Any], report: ReconcileReport) -> EmailEvent | None:
 
 
 def _note_pending(item: object, skip: LogSkip, report: ReconcileReport) -> None:
-    # A message not final yet holds the watermark back, so a later run reads its outcome.
-    if skip.message_id is None or not isinstance(item, dict):
+    # A message not final yet holds the watermark back, so a later run reads its outcome. So
+    # does an item that could not be read (no messageId, not an object): a later run reads it
+    # again, and ``next_watermark`` bounds how long it can hold the watermark back.
+    sent_at = parse_instant(item.get("sentAt")) if isinstance(item, dict) else None
+    unreadable = skip.message_id is None
+    if not unreadable and isinstance(item, dict) and status_group(item) in FINAL_GROUPS:
         return
-    if status_group(item) in FINAL_GROUPS:
-        return
-    sent_at = parse_instant(item.get("sentAt"))
+    if sent_at is None and unreadable:
+        sent_at = report.window.since
     if sent_at is not None:
         report.pending_sent_at.append(sent_at)

@@ -89,6 +89,8 @@ class InboxBody(Base):
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     stored_events: Mapped[int | None] = mapped_column(Integer)
     rejected_items: Mapped[int | None] = mapped_column(Integer)
+    #: items of other channels than e-mail (SMS, WhatsApp, ...): kept in the body, not stored
+    other_items: Mapped[int | None] = mapped_column(Integer)
     request_id: Mapped[str | None] = mapped_column(String(REQUEST_ID_CHARS))
 
     __table_args__ = (
@@ -100,6 +102,13 @@ class InboxBody(Base):
             sqlite_where=text("state = 'pending'"),
         ),
         Index("ix_inbox_body_state", "state"),
+        # the backlog's sum of other channels' items reads the few bodies that have any
+        Index(
+            "ix_inbox_body_other_items",
+            "other_items",
+            postgresql_where=text("other_items > 0"),
+            sqlite_where=text("other_items > 0"),
+        ),
     )
 
 
@@ -194,7 +203,12 @@ class ContactEmailCount(Base):
 
 
 class SuppressedAddress(Base):
-    """An address that must not be mailed: the most severe reason, and since when."""
+    """An address that must not be mailed: the most severe active reason, since when, found by
+    whom, and until when (a soft-bounce suppression ends by itself; reads skip it after that).
+
+    Computed per address from ``suppression_evidence`` and ``suppression_lift`` (see
+    ``domain.suppression``) whenever either changes: a row is a cache of a pure function.
+    """
 
     __tablename__ = "suppression"
 
@@ -202,6 +216,81 @@ class SuppressedAddress(Base):
     reason: Mapped[str] = mapped_column(String(32))
     reason_rank: Mapped[int] = mapped_column(Integer)
     since: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: ``emailhook`` (our events) or ``infobip`` (its lists, imported by the sync)
+    source: Mapped[str] = mapped_column(String(16), server_default="emailhook")
+    until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class SuppressionEvidence(Base):
+    """Per address, reason and source: the first and latest time an event suppressed it."""
+
+    __tablename__ = "suppression_evidence"
+
+    email: Mapped[str] = mapped_column(Text, primary_key=True)
+    reason: Mapped[str] = mapped_column(String(32), primary_key=True)
+    source: Mapped[str] = mapped_column(String(16), primary_key=True)
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SuppressionLift(Base):
+    """Per address, the latest time each kind of lift happened (removal, UNBLOCK, delivery)."""
+
+    __tablename__ = "suppression_lift"
+
+    email: Mapped[str] = mapped_column(Text, primary_key=True)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    unblocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class SuppressionRemoval(Base):
+    """An operator took an address off the suppression list: who, when and why."""
+
+    __tablename__ = "suppression_removal"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    email: Mapped[str] = mapped_column(Text, index=True)
+    removed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    operator: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    #: what the list said when it was removed (reason and source), for the record
+    was_reason: Mapped[str | None] = mapped_column(String(32))
+    was_source: Mapped[str | None] = mapped_column(String(16))
+
+
+class ReconcileWatermark(Base):
+    """How far reconciliation has read a provider's logs without a gap: moved only by a run
+    that completed, so a run that crashed half-way is read again from the same place."""
+
+    __tablename__ = "reconcile_watermark"
+
+    #: which logs: ``infobip_email_logs``
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    watermark: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ReconcileRun(Base):
+    """One reconciliation run: its window, what it read, what was new (the webhook's loss)."""
+
+    __tablename__ = "reconcile_run"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    #: None while running, or after a crash mid-run
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    since: Mapped[datetime] = mapped_column(UTCDateTime())
+    until: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: what Infobip no longer keeps of the window asked for (a gap), when it did not
+    gap_before: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    logs_read: Mapped[int] = mapped_column(Integer, default=0)
+    events_new: Mapped[int] = mapped_column(Integer, default=0)
+    events_known: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    completed: Mapped[bool] = mapped_column(Boolean, default=False)
+    error: Mapped[str | None] = mapped_column(Text)
 
 
 class EventRollup(Base):

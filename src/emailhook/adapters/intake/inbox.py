@@ -137,6 +137,7 @@ _MARK_DONE = BulkUpdate(
         ("processed_at", Kind.TIME),
         ("stored_events", Kind.INTEGER),
         ("rejected_items", Kind.INTEGER),
+        ("other_items", Kind.INTEGER),
     ],
     also="last_error = NULL",
 )
@@ -146,7 +147,7 @@ def mark_done(session: Session, finished: Sequence[Finished], *, now: datetime) 
     """Record the end of many bodies in one statement."""
     _MARK_DONE.execute(
         session.connection(),
-        [(f.id, f.state.value, now, f.stored, f.rejected) for f in finished],
+        [(f.id, f.state.value, now, f.stored, f.rejected, f.other) for f in finished],
     )
 
 
@@ -244,4 +245,9 @@ def backlog(session: Session) -> dict[str, int]:
     counts = {state.value: 0 for state in BodyState}
     counts.update({str(state): int(n) for state, n in rows})
     counts["accepted"] = sum(counts[state.value] for state in BodyState)
+    # items of other channels (SMS, WhatsApp, ...) in any body, mixed batches included
+    others = session.execute(
+        select(func.coalesce(func.sum(InboxBody.other_items), 0)).where(InboxBody.other_items > 0)
+    )
+    counts["other_channel_items"] = int(others.scalar_one() or 0)
     return counts

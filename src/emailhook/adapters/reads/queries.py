@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from emailhook.adapters.db.models import (
@@ -16,6 +16,7 @@ from emailhook.adapters.db.models import (
     EmailCallback,
     SuppressedAddress,
 )
+from emailhook.clock import utcnow
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +81,10 @@ class SuppressionEntry:
     email: str
     reason: str
     since: datetime
+    #: ``emailhook`` (our events) or ``infobip`` (imported from its lists)
+    source: str = "emailhook"
+    #: when it ends by itself (a soft-bounce suppression), or None: until lifted
+    until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,9 +143,11 @@ def contact_emails(session: Session, qj_contact_id: int) -> list[ContactEmail]:
         counts.setdefault(email, {})[status] = events
     emails = [state.email for state, _, _ in states]
     suppressed = {
-        row.email: SuppressionEntry(row.email, row.reason, row.since)
+        row.email: SuppressionEntry(row.email, row.reason, row.since, row.source, row.until)
         for row in session.execute(
-            select(SuppressedAddress).where(SuppressedAddress.email.in_(emails))
+            select(SuppressedAddress).where(
+                SuppressedAddress.email.in_(emails), _in_force(utcnow())
+            )
         ).scalars()
     }
     return [
@@ -162,12 +169,30 @@ def contact_emails(session: Session, qj_contact_id: int) -> list[ContactEmail]:
     ]
 
 
+def _in_force(now: datetime) -> ColumnElement[bool]:
+    # a soft-bounce suppression ends by itself: its row stays until recomputed, unread
+    return or_(SuppressedAddress.until.is_(None), SuppressedAddress.until > now)
+
+
 def list_suppressions(
-    session: Session, *, reason: str | None, limit: int, after_email: str | None
+    session: Session,
+    *,
+    reason: str | None,
+    limit: int,
+    after_email: str | None,
+    now: datetime | None = None,
 ) -> tuple[list[SuppressionEntry], bool]:
-    """Return up to ``limit`` suppressed addresses in address order after ``after_email``."""
+    """Return up to ``limit`` addresses suppressed at ``now`` in address order after
+    ``after_email``."""
     stmt = (
-        select(SuppressedAddress.email, SuppressedAddress.reason, SuppressedAddress.since)
+        select(
+            SuppressedAddress.email,
+            SuppressedAddress.reason,
+            SuppressedAddress.since,
+            SuppressedAddress.source,
+            SuppressedAddress.until,
+        )
+        .where(_in_force(now or utcnow()))
         .order_by(SuppressedAddress.email)
         .limit(limit + 1)
     )

@@ -1,9 +1,9 @@
 """Derived state, merged in bulk from newly stored events in the transaction that stores them.
 
 Each upsert is the SQL form of a merge in ``domain``: the status of highest rank, the last
-event by (time, id), counts added, the worst suppression reason since the earliest one. Rows are
-aggregated per key first (one statement row per key) and sorted, so that concurrent workers
-lock rows in one order.
+event by (time, id), counts added; the suppression list's evidence and lifts by max (see
+``store.suppressions``). Rows are aggregated per key first (one statement row per key) and
+sorted, so that concurrent workers lock rows in one order.
 """
 
 from __future__ import annotations
@@ -12,31 +12,25 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from emailhook.adapters.db.bulk import BulkInsert, Kind
-from emailhook.adapters.db.models import (
-    ContactEmailCount,
-    ContactEmailState,
-    EmailCallback,
-    SuppressedAddress,
-)
+from emailhook.adapters.db.models import ContactEmailCount, ContactEmailState, EmailCallback
+from emailhook.adapters.store import suppressions
 from emailhook.domain.email_status import RANK, EmailStatus, Observation, classify, summarize
 from emailhook.domain.statuses import InfobipStatus
 from emailhook.domain.suppression import (
-    REASON_RANK,
     SUPPRESSING_STATUSES,
+    Lift,
     SoftBounceRule,
-    Suppression,
+    Source,
     SuppressionReason,
-    combine,
+    last_breach,
 )
 
 #: addresses per ``IN (...)`` when reading soft bounces
 _IN_CHUNK = 500
-#: first key of the advisory locks taken per address (two-key locks: apart from migrations')
-_SOFT_BOUNCE_LOCK_SPACE = 0x50F7
 
 
 def record(session: Session, observations: Sequence[Observation], rule: SoftBounceRule) -> None:
@@ -45,21 +39,25 @@ def record(session: Session, observations: Sequence[Observation], rule: SoftBoun
         return
     _merge_states(session, observations)
     _add_counts(session, observations)
-    suppressions = _single_event_suppressions(observations)
+    found = list(_single_event_evidence(observations))
+    lifts = suppressions.collect_lifts(_lifts(observations))
     soft = sorted({o.email for o in observations if o.email and _is_soft(o)})
-    _serialize_soft_bounce_counts(session, soft)
-    for email, since in _soft_bounce_breaches(session, soft, rule):
-        found = Suppression(SuppressionReason.SOFT_BOUNCES, since)
-        suppressions[email] = (
-            combine(suppressions[email], found) if email in suppressions else found
-        )
-    _merge_suppressions(session, suppressions)
+    touched = sorted({item[0] for item in found} | set(lifts) | set(soft))
+    # first: the lifts of every touched address, which locks its row until commit (below)
+    suppressions.lock_and_lift(session, touched, lifts)
+    for email, first, last in _soft_bounce_breaches(session, soft, rule):
+        found.append((email, SuppressionReason.SOFT_BOUNCES, Source.EMAILHOOK, first, last))
+    suppressions.add_evidence(session, suppressions.collect_evidence(found))
+    suppressions.refresh(session, touched, rule.suppress_for)
 
 
 def rebuild(session: Session, rule: SoftBounceRule, batch_size: int = 5000) -> int:
-    """Recompute every derived table from ``email_callback``; return the events read."""
-    for model in (ContactEmailState, ContactEmailCount, SuppressedAddress):
+    """Recompute every derived table from ``email_callback`` (and the suppression list from
+    its events, operators' removals and Infobip's imported lists); return the events read."""
+    for model in (ContactEmailState, ContactEmailCount):
         session.execute(delete(model))
+    suppressions.clear_derived(session)
+    suppressions.restore_removals(session)
     after, total = 0, 0
     while True:
         stmt = (
@@ -78,6 +76,8 @@ def rebuild(session: Session, rule: SoftBounceRule, batch_size: int = 5000) -> i
         )
         rows = session.execute(stmt).all()
         if not rows:
+            # addresses with no events since the last batch: imported ones, removed ones
+            suppressions.refresh_all(session, rule.suppress_for)
             return total
         record(session, [_observation(*row) for row in rows], rule)
         after, total = rows[-1][0], total + len(rows)
@@ -134,44 +134,40 @@ def _add_counts(session: Session, observations: Iterable[Observation]) -> None:
     _ADD_COUNTS.execute(session.connection(), rows)
 
 
-def _single_event_suppressions(observations: Iterable[Observation]) -> dict[str, Suppression]:
-    found: dict[str, Suppression] = {}
+def _single_event_evidence(
+    observations: Iterable[Observation],
+) -> Iterator[tuple[str, SuppressionReason, Source, datetime, datetime]]:
     for o in observations:
         reason = SUPPRESSING_STATUSES.get(o.status)
-        if reason is None or not o.email:
-            continue
-        item = Suppression(reason, o.occurred_at)
-        found[o.email] = combine(found[o.email], item) if o.email in found else item
-    return found
+        if reason is not None and o.email:
+            yield o.email, reason, Source.EMAILHOOK, o.occurred_at, o.occurred_at
+
+
+#: events that end suppressions: an UNBLOCK ends an unsubscribe, a delivery soft bounces
+_LIFTING: dict[EmailStatus, Lift] = {
+    EmailStatus.UNBLOCKED: Lift.UNBLOCKED,
+    EmailStatus.DELIVERED: Lift.DELIVERED,
+}
+
+
+def _lifts(observations: Iterable[Observation]) -> Iterator[tuple[str, Lift, datetime]]:
+    for o in observations:
+        lift = _LIFTING.get(o.status)
+        if lift is not None and o.email:
+            yield o.email, lift, o.occurred_at
 
 
 def _is_soft(observation: Observation) -> bool:
     return observation.status is EmailStatus.SOFT_BOUNCE
 
 
-def _serialize_soft_bounce_counts(session: Session, emails: Sequence[str]) -> None:
-    """On PostgreSQL, make concurrent workers count one address's soft bounces in turn.
-
-    Without it two transactions each adding a bounce would each see the other's as not yet
-    committed, and neither might reach the limit. The locks last until commit and are taken in
-    sorted order after the batch's event, state and count rows and before its suppression rows,
-    the order every worker follows: no deadlock. (SQLite has one writer at a time already.)
-    """
-    if not emails or session.get_bind().dialect.name != "postgresql":
-        return
-    session.execute(
-        text(
-            "SELECT pg_advisory_xact_lock(:space, hashtext(email))"
-            " FROM (SELECT unnest(CAST(:emails AS text[])) AS email ORDER BY 1) AS sorted"
-        ),
-        {"space": _SOFT_BOUNCE_LOCK_SPACE, "emails": list(emails)},
-    )
-
-
 def _soft_bounce_breaches(
     session: Session, emails: Sequence[str], rule: SoftBounceRule
-) -> Iterator[tuple[str, datetime]]:
-    """Yield (address, since) for each address whose stored soft bounces meet the rule."""
+) -> Iterator[tuple[str, datetime, datetime]]:
+    """Yield (address, first, latest breach) for each address whose soft bounces meet the rule.
+
+    Both are functions of the set of stored bounces, so the evidence is the same in any order.
+    """
     for start in range(0, len(emails), _IN_CHUNK):
         stmt = select(
             EmailCallback.email,
@@ -192,19 +188,9 @@ def _soft_bounce_breaches(
             ):
                 bounces[email].append(event_at or received_at)
         for email, times in sorted(bounces.items()):
-            since = rule.first_breach(times)
-            if since is not None:
-                yield email, since
-
-
-def _merge_suppressions(session: Session, suppressions: dict[str, Suppression]) -> None:
-    if not suppressions:
-        return
-    rows = [
-        (email, item.reason.value, REASON_RANK[item.reason], item.since)
-        for email, item in sorted(suppressions.items())
-    ]
-    _MERGE_SUPPRESSIONS.execute(session.connection(), rows)
+            first, last = rule.first_breach(times), last_breach(rule, times)
+            if first is not None and last is not None:
+                yield email, first, last
 
 
 # The upserts: each the SQL form of a merge in ``domain``. SET expressions read the row as it
@@ -256,18 +242,4 @@ _ADD_COUNTS = BulkInsert(
     [("qj_contact_id", _I), ("email", _T), ("status", _T), ("events", _N)],
     "ON CONFLICT (qj_contact_id, email, status)"
     " DO UPDATE SET events = contact_email_count.events + excluded.events",
-)
-
-_WORSE = "excluded.reason_rank > suppression.reason_rank"
-_MERGE_SUPPRESSIONS = BulkInsert(
-    "suppression",
-    [("email", _T), ("reason", _T), ("reason_rank", _N), ("since", _TIME)],
-    "ON CONFLICT (email) DO UPDATE SET "
-    + ", ".join(
-        [
-            _pick(_WORSE, "suppression", "reason"),
-            _pick(_WORSE, "suppression", "reason_rank"),
-            _pick("excluded.since < suppression.since", "suppression", "since"),
-        ]
-    ),
 )

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 import click
 
-from emailhook.service.errors import StorageUnavailableError
+from emailhook.service.errors import InvalidQueryError, StorageUnavailableError
 
 
 @contextmanager
@@ -15,5 +15,5 @@ def reported() -> Iterator[None]:
     """Turn the service's expected failures into a clear message and exit status 1."""
     try:
         yield
-    except StorageUnavailableError as error:
+    except (StorageUnavailableError, InvalidQueryError) as error:
         raise click.ClickException(str(error)) from error

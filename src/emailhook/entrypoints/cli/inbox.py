@@ -48,7 +48,7 @@ def inbox_show(body_id: int) -> None:
         body = operators_service().get_body(body_id)
     if body is None:
         raise click.ClickException(f"no body {body_id}")
-    for name in ("id", "received_at", "state", "shape", "event_count", "attempts"):
+    for name in ("id", "received_at", "state", "shape", "event_count", "other_items", "attempts"):
         click.echo(f"{name}: {getattr(body, name)}")
     click.echo(f"deliveries: {body.deliveries}\nlast_error: {body.last_error or '-'}")
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from emailhook.composition import load_settings
-from emailhook.entrypoints.cli import inbox, schema, serving, spool, state
+from emailhook.entrypoints.cli import inbox, pulls, schema, serving, spool, state, suppressions
 from emailhook.observability.logs import configure_logging
 
 
@@ -18,11 +18,14 @@ def main(ctx: click.Context) -> None:
     ctx.obj = settings
 
 
+suppressions.suppressions_group.add_command(pulls.sync)
 for command in (
     *serving.COMMANDS,
     *inbox.COMMANDS,
     schema.db,
     state.state_group,
     spool.spool_group,
+    suppressions.suppressions_group,
+    pulls.reconcile,
 ):
     main.add_command(command)

@@ -6,7 +6,7 @@ import csv
 import io
 from collections.abc import Iterator
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import NotFound
 
@@ -21,7 +21,7 @@ api = Blueprint("api", __name__)
 api.before_request(operators_only)  # e-mail addresses and who complained: operators only
 
 DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
-CSV_COLUMNS = ("email", "reason", "since")
+CSV_COLUMNS = ("email", "reason", "since", "source", "until")
 
 
 def _sessions() -> sessionmaker[Session]:
@@ -75,6 +75,19 @@ def list_suppressions() -> Response:
     return jsonify(items=items, next_cursor=next_cursor)
 
 
+@api.delete("/suppressions/<email>")
+def remove_suppression(email: str) -> Response:
+    """Take an address off the suppression list, with a reason; recorded with who and when."""
+    body = request.get_json(silent=True)
+    reason = body.get("reason") if isinstance(body, dict) else None
+    if not isinstance(reason, str):
+        reason = request.args.get("reason", "")
+    removal = current_services().operations.remove_suppression(
+        email, reason=reason, operator=g.operator
+    )
+    return jsonify(removed=removal, was_listed=removal.was_reason is not None)
+
+
 def _wants_csv() -> bool:
     fmt = request.args.get("format")
     if fmt is not None:
@@ -90,7 +103,16 @@ def _csv_rows(sessions: sessionmaker[Session], reason: str | None) -> Iterator[s
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for chunk in queries.iter_suppressions(sessions, reason=reason):
-        writer.writerows((s.email, s.reason, s.since.isoformat()) for s in chunk)
+        writer.writerows(
+            (
+                s.email,
+                s.reason,
+                s.since.isoformat(),
+                s.source,
+                s.until.isoformat() if s.until else "",
+            )
+            for s in chunk
+        )
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()

@@ -19,6 +19,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from emailhook.adapters.reads import dashboard as dq
 from emailhook.adapters.reads import queries
+from emailhook.adapters.store import reconciliation
 from emailhook.clock import utcnow
 from emailhook.domain import rates
 from emailhook.domain.buckets import series
@@ -44,6 +45,8 @@ dashboard.before_request(operators_only)
 PAGE_SIZE = 50
 TIMELINE_LIMIT = 500
 DEAD_LIMIT = 100
+#: reconciliation runs the pipeline page shows
+RUNS_LIMIT = 10
 #: what the campaign table sorts by: a rate, or a count
 SORT_COLUMNS = ["name", "events", "final_reports", "delivered", *rates.RATE_NAMES]
 #: no script runs on these pages; pygal's SVG carries its own <style>
@@ -192,7 +195,20 @@ def suppressions() -> str:
         reasons=list(SuppressionReason),
         next_after=items[-1].email if more else None,
         csv_url=url_for("api.list_suppressions", **csv_args),
+        removed=params.text(_args(), "removed"),
     )
+
+
+@dashboard.post("/dashboard/suppressions/remove")
+def remove_suppression() -> WerkzeugResponse:
+    """Take an address off the suppression list, with a reason; only from the dashboard."""
+    require_same_origin(request.headers.get("Origin"), request.headers.get("Referer"), request.host)
+    email = request.form.get("email", "")
+    removal = current_services().operations.remove_suppression(
+        email, reason=request.form.get("reason", ""), operator=g.operator
+    )
+    log.info("suppression of an address removed from the dashboard by %s", g.operator or "-")
+    return redirect(url_for("dashboard.suppressions", removed=removal.email), code=303)
 
 
 @dashboard.get("/dashboard/pipeline")
@@ -201,11 +217,15 @@ def pipeline() -> str:
     operations = current_services().operations
     backlog = operations.backlog()
     dead = operations.list_bodies([BodyState.DEAD], limit=DEAD_LIMIT)
+    with _reader().begin() as session:
+        runs = reconciliation.latest_runs(session, RUNS_LIMIT)
     return _page(
         "pipeline.html",
         counts=backlog.bodies,
         stored=backlog.events_stored,
         dead=dead,
+        runs=runs,
+        reconciling=current_services().settings.infobip_api is not None,
         replayed=params.integer(_args(), "replayed", minimum=1),
     )
 

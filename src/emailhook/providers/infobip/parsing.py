@@ -1,4 +1,12 @@
-"""Turn a decoded Infobip body into normalized events (Tolerant Reader: read what we need)."""
+"""Turn a decoded Infobip body into normalized events (Tolerant Reader: read what we need).
+
+Infobip posts every channel's reports in the same shapes, so each item's channel is checked
+first (``infobip.channels``): only e-mail items become events; SMS, WhatsApp, Viber, RCS,
+Messages API and SMS click items are counted as other channels (``sms_dlr_v2_webhook.json``
+would otherwise give events whose address is a phone number). A blocklist body
+(``blocklist_event_webhook__...json``) is read by ``infobip.blocklist``: as reports its items
+have neither status nor address.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +21,7 @@ from emailhook.domain.callback_data import as_int, callback_fields
 from emailhook.domain.events import (
     EmailEvent,
     EventKind,
+    OtherChannelItem,
     ParsedBody,
     PlatformEvent,
     RejectedItem,
@@ -20,6 +29,13 @@ from emailhook.domain.events import (
 )
 from emailhook.domain.instants import from_epoch_millis, parse_instant
 from emailhook.domain.statuses import STATUS_GROUPS
+from emailhook.providers.infobip.blocklist import is_blocklist_body, parse_blocklist
+from emailhook.providers.infobip.channels import EMAIL, EMAIL_PLATFORM, UNKNOWN, channel_of
+
+#: channels whose items the e-mail reader reads: e-mail, and items no channel test names
+#: (an e-mail report without ``to`` is still read, or rejected, as before: a report of another
+#: channel always names itself by a phone number, ``contact``, ``channel`` or ``seenAt``)
+_READ_AS_EMAIL = frozenset({EMAIL, EMAIL_PLATFORM, UNKNOWN})
 
 
 def detect_shape(body: Mapping[str, Any]) -> Shape:
@@ -47,15 +63,11 @@ def parse_body(body: Mapping[str, Any]) -> ParsedBody:
     """Return the normalized events of one body; a bad item is rejected, the others kept."""
     shape = detect_shape(body)
     if shape is Shape.DELIVERY_REPORTS:
-        events: list[EmailEvent] = []
-        rejected: list[RejectedItem] = []
-        for index, item in enumerate(body["results"]):
-            reason = _unreadable_report(item)
-            if reason:
-                rejected.append(RejectedItem(index, reason))
-            else:
-                events.append(_delivery_report(item))
-        return ParsedBody(shape, events=events, rejected=rejected)
+        return _batch(body)
+    if shape in (Shape.BARE_REPORT, Shape.TRACKING_EVENT):
+        channel = channel_of(body)
+        if channel not in _READ_AS_EMAIL:
+            return ParsedBody(shape, other_channels=[OtherChannelItem(0, channel)])
     if shape is Shape.BARE_REPORT:
         reason = _unreadable_report(body)
         if reason:
@@ -66,6 +78,33 @@ def parse_body(body: Mapping[str, Any]) -> ParsedBody:
     if shape is Shape.PLATFORM_EVENT:
         return ParsedBody(shape, platform_events=[_platform_event(body)])
     return ParsedBody(shape)
+
+
+def _batch(body: Mapping[str, Any]) -> ParsedBody:
+    if is_blocklist_body(body):
+        blocklist = parse_blocklist(body)
+        return ParsedBody(
+            Shape.DELIVERY_REPORTS,
+            events=blocklist.events,
+            rejected=blocklist.rejected,
+            other_channels=blocklist.other_channels,
+        )
+    events: list[EmailEvent] = []
+    rejected: list[RejectedItem] = []
+    others: list[OtherChannelItem] = []
+    for index, item in enumerate(body["results"]):
+        channel = channel_of(item)
+        if channel not in _READ_AS_EMAIL:
+            others.append(OtherChannelItem(index, channel))
+            continue
+        reason = _unreadable_report(item)
+        if reason:
+            rejected.append(RejectedItem(index, reason))
+        else:
+            events.append(_delivery_report(item))
+    return ParsedBody(
+        Shape.DELIVERY_REPORTS, events=events, rejected=rejected, other_channels=others
+    )
 
 
 def _unreadable_report(item: object) -> str | None:

@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from emailhook.domain.callback_data import callback_fields
-from emailhook.domain.events import EmailEvent, EventKind, RejectedItem
+from emailhook.domain.events import EmailEvent, EventKind, OtherChannelItem, RejectedItem
 from emailhook.domain.instants import parse_instant
 from emailhook.domain.vocabulary import EventType
-from emailhook.providers.infobip_channels import BLOCKLIST_PREFIX, UNKNOWN
+from emailhook.providers.infobip.channels import BLOCKLIST_PREFIX, UNKNOWN
 
 #: what a blocklist event means, in the one vocabulary
 EVENT_TYPES: Mapping[str, EventType] = {
@@ -34,14 +34,6 @@ EVENT_TYPES: Mapping[str, EventType] = {
 
 #: the ``provider`` column's value
 PROVIDER = "infobip"
-
-
-@dataclass(frozen=True, slots=True)
-class OtherChannelItem:
-    """A blocklist item of another channel (SMS, WhatsApp, ...): not an e-mail event."""
-
-    index: int
-    channel: str
 
 
 @dataclass(frozen=True, slots=True)

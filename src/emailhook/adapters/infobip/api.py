@@ -19,13 +19,13 @@ from typing import Any
 
 import httpx
 
-from emailhook.adapters.infobip_answers import (
+from emailhook.adapters.infobip.answers import (
     RETRIED_STATUSES,
     InfobipApiError,
     decoded_answer,
     transport_reason,
 )
-from emailhook.adapters.rate_limit import Backoff, Clock, RateLimiter, Sleep
+from emailhook.adapters.infobip.rate_limit import Backoff, Clock, RateLimiter, Sleep
 
 log = logging.getLogger(__name__)
 
