@@ -49,14 +49,13 @@ TextList = Annotated[tuple[str, ...], NoDecode]
 
 def _provider_field(setting: ProviderSetting) -> tuple[Any, Any]:
     """Return the (type, field) of one provider setting, typed by its kind."""
-    described = {"description": setting.help}
     if setting.kind == "secrets":
-        return ProviderSecrets, Field(default=(), **described)
+        return ProviderSecrets, Field(default=(), description=setting.help)
     if setting.kind == "texts":
-        return TextList, Field(default=(), **described)
+        return TextList, Field(default=(), description=setting.help)
     if setting.kind == "number":
-        return PositiveFloat | None, Field(default=setting.default, **described)
-    return str | None, Field(default=setting.default, **described)
+        return PositiveFloat | None, Field(default=setting.default, description=setting.help)
+    return str | None, Field(default=setting.default, description=setting.help)
 
 
 def provider_field_name(provider: type[Provider], setting: ProviderSetting) -> str:
