@@ -43,3 +43,17 @@ PROVIDERS: tuple[type[Provider], ...] = (
 
 #: the providers by name
 BY_NAME: Mapping[str, type[Provider]] = {provider.name: provider for provider in PROVIDERS}
+
+
+def default_values(provider: type[Provider]) -> dict[str, object]:
+    """Return a provider's setting values when none is set: lists empty, the rest default."""
+    return {
+        setting.name: () if setting.kind in ("secrets", "texts") else setting.default
+        for setting in provider.settings
+    }
+
+
+def parsers() -> dict[str, Provider]:
+    """Return every provider built with its defaults: enough to parse kept bodies (parsing
+    reads no secret)."""
+    return {provider.name: provider(default_values(provider)) for provider in PROVIDERS}
