@@ -100,6 +100,7 @@ class Senders:
     mandrill_key: str = field(default_factory=lambda: secrets.token_urlsafe(16))
     mailersend_secret: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     unisender_key: str = field(default_factory=lambda: secrets.token_hex(16))
+    mailgun_time: datetime = field(default_factory=lambda: datetime.now(UTC))
     pairs: dict[str, str] = field(
         default_factory=lambda: {
             name: _basic_pair(name) for name in ("postmark", "sparkpost", "mailjet", "brevo")
@@ -153,7 +154,7 @@ class Senders:
             headers = {"content-type": request.content_type, "x-mandrill-signature": signature}
             return Post(provider, request.body, headers)
         if provider == "mailgun":
-            return self._mailgun(name, at)
+            return self._mailgun(name, now or self.mailgun_time)
         if provider == "unisender_go":
             data = sample("unisender_go", name)
             data.pop("auth", None)
@@ -201,6 +202,8 @@ class Senders:
                 "TopicArn": topic,
                 "SubscribeURL": self.cert_base_url + CONFIRM_PATH,
             }
+        if record.get("Type") == "Notification":  # saved as SNS sent it (SES's validation)
+            return {**record, "TopicArn": topic}
         return {
             "Type": "Notification",
             # stable per sample: SNS sends a retry with the same MessageId
