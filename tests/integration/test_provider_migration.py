@@ -88,24 +88,11 @@ def test_the_backfill_gives_stored_infobip_events_the_parsers_vocabulary(
     parsed = vocabulary(engine)
     assert len(parsed) == 17
     assert {v[1] for v in parsed.values()} >= {"bounced", "rejected", "failed", "queued"}
-    with engine.connect() as connection:
-        rollup_before = connection.execute(
-            text(
-                "SELECT provider, event_type, status, SUM(events) FROM event_rollup"
-                " GROUP BY provider, event_type, status ORDER BY 1, 2, 3"
-            )  # fmt: skip
-        ).all()
+    rollup_before = rollup(engine)
     config = alembic_config(engine)
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.downgrade(config, "0004")
     upgrade(engine)  # 0005: the columns again, filled from status and error
     assert vocabulary(engine) == parsed
-    with engine.connect() as connection:
-        rollup_after = connection.execute(
-            text(
-                "SELECT provider, event_type, status, SUM(events) FROM event_rollup"
-                " GROUP BY provider, event_type, status ORDER BY 1, 2, 3"
-            )  # fmt: skip
-        ).all()
-    assert rollup_after == rollup_before
+    assert rollup(engine) == rollup_before
