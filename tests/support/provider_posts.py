@@ -164,10 +164,10 @@ class Senders:
         return Post(
             provider,
             body,
-            {"content-type": "application/json", **self._proof(provider, name, body, at)},
+            {"content-type": "application/json", **self.proof(provider, name, body, at)},
         )
 
-    def _proof(self, provider: str, name: str, body: bytes, at: datetime) -> dict[str, str]:
+    def proof(self, provider: str, name: str, body: bytes, at: datetime) -> dict[str, str]:
         if provider == "sendgrid":
             return self.sendgrid.headers(body, int(at.timestamp()))
         if provider == "resend":
