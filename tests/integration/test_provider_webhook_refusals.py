@@ -215,3 +215,14 @@ def test_webhooks_infobip_is_post_email_with_the_same_authentication(tmp_path: P
 
 def _now() -> int:
     return int(datetime.now(UTC).timestamp())
+
+
+def test_a_confirmation_whose_subscribe_url_cannot_be_reached_is_503_for_sns_to_resend(
+    app: Flask, senders: Senders, sns_server: LocalServer
+) -> None:
+    envelope = senders.ses_envelope("subscription_confirmation")
+    envelope["SubscribeURL"] = sns_server.url("/no-such-confirmation")  # answers 404
+    answer = send(app.test_client(), senders.sns_post(envelope))
+    assert answer.status_code == 503
+    assert answer.headers["Retry-After"]
+    assert kept(app) == 0

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from emailhook.clock import utcnow
 from emailhook.providers.base import Provider, WebhookRequest
-from emailhook.service.errors import FeatureDisabledError
+from emailhook.service.errors import FeatureDisabledError, UpstreamUnavailableError
 from emailhook.service.intake import Intake, Receipt
 
 log = logging.getLogger("emailhook.webhooks")
@@ -76,11 +76,16 @@ class ProviderWebhooks:
         """Authenticate ``request`` and keep it, or answer its control message.
 
         Raises FeatureDisabledError (404), AuthenticationError (401), ForbiddenSourceError
-        (403), InvalidBodyError (400), StorageUnavailableError (503).
+        (403), InvalidBodyError (400), StorageUnavailableError or UpstreamUnavailableError
+        (503).
         """
         provider = self.provider(name)
         provider.authenticate(request, self._clock())
-        control = provider.control(request)
+        try:
+            control = provider.control(request)
+        except OSError as error:  # fetch failed (SNS's SubscribeURL): SNS sends it again
+            log.warning("%s control message not handled: %s", name, error)
+            raise UpstreamUnavailableError(f"{name}: the provider could not be reached") from error
         if control is not None:
             log.info("%s control message answered: %s", name, control)
             return Answered(control)

@@ -17,6 +17,7 @@ from emailhook.service.errors import (
     OperatorUnauthorizedError,
     StorageUnavailableError,
     UnauthorizedError,
+    UpstreamUnavailableError,
 )
 from emailhook.service.operators import REALM
 
@@ -36,6 +37,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(FeatureDisabledError, _disabled)
     app.register_error_handler(InvalidQueryError, _invalid_query)
     app.register_error_handler(StorageUnavailableError, _storage_unavailable)
+    app.register_error_handler(UpstreamUnavailableError, _upstream_unavailable)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
 
@@ -95,6 +97,12 @@ def _invalid_query(error: InvalidQueryError) -> tuple[Response, int]:
 
 def _storage_unavailable(error: StorageUnavailableError) -> tuple[Response, int]:
     record_rejected(RejectReason.UNAVAILABLE)
+    response, status = _error(503, "unavailable", str(error))
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response, status
+
+
+def _upstream_unavailable(error: UpstreamUnavailableError) -> tuple[Response, int]:
     response, status = _error(503, "unavailable", str(error))
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response, status
