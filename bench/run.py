@@ -585,7 +585,7 @@ def render_providers(report: dict[str, Any], names: list[str]) -> str:
         f"{report[n]['drain_single']['events_per_s']:.0f}" if "drain_single" in report[n] else "-"
         for n in names
     ]
-    lines.append("| Infobip tracking event (seed) | " + " | ".join(infobip + single) + " |")
+    lines.append("| Infobip report (seed delivered.json) | " + " | ".join(infobip + single) + " |")
     for provider, figures in first["providers"].items():
         ingest = [
             "{rps:.0f} ({events_per_s:.0f}, {p99_ms:.1f})".format(
