@@ -105,7 +105,7 @@ def state(db: Database) -> tuple[str, dict[str, int]]:
     with db.sessions() as session:
         status = session.execute(select(ContactEmailState.status)).scalar_one()
         counts = session.execute(select(ContactEmailCount.status, ContactEmailCount.events))
-        return status, dict(counts.tuples().all())
+        return status, {row.status: row.events for row in counts}
 
 
 def test_soft_bounces_of_three_providers_together_meet_the_rule(

@@ -72,6 +72,7 @@ def app(tmp_path: Path, senders: Senders) -> Iterator[Flask]:
     made = create_app(settings)
     yield made
     made.extensions["emailhook"].database.engine.dispose()
+    made.extensions["emailhook"].reads.engine.dispose()
 
 
 def kept(app: Flask) -> int:
@@ -177,6 +178,7 @@ def test_a_provider_not_configured_is_404_naming_the_setting_that_enables_it(
     assert unknown.status_code == 404
     assert "no provider named 'no_such_provider'" in unknown.get_json()["message"]
     app.extensions["emailhook"].database.engine.dispose()
+    app.extensions["emailhook"].reads.engine.dispose()
 
 
 def test_set_up_probes_are_answered_and_other_methods_are_405(app: Flask) -> None:
@@ -211,6 +213,7 @@ def test_webhooks_infobip_is_post_email_with_the_same_authentication(tmp_path: P
         assert answer.status_code == 200
         assert answer.get_json()["shape"] == "tracking_event"
     app.extensions["emailhook"].database.engine.dispose()
+    app.extensions["emailhook"].reads.engine.dispose()
 
 
 def _now() -> int:

@@ -15,10 +15,12 @@ from sqlalchemy import func, select
 
 from emailhook import create_app
 from emailhook.adapters.db.models import EmailCallback, InboxBody
-from emailhook.composition import worker_services
+from emailhook.composition import parsers
+from emailhook.providers import registry
 from emailhook.providers.base import StoredRequest
-from emailhook.providers.registry import parsers
+from emailhook.service.processing import Processor
 from emailhook.settings import Settings
+from support.policies import retry, soft_bounces
 from support.provider_posts import PROVIDER_NAMES, Post, Senders
 from support.services import fresh_postgres_database
 from support.signing_prov1 import LocalServer, local_server
@@ -131,8 +133,16 @@ class App:
         self.settings = settings
         self.flask: Flask = create_app(settings)
         self.client = self.flask.test_client()
-        self.processor = worker_services(settings).processor()
         self.database = self.flask.extensions["emailhook"].database
+        # the worker's processor, with the worker's parsers, on the app's database engine
+        self.processor = Processor(
+            self.database.sessions, retry(), soft_bounces=soft_bounces(), parsers=parsers(settings)
+        )
+
+    def close(self) -> None:
+        services = self.flask.extensions["emailhook"]
+        services.database.engine.dispose()
+        services.reads.engine.dispose()
 
     def send(self, post: Post) -> Any:
         return self.client.post(post.path, data=post.body, headers=post.headers)
@@ -175,7 +185,7 @@ def _app(tmp_path: Path, senders: Senders, **settings: Any) -> App:
 def app(tmp_path: Path, senders: Senders) -> Iterator[App]:
     made = _app(tmp_path, senders)
     yield made
-    made.database.engine.dispose()
+    made.close()
 
 
 @pytest.mark.parametrize(
@@ -194,7 +204,7 @@ def test_a_signed_sample_is_stored_once_with_its_provider_vocabulary_and_contact
 
 def _distinct_keys(app: App, bodies: list[int]) -> int:
     """How many distinct events the kept bodies hold, by the providers' own parsing."""
-    by_name, keys = parsers(), set()
+    by_name, keys = registry.parsers(), set()
     with app.database.sessions() as session:
         for row in session.execute(select(InboxBody).where(InboxBody.id.in_(bodies))).scalars():
             stored = StoredRequest(row.body, row.content_type or "", row.headers or {})
@@ -242,4 +252,4 @@ def _every_sample_once(app: App, senders: Senders) -> None:
         _post_all(app, senders)
         assert app.count() == stored
     finally:
-        app.database.engine.dispose()
+        app.close()
