@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup run test lint unit e2e browser screenshot faults bench fuzz clean
+.PHONY: setup run test lint unit e2e browser screenshot faults multihost bench fuzz clean
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "emailhook needs Python 3.11; set PYTHON=/path/to/python3.11")'
@@ -28,6 +28,7 @@ lint: setup
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 	$(BIN)/mypy tests/support
+	$(BIN)/lint-imports --no-cache  # the layering: pyproject.toml [tool.importlinter]
 	EMAILHOOK_DATA_DIR=$$(mktemp -d) $(BIN)/emailhook db check
 
 unit: setup
@@ -44,6 +45,9 @@ screenshot: setup  ## refresh docs/dashboard-overview.png from the browser tests
 
 faults: setup
 	$(BIN)/pytest tests/faults
+
+multihost: setup  ## two web, two worker and a database host in network namespaces (root)
+	$(BIN)/pytest tests/multihost
 
 bench: setup  ## ceiling, ingest, drain, sustained load and memory; see bench/run.py
 	$(BIN)/python bench/run.py

@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
 from support.provider_posts import TOPIC, Post, Senders  # noqa: E402
-from support.signing_prov2 import sample, unisender_signed  # noqa: E402
+from support.signing import sample, unisender_signed  # noqa: E402
 
 
 @dataclass(frozen=True)

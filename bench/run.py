@@ -308,7 +308,7 @@ def provider_figures(backend: Backend, args: argparse.Namespace) -> dict[str, An
     """Ingest and drain of each provider workload (bench/providers.py) on ``backend``."""
     sys.path.insert(0, str(REPO))
     from bench.providers import WORKLOADS, Senders
-    from support.signing_prov1 import local_server
+    from support.signing import local_server
 
     figures: dict[str, Any] = {}
     with local_server() as sns:
@@ -426,11 +426,15 @@ def main() -> None:
         "--provider-drain-events", type=int, default=20_000, help="events per provider drain"
     )
     parser.add_argument(
-        "--only-providers",
-        action="store_true",
-        help="only Infobip's ingest and the providers' figures (no ceiling, servers, sustained)",
+        "--phases",
+        default=",".join(PHASES),
+        help=f"what to measure, of {','.join(PHASES)} (A/B drains: --phases drain;"
+        " the providers' figures beside Infobip's ingest: --phases ingest,providers)",
     )
     args = parser.parse_args()
+    phases = set(args.phases.split(","))
+    if phases - set(PHASES):
+        parser.error(f"unknown phases: {sorted(phases - set(PHASES))}")
     if not shutil.which("wrk"):
         print("installing wrk (Debian package)", file=sys.stderr)
         subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
@@ -442,62 +446,68 @@ def main() -> None:
     }
     with tempfile.TemporaryDirectory(prefix="emailhook-bench-") as tmp:
         root = Path(tmp)
-        if args.only_providers:
-            report["providers_only"] = True
-            for name in args.backends.split(","):
-                with backends([name], root / name) as (backend,):
-                    migrate(backend)
-                    with web(backend) as (port, _):
-                        ingest = wrk(port, SEED, args.seconds, args.connections)
-                    report[name] = {"ingest": ingest, "providers": provider_figures(backend, args)}
-            out = RESULTS / "providers.json"
-            out.write_text(json.dumps(report, indent=2))
-            print(render_providers(report, args.backends.split(",")))
-            print(f"\nfigures written to {out.relative_to(REPO)}")
-            return
-        with (
-            backends(["sqlite"], root / "ceiling") as (ceiling_backend,),
-            web(ceiling_backend, target="bench.ceiling:create_app") as (port, process),
-        ):
-            report["ceiling"] = wrk(port, SEED, args.seconds, args.connections)
-            report["ceiling"]["web_rss_mb"] = peak_rss_mb(process.pid)
-        report["servers"] = compare_servers(root / "servers", args)
+        if "ceiling" in phases:
+            with (
+                backends(["sqlite"], root / "ceiling") as (ceiling_backend,),
+                web(ceiling_backend, target="bench.ceiling:create_app") as (port, process),
+            ):
+                report["ceiling"] = wrk(port, SEED, args.seconds, args.connections)
+                report["ceiling"]["web_rss_mb"] = peak_rss_mb(process.pid)
+        if "servers" in phases:
+            report["servers"] = compare_servers(root / "servers", args)
         for name in args.backends.split(","):
             with backends([name], root / name) as (backend,):
                 migrate(backend)
-                figures: dict[str, Any] = {}
-                with web(backend) as (port, process):
-                    figures["ingest"] = wrk(port, SEED, args.seconds, args.connections)
-                    figures["ingest"]["web_rss_mb"] = peak_rss_mb(process.pid)
-                figures["ingest"]["ratio"] = figures["ingest"]["rps"] / report["ceiling"]["rps"]
-                # What the stopped web processes left in their spool goes into the inbox as
-                # the worker's sweep would move it: counted as accepted, kept out of the drain.
-                SpoolPromoter(backend.engine, backend.workdir / "var" / "spool").adopt_orphans()
-                figures["ingest"]["accepted"] = backend.count(InboxBody)
-                with backend.engine.begin() as conn:  # the ingest bodies are not part of the drain
-                    conn.execute(InboxBody.__table__.delete())
-                run = uuid.uuid4().hex[:6]
-                figures["drain_single"] = drain(
-                    backend,
-                    [tracking_body(f"{run}-{i}") for i in range(args.drain_bodies)],
-                    1,
-                    "tracking_event",
-                )
-                figures["drain_batch"] = drain(
-                    backend,
-                    [batch_body(f"{run}-b{i}", 100) for i in range(500)],
-                    100,
-                    "delivery_reports",
-                )
-                figures["sustained"] = sustained(backend, args.rate, args.sustained_seconds)
-                figures["providers"] = provider_figures(backend, args)
-                report[name] = figures
+                report[name] = measure_backend(backend, report, args, phases)
     out = RESULTS / "latest.json"
     out.write_text(json.dumps(report, indent=2))
     print(render(report, args.backends.split(",")))
-    print()
-    print(render_providers(report, args.backends.split(",")))
+    if "providers" in phases:
+        print()
+        print(render_providers(report, args.backends.split(",")))
     print(f"\nfigures written to {out.relative_to(REPO)}")
+
+
+#: what ``make bench`` measures, in this order
+PHASES = ("ceiling", "servers", "ingest", "drain", "sustained", "providers")
+
+
+def measure_backend(
+    backend: Backend, report: dict[str, Any], args: argparse.Namespace, phases: set[str]
+) -> dict[str, Any]:
+    """Return the ingest, drain and sustained figures of one backend (those in ``phases``)."""
+    figures: dict[str, Any] = {}
+    if "ingest" in phases:
+        with web(backend) as (port, process):
+            figures["ingest"] = wrk(port, SEED, args.seconds, args.connections)
+            figures["ingest"]["web_rss_mb"] = peak_rss_mb(process.pid)
+        if "ceiling" in report:
+            figures["ingest"]["ratio"] = figures["ingest"]["rps"] / report["ceiling"]["rps"]
+        # What the stopped web processes left in their spool goes into the inbox as the
+        # worker's sweep would move it: counted as accepted, kept out of the drain.
+        SpoolPromoter(backend.engine, backend.workdir / "var" / "spool").adopt_orphans()
+        figures["ingest"]["accepted"] = backend.count(InboxBody)
+        with backend.engine.begin() as conn:  # the ingest bodies are not part of the drain
+            conn.execute(InboxBody.__table__.delete())
+    if "drain" in phases:
+        run = uuid.uuid4().hex[:6]
+        figures["drain_single"] = drain(
+            backend,
+            [tracking_body(f"{run}-{i}") for i in range(args.drain_bodies)],
+            1,
+            "tracking_event",
+        )
+        figures["drain_batch"] = drain(
+            backend,
+            [batch_body(f"{run}-b{i}", 100) for i in range(500)],
+            100,
+            "delivery_reports",
+        )
+    if "sustained" in phases:
+        figures["sustained"] = sustained(backend, args.rate, args.sustained_seconds)
+    if "providers" in phases:
+        figures["providers"] = provider_figures(backend, args)
+    return figures
 
 
 def compare_servers(root: Path, args: argparse.Namespace) -> dict[str, dict[str, float]]:
@@ -547,6 +557,14 @@ ROWS: list[tuple[str, Any]] = [
 ]
 
 
+def _shown(show: Any, report: dict[str, Any], name: str) -> str:
+    """Return a cell, or "-" for a figure of a phase that did not run."""
+    try:
+        return str(show(report[name]))
+    except (KeyError, TypeError):
+        return "-"
+
+
 def render(report: dict[str, Any], names: list[str]) -> str:
     blanks = " |" * (len(names) - 1)
     lines = [
@@ -555,10 +573,11 @@ def render(report: dict[str, Any], names: list[str]) -> str:
         "",
         "| measure | " + " | ".join(names) + " |",
         "|---|" + "---|" * len(names),
-        f"| ceiling: bare Flask req/s (p50/p99 ms) | {_rps(report['ceiling'])} |{blanks}",
+        f"| ceiling: bare Flask req/s (p50/p99 ms) | {_shown(_rps, report, 'ceiling')} |{blanks}",
     ]
     lines += [
-        f"| {label} | " + " | ".join(show(report[n]) for n in names) + " |" for label, show in ROWS
+        f"| {label} | " + " | ".join(_shown(show, report, n) for n in names) + " |"
+        for label, show in ROWS
     ]
     lines += ["", "| server (embedded default) | ceiling req/s | ingest req/s | ingest p99 ms |"]
     lines += ["|---|---|---|---|"]

@@ -130,6 +130,9 @@ class Settings(_WithProviders):
     web_lock_timeout_seconds: PositiveFloat = 1.0
     #: the same wait for the worker and the relay, which retry afterwards
     worker_lock_timeout_seconds: PositiveFloat = 5.0
+    #: PostgreSQL: how soon a connection whose peer vanished (a host cut off mid-transaction)
+    #: is given up, by the server (idle in transaction) and by TCP, so its locks are released
+    database_dead_peer_seconds: PositiveFloat = 30.0
     #: longest statement of the query API (PostgreSQL)
     query_timeout_seconds: PositiveFloat = 5.0
     #: broker connect/read timeout: a dead or silent broker never stalls a publish longer

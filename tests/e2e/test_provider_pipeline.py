@@ -13,7 +13,7 @@ import pytest
 
 from support.provider_posts import Post, Senders
 from support.services import backend_urls
-from support.signing_prov1 import LocalServer, local_server
+from support.signing import LocalServer, local_server
 from support.stack import Stack
 
 SEED = Path(__file__).resolve().parents[1] / "data" / "seed"

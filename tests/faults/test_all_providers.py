@@ -23,8 +23,7 @@ from emailhook.providers.registry import parsers
 from support.ledger import Body, Ledger, assert_exactly_once, make_bodies, publish
 from support.provider_posts import PROVIDER_NAMES, Post, Senders
 from support.services import backend_urls
-from support.signing_prov1 import LocalServer, local_server
-from support.signing_prov2 import sample_names
+from support.signing import LocalServer, local_server, sample_names
 from support.stack import StackFactory
 
 pytestmark = pytest.mark.faults

@@ -21,7 +21,7 @@ from emailhook import create_app
 from emailhook.adapters.db.models import InboxBody
 from emailhook.settings import Settings
 from support.provider_posts import CONFIRM_PATH, FOREIGN_TOPIC, PROVIDER_NAMES, Post, Senders
-from support.signing_prov1 import LocalServer, local_server
+from support.signing import LocalServer, local_server
 
 #: a sample per provider whose post is refused in every way below
 SAMPLES = {

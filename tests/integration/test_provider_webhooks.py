@@ -23,8 +23,7 @@ from emailhook.settings import Settings
 from support.policies import retry, soft_bounces
 from support.provider_posts import PROVIDER_NAMES, Post, Senders
 from support.services import fresh_postgres_database
-from support.signing_prov1 import LocalServer, local_server
-from support.signing_prov2 import sample_names
+from support.signing import LocalServer, local_server, sample_names
 
 #: (provider, sample, rows by (email, event_type): event_type, bounce_class, reject_reason,
 #: email, id_externo, qj_contact_id) — the values each provider's own fields give

@@ -195,3 +195,19 @@ PUBLISHED: list[str] = []
 def publish(scenario: str, ledger: Ledger, stored: int, backend: str) -> None:
     """Keep a scenario's ledger for the end-of-run summary, so that CI logs carry the figures."""
     PUBLISHED.append(f"{scenario} [{backend}]: {ledger.summary()} stored={stored}")
+
+
+def assert_moved_once(answered_ids: set[str], inbox_ids: Counter[str]) -> None:
+    """Every request answered 200 reached the inbox, and no request's body did so twice.
+
+    Request ids are per attempt (support/sender.py), so a body in the inbox twice under one id
+    was moved twice from a spool; a retried report has one id per attempt.
+    """
+    twice = {request_id: n for request_id, n in inbox_ids.items() if n > 1}
+    assert not twice, f"{len(twice)} bodies moved into the inbox twice: {list(twice.items())[:5]}"
+    missing = answered_ids - inbox_ids.keys()
+    assert not missing, f"{len(missing)} answered 200 but not in the inbox: {sorted(missing)[:5]}"
+
+
+#: one line per multi-host scenario; tests/multihost/conftest.py prints them
+HOSTS_PUBLISHED: list[str] = []

@@ -21,22 +21,20 @@ from typing import Any
 
 from cryptography.hazmat.primitives import hashes
 
-from support.signing_prov1 import (
+from support.signing import (
+    MANDRILL_URL,
+    RsaSigner,
     SendGridSigner,
     SnsSigner,
     mailgun_signature,
-    sample_bytes,
-    svix_headers,
-    svix_secret,
-    urlencoded,
-)
-from support.signing_prov2 import (
-    MANDRILL_URL,
-    RsaSigner,
     mandrill_request,
     mandrill_signature,
     sample,
+    sample_bytes,
+    svix_headers,
+    svix_secret,
     unisender_signed,
+    urlencoded,
 )
 
 #: the SNS topic the posts come from, and the path the local server serves the certificate at

@@ -10,6 +10,10 @@ directory, so an aborted test run leaves nothing behind.
         url = proxy.url_for(redis.url)  # the app talks to Redis through the proxy
         proxy.set_mode("blackhole")  # ... and now Redis hangs
         redis.restart()  # ... and now Redis has lost its data
+
+Redis and PostgreSQL can also run inside a network namespace (``netns=``), bound to an address
+of it (``host=``), for the multi-host tests: their commands go through ``ip netns exec`` and
+their readiness checks connect from a thread in that namespace (support/netns.py).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from types import TracebackType
 from typing import Literal, Self
 from urllib.parse import urlsplit, urlunsplit
 
+from support.netns import call_in, port_open_in
 from support.stack import free_port, wait_until
 
 __all__ = [
@@ -175,7 +180,11 @@ class _Server:
 
     kind = "server"
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(
+        self, port: int | None = None, *, host: str = LOCALHOST, netns: str | None = None
+    ) -> None:
+        #: the address it listens on, and the network namespace it runs in (None: this one)
+        self.host, self.netns = host, netns
         self.port = port if port is not None else spare_port()
         if self.port in RESERVED_PORTS:
             raise ValueError(f"port {self.port} belongs to a shared service")
@@ -207,6 +216,16 @@ class _Server:
             self._force_kill()
         finally:
             shutil.rmtree(self.dir, ignore_errors=True)
+
+    def in_netns(self, args: Sequence[str]) -> list[str]:
+        """``args`` run inside the server's network namespace, if it has one."""
+        return ["ip", "netns", "exec", self.netns, *args] if self.netns else list(args)
+
+    def reachable(self) -> bool:
+        """Whether the server's port takes connections, seen from its own namespace."""
+        if self.netns:
+            return port_open_in(self.netns, self.host, self.port)
+        return port_open(self.port, self.host)
 
     def _atexit(self) -> None:
         with contextlib.suppress(Exception):
@@ -248,20 +267,37 @@ class _Server:
 # =========================================================================================
 
 
+def _redis_ping(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), 1) as sock:
+            sock.settimeout(1)
+            sock.sendall(b"PING\r\n")
+            return sock.recv(64).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
 class RedisServer(_Server):
     """A private redis-server without persistence: restart() comes back empty."""
 
     kind = "redis"
 
-    def __init__(self, port: int | None = None, binary: str = REDIS_SERVER) -> None:
-        super().__init__(port)
+    def __init__(
+        self,
+        port: int | None = None,
+        binary: str = REDIS_SERVER,
+        *,
+        host: str = LOCALHOST,
+        netns: str | None = None,
+    ) -> None:
+        super().__init__(port, host=host, netns=netns)
         self.binary = binary
         self.log = self.dir / "redis.log"
         self._popen: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://{LOCALHOST}:{self.port}/0"
+        return f"redis://{self.host}:{self.port}/0"
 
     @property
     def running(self) -> bool:
@@ -276,8 +312,9 @@ class RedisServer(_Server):
         args = [
             self.binary,
             "--port", str(self.port),
-            "--bind", LOCALHOST,
-            "--protected-mode", "yes",
+            "--bind", self.host,
+            # off only on a namespace's own address, which nothing outside it reaches
+            "--protected-mode", "yes" if self.host == LOCALHOST else "no",
             "--save", "",
             "--appendonly", "no",
             "--daemonize", "no",
@@ -286,7 +323,7 @@ class RedisServer(_Server):
         ]  # fmt: skip
         with (self.dir / "stdout.log").open("ab") as out:
             self._popen = subprocess.Popen(
-                _dies_with_us(args),
+                _dies_with_us(self.in_netns(args)),
                 cwd=self.dir,
                 stdin=subprocess.DEVNULL,
                 stdout=out,
@@ -304,19 +341,15 @@ class RedisServer(_Server):
         return self
 
     def ping(self) -> bool:
-        try:
-            with socket.create_connection((LOCALHOST, self.port), 1) as sock:
-                sock.settimeout(1)
-                sock.sendall(b"PING\r\n")
-                return sock.recv(64).startswith(b"+PONG")
-        except OSError:
-            return False
+        if self.netns:
+            return bool(call_in(self.netns, _redis_ping, self.host, self.port))
+        return _redis_ping(self.host, self.port)
 
     def stop(self) -> None:
         """SIGKILL the server: every key is lost."""
         _kill_group(self._popen)
         self._popen = None
-        wait_until(lambda: not port_open(self.port), 10, f"redis port {self.port} to close")
+        wait_until(lambda: not self.reachable(), 10, f"redis port {self.port} to close")
 
     kill = stop
 
@@ -549,8 +582,15 @@ class PostgresServer(_Server):
     kind = "postgres"
     user = "postgres"
 
-    def __init__(self, port: int | None = None, bindir: Path | None = None) -> None:
-        super().__init__(port)
+    def __init__(
+        self,
+        port: int | None = None,
+        bindir: Path | None = None,
+        *,
+        host: str = LOCALHOST,
+        netns: str | None = None,
+    ) -> None:
+        super().__init__(port, host=host, netns=netns)
         self.bindir = bindir or postgres_bindir()
         self.data = self.dir / "data"
         self.log = self.dir / "postgres.log"
@@ -562,11 +602,11 @@ class PostgresServer(_Server):
 
     @property
     def url(self) -> str:
-        return f"postgresql://postgres@{LOCALHOST}:{self.port}/postgres"
+        return f"postgresql://postgres@{self.host}:{self.port}/postgres"
 
     @property
     def running(self) -> bool:
-        return self.postmaster_pid() is not None and port_open(self.port)
+        return self.postmaster_pid() is not None and self.reachable()
 
     def postmaster_pid(self) -> int | None:
         try:
@@ -579,7 +619,7 @@ class PostgresServer(_Server):
         """Run a PostgreSQL program as ``postgres``; its output goes to pg_ctl.log."""
         with self.ctl_log.open("ab") as out:
             return subprocess.run(
-                ["runuser", "-u", self.user, "--", str(self.bindir / tool), *args],
+                self.in_netns(["runuser", "-u", self.user, "--", str(self.bindir / tool), *args]),
                 cwd=self.dir,
                 env=clean_env("PG", LC_ALL="C.UTF-8"),
                 stdin=subprocess.DEVNULL,
@@ -606,7 +646,7 @@ class PostgresServer(_Server):
         with (self.data / "postgresql.conf").open("a") as conf:
             conf.write(
                 "\n# emailhook fault tests\n"
-                f"listen_addresses = '{LOCALHOST}'\n"
+                f"listen_addresses = '{self.host}'\n"
                 f"port = {self.port}\n"
                 f"unix_socket_directories = '{self.dir}'\n"
                 "shared_buffers = 32MB\n"
@@ -616,6 +656,9 @@ class PostgresServer(_Server):
                 "full_page_writes = on\n"
                 "logging_collector = off\n"
             )
+        if self.host != LOCALHOST:  # the hosts of the namespace's own subnets
+            with (self.data / "pg_hba.conf").open("a") as hba:
+                hba.write("host all all samenet trust\n")
         self.initdb_seconds = time.monotonic() - began
 
     def start(self, timeout: float = 60) -> Self:
@@ -637,7 +680,7 @@ class PostgresServer(_Server):
             )  # fmt: skip
         except subprocess.TimeoutExpired:
             result = None
-        if result is None or result.returncode != 0 or not port_open(self.port):
+        if result is None or result.returncode != 0 or not self.reachable():
             raise AssertionError(
                 f"{self!r}: pg_ctl start failed\n{log_tail(self.log, self.ctl_log)}"
             )
@@ -655,7 +698,7 @@ class PostgresServer(_Server):
                     "stop", timeout=timeout + 15,
                 )  # fmt: skip
         self._force_kill()
-        wait_until(lambda: not port_open(self.port), 15, f"postgres port {self.port} to close")
+        wait_until(lambda: not self.reachable(), 15, f"postgres port {self.port} to close")
 
     def restart(self, mode: StopMode = "fast", timeout: float = 60) -> Self:
         self.stop(mode)

@@ -10,12 +10,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from emailhook.domain.callback_data import callback_fields
 from emailhook.domain.events import EmailEvent
 from emailhook.domain.instants import from_epoch_seconds
 from emailhook.domain.vocabulary import BounceClass, EventType, RejectReason
+from emailhook.providers._fields import address, provider_event
 from emailhook.providers._mailgun_forms import Form, first, last
-from emailhook.providers._prov1 import address, kind_of
 from emailhook.providers.base import event_key
 
 #: legacy ``event`` -> EventType
@@ -98,23 +97,19 @@ def event(form: Form) -> EmailEvent:
     message_id = f"<{raw_id}>" if raw_id and not raw_id.startswith("<") else raw_id
     stamp = last(form, "timestamp")
     code = first(form, "code")
-    return EmailEvent(
-        event_key=event_key("mailgun", message_id, email, status, stamp, code),
-        kind=kind_of(event_type),
+    return provider_event(
+        "mailgun",
+        key=event_key("mailgun", message_id, email, status, stamp, code),
+        event_type=event_type,
         status=status,
         email=email,
         message_id=message_id,
-        bulk_id=None,
-        provider_event_id=None,
         event_at=from_epoch_seconds(stamp),
-        sent_at=None,
-        status_description=first(form, "description"),
-        error_description=first(form, "error") or first(form, "notification"),
-        url=first(form, "url"),
-        **callback_fields(variables(form)),
         raw={name: values[0] if len(values) == 1 else values for name, values in form.items()},
-        provider="mailgun",
-        event_type=event_type,
+        metadata=variables(form),
         bounce_class=bounce_class,
         reject_reason=reject_reason,
+        url=first(form, "url"),
+        error_description=first(form, "error") or first(form, "notification"),
+        status_description=first(form, "description"),
     )

@@ -12,11 +12,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from emailhook.domain.callback_data import callback_fields
 from emailhook.domain.events import EmailEvent
 from emailhook.domain.instants import parse_instant
 from emailhook.domain.vocabulary import BounceClass, EventType, RejectReason
-from emailhook.providers._prov1 import address, first_values, kind_of, mapping, text
+from emailhook.providers._fields import address, mapping, provider_event, text
 from emailhook.providers.base import event_key
 
 #: SES ``eventType`` / ``notificationType`` -> EventType
@@ -92,6 +91,18 @@ def _classify(
     return event_type, None, None
 
 
+def first_values(tags: Mapping[str, Any]) -> dict[str, Any]:
+    """Return ``{"k": ["v", ...]}`` tags as ``{"k": "v"}`` (SES ``mail.tags``)."""
+    out: dict[str, Any] = {}
+    for key, value in tags.items():
+        if isinstance(value, list):
+            if value:
+                out[str(key)] = value[0]
+        else:
+            out[str(key)] = value
+    return out
+
+
 def _metadata(mail: Mapping[str, Any]) -> dict[str, Any]:
     """Return the sender's metadata: an ``X-Metadata`` JSON header, then ``mail.tags``."""
     found: dict[str, Any] = {}
@@ -135,29 +146,25 @@ def events(record: Mapping[str, Any], envelope: Mapping[str, Any]) -> list[Email
     message_id = text(mail.get("messageId"))
     event_at = parse_instant(detail.get("timestamp")) or parse_instant(envelope.get("Timestamp"))
     status_description, error_description = _descriptions(ses_type, detail)
-    fields = callback_fields(_metadata(mail))
-    out = []
-    for email, diagnostic in _recipients(ses_type, detail, mail):
-        out.append(
-            EmailEvent(
-                event_key=event_key("amazon_ses", sns_id, email, ses_type),
-                kind=kind_of(event_type),
-                status=ses_type,
-                email=email,
-                message_id=message_id,
-                bulk_id=None,
-                provider_event_id=sns_id,
-                event_at=event_at,
-                sent_at=parse_instant(mail.get("timestamp")),
-                status_description=status_description,
-                error_description=diagnostic or error_description,
-                url=text(detail.get("link")),
-                **fields,
-                raw={"ses": dict(record), "recipient": email},
-                provider="amazon_ses",
-                event_type=event_type,
-                bounce_class=bounce_class,
-                reject_reason=reject_reason,
-            )
+    metadata = _metadata(mail)
+    return [
+        provider_event(
+            "amazon_ses",
+            key=event_key("amazon_ses", sns_id, email, ses_type),
+            event_type=event_type,
+            status=ses_type,
+            email=email,
+            message_id=message_id,
+            event_at=event_at,
+            raw={"ses": dict(record), "recipient": email},
+            metadata=metadata,
+            provider_event_id=sns_id,
+            bounce_class=bounce_class,
+            reject_reason=reject_reason,
+            url=text(detail.get("link")),
+            error_description=diagnostic or error_description,
+            status_description=status_description,
+            sent_at=parse_instant(mail.get("timestamp")),
         )
-    return out
+        for email, diagnostic in _recipients(ses_type, detail, mail)
+    ]

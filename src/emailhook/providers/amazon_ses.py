@@ -20,10 +20,10 @@ import orjson
 
 from emailhook.domain.events import ParsedBody, RejectedItem, Shape
 from emailhook.providers import _ses_events
-from emailhook.providers._prov1 import load_json, text
+from emailhook.providers._basic import require_basic
+from emailhook.providers._fields import load_json, text
 from emailhook.providers._sns import SigningCertificates
 from emailhook.providers.base import (
-    BASIC_CHALLENGE,
     AuthenticationError,
     Fetch,
     ForbiddenSourceError,
@@ -33,8 +33,6 @@ from emailhook.providers.base import (
     StoredRequest,
     UnreadableBodyError,
     WebhookRequest,
-    basic_auth_matches,
-    basic_credentials,
 )
 
 #: SNS's own hosts, over https (the China partition's end in .amazonaws.com.cn)
@@ -78,11 +76,8 @@ class AmazonSES(Provider):
 
     def authenticate(self, request: WebhookRequest, now: datetime) -> None:
         del now
-        if self._basic:
-            if basic_credentials(request.headers) is None:
-                raise AuthenticationError("SNS: no Basic credentials", challenge=BASIC_CHALLENGE)
-            if not basic_auth_matches(request.headers, self._basic):
-                raise AuthenticationError("SNS: wrong Basic credentials")
+        if self._basic:  # checked first: nothing is fetched for a request without them
+            require_basic(request.headers, self._basic, "SNS")
         try:
             message = _envelope(request.body)
         except UnreadableBodyError as error:

@@ -11,20 +11,25 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from emailhook.domain.events import EmailEvent, ParsedBody, RejectedItem, Shape
+from emailhook.domain.events import EmailEvent, ParsedBody
 from emailhook.domain.instants import from_epoch_millis, from_epoch_seconds
 from emailhook.domain.vocabulary import BounceClass, EventType, RejectReason
-from emailhook.providers._items import address, load_json, provider_event, text, unique_by_key
+from emailhook.providers._basic import require_basic
+from emailhook.providers._batch import event_or_events, named_events, parse_items
+from emailhook.providers._fields import (
+    load_json,
+    plain_address,
+    provider_event,
+    text,
+)
 from emailhook.providers.base import (
     BASIC_CHALLENGE,
     AuthenticationError,
     Provider,
     ProviderSetting,
     StoredRequest,
-    UnreadableBodyError,
     WebhookRequest,
     any_secret_matches,
-    basic_auth_matches,
     event_key,
 )
 
@@ -88,28 +93,14 @@ class Brevo(Provider):
                 return
             raise AuthenticationError("wrong bearer token")
         if scheme.lower() == "basic":
-            if basic_auth_matches(request.headers, self.values.get("basic_auth", ())):
-                return
-            raise AuthenticationError("wrong HTTP Basic credentials", challenge=BASIC_CHALLENGE)
+            require_basic(request.headers, self.values.get("basic_auth", ()), NAME)
+            return
         raise AuthenticationError("no credentials", challenge=BASIC_CHALLENGE)
 
     def parse(self, request: StoredRequest) -> ParsedBody:
         body = load_json(request.body, NAME)
-        if isinstance(body, Mapping) and "event" in body:
-            items: list[object] = [body]
-        elif isinstance(body, list):
-            items = body
-        else:
-            # inbound parsing posts {"items": [...]}: not a tracking body
-            raise UnreadableBodyError("Brevo body is neither an event nor an array of events")
-        events: list[EmailEvent] = []
-        rejected: list[RejectedItem] = []
-        for index, item in enumerate(items):
-            if not isinstance(item, Mapping) or not text(item.get("event")):
-                rejected.append(RejectedItem(index, "item is not an object with an event"))
-            else:
-                events.append(_event(item))
-        return ParsedBody(Shape.PROVIDER, events=unique_by_key(events), rejected=rejected)
+        # inbound parsing posts {"items": [...]}: not a tracking body, unreadable here
+        return parse_items(event_or_events(body, "Brevo"), named_events(_event))
 
 
 def _instant(value: object) -> datetime | None:
@@ -132,7 +123,7 @@ def _event(item: Mapping[str, Any]) -> EmailEvent:
     if status == "blocked":
         reject_reason = _blocked_reason(reason) or reject_reason
     message_id = text(item.get("message-id"))
-    email = address(item.get("email"))
+    email = plain_address(item.get("email"))
     url = text(item.get("link"))
     # without ts_epoch, the account-zone ``ts`` still tells a redelivery from a new event
     stamp = item.get("ts_epoch", item.get("ts_event", item.get("ts")))

@@ -16,7 +16,7 @@ from typing import Any
 from emailhook.domain.events import EmailEvent, ParsedBody, Shape
 from emailhook.domain.instants import parse_instant
 from emailhook.domain.vocabulary import BounceClass, EventType, RejectReason
-from emailhook.providers._items import address, load_json, mapping, provider_event, text
+from emailhook.providers._fields import load_json, mapping, plain_address, provider_event, text
 from emailhook.providers.base import (
     AuthenticationError,
     Provider,
@@ -91,7 +91,7 @@ def _event(data: Mapping[str, Any]) -> EmailEvent:
     email_data = mapping(data.get("email"))
     morph = mapping(data.get("morph"))  # null on sent/delivered (sent_event.json)
     message_id = text(mapping(email_data.get("message")).get("id"))
-    email = address(mapping(email_data.get("recipient")).get("email"))
+    email = plain_address(mapping(email_data.get("recipient")).get("email"))
     activity_id = text(data.get("id"))
     tags = email_data.get("tags")
     return provider_event(

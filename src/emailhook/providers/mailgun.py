@@ -15,22 +15,20 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, ClassVar
 
-from emailhook.domain.callback_data import callback_fields
 from emailhook.domain.events import EmailEvent, ParsedBody, Shape
 from emailhook.domain.instants import from_epoch_seconds
 from emailhook.domain.vocabulary import BounceClass, EventType, RejectReason
 from emailhook.providers import _mailgun_legacy as legacy
-from emailhook.providers._mailgun_forms import MULTIPART, URLENCODED, last, media_type, read_form
-from emailhook.providers._prov1 import (
+from emailhook.providers._fields import (
     SeenTokens,
     address,
-    epoch_seconds,
-    is_fresh,
-    kind_of,
     load_json,
     mapping,
+    provider_event,
+    require_fresh,
     text,
 )
+from emailhook.providers._mailgun_forms import MULTIPART, URLENCODED, last, media_type, read_form
 from emailhook.providers.base import (
     AuthenticationError,
     Fetch,
@@ -103,8 +101,7 @@ class Mailgun(Provider):
         stamp, token, signature = _signature_fields(request)
         if not stamp or not token or not signature:
             raise AuthenticationError("Mailgun: timestamp, token or signature missing")
-        if not is_fresh(epoch_seconds(stamp), now, self._max_age):
-            raise AuthenticationError("Mailgun: timestamp outside the freshness window")
+        require_fresh(stamp, now, self._max_age, "Mailgun: timestamp")
         signed = f"{stamp}{token}".encode()
         expected = [
             hmac.new(key, signed, hashlib.sha256).hexdigest().encode() for key in self._keys
@@ -185,25 +182,22 @@ def _event(data: Mapping[str, Any]) -> EmailEvent:
     # sample delivery_status_none.json: "delivery-status": null
     delivery = mapping(data.get("delivery-status"))
     reject = mapping(data.get("reject"))
-    return EmailEvent(
-        event_key=key,
-        kind=kind_of(event_type),
+    return provider_event(
+        "mailgun",
+        key=key,
+        event_type=event_type,
         status=status,
         email=email,
         message_id=message_id,
-        bulk_id=None,
-        provider_event_id=event_id,
         event_at=from_epoch_seconds(data.get("timestamp")),
-        sent_at=None,
-        status_description=text(delivery.get("description")) or text(reject.get("reason")),
-        error_description=text(delivery.get("message")) if bounce_class else None,
-        url=text(data.get("url")),
-        **callback_fields(_variables(data.get("user-variables"))),
-        raw=dict(data),
-        provider="mailgun",
-        event_type=event_type,
+        raw=data,
+        metadata=_variables(data.get("user-variables")),
+        provider_event_id=event_id,
         bounce_class=bounce_class,
         reject_reason=reject_reason,
+        url=text(data.get("url")),
+        error_description=text(delivery.get("message")) if bounce_class else None,
+        status_description=text(delivery.get("description")) or text(reject.get("reason")),
     )
 
 

@@ -8,22 +8,22 @@ exact int and it is kept as text, never through a float.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
-from emailhook.domain.events import EmailEvent, ParsedBody, RejectedItem, Shape
+from emailhook.domain.events import EmailEvent, ParsedBody
 from emailhook.domain.instants import from_epoch_seconds
 from emailhook.domain.vocabulary import BounceClass, EventType, RejectReason
-from emailhook.providers._items import address, load_json, provider_event, text, unique_by_key
+from emailhook.providers._basic import BasicAuthenticated
+from emailhook.providers._batch import event_or_events, named_events, parse_items
+from emailhook.providers._fields import (
+    load_json,
+    plain_address,
+    provider_event,
+    text,
+)
 from emailhook.providers.base import (
-    BASIC_CHALLENGE,
-    AuthenticationError,
-    Provider,
     ProviderSetting,
     StoredRequest,
-    UnreadableBodyError,
-    WebhookRequest,
-    basic_auth_matches,
     event_key,
 )
 
@@ -65,36 +65,16 @@ REJECT_REASONS: dict[str, RejectReason] = {
 }
 
 
-class Mailjet(Provider):
+class Mailjet(BasicAuthenticated):
     """Mailjet: HTTP Basic credentials, grouped or single events."""
 
     name = NAME
     settings = (ProviderSetting("basic_auth", "secrets", "user:password pairs in the webhook URL"),)
     enabled_by = ("basic_auth",)
 
-    def authenticate(self, request: WebhookRequest, now: datetime) -> None:
-        del now
-        if "authorization" not in request.headers:
-            raise AuthenticationError("no HTTP Basic credentials", challenge=BASIC_CHALLENGE)
-        if not basic_auth_matches(request.headers, self.values.get("basic_auth", ())):
-            raise AuthenticationError("wrong HTTP Basic credentials", challenge=BASIC_CHALLENGE)
-
     def parse(self, request: StoredRequest) -> ParsedBody:
         body = load_json(request.body, NAME)
-        if isinstance(body, Mapping) and "event" in body:
-            items: list[object] = [body]
-        elif isinstance(body, list):
-            items = body
-        else:
-            raise UnreadableBodyError("Mailjet body is neither an event nor an array of events")
-        events: list[EmailEvent] = []
-        rejected: list[RejectedItem] = []
-        for index, item in enumerate(items):
-            if not isinstance(item, Mapping) or not text(item.get("event")):
-                rejected.append(RejectedItem(index, "item is not an object with an event"))
-            else:
-                events.append(_event(item))
-        return ParsedBody(Shape.PROVIDER, events=unique_by_key(events), rejected=rejected)
+        return parse_items(event_or_events(body, "Mailjet"), named_events(_event))
 
 
 def _event(item: Mapping[str, Any]) -> EmailEvent:
@@ -112,7 +92,7 @@ def _event(item: Mapping[str, Any]) -> EmailEvent:
         bounce_class = BounceClass.UNDETERMINED
     reject_reason = REJECT_REASONS.get(error, RejectReason.OTHER) if error else None
     message_id = text(item.get("MessageID")) or text(item.get("mj_message_id"))
-    email = address(item.get("email"))
+    email = plain_address(item.get("email"))
     url = text(item.get("url"))
     return provider_event(
         NAME,

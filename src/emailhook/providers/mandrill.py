@@ -17,16 +17,16 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-from emailhook.domain.events import EmailEvent, ParsedBody, RejectedItem, Shape
+from emailhook.domain.events import EmailEvent, ParsedBody
 from emailhook.domain.instants import from_epoch_seconds
 from emailhook.domain.vocabulary import BounceClass, EventType, RejectReason
-from emailhook.providers._items import (
-    address,
+from emailhook.providers._batch import named_events, parse_items
+from emailhook.providers._fields import (
     load_json,
     mapping,
+    plain_address,
     provider_event,
     text,
-    unique_by_key,
 )
 from emailhook.providers.base import (
     AuthenticationError,
@@ -125,14 +125,7 @@ class Mandrill(Provider):
         items = load_json(fields[EVENTS_FIELD].encode("utf-8"), NAME)
         if not isinstance(items, list):
             raise UnreadableBodyError("mandrill_events is not a JSON array")
-        events: list[EmailEvent] = []
-        rejected: list[RejectedItem] = []
-        for index, item in enumerate(items):
-            if not isinstance(item, Mapping) or not _type(item):
-                rejected.append(RejectedItem(index, "item is not an object with an event"))
-            else:
-                events.append(_event(item))
-        return ParsedBody(Shape.PROVIDER, events=unique_by_key(events), rejected=rejected)
+        return parse_items(items, named_events(_event, name=_type))
 
 
 def _type(item: Mapping[str, Any]) -> str | None:
@@ -149,7 +142,7 @@ def _event(item: Mapping[str, Any]) -> EmailEvent:
     if event_type is EventType.REJECTED:
         reject_reason = REJECT_REASONS.get(reason or "", RejectReason.OTHER)
     message_id = text(item.get("_id")) or text(msg.get("_id"))
-    email = address(msg.get("email")) or address(listing.get("email"))
+    email = plain_address(msg.get("email")) or plain_address(listing.get("email"))
     url = text(item.get("url"))
     return provider_event(
         NAME,

@@ -15,14 +15,14 @@ from datetime import datetime
 from email.utils import parseaddr
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from emailhook.domain.events import EmailEvent, ParsedBody, Shape
 from emailhook.domain.instants import from_epoch_seconds
 from emailhook.domain.vocabulary import BounceClass, EventType, RejectReason
-from emailhook.providers._items import address, load_json, mapping, provider_event, text
+from emailhook.providers import _keys
+from emailhook.providers._fields import load_json, mapping, plain_address, provider_event, text
 from emailhook.providers.base import (
     AuthenticationError,
     Fetch,
@@ -63,14 +63,7 @@ EVENTS: dict[str, EventType] = {
 
 def load_public_key(value: str) -> rsa.RSAPublicKey:
     """Return an RSA public key from PEM or from base64 DER (as Postal's UI shows it)."""
-    data = value.strip().encode()
-    try:
-        if data.startswith(b"-----BEGIN"):
-            key = serialization.load_pem_public_key(data)
-        else:
-            key = serialization.load_der_public_key(base64.b64decode(data, validate=True))
-    except (ValueError, binascii.Error) as error:
-        raise ValueError(f"EMAILHOOK_POSTAL_PUBLIC_KEYS: not a public key: {error}") from None
+    key = _keys.load_public_key(value, "EMAILHOOK_POSTAL_PUBLIC_KEYS")
     if not isinstance(key, rsa.RSAPublicKey):
         raise ValueError("EMAILHOOK_POSTAL_PUBLIC_KEYS: Postal signs with RSA keys")
     return key
@@ -108,13 +101,9 @@ class Postal(Provider):
             raw = base64.b64decode(signature.strip(), validate=True)
         except (binascii.Error, ValueError):
             return False
-        for key in self._keys:
-            try:
-                key.verify(raw, body, padding.PKCS1v15(), algorithm)
-            except InvalidSignature:
-                continue
-            return True
-        return False
+        return _keys.verified_by_any(
+            self._keys, lambda key: key.verify(raw, body, padding.PKCS1v15(), algorithm)
+        )
 
     def parse(self, request: StoredRequest) -> ParsedBody:
         body = load_json(request.body, NAME)
@@ -150,7 +139,7 @@ def _event(
         # addresses after hard fails and bounces, and drops later messages to them
         event_type, reject_reason = EventType.REJECTED, RejectReason.BOUNCED
     message_id = text(message.get("id"))
-    email = address(parseaddr(text(message.get("to")) or "")[1])
+    email = plain_address(parseaddr(text(message.get("to")) or "")[1])
     uuid = text(body.get("uuid"))
     return provider_event(
         NAME,

@@ -8,24 +8,24 @@ recipient, record type and time. Hard or soft is read from a bounce's ``Type``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any, ClassVar
 
-from emailhook.domain.callback_data import callback_fields
 from emailhook.domain.events import EmailEvent, ParsedBody, Shape
 from emailhook.domain.instants import parse_instant
 from emailhook.domain.vocabulary import BounceClass, EventType, RejectReason
-from emailhook.providers._prov1 import address, kind_of, load_json, mapping, text
+from emailhook.providers._basic import BasicAuthenticated
+from emailhook.providers._fields import (
+    BOUNCE_CLASS_TYPES,
+    address,
+    load_json,
+    mapping,
+    provider_event,
+    text,
+)
 from emailhook.providers.base import (
-    BASIC_CHALLENGE,
-    AuthenticationError,
-    Provider,
     ProviderSetting,
     StoredRequest,
     UnreadableBodyError,
-    WebhookRequest,
-    basic_auth_matches,
-    basic_credentials,
     event_key,
 )
 
@@ -69,11 +69,15 @@ BOUNCE_TYPES: dict[str, _Mapped] = {
     "Unknown": (EventType.UNKNOWN, BounceClass.UNDETERMINED, None),
 }
 
+#: event types that keep a bounce class: the usual ones, and UNKNOWN for a bounce of Type
+#: "Unknown" (BOUNCE_TYPES), whose class is undetermined rather than absent
+CLASSED_TYPES = BOUNCE_CLASS_TYPES | {EventType.UNKNOWN}
+
 #: the time field of each record type, in the order looked for
 TIME_FIELDS = ("BouncedAt", "DeliveredAt", "ReceivedAt", "ChangedAt")
 
 
-class Postmark(Provider):
+class Postmark(BasicAuthenticated):
     """Postmark's tracking webhooks, behind HTTP Basic credentials."""
 
     name: ClassVar[str] = "postmark"
@@ -81,13 +85,6 @@ class Postmark(Provider):
         ProviderSetting("basic_auth", "secrets", "HTTP Basic user:password in the webhook URL"),
     )
     enabled_by: ClassVar[tuple[str, ...]] = ("basic_auth",)
-
-    def authenticate(self, request: WebhookRequest, now: datetime) -> None:
-        del now
-        if basic_credentials(request.headers) is None:
-            raise AuthenticationError("Postmark: no Basic credentials", challenge=BASIC_CHALLENGE)
-        if not basic_auth_matches(request.headers, self.values.get("basic_auth", ())):
-            raise AuthenticationError("Postmark: wrong Basic credentials")
 
     def parse(self, request: StoredRequest) -> ParsedBody:
         body = load_json(request.body, "Postmark")
@@ -121,23 +118,22 @@ def _event(body: Mapping[str, Any]) -> EmailEvent:
     else:
         key = event_key("postmark", message_id, email, record_type, stamp)
     status = text(body.get("Type")) if record_type == "Bounce" else record_type
-    return EmailEvent(
-        event_key=key,
-        kind=kind_of(event_type),
+    return provider_event(
+        "postmark",
+        key=key,
+        event_type=event_type,
         status=status or record_type,
         email=email,
         message_id=message_id,
-        bulk_id=None,
-        provider_event_id=record_id,
         event_at=parse_instant(stamp),
-        sent_at=None,
-        status_description=text(body.get("Description")),
-        error_description=text(body.get("Details")),
-        url=text(body.get("OriginalLink")),
-        **callback_fields(mapping(body.get("Metadata"))),
-        raw=dict(body),
-        provider="postmark",
-        event_type=event_type,
+        raw=body,
+        metadata=mapping(body.get("Metadata")),
+        provider_event_id=record_id,
         bounce_class=bounce_class,
         reject_reason=reject_reason,
+        url=text(body.get("OriginalLink")),
+        error_description=text(body.get("Details")),
+        status_description=text(body.get("Description")),
+        # Postmark's "Unknown" bounce Type maps to UNKNOWN and keeps its UNDETERMINED class
+        classed_types=CLASSED_TYPES,
     )

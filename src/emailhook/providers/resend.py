@@ -17,19 +17,18 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, ClassVar
 
-from emailhook.domain.callback_data import callback_fields
 from emailhook.domain.events import EmailEvent, ParsedBody, Shape
 from emailhook.domain.instants import parse_instant
 from emailhook.domain.vocabulary import BounceClass, EventType, RejectReason
-from emailhook.providers._prov1 import (
+from emailhook.providers._fields import (
     address,
-    epoch_seconds,
-    is_fresh,
-    kind_of,
     load_json,
     mapping,
+    provider_event,
+    require_fresh,
     text,
 )
+from emailhook.providers._ses_events import BOUNCE_CLASSES, SUPPRESSED_SUBTYPES
 from emailhook.providers.base import (
     AuthenticationError,
     Fetch,
@@ -57,15 +56,8 @@ EVENT_TYPES: dict[str, EventType] = {
     "email.suppressed": EventType.REJECTED,  #: on Resend's suppression list already
 }
 
-#: ``data.bounce.type`` -> BounceClass (Resend passes on SES's bounce types)
-BOUNCE_CLASSES: dict[str, BounceClass] = {
-    "Permanent": BounceClass.HARD,
-    "Transient": BounceClass.SOFT,
-    "Undetermined": BounceClass.UNDETERMINED,
-}
-
-#: ``data.bounce.subType`` values that mean "not sent: already on the suppression list"
-SUPPRESSED_SUBTYPES = frozenset({"Suppressed", "OnAccountSuppressionList"})
+#: ``data.bounce`` passes on SES's bounce types and subtypes: its ``type`` and ``subType``
+#: are read with the Amazon SES tables (_ses_events: BOUNCE_CLASSES, SUPPRESSED_SUBTYPES)
 
 
 def _secret_key(secret: str) -> bytes:
@@ -100,8 +92,7 @@ class Resend(Provider):
         offered = request.headers.get("svix-signature", "").split()
         if not msg_id or not stamp or not offered:
             raise AuthenticationError("Resend: svix-id, svix-timestamp or svix-signature missing")
-        if not is_fresh(epoch_seconds(stamp), now, self._max_age):
-            raise AuthenticationError("Resend: svix-timestamp outside the freshness window")
+        require_fresh(stamp, now, self._max_age, "Resend: svix-timestamp")
         signed = f"{msg_id}.{stamp}.".encode() + request.body
         expected = [
             base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()) for key in self._keys
@@ -167,32 +158,27 @@ def _events(body: Mapping[str, Any], svix_id: str | None) -> list[EmailEvent]:
     message_id = text(data.get("email_id"))
     created = text(body.get("created_at"))
     bounce = mapping(data.get("bounce"))
-    fields = callback_fields(_tags(data))
-    events = []
-    for email in _recipients(data):
-        if svix_id:
-            key = event_key("resend", svix_id, email, status)
-        else:
-            key = event_key("resend", message_id, email, status, created)
-        events.append(
-            EmailEvent(
-                event_key=key,
-                kind=kind_of(event_type),
-                status=status,
-                email=email,
-                message_id=message_id,
-                bulk_id=text(data.get("broadcast_id")),
-                provider_event_id=svix_id,
-                event_at=parse_instant(created),
-                sent_at=parse_instant(data.get("created_at")),
-                error_description=text(bounce.get("message")),
-                url=text(mapping(data.get("click")).get("link")),
-                **fields,
-                raw=dict(body),
-                provider="resend",
-                event_type=event_type,
-                bounce_class=bounce_class,
-                reject_reason=reject_reason,
-            )
+    tags = _tags(data)
+    return [
+        provider_event(
+            "resend",
+            key=event_key("resend", svix_id, email, status)
+            if svix_id
+            else event_key("resend", message_id, email, status, created),
+            event_type=event_type,
+            status=status,
+            email=email,
+            message_id=message_id,
+            event_at=parse_instant(created),
+            raw=body,
+            metadata=tags,
+            provider_event_id=svix_id,
+            bounce_class=bounce_class,
+            reject_reason=reject_reason,
+            url=text(mapping(data.get("click")).get("link")),
+            error_description=text(bounce.get("message")),
+            sent_at=parse_instant(data.get("created_at")),
+            bulk_id=text(data.get("broadcast_id")),
         )
-    return events
+        for email in _recipients(data)
+    ]

@@ -14,22 +14,21 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, ClassVar
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from emailhook.domain.callback_data import callback_fields
-from emailhook.domain.events import EmailEvent, ParsedBody, RejectedItem, Shape
+from emailhook.domain.events import EmailEvent, ParsedBody
 from emailhook.domain.instants import from_epoch_seconds
 from emailhook.domain.vocabulary import BounceClass, EventType, RejectReason
-from emailhook.providers._prov1 import (
+from emailhook.providers._batch import named_events, parse_items
+from emailhook.providers._fields import (
     address,
-    epoch_seconds,
-    is_fresh,
-    kind_of,
     load_json,
+    provider_event,
+    require_fresh,
     text,
 )
+from emailhook.providers._keys import load_public_key, verified_by_any
 from emailhook.providers.base import (
     AuthenticationError,
     Fetch,
@@ -131,11 +130,7 @@ STANDARD_KEYS = frozenset(
 
 
 def _load_key(value: str) -> ec.EllipticCurvePublicKey:
-    data = value.strip()
-    if "BEGIN PUBLIC KEY" in data:
-        key = serialization.load_pem_public_key(data.encode())
-    else:
-        key = serialization.load_der_public_key(base64.b64decode(data, validate=True))
+    key = load_public_key(value, "EMAILHOOK_SENDGRID_PUBLIC_KEYS")
     if not isinstance(key, ec.EllipticCurvePublicKey):
         raise ValueError("a SendGrid verification key is an ECDSA public key")
     return key
@@ -167,35 +162,23 @@ class SendGrid(Provider):
         stamp = request.headers.get(TIMESTAMP_HEADER, "").strip()
         if not signature or not stamp:
             raise AuthenticationError("SendGrid signature or timestamp header missing")
-        if not is_fresh(epoch_seconds(stamp), now, self._max_age):
-            raise AuthenticationError("SendGrid timestamp outside the freshness window")
+        require_fresh(stamp, now, self._max_age, "SendGrid timestamp")
         try:
             der = base64.b64decode(signature, validate=True)
         except (binascii.Error, ValueError) as error:
             raise AuthenticationError("SendGrid signature is not base64") from error
         signed = stamp.encode() + request.body
-        verified = False
-        for key in self._keys:  # every key is tried: rotation
-            try:
-                key.verify(der, signed, ec.ECDSA(hashes.SHA256()))
-            except InvalidSignature:
-                continue
-            verified = True
-        if not verified:
+        algorithm = ec.ECDSA(hashes.SHA256())
+        if not verified_by_any(self._keys, lambda key: key.verify(der, signed, algorithm)):
             raise AuthenticationError("SendGrid signature does not verify")
 
     def parse(self, request: StoredRequest) -> ParsedBody:
         body = load_json(request.body, "SendGrid")
         if not isinstance(body, list):
             raise UnreadableBodyError("SendGrid body is not a JSON array of events")
-        events: list[EmailEvent] = []
-        rejected: list[RejectedItem] = []
-        for index, item in enumerate(body):
-            if not isinstance(item, Mapping) or not text(item.get("event")):
-                rejected.append(RejectedItem(index, "SendGrid event without an event name"))
-            else:
-                events.append(_event(item))
-        return ParsedBody(Shape.PROVIDER, events=events, rejected=rejected)
+        read = named_events(_event, reason="SendGrid event without an event name")
+        # every event is kept, as sent: SendGrid's key has the time, a repeat is a redelivery
+        return parse_items(body, read, unique=False)
 
 
 def _event(item: Mapping[str, Any]) -> EmailEvent:
@@ -221,23 +204,20 @@ def _event(item: Mapping[str, Any]) -> EmailEvent:
         text(item.get("timestamp")),
         url if event_type is EventType.CLICKED else None,
     )
-    return EmailEvent(
-        event_key=key,
-        kind=kind_of(event_type),
+    return provider_event(
+        "sendgrid",
+        key=key,
+        event_type=event_type,
         status=status,
         email=email,
         message_id=message_id,
-        bulk_id=None,
-        provider_event_id=text(item.get("sg_event_id")),
         event_at=from_epoch_seconds(item.get("timestamp")),
-        sent_at=None,
-        status_description=text(item.get("response")),
-        error_description=text(item.get("reason")),
-        url=url,
-        **callback_fields(custom),
-        raw=dict(item),
-        provider="sendgrid",
-        event_type=event_type,
+        raw=item,
+        metadata=custom,
+        provider_event_id=text(item.get("sg_event_id")),
         bounce_class=bounce_class,
         reject_reason=reject_reason,
+        url=url,
+        error_description=text(item.get("reason")),
+        status_description=text(item.get("response")),
     )

@@ -13,26 +13,23 @@ from typing import Any
 
 import orjson
 
-from emailhook.domain.events import EmailEvent, ParsedBody, RejectedItem, Shape
+from emailhook.domain.events import EmailEvent, ParsedBody
 from emailhook.domain.instants import from_epoch_seconds, parse_instant
 from emailhook.domain.vocabulary import BounceClass, EventType, RejectReason
-from emailhook.providers._items import (
-    address,
+from emailhook.providers._basic import BasicAuthenticated
+from emailhook.providers._batch import parse_items
+from emailhook.providers._fields import (
     load_json,
     mapping,
+    plain_address,
     provider_event,
     text,
-    unique_by_key,
 )
 from emailhook.providers.base import (
-    BASIC_CHALLENGE,
-    AuthenticationError,
-    Provider,
     ProviderSetting,
     StoredRequest,
     UnreadableBodyError,
     WebhookRequest,
-    basic_auth_matches,
     event_key,
 )
 
@@ -95,19 +92,12 @@ _OPEN_FAMILY = frozenset({"open", "initial_open", "amp_open", "amp_initial_open"
 _REJECTIONS = frozenset({"policy_rejection", "generation_rejection"})
 
 
-class SparkPost(Provider):
+class SparkPost(BasicAuthenticated):
     """SparkPost: HTTP Basic credentials, batches of ``msys`` events."""
 
     name = NAME
     settings = (ProviderSetting("basic_auth", "secrets", "user:password pairs set on the webhook"),)
     enabled_by = ("basic_auth",)
-
-    def authenticate(self, request: WebhookRequest, now: datetime) -> None:
-        del now
-        if "authorization" not in request.headers:
-            raise AuthenticationError("no HTTP Basic credentials", challenge=BASIC_CHALLENGE)
-        if not basic_auth_matches(request.headers, self.values.get("basic_auth", ())):
-            raise AuthenticationError("wrong HTTP Basic credentials", challenge=BASIC_CHALLENGE)
 
     def control(self, request: WebhookRequest) -> str | None:
         try:
@@ -122,16 +112,13 @@ class SparkPost(Provider):
         body = load_json(request.body, NAME)
         if not isinstance(body, list):
             raise UnreadableBodyError("SparkPost body is not a JSON array of msys events")
-        events: list[EmailEvent] = []
-        rejected: list[RejectedItem] = []
-        for index, item in enumerate(body):
-            found = _unwrap(item)
-            if isinstance(found, str):
-                rejected.append(RejectedItem(index, found))
-            elif found is not None:
-                events.append(_event(found))
         # an initial_open/open pair often comes in one batch: one event stands for both
-        return ParsedBody(Shape.PROVIDER, events=unique_by_key(events), rejected=rejected)
+        return parse_items(body, _read)
+
+
+def _read(item: object) -> EmailEvent | str | None:
+    found = _unwrap(item)
+    return _event(found) if isinstance(found, Mapping) else found
 
 
 def _unwrap(item: object) -> Mapping[str, Any] | str | None:
@@ -171,7 +158,7 @@ def _event(event: Mapping[str, Any]) -> EmailEvent:
     if status in _REJECTIONS:
         reject_reason = _rejection_reason(reason) or reject_reason or RejectReason.OTHER
     message_id = text(event.get("transmission_id"))
-    email = address(event.get("raw_rcpt_to")) or address(event.get("rcpt_to"))
+    email = plain_address(event.get("raw_rcpt_to")) or plain_address(event.get("rcpt_to"))
     event_id = text(event.get("event_id"))
     if status in _OPEN_FAMILY:
         opened = (event.get("timestamp"), event.get("user_agent"), event.get("ip_address"))

@@ -15,16 +15,16 @@ from typing import Any
 
 import orjson
 
-from emailhook.domain.events import EmailEvent, ParsedBody, RejectedItem, Shape
+from emailhook.domain.events import EmailEvent, ParsedBody, Shape
 from emailhook.domain.instants import parse_instant
 from emailhook.domain.vocabulary import BounceClass, EventType, RejectReason
-from emailhook.providers._items import (
-    address,
+from emailhook.providers._batch import parse_items
+from emailhook.providers._fields import (
     load_json,
     mapping,
+    plain_address,
     provider_event,
     text,
-    unique_by_key,
 )
 from emailhook.providers.base import (
     AuthenticationError,
@@ -130,19 +130,18 @@ class UnisenderGo(Provider):
 def _batch(users: object) -> ParsedBody:
     if not isinstance(users, list):
         raise UnreadableBodyError("events_by_user is not an array")
-    events: list[EmailEvent] = []
-    rejected: list[RejectedItem] = []
-    index = -1
-    for user in users:
-        for item in mapping(user).get("events") or ():
-            index += 1
-            data = mapping(item).get("event_data") if isinstance(item, Mapping) else None
-            if not isinstance(item, Mapping) or not isinstance(data, Mapping):
-                rejected.append(RejectedItem(index, "event has no event_data object"))
-            elif item.get("event_name") == EMAIL_STATUS_EVENT:
-                # transactional_spam_block events are about Unisender's servers: none kept
-                events.append(_event(data))
-    return ParsedBody(Shape.PROVIDER, events=unique_by_key(events), rejected=rejected)
+    # items are numbered across users, in the order sent
+    items = [item for user in users for item in mapping(user).get("events") or ()]
+    return parse_items(items, _read)
+
+
+def _read(item: object) -> EmailEvent | str | None:
+    data = mapping(item).get("event_data") if isinstance(item, Mapping) else None
+    if not isinstance(item, Mapping) or not isinstance(data, Mapping):
+        return "event has no event_data object"
+    if item.get("event_name") != EMAIL_STATUS_EVENT:
+        return None  # transactional_spam_block events are about Unisender's servers
+    return _event(data)
 
 
 def _event(data: Mapping[str, Any]) -> EmailEvent:
@@ -158,7 +157,7 @@ def _event(data: Mapping[str, Any]) -> EmailEvent:
         if delivery_status in SUPPRESSED_DROPS:
             event_type = EventType.REJECTED
     message_id = text(data.get("job_id"))
-    email = address(data.get("email"))
+    email = plain_address(data.get("email"))
     url = text(data.get("url"))
     # event_time is naive UTC, "2024-09-06 23:14:19" (sent_event.json)
     return provider_event(

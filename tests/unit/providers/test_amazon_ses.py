@@ -21,7 +21,7 @@ from emailhook.providers.base import (
     UnreadableBodyError,
     WebhookRequest,
 )
-from support.signing_prov1 import (
+from support.signing import (
     LocalServer,
     SnsSigner,
     basic_header,

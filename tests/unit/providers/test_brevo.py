@@ -10,7 +10,7 @@ import pytest
 from emailhook.domain.vocabulary import ALREADY_SUPPRESSED, BounceClass, EventType, RejectReason
 from emailhook.providers.base import AuthenticationError, StoredRequest, UnreadableBodyError
 from emailhook.providers.brevo import Brevo
-from support.signing_prov2 import (
+from support.signing import (
     assert_fields,
     basic,
     json_request,

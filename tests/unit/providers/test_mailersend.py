@@ -13,7 +13,7 @@ import pytest
 from emailhook.domain.vocabulary import BounceClass, EventType, RejectReason
 from emailhook.providers.base import AuthenticationError, StoredRequest, UnreadableBodyError
 from emailhook.providers.mailersend import MailerSend
-from support.signing_prov2 import (
+from support.signing import (
     assert_fields,
     json_request,
     parse_sample,

@@ -18,7 +18,7 @@ from emailhook.providers.base import (
     WebhookRequest,
 )
 from emailhook.providers.mailgun import Mailgun
-from support.signing_prov1 import mailgun_signature, multipart, sample, urlencoded
+from support.signing import mailgun_signature, multipart, sample, urlencoded
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 KEY = "key-test-signing-0123456789"

@@ -16,7 +16,7 @@ from emailhook.providers.base import (
     WebhookRequest,
 )
 from emailhook.providers.mandrill import Mandrill
-from support.signing_prov2 import (
+from support.signing import (
     MANDRILL_URL,
     assert_fields,
     mandrill_request,

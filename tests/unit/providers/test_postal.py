@@ -18,7 +18,7 @@ from emailhook.providers.base import (
     WebhookRequest,
 )
 from emailhook.providers.postal import Postal, load_public_key
-from support.signing_prov2 import (
+from support.signing import (
     RsaSigner,
     assert_fields,
     json_request,

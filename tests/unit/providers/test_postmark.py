@@ -16,7 +16,7 @@ from emailhook.providers.base import (
     WebhookRequest,
 )
 from emailhook.providers.postmark import Postmark
-from support.signing_prov1 import basic_header, sample_bytes
+from support.signing import basic_header, sample_bytes
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 

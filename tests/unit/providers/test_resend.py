@@ -16,7 +16,7 @@ from emailhook.providers.base import (
     WebhookRequest,
 )
 from emailhook.providers.resend import Resend
-from support.signing_prov1 import sample_bytes, svix_headers, svix_secret
+from support.signing import sample_bytes, svix_headers, svix_secret
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 SVIX_ID = "msg_2W2D3qXLS5fOaPja1GDg7rF2CwB"

@@ -16,7 +16,7 @@ from emailhook.providers.base import (
     WebhookRequest,
 )
 from emailhook.providers.sendgrid import SendGrid
-from support.signing_prov1 import SendGridSigner, sample_bytes
+from support.signing import SendGridSigner, sample_bytes
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 

@@ -1,38 +1,19 @@
 """Many rows in one statement, as plain SQL on the driver: the worker's batch reads and writes.
 
-The worker stores thousands of events a second, and with SQLAlchemy Core statements most of its
-time went to building them rather than to the database: a profile of 20,000 one-event bodies
-spent more in statement construction, ``construct_params`` and the datetime bind processors
-than SQLite took to store the rows, and on PostgreSQL half the time went to psycopg splitting
-the multi-row ``INSERT ... VALUES`` of 27 x 5000 parameters that insertmanyvalues sends (the
-text differs with every batch size, so none of it is cached). Each statement here is SQL text
-built once:
+The worker stores thousands of events a second, and SQLAlchemy's statement building cost more
+than the database itself (docs/performance.md, "Drain"). Each statement here is SQL text built
+once: on SQLite, ``executemany`` of one INSERT, UPDATE or upsert, or, when rows must come back,
+a multi-row ``VALUES ... RETURNING`` in chunks under SQLite's limit of 32766 parameters; on
+PostgreSQL, one ``INSERT ... SELECT * FROM unnest(%b::text[], ...)`` (or ``UPDATE ... FROM
+unnest(...)``) with an array per column, sent in binary: one short statement whatever the
+number of rows, whose parsing psycopg caches and which the server prepares.
 
-- on SQLite, ``executemany`` of one INSERT, UPDATE or upsert; when rows must come back, a
-  multi-row ``VALUES ... RETURNING`` in chunks under SQLite's limit of 32766 parameters;
-- on PostgreSQL, one ``INSERT ... SELECT * FROM unnest(%b::text[], %b::timestamptz[], ...)``
-  (or ``UPDATE ... FROM unnest(...)``) with an array per column, sent in binary: one short
-  statement whatever the number of rows, whose parsing psycopg caches and which the server
-  prepares.
-
-Measured on a 2-core machine, events stored per second before -> after, in one process
-(20,000 events in relay-sized batches, no logging) and with ``bench/run.py``'s drain (a real
-worker, 50,000 events, median of three back-to-back pairs on a machine shared with other work):
-
-==================================  ===============  ===============
-                                    in one process   bench drain
-==================================  ===============  ===============
-SQLite, one-event bodies            7,400 -> 8,800   4,200 -> 6,100
-SQLite, 100-event bodies            7,300 -> 11,000  6,000 -> 6,800
-PostgreSQL, one-event bodies        2,100 -> 6,400   2,000 -> 5,200
-PostgreSQL, 100-event bodies        1,900 -> 7,300   2,100 -> 4,200
-==================================  ===============  ===============
-
-Rows are tuples in the order of the statement's columns, in the driver's own values: datetimes
-aware (written on SQLite as the text SQLAlchemy's DATETIME writes and reads, naive UTC, so both
-paths read and compare the same), JSON columns as JSON text. Statements still run through
-``Connection.exec_driver_sql``: errors come as SQLAlchemy's (a lock is an OperationalError) and
-a lost connection is invalidated, as on every other path.
+A statement's columns come from a model's table (:meth:`BulkInsert.into`), and its rows are
+built by column name (``insert.row({...})``): no position to get wrong. Values are the driver's
+own: datetimes aware (written on SQLite as the text SQLAlchemy's DATETIME writes and reads,
+naive UTC, so both paths read and compare the same), JSON columns as JSON text. Statements run
+through ``Connection.exec_driver_sql``: errors come as SQLAlchemy's (a lock is an
+OperationalError) and a lost connection is invalidated, as on every other path.
 """
 
 from __future__ import annotations

@@ -35,7 +35,14 @@ def create_db_engine(
     url = settings.resolved_database_url
     if settings.uses_sqlite:
         return _sqlite_engine(url, settings, lock_timeout_seconds, read_only=read_only)
+    dead_peer_ms = int(settings.database_dead_peer_seconds * 1000)
+    # A process cut off mid-transaction holds its row locks (claimed bodies, rollup rows) until
+    # the server notices: by default when TCP gives up, minutes to hours later. The server ends
+    # such a session after this long idle in a transaction, and TCP gives up as soon.
     options = f"-c lock_timeout={int(lock_timeout_seconds * 1000)}"
+    options += f" -c idle_in_transaction_session_timeout={dead_peer_ms}"
+    options += f" -c tcp_user_timeout={dead_peer_ms}"  # the server's side of the socket
+    options += f" -c tcp_keepalives_idle={max(1, dead_peer_ms // 3000)}"
     if statement_timeout_seconds:
         options += f" -c statement_timeout={int(statement_timeout_seconds * 1000)}"
     if read_only:
@@ -48,7 +55,13 @@ def create_db_engine(
         max_overflow=5,
         pool_timeout=lock_timeout_seconds,
         # libpq's connect_timeout is whole seconds, 2 at the least
-        connect_args={"connect_timeout": max(2, round(lock_timeout_seconds)), "options": options},
+        connect_args={
+            "connect_timeout": max(2, round(lock_timeout_seconds)),
+            "options": options,
+            "tcp_user_timeout": dead_peer_ms,
+            "keepalives_idle": max(1, round(settings.database_dead_peer_seconds / 3)),
+            "keepalives_interval": max(1, round(settings.database_dead_peer_seconds / 9)),
+        },
     )
 
 

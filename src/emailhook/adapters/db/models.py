@@ -262,8 +262,9 @@ class SpoolSegment(Base):
     """How far a web process's spool file has been moved into the inbox.
 
     Updated in the transaction that inserts the bodies, so a segment's bodies reach the inbox
-    exactly once whichever process moves them, and whenever it crashes. A segment's row goes
-    once its file is gone.
+    exactly once whichever process moves them, and whenever it crashes. A segment's row stays
+    after its file is deleted, so that a copy of the file recovered on another machine is not
+    moved again.
     """
 
     __tablename__ = "spool_segment"

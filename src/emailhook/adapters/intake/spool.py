@@ -1,13 +1,9 @@
 """The spool: each web process appends accepted bodies to its own file, synced before the answer.
 
-Keeping a body durably used to mean a database commit per group of requests: a hand-off to a
-writer thread, a turn at SQLite's single write lock (or a round trip to PostgreSQL), and the
-GIL won back from every request thread after each call. Here each request thread appends its
-record to a file its process owns with one ``write`` and makes it durable with ``fdatasync``,
-holding no lock meanwhile. The kernel shares the work of concurrent syncs of one file (measured
-on this 2-core machine: 15,000-18,000 synced appends a second from 8-32 threads, against
-10,000-14,000 for a leader thread syncing for followers, which stall while it waits to get the
-GIL back). The promoter (``spool_promoter``) then moves records into ``inbox_body`` in large
+Each request thread appends its record to a file its process owns with one ``write`` and
+makes it durable with ``fdatasync``, holding no lock meanwhile: no hand-off to a writer thread,
+no turn at a database lock before the answer (why, measured: docs/performance.md, "Ingest").
+The promoter (``spool_promoter``) then moves records into ``inbox_body`` in large
 transactions.
 
 A segment is named ``<host>-<pid>-<start>-<random>.seg``. Its writer holds an exclusive

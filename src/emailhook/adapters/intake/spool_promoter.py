@@ -5,7 +5,10 @@ end of that run, so a record reaches the inbox exactly once whichever process mo
 whenever one crashes. A process moves its own segments as they are synced, and takes over the
 segments of writers that are gone (their lock is free): a web process that was killed, or
 stopped for good with bodies not yet moved, loses nothing. A fully moved segment's file is
-deleted first and its row second: a crash in between leaves a row, never a file moved twice.
+deleted and its row kept, so that a copy of the file carried to another machine (``emailhook
+spool recover``) finds its bodies moved. Processes on different machines share no ``flock``:
+each transaction claims its run of records first, a compare-and-set of the offset on the locked
+row, and a process that finds the run taken by another inserts nothing and reads on from there.
 """
 
 from __future__ import annotations
@@ -20,10 +23,10 @@ from contextlib import suppress
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
-from emailhook.adapters.db.bulk import BulkInsert, Kind
 from emailhook.adapters.db.models import SpoolSegment
 from emailhook.adapters.intake.inbox import append_bodies
 from emailhook.adapters.intake.spool import MAGIC, SUFFIX, SpoolWriter, orphans, read_records
@@ -31,13 +34,26 @@ from emailhook.clock import utcnow
 
 log = logging.getLogger("emailhook.spool")
 
-#: how far a segment is in the inbox, written in the transaction that moves its bodies
-_SAVE_OFFSET = BulkInsert(
-    "spool_segment",
-    [("name", Kind.TEXT), ("promoted_offset", Kind.BIGINT), ("updated_at", Kind.TIME)],
-    "ON CONFLICT (name) DO UPDATE"
-    " SET promoted_offset = excluded.promoted_offset, updated_at = excluded.updated_at",
-)
+
+def claim_run(connection: Connection, name: str, start: int, end: int, now: datetime) -> bool:
+    """Set segment ``name``'s offset to ``end`` unless another process moved past ``start``.
+
+    Runs first in the transaction that inserts the run's bodies. PostgreSQL makes a second
+    claimer of the row wait for the first one's commit and then re-checks the condition;
+    SQLite has one writer at a time. False: the records are in the inbox already.
+    """
+    advanced = connection.execute(
+        update(SpoolSegment)
+        .where(SpoolSegment.name == name, SpoolSegment.promoted_offset <= start)
+        .values(promoted_offset=end, updated_at=now)
+    )
+    if advanced.rowcount:
+        return True
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    first = dialect.insert(SpoolSegment).values(name=name, promoted_offset=end, updated_at=now)
+    # RETURNING, not rowcount: psycopg reports -1 for an INSERT ... ON CONFLICT
+    first = first.on_conflict_do_nothing(index_elements=["name"]).returning(SpoolSegment.name)
+    return connection.execute(first).first() is not None
 
 
 class SpoolPromoter:
@@ -173,8 +189,12 @@ class SpoolPromoter:
                 return moved
             if records:
                 with self._engine.begin() as connection:  # on SQLite: the write lock
-                    append_bodies(connection, [record.body for record in records])
-                    _SAVE_OFFSET.execute(connection, [(name, end, self._clock())])
+                    claimed = claim_run(connection, name, offset, end, self._clock())
+                    if claimed:
+                        append_bodies(connection, [record.body for record in records])
+                if not claimed:  # a copy of this file moved on another machine got there first
+                    offset = self._offsets[name] = self._saved_offset(name)
+                    continue
                 moved += len(records)
             # past bytes that are not records (a finished segment's torn one), in memory only:
             # after a crash they are read, and skipped, again
@@ -188,9 +208,9 @@ class SpoolPromoter:
         return len(MAGIC) if saved is None else int(saved)
 
     def _finish(self, path: Path) -> None:
-        path.unlink(missing_ok=True)  # the file first: a crash now leaves a row, never a file
-        with self._engine.begin() as connection:
-            connection.execute(delete(SpoolSegment).where(SpoolSegment.name == path.name))
+        # The row stays (a few dozen bytes per segment): a copy of the file elsewhere is moved
+        # from its offset, so not again.
+        path.unlink(missing_ok=True)
         self._offsets.pop(path.name, None)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from emailhook.composition import load_settings
-from emailhook.entrypoints.cli import inbox, schema, serving, state
+from emailhook.entrypoints.cli import inbox, schema, serving, spool, state
 from emailhook.observability.logs import configure_logging
 
 
@@ -18,5 +18,11 @@ def main(ctx: click.Context) -> None:
     ctx.obj = settings
 
 
-for command in (*serving.COMMANDS, *inbox.COMMANDS, schema.db, state.state_group):
+for command in (
+    *serving.COMMANDS,
+    *inbox.COMMANDS,
+    schema.db,
+    state.state_group,
+    spool.spool_group,
+):
     main.add_command(command)

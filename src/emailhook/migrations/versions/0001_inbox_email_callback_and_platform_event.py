@@ -22,7 +22,12 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    _inbox_body()
+    _email_callback()
+    _platform_event()
 
+
+def _inbox_body() -> None:
     op.create_table(
         "inbox_body",
         sa.Column(
@@ -56,6 +61,8 @@ def upgrade() -> None:
         )
         batch_op.create_index("ix_inbox_body_state", ["state"], unique=False)
 
+
+def _email_callback() -> None:
     op.create_table(
         "email_callback",
         sa.Column(
@@ -108,6 +115,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_email_callback")),
         sa.UniqueConstraint("event_key", name=op.f("uq_email_callback_event_key")),
     )
+    _email_callback_indexes()
+
+
+def _email_callback_indexes() -> None:
     with op.batch_alter_table("email_callback", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_email_callback_data_recebimento"), ["data_recebimento"], unique=False
@@ -122,6 +133,8 @@ def upgrade() -> None:
         )
         batch_op.create_index(batch_op.f("ix_email_callback_status"), ["status"], unique=False)
 
+
+def _platform_event() -> None:
     op.create_table(
         "platform_event",
         sa.Column(
