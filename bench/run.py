@@ -7,6 +7,8 @@ Prints a table and writes the same figures to bench/results/latest.json:
   sustained  web + worker under a fixed offered load (open loop, bench/loadgen.py), p50/p99 from
              the scheduled send time, and seconds until the backlog is empty after the load
   rss        peak resident memory of the web and worker processes
+  providers  ingest (POST /webhooks/<provider>, signed) and drain of a SendGrid batch, an SES
+             notification, a 500-event Brevo batch and a 100-event Unisender Go batch
 on the embedded default (SQLite + folder queue) and on PostgreSQL + Redis.
 """
 
@@ -89,6 +91,8 @@ class Backend:
     def __init__(self, name: str, workdir: Path, database_url: str, broker_url: str | None):
         self.name, self.workdir = name, workdir
         self.database_url, self.broker_url = database_url, broker_url
+        #: more environment for its processes (providers' settings)
+        self.extra_env: dict[str, str] = {}
         sa_url = database_url.replace("postgresql://", "postgresql+psycopg://")
         self.engine = create_engine(sa_url)
 
@@ -97,6 +101,7 @@ class Backend:
         env.update(EMAILHOOK_DATA_DIR=str(self.workdir / "var"), DATABASE_URL=self.database_url)
         if self.broker_url:
             env["CELERY_BROKER_URL"] = self.broker_url
+        env.update(self.extra_env)
         return env
 
     def spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
@@ -190,7 +195,14 @@ def worker(backend: Backend) -> Iterator[subprocess.Popen[bytes]]:
         stop(process)
 
 
-def wrk(port: int, body: Path, seconds: int, connections: int) -> dict[str, float]:
+def wrk(
+    port: int,
+    body: Path,
+    seconds: int,
+    connections: int,
+    path: str = "/email",
+    headers: Path | None = None,
+) -> dict[str, float]:
     out = subprocess.run(
         [
             "wrk",
@@ -200,9 +212,9 @@ def wrk(port: int, body: Path, seconds: int, connections: int) -> dict[str, floa
             "--latency",
             "-s",
             str(REPO / "bench" / "post.lua"),
-            f"http://127.0.0.1:{port}/email",
+            f"http://127.0.0.1:{port}{path}",
         ],
-        env={**os.environ, "BODY": str(body)},
+        env={**os.environ, "BODY": str(body), "HEADERS": str(headers or "")},
         capture_output=True,
         text=True,
         check=True,
@@ -240,7 +252,14 @@ def batch_body(tag: str, size: int) -> bytes:
     return json.dumps({"results": results}).encode()
 
 
-def fill_backlog(backend: Backend, bodies: list[bytes], events_each: int, shape: str) -> None:
+def fill_backlog(
+    backend: Backend,
+    bodies: list[bytes],
+    events_each: int,
+    shape: str,
+    provider: tuple[str, str | None] = ("infobip", None),
+) -> None:
+    """Put ``bodies`` in the inbox as the intake keeps them; ``provider``: (name, type)."""
     now = datetime.now(UTC)
     rows = [
         {
@@ -252,6 +271,8 @@ def fill_backlog(backend: Backend, bodies: list[bytes], events_each: int, shape:
             "available_at": now,
             "deliveries": 0,
             "attempts": 0,
+            "provider": provider[0],
+            "content_type": provider[1],
         }
         for b in bodies
     ]
@@ -260,9 +281,15 @@ def fill_backlog(backend: Backend, bodies: list[bytes], events_each: int, shape:
             conn.execute(insert(InboxBody), rows[start : start + 5000])
 
 
-def drain(backend: Backend, bodies: list[bytes], events_each: int, shape: str) -> dict[str, float]:
+def drain(
+    backend: Backend,
+    bodies: list[bytes],
+    events_each: int,
+    shape: str,
+    provider: tuple[str, str | None] = ("infobip", None),
+) -> dict[str, float]:
     before = backend.count(EmailCallback)
-    fill_backlog(backend, bodies, events_each, shape)
+    fill_backlog(backend, bodies, events_each, shape, provider)
     with worker(backend) as process:
         started = time.monotonic()
         wait_for(lambda: backend.pending() == 0, 900, "backlog drained")
@@ -275,6 +302,41 @@ def drain(backend: Backend, bodies: list[bytes], events_each: int, shape: str) -
         "events_per_s": stored / elapsed,
         "worker_rss_mb": rss,
     }
+
+
+def provider_figures(backend: Backend, args: argparse.Namespace) -> dict[str, Any]:
+    """Ingest and drain of each provider workload (bench/providers.py) on ``backend``."""
+    sys.path.insert(0, str(REPO))
+    from bench.providers import WORKLOADS, Senders
+    from support.signing import local_server
+
+    figures: dict[str, Any] = {}
+    with local_server() as sns:
+        senders = Senders(sns.base_url)
+        sns.routes.update(senders.routes())
+        backend.extra_env = senders.env()
+        try:
+            with web(backend) as (port, _):
+                for load in WORKLOADS:
+                    post = load.post(senders)
+                    body = backend.workdir / f"{load.provider}.body"
+                    body.write_bytes(post.body)
+                    headers = backend.workdir / f"{load.provider}.headers"
+                    headers.write_text("".join(f"{k}: {v}\n" for k, v in post.headers.items()))
+                    measured = wrk(port, body, args.seconds, args.connections, post.path, headers)
+                    measured["events_per_s"] = measured["rps"] * load.events
+                    figures[load.provider] = {"label": load.label, "ingest": measured}
+        finally:
+            backend.extra_env = {}
+    SpoolPromoter(backend.engine, backend.workdir / "var" / "spool").adopt_orphans()
+    with backend.engine.begin() as conn:  # the ingest bodies are not part of the drains
+        conn.execute(InboxBody.__table__.delete())
+    for load in WORKLOADS:
+        count = max(20, args.provider_drain_events // load.events)
+        bodies = [load.body(n) for n in range(count)]
+        kind = (load.provider, load.content_type)
+        figures[load.provider]["drain"] = drain(backend, bodies, load.events, "provider", kind)
+    return figures
 
 
 def sustained(backend: Backend, rate: float, seconds: float) -> dict[str, float]:
@@ -361,9 +423,13 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=1500)
     parser.add_argument("--sustained-seconds", type=float, default=20)
     parser.add_argument(
+        "--provider-drain-events", type=int, default=20_000, help="events per provider drain"
+    )
+    parser.add_argument(
         "--phases",
         default=",".join(PHASES),
-        help=f"what to measure, of {','.join(PHASES)} (A/B drains: --phases drain)",
+        help=f"what to measure, of {','.join(PHASES)} (A/B drains: --phases drain;"
+        " the providers' figures beside Infobip's ingest: --phases ingest,providers)",
     )
     args = parser.parse_args()
     phases = set(args.phases.split(","))
@@ -396,11 +462,14 @@ def main() -> None:
     out = RESULTS / "latest.json"
     out.write_text(json.dumps(report, indent=2))
     print(render(report, args.backends.split(",")))
+    if "providers" in phases:
+        print()
+        print(render_providers(report, args.backends.split(",")))
     print(f"\nfigures written to {out.relative_to(REPO)}")
 
 
 #: what ``make bench`` measures, in this order
-PHASES = ("ceiling", "servers", "ingest", "drain", "sustained")
+PHASES = ("ceiling", "servers", "ingest", "drain", "sustained", "providers")
 
 
 def measure_backend(
@@ -436,6 +505,8 @@ def measure_backend(
         )
     if "sustained" in phases:
         figures["sustained"] = sustained(backend, args.rate, args.sustained_seconds)
+    if "providers" in phases:
+        figures["providers"] = provider_figures(backend, args)
     return figures
 
 
@@ -514,6 +585,37 @@ def render(report: dict[str, Any], names: list[str]) -> str:
         f"| {server} | {f['ceiling_rps']:.0f} | {f['ingest_rps']:.0f} | {f['ingest_p99_ms']:.1f} |"
         for server, f in report.get("servers", {}).items()
     ]
+    return "\n".join(lines)
+
+
+def render_providers(report: dict[str, Any], names: list[str]) -> str:
+    """The providers' table: req/s and events/s accepted (p99), events/s stored."""
+    lines = [
+        "| body | "
+        + " | ".join(f"{n} ingest req/s (events/s, p99 ms)" for n in names)
+        + " | "
+        + " | ".join(f"{n} drain events/s" for n in names)
+        + " |",
+        "|---|" + "---|" * (2 * len(names)),
+    ]
+    first = report[names[0]]
+    infobip = ["{rps:.0f} ({rps:.0f}, {p99_ms:.1f})".format(**report[n]["ingest"]) for n in names]
+    single = [
+        f"{report[n]['drain_single']['events_per_s']:.0f}" if "drain_single" in report[n] else "-"
+        for n in names
+    ]
+    lines.append("| Infobip report (seed delivered.json) | " + " | ".join(infobip + single) + " |")
+    for provider, figures in first["providers"].items():
+        ingest = [
+            "{rps:.0f} ({events_per_s:.0f}, {p99_ms:.1f})".format(
+                **report[n]["providers"][provider]["ingest"]
+            )
+            for n in names
+        ]
+        drained = [
+            f"{report[n]['providers'][provider]['drain']['events_per_s']:.0f}" for n in names
+        ]
+        lines.append(f"| {figures['label']} | " + " | ".join(ingest + drained) + " |")
     return "\n".join(lines)
 
 

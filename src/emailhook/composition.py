@@ -22,12 +22,16 @@ from emailhook.adapters.db.engine import (
     open_database,
     open_read_only_database,
 )
+from emailhook.adapters.http_fetch import fetch as https_fetch
 from emailhook.adapters.infobip.api import InfobipApi
 from emailhook.adapters.intake.group_commit import GroupCommitWriter
 from emailhook.adapters.intake.spool import SpoolWriter
 from emailhook.adapters.intake.spool_promoter import SpoolPromoter
 from emailhook.domain.suppression import SoftBounceRule
 from emailhook.observability.metrics import record_reconciled
+from emailhook.providers.base import Fetch, Provider
+from emailhook.providers.infobip.provider import NAME as INFOBIP
+from emailhook.providers.registry import PROVIDERS
 from emailhook.service.auth import WebhookAuth, require_authentication
 from emailhook.service.intake import BodyWriter, Intake
 from emailhook.service.operations import Operations
@@ -37,6 +41,7 @@ from emailhook.service.processing import Processor, RetryPolicy
 from emailhook.service.reconciler import Reconciler
 from emailhook.service.relay import Publish, Relay, RelayPolicy
 from emailhook.service.suppression_sync import SuppressionSync
+from emailhook.service.webhooks import ProviderWebhooks
 from emailhook.settings import Settings
 
 if TYPE_CHECKING:
@@ -125,8 +130,41 @@ def suppression_sync(settings: Settings, database: Database) -> SuppressionSync 
 def cli_processor(settings: Settings, database: Database) -> Processor:
     """Return a processor for a command (reconcile stores what it finds through it)."""
     return Processor(
-        database.sessions, retry_policy(settings), soft_bounces=soft_bounce_rule(settings)
+        database.sessions,
+        retry_policy(settings),
+        soft_bounces=soft_bounce_rule(settings),
+        parsers=parsers(settings),
     )
+
+
+def provider_webhooks(
+    settings: Settings, intake: Intake, fetch: Fetch = https_fetch
+) -> ProviderWebhooks:
+    """Return the web process's providers: each enabled one built once from its settings
+    (keys decoded here), the others named with the variables that would enable them."""
+    enabled: dict[str, Provider] = {}
+    disabled: dict[str, tuple[str, ...]] = {}
+    for provider in PROVIDERS:
+        if provider.name == INFOBIP:  # POST /email's path, with WebhookAuth
+            continue
+        if settings.provider_enabled(provider.name):
+            enabled[provider.name] = provider(settings.provider_values(provider.name), fetch=fetch)
+        else:
+            disabled[provider.name] = tuple(
+                setting.variable(provider.name)
+                for setting in provider.settings
+                if setting.name in provider.enabled_by
+            )
+    return ProviderWebhooks(enabled, disabled, intake)
+
+
+def parsers(settings: Settings) -> dict[str, Provider]:
+    """Return every registered provider, for parsing kept bodies by their ``provider``.
+
+    All of them, enabled here or not: a body kept by a web process whose settings differ is
+    still parsed. Parsing reads no secret and fetches nothing.
+    """
+    return {p.name: p(settings.provider_values(p.name)) for p in PROVIDERS}
 
 
 def cli_database(settings: Settings) -> Database:
@@ -149,11 +187,13 @@ class WebServices:
     operations: Operations
     #: the spool's promoter, when bodies are spooled
     spool: SpoolPromoter | None
+    #: ``POST /webhooks/<provider>``: the enabled providers, built once
+    providers: ProviderWebhooks
 
 
-def web_services(settings: Settings) -> WebServices:
+def web_services(settings: Settings, *, fetch: Fetch = https_fetch) -> WebServices:
     """Return a web process's services. Raises ConfigurationError in production when no
-    webhook authentication is configured."""
+    webhook authentication is configured. ``fetch`` reaches providers' hosts (SNS)."""
     auth = require_authentication(settings)
     database = open_database(
         settings,
@@ -184,6 +224,7 @@ def web_services(settings: Settings) -> WebServices:
         reads=reads,
         operations=operations(settings, database, reads),
         spool=promoter,
+        providers=provider_webhooks(settings, intake, fetch),
     )
 
 
@@ -217,9 +258,16 @@ def worker_services(settings: Settings) -> WorkerServices:
     # On SQLite, bodies are loaded (and idle relay passes read) without the write lock.
     readers = _sqlite_readers(settings)
     policy, rule = retry_policy(settings), soft_bounce_rule(settings)
+    by_name = parsers(settings)
 
     def processor() -> Processor:
-        return Processor(databases.get().sessions, policy, soft_bounces=rule, readers=readers())
+        return Processor(
+            databases.get().sessions,
+            policy,
+            soft_bounces=rule,
+            readers=readers(),
+            parsers=by_name,
+        )
 
     def start_relay(publish: Publish) -> RelayThreads:
         database = databases.get()

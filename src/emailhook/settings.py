@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     AliasChoices,
@@ -16,9 +16,13 @@ from pydantic import (
     PositiveInt,
     SecretStr,
     ValidationInfo,
+    create_model,
     field_validator,
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from emailhook.providers.base import Provider, ProviderSetting
+from emailhook.providers.registry import BY_NAME, PROVIDERS
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +34,7 @@ class SecretFor:
     (:func:`secret_settings`).
     """
 
-    reader: Literal["webhook", "operators", "infobip"]
+    reader: Literal["webhook", "operators", "infobip", "providers"]
 
 
 #: A list of secrets from one variable: ``a,b`` (or a JSON array when a secret holds a comma).
@@ -40,9 +44,50 @@ OperatorSecrets = Annotated[tuple[SecretStr, ...], NoDecode, SecretFor("operator
 #: Infobip API keys: the first is used; a second may be listed while rotating (both masked)
 InfobipSecrets = Annotated[tuple[SecretStr, ...], NoDecode, SecretFor("infobip")]
 HmacAlgorithm = Literal["md5", "sha1", "sha224", "sha256", "sha384", "sha512"]
+#: a provider's secrets (``kind="secrets"``): lists, masked in logs, read by the provider
+ProviderSecrets = Annotated[tuple[SecretStr, ...], NoDecode, SecretFor("providers")]
+#: a provider's list of plain texts (``kind="texts"``), e.g. SNS topic ARNs
+TextList = Annotated[tuple[str, ...], NoDecode]
 
 
-class Settings(BaseSettings):
+def _provider_field(setting: ProviderSetting) -> tuple[Any, Any]:
+    """Return the (type, field) of one provider setting, typed by its kind."""
+    if setting.kind == "secrets":
+        return ProviderSecrets, Field(default=(), description=setting.help)
+    if setting.kind == "texts":
+        return TextList, Field(default=(), description=setting.help)
+    if setting.kind == "number":
+        return PositiveFloat | None, Field(default=setting.default, description=setting.help)
+    return str | None, Field(default=setting.default, description=setting.help)
+
+
+def provider_field_name(provider: type[Provider], setting: ProviderSetting) -> str:
+    """Return the Settings field of a provider's setting (its variable: EMAILHOOK_<field>)."""
+    return f"{provider.name}_{setting.name}"
+
+
+#: every provider's settings as fields of Settings, named ``<provider>_<setting>`` so that the
+#: one env source reads ``EMAILHOOK_<PROVIDER>_<SETTING>`` and validates them like the rest
+_PROVIDER_FIELDS: dict[str, tuple[Any, Any]] = {
+    provider_field_name(provider, setting): _provider_field(setting)
+    for provider in PROVIDERS
+    for setting in provider.settings
+}
+#: settings read as lists from one variable (``a,b`` or a JSON array)
+_TEXT_LISTS = frozenset(
+    provider_field_name(provider, setting)
+    for provider in PROVIDERS
+    for setting in provider.settings
+    if setting.kind == "texts"
+)
+
+if TYPE_CHECKING:
+    _WithProviders = BaseSettings
+else:
+    _WithProviders = create_model("_WithProviders", __base__=BaseSettings, **_PROVIDER_FIELDS)
+
+
+class Settings(_WithProviders):
     """emailhook's configuration, read from ``EMAILHOOK_*`` (and a few conventional) variables."""
 
     model_config = SettingsConfigDict(
@@ -158,7 +203,7 @@ class Settings(BaseSettings):
     @classmethod
     def _split_secrets(cls, value: object, info: ValidationInfo) -> object:
         """Read ``a,b`` or ``["a","b"]``; surrounding blanks and empty entries are dropped."""
-        if info.field_name not in secret_settings():
+        if info.field_name not in secret_settings() and info.field_name not in _TEXT_LISTS:
             return value
         if isinstance(value, str):
             text = value.strip()
@@ -204,6 +249,24 @@ class Settings(BaseSettings):
     #: a soft-bounce suppression ends this many days after the latest bounce that met the
     #: rule, or at a later delivery; 0 keeps it until an operator removes it
     soft_bounce_suppression_days: NonNegativeFloat = 30.0
+
+    def provider_values(self, name: str) -> dict[str, Any]:
+        """Return a provider's setting values by setting name, as its ``__init__`` takes them:
+        secrets and texts as tuple[str, ...], text as str | None, number as float."""
+        provider = BY_NAME[name]
+        values: dict[str, Any] = {}
+        for setting in provider.settings:
+            value = getattr(self, provider_field_name(provider, setting))
+            if setting.kind == "secrets":
+                value = tuple(secret.get_secret_value() for secret in value)
+            values[setting.name] = value
+        return values
+
+    def provider_enabled(self, name: str) -> bool:
+        """True when one of the provider's ``enabled_by`` settings is set (Infobip: always)."""
+        provider = BY_NAME[name]
+        values = self.provider_values(name)
+        return not provider.enabled_by or any(values[n] for n in provider.enabled_by)
 
     @property
     def resolved_database_url(self) -> str:

@@ -26,7 +26,9 @@ from emailhook import create_app
 from emailhook.domain.email_status import EmailStatus
 from emailhook.domain.statuses import EVENT_STATUSES
 from emailhook.domain.suppression import SuppressionReason
+from emailhook.domain.vocabulary import BounceClass, EventType, RejectReason
 from emailhook.entrypoints.web.ops import OPENAPI
+from emailhook.providers.registry import PROVIDERS
 from emailhook.service.processing import Processor
 from emailhook.settings import Settings
 from support.policies import retry, soft_bounces
@@ -111,6 +113,10 @@ def test_document_enums_are_the_domain_vocabularies() -> None:
     assert schemas["EventStatus"]["enum"] == list(EVENT_STATUSES)
     assert schemas["EmailStatus"]["enum"] == [s.value for s in EmailStatus]
     assert schemas["SuppressionReason"]["enum"] == [r.value for r in SuppressionReason]
+    assert schemas["Provider"]["enum"] == [p.name for p in PROVIDERS]
+    assert schemas["EventType"]["enum"] == [t.value for t in EventType]
+    assert schemas["BounceClass"]["enum"] == [*(c.value for c in BounceClass), None]
+    assert schemas["RejectReason"]["enum"] == [*(r.value for r in RejectReason), None]
 
 
 def test_document_covers_every_route_of_the_app(tmp_path: Path) -> None:

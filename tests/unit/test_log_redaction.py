@@ -11,7 +11,9 @@ import pytest
 from emailhook.domain.masking import mask_emails
 from emailhook.observability.logs import configure_logging
 from emailhook.observability.redaction import RedactingFilter, secrets_of
-from emailhook.settings import Settings, secret_settings
+from emailhook.providers.base import Provider, ProviderSetting
+from emailhook.providers.registry import PROVIDERS
+from emailhook.settings import Settings, provider_field_name, secret_settings
 
 TOKEN = "url-token-7f3a9c1e5b"
 HMAC_KEY = "hmac-key-2d4f6a8c0e"
@@ -142,3 +144,35 @@ def test_an_operator_password_is_masked_wherever_a_log_line_shows_it(
         logging.getLogger("emailhook.test").info("login ana:op-password-77c1 / op-password-77c1")
     (record,) = [r for r in caplog.records if r.name == "emailhook.test"]
     assert "op-password-77c1" not in record.getMessage()
+
+
+PROVIDER_SECRETS = [
+    (provider, setting)
+    for provider in PROVIDERS
+    for setting in provider.settings
+    if setting.kind == "secrets"
+]
+
+
+def test_every_provider_secret_setting_is_in_the_registry() -> None:
+    expected = {provider_field_name(p, s) for p, s in PROVIDER_SECRETS}
+    assert expected == set(secret_settings("providers"))
+    assert len(expected) == 13  # two for Brevo, one for each of the other eleven
+
+
+@pytest.mark.parametrize(
+    ("provider", "setting"),
+    PROVIDER_SECRETS,
+    ids=[provider_field_name(p, s) for p, s in PROVIDER_SECRETS],
+)
+def test_every_provider_secret_from_its_variable_is_masked_in_a_log_line(
+    provider: type[Provider], setting: ProviderSetting, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = f"u1:{provider.name}-old-5e4d", f"u2:{provider.name}-new-3c2b"
+    monkeypatch.setenv(setting.variable(provider.name), f"{first},{second}")
+    settings = Settings()
+    assert settings.provider_values(provider.name)[setting.name] == (first, second)
+    redactor = RedactingFilter()
+    redactor.add_secrets(secrets_of(settings))
+    line = f"{provider.name}: {first} {second} {second.partition(':')[2]}"
+    assert redactor.redact(line) == f"{provider.name}: *** *** ***"

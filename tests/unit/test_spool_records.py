@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import struct
 from datetime import UTC, datetime
 from pathlib import Path
 
+import orjson
 import pytest
 
 from emailhook.adapters.intake import spool
@@ -32,6 +34,37 @@ def test_a_record_gives_back_the_body_and_everything_known_about_it() -> None:
     record = encode_record(original)
     assert record.startswith(MARK)
     assert decode_payload(record[len(MARK) + 8 :]) == original
+
+
+def test_a_provider_record_keeps_its_provider_content_type_and_headers() -> None:
+    original = NewBody(
+        b'{"type": "email.delivered"}',
+        "provider",
+        1,
+        BodyState.PENDING,
+        RECEIVED,
+        "req-r",
+        provider="resend",
+        content_type="application/json; charset=utf-8",
+        headers={"svix-id": "msg_2a3b"},
+    )
+    record = encode_record(original)
+    assert decode_payload(record[len(MARK) + 8 :]) == original
+
+
+def test_a_record_written_before_providers_is_read_as_infobips() -> None:
+    # the metadata of a record written by the previous version: five fields, no provider
+    meta = orjson.dumps([1_795_789_801_123_456, "tracking_event", 1, "pending", "req-old"])
+    payload = struct.pack("<H", len(meta)) + meta + b'{"notificationType": "OPENED"}'
+    decoded = decode_payload(payload)
+    assert (decoded.provider, decoded.content_type, decoded.headers) == ("infobip", None, {})
+    assert decoded.request_id == "req-old"
+    assert decoded.received_at == RECEIVED
+
+
+def test_an_infobip_record_is_as_short_as_before_providers() -> None:
+    meta = orjson.loads(encode_record(body(1))[len(MARK) + 8 + 2 :].split(b"]", 1)[0] + b"]")
+    assert len(meta) == 5
 
 
 def test_records_are_read_in_order_with_the_offset_after_each(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from datetime import datetime
 from functools import reduce
 
 from emailhook.domain.statuses import InfobipStatus
+from emailhook.domain.vocabulary import ALREADY_SUPPRESSED, BounceClass, EventType, RejectReason
 
 
 class EmailStatus(enum.StrEnum):
@@ -109,6 +110,74 @@ def classify(status: str | None, error_id: int | None, error_permanent: bool | N
             return EmailStatus.HARD_BOUNCE
         return EmailStatus.SOFT_BOUNCE
     return REPORT_STATUSES.get(status, EmailStatus.UNKNOWN)
+
+
+#: Every provider but Infobip: the derived status from the one vocabulary. Bounces and
+#: rejections are decided by their class and reason (``classify_vocabulary``), the rest here.
+EVENT_TYPE_STATUSES: Mapping[EventType, EmailStatus] = {
+    EventType.QUEUED: EmailStatus.PENDING,
+    EventType.SENT: EmailStatus.PENDING,
+    EventType.DEFERRED: EmailStatus.PENDING,  # Mailgun's and Unisender's soft bounces: retried
+    EventType.FAILED: EmailStatus.REJECTED,  # not sent, and not the address's fault
+    EventType.DELIVERED: EmailStatus.DELIVERED,
+    EventType.AUTORESPONDED: EmailStatus.DELIVERED,  # an out-of-office answer: it arrived
+    EventType.OPENED: EmailStatus.OPENED,
+    EventType.CLICKED: EmailStatus.CLICKED,
+    EventType.COMPLAINED: EmailStatus.COMPLAINED,
+    EventType.UNSUBSCRIBED: EmailStatus.UNSUBSCRIBED,
+    EventType.SUBSCRIBED: EmailStatus.UNKNOWN,  # says nothing about deliverability
+    EventType.UNKNOWN: EmailStatus.UNKNOWN,
+}
+
+
+def classify_vocabulary(
+    event_type: EventType | str | None,
+    bounce_class: BounceClass | str | None,
+    reject_reason: RejectReason | str | None,
+) -> EmailStatus:
+    """Return the derived status of a non-Infobip event from its vocabulary fields.
+
+    A bounce is hard only when the provider's own field says so; soft, undetermined and block
+    bounces count as soft (a block is the sender's or content's reputation, not the address:
+    it must not suppress the address on its own, only repeated soft bounces do). A rejection
+    because the provider already suppresses the address keeps it suppressed without being a
+    new bounce; other rejections are not the address's fault.
+    """
+    if event_type == EventType.BOUNCED:
+        return (
+            EmailStatus.HARD_BOUNCE if bounce_class == BounceClass.HARD else EmailStatus.SOFT_BOUNCE
+        )
+    if event_type == EventType.REJECTED:
+        if reject_reason in ALREADY_SUPPRESSED:
+            return EmailStatus.SUPPRESSED
+        return EmailStatus.REJECTED
+    try:
+        return EVENT_TYPE_STATUSES[EventType(event_type or EventType.UNKNOWN)]
+    except ValueError:  # a word this version does not know: ranked lowest, kept
+        return EmailStatus.UNKNOWN
+
+
+def classify_event(
+    provider: str,
+    status: str | None,
+    error_id: int | None,
+    error_permanent: bool | None,
+    *,
+    event_type: EventType | str | None,
+    bounce_class: BounceClass | str | None,
+    reject_reason: RejectReason | str | None,
+) -> EmailStatus:
+    """Return the derived status of any provider's event: Infobip's as it always was (from
+    its status and error), every other provider's from the one vocabulary."""
+    if provider == "infobip":
+        return classify(status, error_id, error_permanent)
+    return classify_vocabulary(event_type, bounce_class, reject_reason)
+
+
+#: bounce classes whose bounces count towards the soft-bounce rule (every one but hard)
+SOFT_BOUNCE_CLASSES: frozenset[BounceClass] = frozenset(
+    {BounceClass.SOFT, BounceClass.UNDETERMINED, BounceClass.BLOCK}
+)
 
 
 @dataclass(frozen=True, slots=True)

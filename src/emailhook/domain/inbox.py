@@ -7,7 +7,8 @@ values that the intake, the relay, the worker and the operators' tools pass betw
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 #: the sender's X-Request-Id is kept up to this many characters
@@ -43,6 +44,10 @@ class PendingBody:
     received_at: datetime
     attempts: int
     request_id: str | None
+    #: who sent it, and what its parsing reads besides the bytes (see ``NewBody``)
+    provider: str = "infobip"
+    content_type: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +60,12 @@ class NewBody:
     state: BodyState
     received_at: datetime
     request_id: str | None
+    #: the registry name of its sender: the worker parses the body by it
+    provider: str = "infobip"
+    #: the Content-Type as sent (a provider may send JSON, text/plain or a form)
+    content_type: str | None = None
+    #: the request headers the provider's parsing reads (``kept_headers``), lower-cased
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,3 +38,8 @@ class ForbiddenError(PermissionError):
 
 class FeatureDisabledError(LookupError):
     """A part of the service switched off by configuration (404, saying how to turn it on)."""
+
+
+class UpstreamUnavailableError(RuntimeError):
+    """A provider's host this service must reach could not be reached (an SNS subscription
+    confirmation): 503, so that the provider sends the message again."""

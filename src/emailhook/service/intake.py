@@ -17,6 +17,7 @@ from emailhook.clock import utcnow
 from emailhook.domain.events import Shape
 from emailhook.domain.inbox import BodyState, NewBody, storable_request_id
 from emailhook.domain.masking import mask_email
+from emailhook.providers.base import Provider, UnreadableBodyError, WebhookRequest
 from emailhook.providers.infobip.parsing import count_events, detect_shape
 from emailhook.service.errors import InvalidBodyError, StorageUnavailableError
 
@@ -83,11 +84,7 @@ class Intake:
         new = NewBody(
             raw, shape.value, events, state, self._clock(), storable_request_id(request_id)
         )
-        try:
-            body_id = self._writer.write(new, self._timeout)
-        except (SQLAlchemyError, OSError) as error:  # TimeoutError is an OSError
-            log.warning("body not kept, answering 503: %s", type(error).__name__)
-            raise StorageUnavailableError("the body could not be stored; retry later") from error
+        body_id = self._write(new)
         if log.isEnabledFor(logging.DEBUG):  # a line per body is for debugging: metrics count them
             log.debug(
                 "accepted body id=%s shape=%s events=%d to=%s",
@@ -97,6 +94,42 @@ class Intake:
                 _masked_recipients(body, shape),
             )
         return Receipt(body_id, new.request_id, shape, events)
+
+    def accept_provider(
+        self, provider: Provider, request: WebhookRequest, *, request_id: str | None = None
+    ) -> Receipt:
+        """Keep an authenticated provider body durably, with what its parsing needs (content
+        type, ``kept_headers``); its events are counted by the provider's own parsing.
+
+        Raises InvalidBodyError for a body that is not the provider's, StorageUnavailableError
+        when it could not be kept.
+        """
+        try:
+            events = provider.check_body(request)
+        except UnreadableBodyError as error:
+            raise InvalidBodyError(str(error)) from error
+        stored = request.stored(provider.kept_headers)
+        new = NewBody(
+            request.body,
+            Shape.PROVIDER.value,
+            events,
+            BodyState.PENDING,
+            self._clock(),
+            storable_request_id(request_id),
+            provider=provider.name,
+            content_type=stored.content_type or None,
+            headers=dict(stored.headers),
+        )
+        body_id = self._write(new)
+        log.debug("accepted %s body id=%s events=%d", provider.name, body_id, events)
+        return Receipt(body_id, new.request_id, Shape.PROVIDER, events)
+
+    def _write(self, new: NewBody) -> int | None:
+        try:
+            return self._writer.write(new, self._timeout)
+        except (SQLAlchemyError, OSError) as error:  # TimeoutError is an OSError
+            log.warning("body not kept, answering 503: %s", type(error).__name__)
+            raise StorageUnavailableError("the body could not be stored; retry later") from error
 
 
 def decode_body(raw: bytes, *, max_depth: int) -> Mapping[str, Any]:

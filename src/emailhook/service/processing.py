@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import ParamSpec, TypeVar
@@ -33,7 +33,10 @@ from emailhook.domain.events import ParsedBody, Shape
 from emailhook.domain.inbox import BodyState, Finished, PendingBody, Provenance
 from emailhook.domain.scrub import NUL_ESCAPE, scrub_nul
 from emailhook.domain.suppression import SoftBounceRule
+from emailhook.providers import registry
+from emailhook.providers.base import Provider, StoredRequest
 from emailhook.providers.infobip.parsing import parse_body
+from emailhook.providers.infobip.provider import NAME as INFOBIP
 
 log = logging.getLogger("emailhook.processing")
 
@@ -121,10 +124,13 @@ class Processor:
         *,
         soft_bounces: SoftBounceRule,
         readers: sessionmaker[Session] | None = None,
+        parsers: Mapping[str, Provider] | None = None,
     ) -> None:
         """``readers``, read-only sessions, load the bodies outside a write transaction: on
         SQLite every write transaction holds the one write lock, which the other worker
-        processes' stores wait for."""
+        processes' stores wait for. ``parsers`` read each body by its ``provider`` (default:
+        every registered provider)."""
+        self._parsers = parsers if parsers is not None else registry.parsers()
         self._sessions = session_factory
         self._readers = readers or session_factory
         self._dialect = _dialect_of(session_factory)
@@ -139,7 +145,7 @@ class Processor:
         parsed: list[_Parsed] = []
         for body in pending:
             try:
-                parsed.append(_Parsed(body, _parse(body.body)))
+                parsed.append(_Parsed(body, self._parse(body)))
             except Exception as error:  # a body our parser cannot read: count it, keep going
                 self._fail(body, error, outcome)
         if not parsed:
@@ -162,6 +168,16 @@ class Processor:
                         raise
                     self._fail(one.pending, single_error, outcome)
         return outcome
+
+    def _parse(self, body: PendingBody) -> ParsedBody:
+        """Return a body's events, read by the provider that sent it."""
+        if body.provider == INFOBIP:
+            return _parse(body.body)  # the hot path, exactly as before providers
+        provider = self._parsers.get(body.provider)
+        if provider is None:
+            raise LookupError(f"no provider named {body.provider!r} is registered")
+        stored = StoredRequest(body.body, body.content_type or "", body.headers)
+        return provider.parse(stored)
 
     def _load(self, body_ids: Sequence[int]) -> list[PendingBody]:
         with self._readers.begin() as session:

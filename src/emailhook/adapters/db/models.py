@@ -59,6 +59,12 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+#: longest provider name (a registry name, ``unisender_go`` is the longest today)
+PROVIDER_CHARS = 32
+#: longest event type, bounce class or reject reason (``autoresponded``, ``undetermined``)
+VOCABULARY_CHARS = 16
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -92,6 +98,13 @@ class InboxBody(Base):
     #: items of other channels than e-mail (SMS, WhatsApp, ...): kept in the body, not stored
     other_items: Mapped[int | None] = mapped_column(Integer)
     request_id: Mapped[str | None] = mapped_column(String(REQUEST_ID_CHARS))
+    #: who sent it (``POST /email`` and ``/webhooks/infobip``: infobip): the worker parses by it
+    provider: Mapped[str] = mapped_column(
+        String(PROVIDER_CHARS), default="infobip", server_default="infobip"
+    )
+    #: the Content-Type as sent, and the headers the provider's parsing reads (svix-id, ...)
+    content_type: Mapped[str | None] = mapped_column(Text)
+    headers: Mapped[dict[str, str] | None] = mapped_column(JSONDocument)
 
     __table_args__ = (
         Index(
@@ -148,10 +161,21 @@ class EmailCallback(Base):
     inbox_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("inbox_body.id", ondelete="SET NULL"), index=True
     )
+    #: the one vocabulary (``domain.vocabulary``): who sent it, what happened, how final
+    provider: Mapped[str] = mapped_column(
+        String(PROVIDER_CHARS), default="infobip", server_default="infobip"
+    )
+    event_type: Mapped[str] = mapped_column(
+        String(VOCABULARY_CHARS), default="unknown", server_default="unknown"
+    )
+    bounce_class: Mapped[str | None] = mapped_column(String(VOCABULARY_CHARS))
+    reject_reason: Mapped[str | None] = mapped_column(String(VOCABULARY_CHARS))
 
     __table_args__ = (
-        # The soft-bounce rule reads one address's bounces: WHERE email IN (...) AND status = ...
         Index("ix_email_callback_email_status", "email", "status"),
+        # The soft-bounce rule reads one address's bounces of every provider:
+        # WHERE email IN (...) AND event_type = 'bounced'
+        Index("ix_email_callback_email_event_type", "email", "event_type"),
     )
 
 
@@ -294,7 +318,8 @@ class ReconcileRun(Base):
 
 
 class EventRollup(Base):
-    """Stored events counted per receipt hour, status, campaign and creditor, for the dashboard.
+    """Stored events counted per receipt hour, provider, event type, status, campaign and
+    creditor, for the dashboard.
 
     The worker adds newly stored events in the transaction that stores them, so the counts
     equal ``email_callback`` grouped the same way, and a chart reads a few hundred rows instead
@@ -306,6 +331,8 @@ class EventRollup(Base):
 
     #: ``data_recebimento`` cut to the hour (UTC): tracking events carry no time of their own
     bucket_hour: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(PROVIDER_CHARS), primary_key=True)
+    event_type: Mapped[str] = mapped_column(String(VOCABULARY_CHARS), primary_key=True)
     status: Mapped[str] = mapped_column(Text, primary_key=True)
     campaign: Mapped[str] = mapped_column(Text, primary_key=True)
     creditor_name: Mapped[str] = mapped_column(Text, primary_key=True)

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
+import orjson
 from sqlalchemy import case, func, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from emailhook.adapters.db.bulk import BulkInsert, BulkUpdate, Kind, SelectByIds
+from emailhook.adapters.db.engine import dumps_json
 from emailhook.adapters.db.models import InboxBody, table_of
 from emailhook.domain.inbox import BodyState, Claimed, Finished, NewBody, PendingBody
 
@@ -40,6 +42,9 @@ def _rows(bodies: Sequence[NewBody]) -> list[tuple[object, ...]]:
                 "available_at": b.received_at,  # available at once
                 "deliveries": 0,  # never published
                 "attempts": 0,  # never failed
+                "provider": b.provider,
+                "content_type": b.content_type,
+                "headers": dumps_json(dict(b.headers)) if b.headers else None,
             }
         )
         for b in bodies
@@ -57,6 +62,9 @@ _NEW_BODY_COLUMNS = (
     "available_at",
     "deliveries",
     "attempts",
+    "provider",
+    "content_type",
+    "headers",
 )
 #: the hot write paths (spool promoter, group commit) insert thousands of bodies a second
 _ADD_BODIES = BulkInsert.into(table_of(InboxBody), "RETURNING id", only=_NEW_BODY_COLUMNS)
@@ -113,7 +121,36 @@ def release(session: Session, ids: Sequence[int], *, available_at: datetime) -> 
 
 def load_pending(session: Session, ids: Iterable[int]) -> list[PendingBody]:
     """Return the bodies among ``ids`` that still wait to be stored (others are skipped)."""
-    return [PendingBody(*row) for row in _LOAD_PENDING.fetch(session.connection(), list(ids))]
+    rows = _LOAD_PENDING.fetch(session.connection(), list(ids))
+    return [
+        PendingBody(
+            id=body_id,
+            body=body,
+            received_at=received_at,
+            attempts=attempts,
+            request_id=request_id,
+            provider=provider,
+            content_type=content_type,
+            headers=_headers(headers),
+        )
+        for (
+            body_id,
+            body,
+            received_at,
+            attempts,
+            request_id,
+            provider,
+            content_type,
+            headers,
+        ) in rows
+    ]
+
+
+def _headers(stored: object) -> dict[str, str]:
+    # PostgreSQL's driver decodes JSONB; SQLite gives the JSON text
+    if isinstance(stored, (str, bytes)):
+        stored = orjson.loads(stored)
+    return dict(stored) if isinstance(stored, dict) else {}
 
 
 _LOAD_PENDING = SelectByIds(
@@ -124,6 +161,9 @@ _LOAD_PENDING = SelectByIds(
         ("received_at", Kind.TIME),
         ("attempts", Kind.INTEGER),
         ("request_id", Kind.TEXT),
+        ("provider", Kind.TEXT),
+        ("content_type", Kind.TEXT),
+        ("headers", Kind.JSON),
     ],
     where=f"state = '{BodyState.PENDING.value}'",
 )

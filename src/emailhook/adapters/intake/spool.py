@@ -13,8 +13,10 @@ only then renamed into place: a segment that can be seen is always locked while 
 
 File: the 8-byte magic, then records. Record: a 4-byte mark, payload length and CRC-32
 (``<II``), then the payload: the metadata length (``<H``), the metadata as a JSON array
-``[received_at (us since the epoch), shape, event count, state, request id]``, then the body
-exactly as received. Appends are atomic and in order, so the synced records are a prefix of
+``[received_at (us since the epoch), shape, event count, state, request id, provider,
+content type, kept headers]``, then the body exactly as received (records written before
+providers end at the request id: they are Infobip's, with no type or headers). Appends are
+atomic and in order, so the synced records are a prefix of
 the file, and only what follows the last synced record can be torn, with one exception: a
 process killed inside a long ``write`` leaves a short record that later records of its other
 threads follow. A live segment is read up to the first record that does not check out (it may
@@ -56,7 +58,16 @@ _READ_CHUNK = 8 * 1024 * 1024
 def encode_record(body: NewBody) -> bytes:
     """Return ``body`` as one spool record."""
     received = (body.received_at - _EPOCH) // timedelta(microseconds=1)
-    meta = orjson.dumps([received, body.shape, body.event_count, body.state.value, body.request_id])
+    meta = orjson.dumps(
+        [
+            received,
+            body.shape,
+            body.event_count,
+            body.state.value,
+            body.request_id,
+            *_provider_meta(body),
+        ]
+    )
     payload = b"".join((_META.pack(len(meta)), meta, body.body))
     return b"".join((MARK, _RECORD.pack(len(payload), zlib.crc32(payload)), payload))
 
@@ -65,7 +76,9 @@ def decode_payload(payload: bytes) -> NewBody:
     """Return the body a record's payload holds."""
     (meta_length,) = _META.unpack_from(payload)
     start = _META.size
-    received, shape, events, state, request_id = orjson.loads(payload[start : start + meta_length])
+    meta = orjson.loads(payload[start : start + meta_length])
+    received, shape, events, state, request_id = meta[:5]
+    provider, content_type, headers = meta[5:8] if len(meta) >= 8 else ("infobip", None, {})
     return NewBody(
         body=payload[start + meta_length :],
         shape=shape,
@@ -73,7 +86,17 @@ def decode_payload(payload: bytes) -> NewBody:
         state=BodyState(state),
         received_at=_EPOCH + timedelta(microseconds=received),
         request_id=request_id,
+        provider=provider,
+        content_type=content_type,
+        headers=headers or {},
     )
+
+
+def _provider_meta(body: NewBody) -> tuple[object, ...]:
+    # Infobip's records stay as short as they were: the hot path writes thousands a second.
+    if body.provider == "infobip" and body.content_type is None and not body.headers:
+        return ()
+    return (body.provider, body.content_type, dict(body.headers))
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ GROUPINGS: dict[str, tuple[str, ...]] = {
     "campaign": ("campaign",),
     "creditor": ("creditor_name",),
     "campaign_creditor": ("campaign", "creditor_name"),
+    "provider": ("provider",),
 }
 
 

@@ -27,6 +27,9 @@ class CallbackFilter:
     email: str | None = None
     status: str | None = None
     id_externo: str | None = None
+    #: who sent it (a registry name) and what happened (``domain.vocabulary.EventType``)
+    provider: str | None = None
+    event_type: str | None = None
     #: on ``data_recebimento``: since inclusive, until exclusive
     since: datetime | None = None
     until: datetime | None = None
@@ -58,6 +61,10 @@ class Callback:
     creditor_id: str | None
     creditor_name: str | None
     callback_data: dict[str, Any] | None
+    provider: str
+    event_type: str
+    bounce_class: str | None
+    reject_reason: str | None
 
 
 _CALLBACK_COLUMNS = [getattr(EmailCallback, f.name) for f in fields(Callback)]
@@ -113,6 +120,8 @@ def list_callbacks(
         (where.email, EmailCallback.email.__eq__),
         (where.status, EmailCallback.status.__eq__),
         (where.id_externo, EmailCallback.id_externo.__eq__),
+        (where.provider, EmailCallback.provider.__eq__),
+        (where.event_type, EmailCallback.event_type.__eq__),
         (where.since, EmailCallback.data_recebimento.__ge__),
         (where.until, EmailCallback.data_recebimento.__lt__),
         (before_id, EmailCallback.id.__lt__),

@@ -16,10 +16,19 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from emailhook.adapters.db.bulk import BulkInsert, Kind
-from emailhook.adapters.db.models import ContactEmailCount, ContactEmailState, EmailCallback
+from emailhook.adapters.db.models import (
+    ContactEmailCount,
+    ContactEmailState,
+    EmailCallback,
+)
 from emailhook.adapters.store import suppressions
-from emailhook.domain.email_status import RANK, EmailStatus, Observation, classify, summarize
-from emailhook.domain.statuses import InfobipStatus
+from emailhook.domain.email_status import (
+    RANK,
+    EmailStatus,
+    Observation,
+    classify_event,
+    summarize,
+)
 from emailhook.domain.suppression import (
     SUPPRESSING_STATUSES,
     Lift,
@@ -28,6 +37,7 @@ from emailhook.domain.suppression import (
     SuppressionReason,
     last_breach,
 )
+from emailhook.domain.vocabulary import EventType
 
 #: addresses per ``IN (...)`` when reading soft bounces
 _IN_CHUNK = 500
@@ -69,6 +79,7 @@ def rebuild(session: Session, rule: SoftBounceRule, batch_size: int = 5000) -> i
                 EmailCallback.error_id,
                 EmailCallback.error_permanent,
                 func.coalesce(EmailCallback.event_at, EmailCallback.data_recebimento),
+                *_VOCABULARY,
             )
             .where(EmailCallback.id > after)
             .order_by(EmailCallback.id)
@@ -91,9 +102,41 @@ def _observation(
     error_id: int | None,
     error_permanent: bool | None,
     occurred_at: datetime,
+    *vocabulary: str | None,
 ) -> Observation:
     return Observation(
-        event_id, qj_contact_id, email, classify(status, error_id, error_permanent), occurred_at
+        event_id,
+        qj_contact_id,
+        email,
+        _classify(status, error_id, error_permanent, *vocabulary),
+        occurred_at,
+    )
+
+
+#: the columns that classify an event of any provider, beside Infobip's status and error
+_VOCABULARY = (
+    EmailCallback.provider,
+    EmailCallback.event_type,
+    EmailCallback.bounce_class,
+    EmailCallback.reject_reason,
+)
+
+
+def _classify(
+    status: str | None,
+    error_id: int | None,
+    error_permanent: bool | None,
+    *vocabulary: str | None,
+) -> EmailStatus:
+    provider, event_type, bounce_class, reject_reason = vocabulary
+    return classify_event(
+        provider or "infobip",
+        status,
+        error_id,
+        error_permanent,
+        event_type=event_type,
+        bounce_class=bounce_class,
+        reject_reason=reject_reason,
     )
 
 
@@ -167,25 +210,26 @@ def _soft_bounce_breaches(
     """Yield (address, first, latest breach) for each address whose soft bounces meet the rule.
 
     Both are functions of the set of stored bounces, so the evidence is the same in any order.
+    Every provider's bounces count (``ix_email_callback_email_event_type`` serves the read);
+    each is classified as it was when stored, so only soft ones (Infobip's by its error)
+    count.
     """
     for start in range(0, len(emails), _IN_CHUNK):
         stmt = select(
             EmailCallback.email,
-            EmailCallback.error_id,
-            EmailCallback.error_permanent,
             EmailCallback.event_at,
             EmailCallback.data_recebimento,
+            EmailCallback.status,
+            EmailCallback.error_id,
+            EmailCallback.error_permanent,
+            *_VOCABULARY,
         ).where(
             EmailCallback.email.in_(emails[start : start + _IN_CHUNK]),
-            EmailCallback.status == InfobipStatus.UNDELIVERABLE,
+            EmailCallback.event_type == EventType.BOUNCED,
         )
         bounces: dict[str, list[datetime]] = defaultdict(list)
-        for email, error_id, permanent, event_at, received_at in session.execute(stmt):
-            if (
-                email
-                and classify(InfobipStatus.UNDELIVERABLE, error_id, permanent)
-                is EmailStatus.SOFT_BOUNCE
-            ):
+        for email, event_at, received_at, *classified in session.execute(stmt):
+            if email and _classify(*classified) is EmailStatus.SOFT_BOUNCE:
                 bounces[email].append(event_at or received_at)
         for email, times in sorted(bounces.items()):
             first, last = rule.first_breach(times), last_breach(rule, times)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from emailhook.adapters.db.bulk import BulkInsert, Prepared
 from emailhook.adapters.db.engine import dumps_json
 from emailhook.adapters.db.models import EmailCallback, PlatformEventRow, table_of
-from emailhook.domain.email_status import Observation, classify
+from emailhook.domain.email_status import Observation, classify_event
 from emailhook.domain.events import EmailEvent, PlatformEvent
 from emailhook.domain.inbox import Provenance
 
@@ -31,7 +31,15 @@ class StoredEvent:
             event_id=self.id,
             qj_contact_id=event.qj_contact_id,
             email=event.email,
-            status=classify(event.status, event.error_id, event.error_permanent),
+            status=classify_event(
+                event.provider,
+                event.status,
+                event.error_id,
+                event.error_permanent,
+                event_type=event.event_type,
+                bounce_class=event.bounce_class,
+                reject_reason=event.reject_reason,
+            ),
             occurred_at=event.event_at or self.origin.received_at,
         )
 
@@ -143,4 +151,8 @@ def _callback_values(event: EmailEvent, origin: Provenance) -> dict[str, Any]:
         "callback_data_raw": event.callback_data_raw,
         "raw": dumps_json(event.raw),
         "inbox_id": origin.inbox_id,
+        "provider": event.provider,
+        "event_type": event.event_type.value,
+        "bounce_class": event.bounce_class.value if event.bounce_class else None,
+        "reject_reason": event.reject_reason.value if event.reject_reason else None,
     }

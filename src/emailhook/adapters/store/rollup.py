@@ -1,4 +1,5 @@
-"""The event rollup: newly stored events counted per hour, status, campaign and creditor.
+"""The event rollup: newly stored events counted per hour, provider, event type, status,
+campaign and creditor.
 
 Added to in bulk, in the transaction that stores the events, from those events only: a
 duplicate is never newly stored, so it never counts twice. Rows are aggregated per key first
@@ -20,15 +21,22 @@ from emailhook.adapters.db.models import ROLLUP_TEXT_CHARS, EmailCallback, Event
 from emailhook.adapters.store.events import StoredEvent
 from emailhook.domain.buckets import Bucket, floor
 
-RollupKey = tuple[datetime, str, str, str]
+RollupKey = tuple[datetime, str, str, str, str, str]
 
 
 def key(
-    received_at: datetime, status: str | None, campaign: str | None, creditor: str | None
+    received_at: datetime,
+    provider: str,
+    event_type: str,
+    status: str | None,
+    campaign: str | None,
+    creditor: str | None,
 ) -> RollupKey:
     """Return the rollup key of one event: its receipt hour, and '' for what it lacks."""
     return (
         floor(received_at, Bucket.HOUR),
+        provider,
+        event_type,
         (status or "")[:ROLLUP_TEXT_CHARS],
         (campaign or "")[:ROLLUP_TEXT_CHARS],
         (creditor or "")[:ROLLUP_TEXT_CHARS],
@@ -40,7 +48,14 @@ def record(session: Session, stored: Sequence[StoredEvent]) -> None:
     add(
         session,
         Counter(
-            key(s.origin.received_at, s.event.status, s.event.campaign, s.event.creditor_name)
+            key(
+                s.origin.received_at,
+                s.event.provider,
+                s.event.event_type.value,
+                s.event.status,
+                s.event.campaign,
+                s.event.creditor_name,
+            )
             for s in stored
         ),
     )
@@ -50,10 +65,7 @@ def add(session: Session, counts: Counter[RollupKey]) -> None:
     """Add counts to the rollup: one upsert row per key."""
     if not counts:
         return
-    rows = [
-        (hour, status, campaign, creditor, n)
-        for (hour, status, campaign, creditor), n in sorted(counts.items())
-    ]
+    rows = [(*rollup_key, n) for rollup_key, n in sorted(counts.items())]
     _ADD.execute(session.connection(), rows)
 
 
@@ -66,6 +78,8 @@ def rebuild(session: Session, batch_size: int = 20000) -> int:
             select(
                 EmailCallback.id,
                 EmailCallback.data_recebimento,
+                EmailCallback.provider,
+                EmailCallback.event_type,
                 EmailCallback.status,
                 EmailCallback.campaign,
                 EmailCallback.creditor_name,
@@ -81,19 +95,21 @@ def rebuild(session: Session, batch_size: int = 20000) -> int:
 
 
 def _keys(rows: Iterable[Any]) -> Iterable[RollupKey]:
-    for _, received_at, status, campaign, creditor in rows:
-        yield key(received_at, status, campaign, creditor)
+    for _, *values in rows:
+        yield key(*values)
 
 
 _ADD = BulkInsert(
     "event_rollup",
     [
         ("bucket_hour", Kind.TIME),
+        ("provider", Kind.TEXT),
+        ("event_type", Kind.TEXT),
         ("status", Kind.TEXT),
         ("campaign", Kind.TEXT),
         ("creditor_name", Kind.TEXT),
         ("events", Kind.BIGINT),
     ],
-    "ON CONFLICT (bucket_hour, status, campaign, creditor_name)"
+    "ON CONFLICT (bucket_hour, provider, event_type, status, campaign, creditor_name)"
     " DO UPDATE SET events = event_rollup.events + excluded.events",
 )

@@ -12,6 +12,7 @@ from emailhook.composition import WebServices
 from emailhook.entrypoints.web import errors, ops, request_ids
 from emailhook.entrypoints.web.api import api
 from emailhook.entrypoints.web.dashboard import dashboard
+from emailhook.entrypoints.web.providers import providers
 from emailhook.entrypoints.web.services import EXTENSION
 from emailhook.entrypoints.web.webhook import webhook
 from emailhook.observability.logs import configure_logging
@@ -44,6 +45,7 @@ def build_app(services: WebServices) -> Flask:
     request_ids.init_app(app)
     errors.init_app(app)
     app.register_blueprint(webhook)
+    app.register_blueprint(providers)
     app.register_blueprint(api)
     app.register_blueprint(dashboard)
     ops.init_app(app)

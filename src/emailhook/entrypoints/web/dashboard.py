@@ -142,6 +142,8 @@ def events() -> str:
         items=[(item, _pretty(item.raw)) for item in items],
         older=items[-1].event.id if more else None,
         statuses=EVENT_STATUSES,
+        providers=params.PROVIDER_NAMES,
+        event_types=params.EVENT_TYPES,
     )
 
 

@@ -8,6 +8,7 @@ from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from emailhook.observability.metrics import RejectReason, record_rejected
+from emailhook.providers.base import AuthenticationError, ForbiddenSourceError
 from emailhook.service.errors import (
     FeatureDisabledError,
     ForbiddenError,
@@ -16,6 +17,7 @@ from emailhook.service.errors import (
     OperatorUnauthorizedError,
     StorageUnavailableError,
     UnauthorizedError,
+    UpstreamUnavailableError,
 )
 from emailhook.service.operators import REALM
 
@@ -30,9 +32,12 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(UnauthorizedError, _unauthorized)
     app.register_error_handler(OperatorUnauthorizedError, _operator_unauthorized)
     app.register_error_handler(ForbiddenError, _forbidden)
+    app.register_error_handler(AuthenticationError, _provider_unauthenticated)
+    app.register_error_handler(ForbiddenSourceError, _forbidden_source)
     app.register_error_handler(FeatureDisabledError, _disabled)
     app.register_error_handler(InvalidQueryError, _invalid_query)
     app.register_error_handler(StorageUnavailableError, _storage_unavailable)
+    app.register_error_handler(UpstreamUnavailableError, _upstream_unavailable)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
 
@@ -62,6 +67,22 @@ def _operator_unauthorized(error: OperatorUnauthorizedError) -> tuple[Response, 
     return response, status
 
 
+def _provider_unauthenticated(error: AuthenticationError) -> tuple[Response, int]:
+    # The reason is for the log; the sender gets the same words whatever failed.
+    record_rejected(RejectReason.UNAUTHORIZED)
+    log.info("provider request refused (401): %s", error.reason)
+    response, status = _error(401, "unauthorized", "authentication required")
+    if error.challenge:
+        response.headers["WWW-Authenticate"] = error.challenge
+    return response, status
+
+
+def _forbidden_source(error: ForbiddenSourceError) -> tuple[Response, int]:
+    record_rejected(RejectReason.UNAUTHORIZED)
+    log.warning("provider request refused (403): %s", error)
+    return _error(403, "forbidden", "this source is not allowed")
+
+
 def _forbidden(error: ForbiddenError) -> tuple[Response, int]:
     return _error(403, "forbidden", str(error))
 
@@ -76,6 +97,12 @@ def _invalid_query(error: InvalidQueryError) -> tuple[Response, int]:
 
 def _storage_unavailable(error: StorageUnavailableError) -> tuple[Response, int]:
     record_rejected(RejectReason.UNAVAILABLE)
+    response, status = _error(503, "unavailable", str(error))
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response, status
+
+
+def _upstream_unavailable(error: UpstreamUnavailableError) -> tuple[Response, int]:
     response, status = _error(503, "unavailable", str(error))
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response, status

@@ -10,7 +10,13 @@ from datetime import datetime
 from emailhook.adapters.reads.queries import CallbackFilter
 from emailhook.domain.instants import parse_instant
 from emailhook.domain.statuses import EVENT_STATUSES
+from emailhook.domain.vocabulary import EventType
+from emailhook.providers.registry import BY_NAME
 from emailhook.service.errors import InvalidQueryError
+
+#: the values the ``provider`` and ``event_type`` filters take
+PROVIDER_NAMES: tuple[str, ...] = tuple(BY_NAME)
+EVENT_TYPES: tuple[str, ...] = tuple(t.value for t in EventType)
 
 #: the range of a PostgreSQL BIGINT (ids, qj_contact_id)
 BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
@@ -111,6 +117,8 @@ def callback_filter(args: Mapping[str, str]) -> CallbackFilter:
         email=email.lower() if email is not None else None,
         status=choice(args, "status", EVENT_STATUSES),
         id_externo=text(args, "id_externo"),
+        provider=choice(args, "provider", PROVIDER_NAMES),
+        event_type=choice(args, "event_type", EVENT_TYPES),
         since=instant(args, "since"),
         until=instant(args, "until"),
     )

@@ -18,11 +18,16 @@ webhook = Blueprint("webhook", __name__)
 
 @webhook.post("/email")
 @webhook.post("/email/<token>")
+@webhook.post("/webhooks/infobip")
+@webhook.post("/webhooks/infobip/<token>")
 def receive_email(token: str | None = None) -> Response:
-    """Accept an Infobip webhook body from an authenticated sender: 200 once durably kept."""
+    """Accept an Infobip webhook body from an authenticated sender: 200 once durably kept.
+
+    ``/webhooks/infobip`` is the same route under the providers' paths.
+    """
     metrics().received.inc()
     services = current_services()
-    raw = _read_body(current_app.config["MAX_CONTENT_LENGTH"])
+    raw = read_body(current_app.config["MAX_CONTENT_LENGTH"])
     offered = Credentials(
         path_token=token,
         query_token=request.args.get("token"),
@@ -44,7 +49,7 @@ def receive_email(token: str | None = None) -> Response:
     return Response(orjson.dumps(answer), mimetype="application/json")
 
 
-def _read_body(limit: int) -> bytes:
+def read_body(limit: int) -> bytes:
     """Return the request body, or raise 413 when it is longer than ``limit`` bytes."""
     if request.content_length is not None or not request.environ.get("wsgi.input_terminated"):
         # Werkzeug refuses a Content-Length over the limit before reading anything.

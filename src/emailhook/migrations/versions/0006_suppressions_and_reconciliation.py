@@ -1,7 +1,7 @@
 """other channels, suppressions that end, reconciliation from Infobip's logs
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-01 15:40:00.000000
 
 ``inbox_body.other_items`` counts the items of other channels than e-mail (SMS, WhatsApp, ...)
@@ -23,7 +23,7 @@ from emailhook.adapters.db.models import UTCDateTime
 
 revision: str = "0006"
 # Written beside 0005 (providers); the lead re-chains it after 0005 when merging.
-down_revision: str | None = "0004"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

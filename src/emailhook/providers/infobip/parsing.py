@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 
 from emailhook.domain.callback_data import as_int, callback_fields
+from emailhook.domain.email_status import HARD_BOUNCE_CODES
 from emailhook.domain.events import (
     EmailEvent,
     EventKind,
@@ -29,6 +30,7 @@ from emailhook.domain.events import (
 )
 from emailhook.domain.instants import from_epoch_millis, parse_instant
 from emailhook.domain.statuses import STATUS_GROUPS
+from emailhook.domain.vocabulary import BounceClass, EventType, RejectReason
 from emailhook.providers.infobip.blocklist import is_blocklist_body, parse_blocklist
 from emailhook.providers.infobip.channels import EMAIL, EMAIL_PLATFORM, UNKNOWN, channel_of
 
@@ -36,6 +38,49 @@ from emailhook.providers.infobip.channels import EMAIL, EMAIL_PLATFORM, UNKNOWN,
 #: (an e-mail report without ``to`` is still read, or rejected, as before: a report of another
 #: channel always names itself by a phone number, ``contact``, ``channel`` or ``seenAt``)
 _READ_AS_EMAIL = frozenset({EMAIL, EMAIL_PLATFORM, UNKNOWN})
+
+#: Infobip's status (a report's group, or a tracking event's type) -> the event type; the
+#: refusals depend on the error (``vocabulary``)
+EVENT_TYPES: Mapping[str, EventType] = {
+    "DELIVERED": EventType.DELIVERED,
+    "PENDING": EventType.QUEUED,  #: sent to Infobip, no final report yet
+    "UNDELIVERABLE": EventType.BOUNCED,  #: refused by the receiving side: hard or soft
+    "REJECTED": EventType.REJECTED,  #: refused by Infobip before sending (credit, policy)
+    "EXPIRED": EventType.FAILED,  #: no final report before the validity ran out
+    "OPENED": EventType.OPENED,
+    "CLICKED": EventType.CLICKED,
+    "UNSUBSCRIBED": EventType.UNSUBSCRIBED,
+    "COMPLAINED": EventType.COMPLAINED,
+    "LATE_BOUNCE": EventType.BOUNCED,  #: bounced after DELIVERED: always hard
+    "BLOCK": EventType.UNSUBSCRIBED,  #: the blocklist's (a cross-channel unsubscribe)
+    "UNBLOCK": EventType.SUBSCRIBED,
+}
+
+#: Infobip refused to send because of an earlier event (``suppressed_bounce.json``): a
+#: rejection, with the provider's reason; the address stays suppressed, no new bounce
+SUPPRESSION_REASONS: Mapping[int, RejectReason] = {
+    6003: RejectReason.UNSUBSCRIBED,
+    6034: RejectReason.BOUNCED,
+    6035: RejectReason.SPAM,
+}
+
+
+def vocabulary(
+    status: str | None, error_id: int | None, error_permanent: bool | None
+) -> tuple[EventType, BounceClass | None, RejectReason | None]:
+    """Return (event type, bounce class, reject reason) of an Infobip event: the same words as
+    ``domain.email_status.classify`` gives its status (error.permanent first, then codes)."""
+    reason = SUPPRESSION_REASONS.get(error_id) if error_id is not None else None
+    if reason is not None and status in ("UNDELIVERABLE", "REJECTED"):
+        return EventType.REJECTED, None, reason
+    event_type = EVENT_TYPES.get(status or "", EventType.UNKNOWN)
+    if status == "LATE_BOUNCE":
+        return event_type, BounceClass.HARD, None
+    if status == "UNDELIVERABLE":
+        # error.permanent decides first; the code only when the flag is missing
+        hard = error_permanent if error_permanent is not None else error_id in HARD_BOUNCE_CODES
+        return event_type, BounceClass.HARD if hard else BounceClass.SOFT, None
+    return event_type, None, None
 
 
 def detect_shape(body: Mapping[str, Any]) -> Shape:
@@ -125,6 +170,8 @@ def _delivery_report(item: Mapping[str, Any]) -> EmailEvent:
     email = _address(item.get("to"))
     done_at = parse_instant(item.get("doneAt"))
     error_id = as_int(error.get("id"))
+    permanent = _bool(error.get("permanent"))
+    event_type, bounce_class, reject_reason = vocabulary(group_name, error_id, permanent)
     status_detail = _text(status.get("name"))
     key = report_key(
         message_id,
@@ -151,9 +198,12 @@ def _delivery_report(item: Mapping[str, Any]) -> EmailEvent:
         error_id=error_id,
         error_name=_text(error.get("name")),
         error_description=_text(error.get("description")),
-        error_permanent=_bool(error.get("permanent")),
+        error_permanent=permanent,
         **callback_fields(item.get("callbackData")),
         raw=item if type(item) is dict else dict(item),
+        event_type=event_type,
+        bounce_class=bounce_class,
+        reject_reason=reject_reason,
     )
 
 
@@ -185,6 +235,8 @@ def _tracking_event(body: Mapping[str, Any]) -> EmailEvent:
         url=url,
         **callback_fields(body.get("callbackData")),
         raw=dict(body),
+        event_type=EVENT_TYPES.get(notification or "", EventType.UNKNOWN),
+        bounce_class=BounceClass.HARD if notification == "LATE_BOUNCE" else None,
     )
 
 

@@ -1,0 +1,60 @@
+"""Provider settings come from EMAILHOOK_<PROVIDER>_<SETTING>, typed by kind, read by Settings."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from emailhook.providers.registry import BY_NAME, PROVIDERS
+from emailhook.settings import Settings
+
+
+def test_every_provider_is_registered_once_infobip_first() -> None:
+    names = [provider.name for provider in PROVIDERS]
+    assert names[0] == "infobip"
+    assert len(names) == len(set(names)) == 13
+
+
+def test_each_kind_is_read_from_its_variable_and_typed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EMAILHOOK_AMAZON_SES_TOPIC_ARNS", '["arn:aws:sns:a:1:t1", "arn:b"]')
+    monkeypatch.setenv("EMAILHOOK_AMAZON_SES_CERT_URL_PATTERN", r"^http://127\.0\.0\.1:\d+/")
+    monkeypatch.setenv("EMAILHOOK_SENDGRID_PUBLIC_KEYS", " key-one , key-two ,")
+    monkeypatch.setenv("EMAILHOOK_SENDGRID_MAX_AGE_SECONDS", "42.5")
+    settings = Settings()
+    assert settings.provider_values("amazon_ses") == {
+        "topic_arns": ("arn:aws:sns:a:1:t1", "arn:b"),
+        "cert_url_pattern": r"^http://127\.0\.0\.1:\d+/",
+        "basic_auth": (),
+    }
+    assert settings.provider_values("sendgrid") == {
+        "public_keys": ("key-one", "key-two"),
+        "max_age_seconds": 42.5,
+    }
+
+
+def test_a_missing_setting_takes_the_providers_default() -> None:
+    values = Settings().provider_values("mailgun")
+    assert values == {"signing_keys": (), "max_age_seconds": 300.0}
+
+
+def test_a_provider_is_enabled_by_any_one_of_its_enabling_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert not Settings().provider_enabled("brevo")
+    monkeypatch.setenv("EMAILHOOK_BREVO_BEARER_TOKENS", "tok-1")
+    assert Settings().provider_enabled("brevo")
+    # a setting that is not in enabled_by does not enable it
+    monkeypatch.setenv("EMAILHOOK_SENDGRID_MAX_AGE_SECONDS", "60")
+    assert not Settings().provider_enabled("sendgrid")
+
+
+def test_infobip_is_always_enabled_and_the_others_are_not_by_default() -> None:
+    settings = Settings()
+    assert [name for name in BY_NAME if settings.provider_enabled(name)] == ["infobip"]
+
+
+def test_a_refused_number_does_not_print_its_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EMAILHOOK_RESEND_MAX_AGE_SECONDS", "-5")
+    with pytest.raises(ValidationError) as refused:
+        Settings()
+    assert "resend_max_age_seconds" in str(refused.value)
