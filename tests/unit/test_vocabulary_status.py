@@ -65,7 +65,7 @@ def test_other_rejections_and_failures_are_not_the_addresss_fault(
         (EventType.CLICKED, EmailStatus.CLICKED),
         (EventType.COMPLAINED, EmailStatus.COMPLAINED),
         (EventType.UNSUBSCRIBED, EmailStatus.UNSUBSCRIBED),
-        (EventType.SUBSCRIBED, EmailStatus.UNKNOWN),
+        (EventType.SUBSCRIBED, EmailStatus.UNBLOCKED),  # a resubscribe lifts an unsubscribe
         (EventType.UNKNOWN, EmailStatus.UNKNOWN),
         ("a-word-of-a-later-version", EmailStatus.UNKNOWN),
         (None, EmailStatus.UNKNOWN),

@@ -125,7 +125,9 @@ EVENT_TYPE_STATUSES: Mapping[EventType, EmailStatus] = {
     EventType.CLICKED: EmailStatus.CLICKED,
     EventType.COMPLAINED: EmailStatus.COMPLAINED,
     EventType.UNSUBSCRIBED: EmailStatus.UNSUBSCRIBED,
-    EventType.SUBSCRIBED: EmailStatus.UNKNOWN,  # says nothing about deliverability
+    #: a resubscribe (Infobip's UNBLOCK, SendGrid's group_resubscribe, ...): it lifts an
+    #: unsubscribe suppression of any provider, ranked low otherwise
+    EventType.SUBSCRIBED: EmailStatus.UNBLOCKED,
     EventType.UNKNOWN: EmailStatus.UNKNOWN,
 }
 
