@@ -180,8 +180,8 @@ class Senders:
 
     def _mailgun(self, name: str, at: datetime) -> Post:
         data = sample("mailgun", name)
-        # a fresh token each post: Mailgun's signature does not cover the body, so tokens
-        # are single-use within the window (a second sighting is a replay)
+        # a fresh token each post: Mailgun's signature does not cover the body, so a token
+        # comes with one body only within the window (another body is a replay)
         signature = mailgun_signature(
             self.mailgun_key, str(int(at.timestamp())), secrets.token_hex(25)
         )

@@ -8,6 +8,7 @@ JSON loader tells "not this provider's body" (UnreadableBodyError) apart. Pure: 
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -172,28 +173,31 @@ def require_fresh(stamp: str, now: datetime, max_age_seconds: float, what: str) 
 
 
 class SeenTokens:
-    """The tokens seen within a freshness window: a replay is a token seen before.
+    """The tokens seen within a freshness window, each bound to the body it first came with.
 
-    In memory and per process (a replay across processes within the window gets through to
-    the event key, which stores it once); bounded, oldest forgotten first.
+    Mailgun's signature covers its timestamp and token, not the body: a captured token could
+    carry a forged body. A token is taken again only with the very same body (a retry of a
+    request that was not answered 2xx, which the event keys store once); with another body it
+    is a replay. In memory and per process, bounded, oldest forgotten first.
     """
 
     def __init__(self, window_seconds: float, max_size: int = 50_000) -> None:
         self._window = window_seconds
         self._max_size = max_size
-        self._seen: OrderedDict[str, float] = OrderedDict()
+        self._seen: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def first_sighting(self, token: str, now: datetime) -> bool:
-        """Record ``token``; return False if it was already seen within the window."""
+    def bind(self, token: str, body: bytes, now: datetime) -> bool:
+        """Record ``token`` with ``body``; return False if it came with another body."""
         instant = now.timestamp()
+        digest = hashlib.blake2b(body, digest_size=16).digest()
         with self._lock:
             while self._seen:
-                oldest, seen_at = next(iter(self._seen.items()))
+                oldest, (seen_at, _) = next(iter(self._seen.items()))
                 if instant - seen_at <= self._window and len(self._seen) < self._max_size:
                     break
                 del self._seen[oldest]
             if token in self._seen:
-                return False
-            self._seen[token] = instant
+                return self._seen[token][1] == digest
+            self._seen[token] = (instant, digest)
             return True

@@ -109,8 +109,8 @@ class Mailgun(Provider):
         if not any_secret_matches(signature.lower().encode(), expected):
             raise AuthenticationError("Mailgun: signature does not match")
         # recorded only once the signature holds, so forged tokens cannot fill the cache
-        if not self._seen.first_sighting(token, now):
-            raise AuthenticationError("Mailgun: token replayed within the freshness window")
+        if not self._seen.bind(token, request.body, now):
+            raise AuthenticationError("Mailgun: token replayed with another body")
 
     def parse(self, request: StoredRequest) -> ParsedBody:
         kind = media_type(request.content_type)
