@@ -116,7 +116,10 @@ def _event(body: Mapping[str, Any]) -> EmailEvent:
     if record_id:
         key = event_key("postmark", record_id, record_type)
     else:
-        key = event_key("postmark", message_id, email, record_type, stamp)
+        # a SubscriptionChange has no ID: its direction (SuppressSending) is part of what it
+        # is, or an unsubscribe and a resubscribe at the same instant would share a key
+        direction = body.get("SuppressSending") if record_type == "SubscriptionChange" else None
+        key = event_key("postmark", message_id, email, record_type, stamp, direction)
     status = text(body.get("Type")) if record_type == "Bounce" else record_type
     return provider_event(
         "postmark",

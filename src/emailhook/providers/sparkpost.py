@@ -164,7 +164,9 @@ def _event(event: Mapping[str, Any]) -> EmailEvent:
         opened = (event.get("timestamp"), event.get("user_agent"), event.get("ip_address"))
         key = event_key(NAME, message_id, email, "opened", *opened)
     elif event_id:
-        key = event_key(NAME, event_id)
+        # the type beside the id: a key never merges two kinds of event, whatever ids a
+        # sender reuses (anymail's samples give a delivery and an injection one event_id)
+        key = event_key(NAME, event_id, status)
     else:
         key = event_key(NAME, message_id, email, status, event.get("timestamp"))
     return provider_event(
