@@ -27,6 +27,8 @@ from emailhook.domain.inbox import BodyState
 from emailhook.domain.suppression import SoftBounceRule
 from emailhook.service.errors import InvalidQueryError, StorageUnavailableError
 
+#: the longest e-mail address (RFC 5321: 64 + 1 + 255)
+MAX_ADDRESS_CHARS = 320
 #: the bodies an operator replays by default: those that did not reach the store
 REPLAYABLE = (BodyState.DEAD, BodyState.UNRECOGNIZED)
 #: longest reason an operator gives for a removal
@@ -113,6 +115,12 @@ class Operations:
         whichever arrives first, the removal or the events it overrules.
         """
         address, why = email.strip().lower(), " ".join(reason.split())
+        # kept as text in every database: PostgreSQL refuses NUL, and a control character in
+        # an address or a reason is a mistake, never an address
+        if not address or len(address) > MAX_ADDRESS_CHARS or not address.isprintable():
+            raise InvalidQueryError("not an e-mail address (printable, at most 320 characters)")
+        if not why.isprintable():
+            raise InvalidQueryError("the reason must be printable text")
         if not why:
             raise InvalidQueryError("a removal needs a reason (who asked, or why it was wrong)")
         if len(why) > REMOVAL_REASON_CHARS:
