@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import orjson
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
@@ -21,7 +22,10 @@ from emailhook.service.auth import announce
 
 
 class JSONProvider(DefaultJSONProvider):
-    """Flask's JSON with instants in ISO 8601 rather than HTTP dates, keys in field order."""
+    """Flask's JSON written by orjson: instants in ISO 8601 rather than HTTP dates, keys in
+    field order, dataclasses and enums in C. Flask's own encoder copied each row of a page
+    with ``dataclasses.asdict`` (about 1 ms a row: 75 % of a keyed lookup at 10 million
+    events, docs/growth.md)."""
 
     sort_keys = False
 
@@ -30,6 +34,10 @@ class JSONProvider(DefaultJSONProvider):
         if isinstance(o, datetime):
             return o.isoformat()
         return DefaultJSONProvider.default(o)
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        del kwargs  # Flask's json.dumps options: orjson's output is always compact
+        return orjson.dumps(obj, default=self.default, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def build_app(services: WebServices) -> Flask:
