@@ -22,10 +22,10 @@ from pathlib import Path
 
 import psycopg
 from sqlalchemy import Engine
+from workload import MIX, Mix, drain
 
 from emailhook.bootstrap import Database, open_database
 from emailhook.settings import Settings
-from workload import MIX, Mix, drain
 
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 TABLES = [

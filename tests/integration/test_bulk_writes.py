@@ -19,6 +19,7 @@ from emailhook.adapters.event_store import (
 )
 from emailhook.adapters.models import BodyState, EmailCallback, InboxBody
 from emailhook.bootstrap import Database
+from emailhook.domain import raw_event
 from emailhook.domain.events import EmailEvent, EventKind
 
 RECEIVED = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
@@ -214,8 +215,9 @@ def _orm_values(e: EmailEvent, origin: Provenance, *, key: str) -> dict[str, Any
         "creditor_id": e.creditor_id,
         "creditor_name": e.creditor_name,
         "callback_data": e.callback_data,
-        "callback_data_raw": e.callback_data_raw,
-        "raw": e.raw,
+        "raw_rest": raw_event.rest(
+            e.raw, e.kind.value, {name: getattr(e, name) for name in raw_event.COLUMNS}
+        ),
         "inbox_id": origin.inbox_id,
     }
 

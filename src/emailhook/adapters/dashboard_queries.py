@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from emailhook.adapters import queries
+from emailhook.adapters.event_store import RAW_EVENT_COLUMNS, restore_raw
 from emailhook.adapters.models import ContactEmailState, EmailCallback, EventRollup
 
 #: what the campaign page can group by: its name and the rollup columns
@@ -72,13 +73,18 @@ def latest_events(
 
 
 def raw_events(session: Session, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-    """Return the raw event of each id (by primary key)."""
+    """Return the raw event of each id (by primary key), given back whole from its row."""
     if not ids:
         return {}
+    columns = [getattr(EmailCallback, name) for name in RAW_EVENT_COLUMNS]
     rows = session.execute(
-        select(EmailCallback.id, EmailCallback.raw).where(EmailCallback.id.in_(list(ids)))
+        select(EmailCallback.id, EmailCallback.kind, EmailCallback.raw_rest, *columns).where(
+            EmailCallback.id.in_(list(ids))
+        )
     ).all()
-    return {int(row_id): raw for row_id, raw in rows}
+    return {
+        int(row_id): restore_raw(kind, raw_rest, values) for row_id, kind, raw_rest, *values in rows
+    }
 
 
 def contacts_with_email(session: Session, email: str, *, limit: int = 20) -> list[int]:

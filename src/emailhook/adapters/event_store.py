@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from emailhook.adapters.bulk import BulkInsert, Kind, Prepared
 from emailhook.adapters.database import dumps_json
+from emailhook.domain import raw_event
 from emailhook.domain.email_status import Observation, classify
 from emailhook.domain.events import EmailEvent, PlatformEvent
 
@@ -107,6 +108,9 @@ def _key(row: tuple[Any, ...]) -> str:
     return str(row[0])
 
 
+#: the column of each EmailEvent field whose name differs
+RAW_COLUMN_NAMES = {"message_id": "id_externo"}
+
 _T, _I, _TIME, _B, _J = Kind.TEXT, Kind.BIGINT, Kind.TIME, Kind.BOOLEAN, Kind.JSON
 #: a repeated key is skipped; each row inserted comes back with its id
 _NEW_KEYS_ONLY = "ON CONFLICT (event_key) DO NOTHING RETURNING event_key, id"
@@ -138,8 +142,7 @@ _INSERT_CALLBACKS = BulkInsert(
         ("creditor_id", _T),
         ("creditor_name", _T),
         ("callback_data", _J),
-        ("callback_data_raw", _T),
-        ("raw", _J),
+        ("raw_rest", _J),
         ("inbox_id", _I),
     ],
     _NEW_KEYS_ONLY,
@@ -186,7 +189,20 @@ def _callback_row(event: EmailEvent, origin: Provenance) -> tuple[Any, ...]:
         event.creditor_id,
         event.creditor_name,
         dumps_json(event.callback_data),
-        event.callback_data_raw,
-        dumps_json(event.raw),
+        dumps_json(raw_event.rest(event.raw, event.kind.value, _raw_columns(event))),
         origin.inbox_id,
     )
+
+
+def _raw_columns(event: EmailEvent) -> dict[str, Any]:
+    """Return what ``raw_event`` reads of an event: the values its row's columns will hold."""
+    return {name: getattr(event, name) for name in raw_event.COLUMNS}
+
+
+#: ``raw_event.COLUMNS`` as ``email_callback`` names them
+RAW_EVENT_COLUMNS = [RAW_COLUMN_NAMES.get(name, name) for name in raw_event.COLUMNS]
+
+
+def restore_raw(kind: str, raw_rest: dict[str, Any], values: Sequence[Any]) -> dict[str, Any]:
+    """Return the raw event of a row, from its ``raw_rest`` and ``RAW_EVENT_COLUMNS`` values."""
+    return raw_event.restore(raw_rest, kind, dict(zip(raw_event.COLUMNS, values, strict=True)))

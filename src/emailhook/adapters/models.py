@@ -140,11 +140,11 @@ class EmailCallback(Base):
     creditor_id: Mapped[str | None] = mapped_column(Text)
     creditor_name: Mapped[str | None] = mapped_column(Text)
     callback_data: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
-    callback_data_raw: Mapped[str | None] = mapped_column(Text)
-    raw: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
-    inbox_id: Mapped[int | None] = mapped_column(
-        BigId, ForeignKey("inbox_body.id", ondelete="SET NULL"), index=True
-    )
+    #: the raw event less what the columns above give back (``domain.raw_event``): the raw
+    #: item is kept once, and ``raw_event.restore`` gives it back whole
+    raw_rest: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    #: the body it came from; no foreign key: a pruned body leaves its events untouched
+    inbox_id: Mapped[int | None] = mapped_column(BigId)
 
     __table_args__ = (
         # The soft-bounce rule reads one address's bounces: WHERE email IN (...) AND status = ...
