@@ -127,12 +127,16 @@ def fill(database: Database, events: int) -> float:
     return drain(database, Mix(total=events), events, label="fill")
 
 
-def run_postgres(events: int) -> None:
+def run_postgres(events: int, alter: str | None = None) -> None:
     with postgres_database(f"growth_bytes_{os.getpid()}") as url:
         database = open_database(
             Settings(database_url=url, data_dir=Path(tempfile.mkdtemp())),
             lock_timeout_seconds=30,
         )
+        if alter:  # a variant measured before it becomes a migration
+            with database.engine.begin() as conn:
+                conn.exec_driver_sql(alter)
+            print(f"variant: {alter}")
         rate = fill(database, events)
         print(f"PostgreSQL fill: {rate:,.0f} events/s")
         print_sizes(postgres_sizes(database.engine), events, "PostgreSQL")
@@ -155,10 +159,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--only", choices=["sqlite", "postgres"])
+    parser.add_argument("--alter", help="SQL run on PostgreSQL after migrating (a variant)")
     args = parser.parse_args()
     print(f"mix: {MIX}")
     if args.only != "sqlite":
-        run_postgres(args.events)
+        run_postgres(args.events, args.alter)
     if args.only != "postgres":
         run_sqlite(args.events)
 

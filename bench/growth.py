@@ -1,0 +1,227 @@
+"""Cost as the data grows: drain, API queries, dashboard pages and bytes per event at each size.
+
+    .venv/bin/python bench/growth.py                         # PostgreSQL to 10M, SQLite to 2M
+    .venv/bin/python bench/growth.py --postgres-sizes 0,1000000 --sqlite-sizes 0,1000000
+    make bench-growth
+
+The database is filled with bench/workload.py's seed mix stored exactly as the worker stores
+it: bodies added to the inbox, then the real ``Processor`` (parsing, ``event_store``,
+derived state, rollup, ``mark_done``) in relay-sized batches. At each size:
+
+- drain: a fixed backlog (``--backlog`` events of the same mix) is added to the inbox first,
+  then drained by the Processor; events/s over the drain alone;
+- each API query and dashboard page through the Flask test client (JSON or HTML built, as a
+  browser gets it), ``--calls`` times with keys sampled from the stored rows; p50 and p99;
+- bytes per event (bench/bytes.py's measure).
+
+PostgreSQL uses the database ``growth_run_<pid>``, dropped at the end. Results are printed and
+written to bench/results/growth.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import random
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from bytes import postgres_database, postgres_sizes, sqlite_sizes
+from sqlalchemy import func, select
+from workload import DAYS, MIX, RELAY_BODIES, RELAY_EVENTS, START, Mix, drain
+
+from emailhook.adapters import inbox
+from emailhook.adapters.models import BodyState, EmailCallback
+from emailhook.bootstrap import Database, open_database
+from emailhook.entrypoints.web import create_app
+from emailhook.service.processing import Processor, RetryPolicy
+from emailhook.settings import Settings
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def timed_drain(database: Database, mix: Mix, events: int) -> float:
+    """Add a backlog of ``events`` to the inbox, then drain it with the Processor; events/s."""
+    backlog, total, source = [], 0, mix.bodies()
+    while total < events:
+        body = next(source)
+        backlog.append(body)
+        total += body.events
+    ids: list[int] = []
+    for start in range(0, len(backlog), 2000):
+        with database.sessions.begin() as session:
+            ids += inbox.add_bodies(
+                session,
+                [
+                    inbox.NewBody(b.raw, b.shape, b.events, BodyState.PENDING, b.received_at, None)
+                    for b in backlog[start : start + 2000]
+                ],
+            )
+    processor = Processor(database.sessions, RetryPolicy())
+    started, batch, in_batch = time.perf_counter(), [], 0
+    for body_id, body in zip(ids, backlog, strict=True):
+        batch.append(body_id)
+        in_batch += body.events
+        if len(batch) >= RELAY_BODIES or in_batch >= RELAY_EVENTS:
+            processor.process(batch)
+            batch, in_batch = [], 0
+    if batch:
+        processor.process(batch)
+    return total / (time.perf_counter() - started)
+
+
+def sample_keys(database: Database, n: int = 300) -> tuple[list[int], list[str], int]:
+    """Return contacts and message ids of random stored events, and the highest event id."""
+    with database.sessions() as session:
+        top = int(session.execute(select(func.max(EmailCallback.id))).scalar() or 0)
+        rnd = random.Random(3)
+        ids = [rnd.randrange(1, top + 1) for _ in range(n)] if top else []
+        rows = session.execute(
+            select(EmailCallback.qj_contact_id, EmailCallback.id_externo).where(
+                EmailCallback.id.in_(ids)
+            )
+        ).all()
+    contacts = [int(c) for c, _ in rows if c is not None] or [1]
+    messages = [str(m) for _, m in rows if m] or ["none"]
+    return contacts, messages, top
+
+
+def cases(
+    settings: Settings, database: Database, filled: int
+) -> list[tuple[str, Callable[[], str]]]:
+    contacts, messages, _ = sample_keys(database)
+    rnd = random.Random(11)
+    span_hours = max(1, int(DAYS * 24 * min(1.0, filled / max(1, TOTAL[0]))))
+
+    def window() -> str:
+        start = START + timedelta(hours=rnd.randrange(0, span_hours))
+        end = start + timedelta(hours=1)
+        return f"since={start:%Y-%m-%dT%H:%MZ}&until={end:%Y-%m-%dT%H:%MZ}"
+
+    month = f"since={START:%Y-%m-%dT%H:%MZ}&until={START + timedelta(days=DAYS):%Y-%m-%dT%H:%MZ}"
+    day = START + timedelta(hours=span_hours // 2)
+    one_day = f"since={day:%Y-%m-%dT00:00Z}&until={day + timedelta(days=1):%Y-%m-%dT00:00Z}"
+    return [
+        ("api /email-callbacks?qj_contact_id=", lambda: f"/email-callbacks?qj_contact_id={rnd.choice(contacts)}"),
+        ("api /email-callbacks?id_externo=", lambda: f"/email-callbacks?id_externo={rnd.choice(messages)}"),
+        ("api /contacts/<id>", lambda: f"/contacts/{rnd.choice(contacts)}"),
+        ("api /suppressions", lambda: "/suppressions"),
+        ("api /email-callbacks?since&until (1 h)", lambda: f"/email-callbacks?{window()}"),
+        ("page / one day, hourly", lambda: f"/?{one_day}&bucket=hour"),
+        ("page / 30 days, daily", lambda: f"/?{month}&bucket=day"),
+        ("page /dashboard/campaigns 30 days", lambda: f"/dashboard/campaigns?{month}"),
+        ("page /dashboard/events", lambda: "/dashboard/events"),
+        ("page /dashboard/contact?q=<id>", lambda: f"/dashboard/contact?q={rnd.choice(contacts)}"),
+        ("page /dashboard/suppressions", lambda: "/dashboard/suppressions"),
+        ("page /dashboard/pipeline", lambda: "/dashboard/pipeline"),
+    ]  # fmt: skip
+
+
+#: the size of the whole run, for spreading receipt times over 30 days
+TOTAL = [1]
+
+
+def time_requests(
+    settings: Settings, database: Database, filled: int, calls: int
+) -> dict[str, Any]:
+    client = create_app(settings).test_client()
+    quiet()
+    found: dict[str, Any] = {}
+    for name, url in cases(settings, database, filled):
+        durations = []
+        for n in range(calls + 2):
+            started = time.perf_counter()
+            response = client.get(url())
+            elapsed = (time.perf_counter() - started) * 1000
+            if response.status_code not in (200, 404):
+                raise RuntimeError(f"{name}: {response.status_code} {response.data[:200]!r}")
+            if n >= 2:  # two to warm caches and the pool
+                durations.append(elapsed)
+        durations.sort()
+        p99 = durations[min(len(durations) - 1, int(len(durations) * 0.99))]
+        found[name] = {"p50": statistics.median(durations), "p99": p99}
+        print(f"    {name:<44} p50 {found[name]['p50']:>8.1f} ms   p99 {p99:>8.1f} ms", flush=True)
+    return found
+
+
+def bytes_per_event(database: Database, dialect: str, path: Path | None) -> dict[str, float]:
+    events = count(database)
+    if dialect == "postgresql":
+        sizes = postgres_sizes(database.engine)
+    else:
+        assert path is not None
+        _, sizes = sqlite_sizes(str(path))
+    total = sum(parts["total"] for parts in sizes.values())
+    body = sizes.get("inbox_body", {}).get("total", 0)
+    return {"all": total / events, "without_inbox": (total - body) / events}
+
+
+def count(database: Database) -> int:
+    with database.sessions() as session:
+        return int(session.execute(select(func.count()).select_from(EmailCallback)).scalar_one())
+
+
+def quiet() -> None:
+    """Keep the worker's per-batch lines out of the figures (the worker logs them at INFO)."""
+    logging.getLogger("emailhook").setLevel(logging.WARNING)
+
+
+def run(settings: Settings, sizes: list[int], args: argparse.Namespace, name: str) -> list[Any]:
+    database = open_database(settings, lock_timeout_seconds=30)
+    quiet()
+    dialect = database.engine.dialect.name
+    path = None if dialect == "postgresql" else settings.data_dir / "emailhook.db"
+    TOTAL[0] = max(sizes) + len(sizes) * args.backlog
+    mix, rows = Mix(total=TOTAL[0]), []
+    print(f"\n{name}: {MIX}", flush=True)
+    for size in sizes:
+        have = count(database)
+        if size > have:
+            started = time.perf_counter()
+            drain(database, mix, size - have, label=f"fill to {size:,}")
+            print(f"  filled to {count(database):,} in {time.perf_counter() - started:.0f} s")
+        if dialect == "postgresql":
+            with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+                c.exec_driver_sql("VACUUM ANALYZE")
+        at = count(database)
+        rate = timed_drain(database, mix, args.backlog)
+        print(f"  at {at:,} events: drain {rate:,.0f} events/s ({args.backlog:,} backlog)")
+        requests = time_requests(settings, database, at, args.calls)
+        stored = bytes_per_event(database, dialect, path) if at else {}
+        print(f"    bytes per event: {stored}", flush=True)
+        rows.append({"events": at, "drain": rate, "requests": requests, "bytes": stored})
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / f"growth-{name}.json").write_text(json.dumps(rows, indent=2))
+    database.engine.dispose()
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--postgres-sizes", default="0,1000000,5000000,10000000")
+    parser.add_argument("--sqlite-sizes", default="0,1000000,2000000")
+    parser.add_argument("--backlog", type=int, default=20_000)
+    parser.add_argument("--calls", type=int, default=100)
+    args = parser.parse_args()
+
+    def sizes(text: str) -> list[int]:
+        return [int(n) for n in text.split(",") if n.strip()]
+
+    if sizes(args.postgres_sizes):
+        with postgres_database(f"growth_run_{id(args) % 100000}") as url:
+            folder = Path(tempfile.mkdtemp(prefix="growth-pg-"))
+            settings = Settings(database_url=url, data_dir=folder)
+            run(settings, sizes(args.postgres_sizes), args, "postgresql")
+    if sizes(args.sqlite_sizes):
+        with tempfile.TemporaryDirectory(prefix="growth-sqlite-") as folder:
+            run(Settings(data_dir=Path(folder)), sizes(args.sqlite_sizes), args, "sqlite")
+
+
+if __name__ == "__main__":
+    main()
