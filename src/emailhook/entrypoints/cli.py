@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
+from datetime import timedelta
 
 import click
 import orjson
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from emailhook.adapters import email_state, inbox, rollup
+from emailhook.adapters import email_state, inbox, prune, rollup
 from emailhook.adapters.database import create_db_engine
 from emailhook.adapters.migrations import check, upgrade
 from emailhook.adapters.models import BodyState, EmailCallback
@@ -196,8 +197,32 @@ def inbox_replay(body_ids: Sequence[int], dead: bool, unrecognized: bool) -> Non
     if not body_ids and not states:
         raise click.UsageError("name body ids, or --dead / --unrecognized")
     with _sessions().begin() as session:
+        missing = inbox.missing(session, body_ids)
+        if missing:
+            raise click.ClickException(
+                f"no body {', '.join(map(str, missing))}: pruned past the retention"
+                " (EMAILHOOK_INBOX_RETENTION_DAYS) or never accepted; its events, if any,"
+                " are stored"
+            )
         count = inbox.replay(session, now=utcnow(), ids=body_ids, states=states)
     click.echo(f"{count} bodies queued again")
+
+
+@main.command("prune")
+@click.option("--dry-run", is_flag=True, help="Only count what would be deleted.")
+def prune_command(dry_run: bool) -> None:
+    """Delete processed inbox bodies older than EMAILHOOK_INBOX_RETENTION_DAYS."""
+    settings = Settings()
+    if settings.inbox_retention_days is None:
+        raise click.ClickException("EMAILHOOK_INBOX_RETENTION_DAYS is not set: nothing to prune")
+    before = utcnow() - timedelta(days=settings.inbox_retention_days)
+    sessions = _database(settings).sessions
+    if dry_run:
+        with sessions.begin() as session:
+            click.echo(f"{prune.prunable(session, before)} bodies processed before {before}")
+        return
+    done = prune.prune(sessions, before)
+    click.echo(f"{done.bodies} bodies processed before {before} deleted ({done.batches} batches)")
 
 
 @main.command()
