@@ -43,6 +43,7 @@ from emailhook.entrypoints.web import create_app
 from emailhook.service.processing import Processor, RetryPolicy
 from emailhook.settings import Settings
 
+API = "/email-callbacks"
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -108,8 +109,8 @@ def cases(
     day = START + timedelta(hours=span_hours // 2)
     one_day = f"since={day:%Y-%m-%dT00:00Z}&until={day + timedelta(days=1):%Y-%m-%dT00:00Z}"
     return [
-        ("api /email-callbacks?qj_contact_id=", lambda: f"/email-callbacks?qj_contact_id={rnd.choice(contacts)}"),
-        ("api /email-callbacks?id_externo=", lambda: f"/email-callbacks?id_externo={rnd.choice(messages)}"),
+        ("api /email-callbacks?qj_contact_id=", lambda: f"{API}?qj_contact_id={rnd.choice(contacts)}"),
+        ("api /email-callbacks?id_externo=", lambda: f"{API}?id_externo={rnd.choice(messages)}"),
         ("api /contacts/<id>", lambda: f"/contacts/{rnd.choice(contacts)}"),
         ("api /suppressions", lambda: "/suppressions"),
         ("api /email-callbacks?since&until (1 h)", lambda: f"/email-callbacks?{window()}"),

@@ -72,7 +72,8 @@ def test_prune_deletes_old_done_bodies_in_batches_and_leaves_derived_state_byte_
     assert dump(database) == before
     left = bodies(database)
     assert sorted(left) == sorted([*ids[6:], unrecognized, dead])
-    assert left[ids[7]] == BodyState.PENDING and left[dead] == BodyState.DEAD
+    assert left[ids[7]] == BodyState.PENDING
+    assert left[dead] == BodyState.DEAD
     assert left[unrecognized] == BodyState.UNRECOGNIZED
     assert prune.prune(database.sessions, cutoff) == prune.Pruned(0, 0)
 
@@ -88,11 +89,13 @@ def test_cli_prunes_past_the_retention_and_refuses_to_replay_a_pruned_body(
     runner = CliRunner()
 
     unset = runner.invoke(main, ["prune"])
-    assert unset.exit_code != 0 and "EMAILHOOK_INBOX_RETENTION_DAYS" in unset.output
+    assert unset.exit_code != 0
+    assert "EMAILHOOK_INBOX_RETENTION_DAYS" in unset.output
 
     monkeypatch.setenv("EMAILHOOK_INBOX_RETENTION_DAYS", "30")
     dry = runner.invoke(main, ["prune", "--dry-run"])
-    assert dry.exit_code == 0 and dry.output.startswith("1 bodies")
+    assert dry.exit_code == 0
+    assert dry.output.startswith("1 bodies")
     assert runner.invoke(main, ["prune"]).output.startswith("1 bodies")
     with db.sessions() as session:
         assert session.execute(select(func.count()).select_from(InboxBody)).scalar_one() == 0

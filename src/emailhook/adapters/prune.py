@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from emailhook.adapters.models import BodyState, InboxBody
@@ -61,5 +61,5 @@ def prune(
             time.sleep(pause_seconds)  # leave the write lock to the worker between batches
 
 
-def _old(before: datetime) -> list[object]:
+def _old(before: datetime) -> list[ColumnElement[bool]]:
     return [InboxBody.state == BodyState.DONE, InboxBody.processed_at < before]
