@@ -109,7 +109,7 @@ def cases(
     day = START + timedelta(hours=span_hours // 2)
     one_day = f"since={day:%Y-%m-%dT00:00Z}&until={day + timedelta(days=1):%Y-%m-%dT00:00Z}"
     return [
-        ("api /email-callbacks?qj_contact_id=", lambda: f"{API}?qj_contact_id={rnd.choice(contacts)}"),
+        ("api /email-callbacks?qj_contact_id=", lambda: f"{API}?qj_contact_id={rnd.choice(contacts)}"),  # noqa: E501
         ("api /email-callbacks?id_externo=", lambda: f"{API}?id_externo={rnd.choice(messages)}"),
         ("api /contacts/<id>", lambda: f"/contacts/{rnd.choice(contacts)}"),
         ("api /suppressions", lambda: "/suppressions"),

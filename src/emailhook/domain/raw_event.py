@@ -22,6 +22,7 @@ and an object when it came as one; the rest then says which, under ``CALLBACK_FO
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -37,21 +38,21 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLISECOND = timedelta(milliseconds=1)
 
 
-def _escape(text: str, above: int) -> str:
-    """Write characters above ``above`` as JSON's \\uXXXX escapes (surrogate pairs past the BMP)."""
-    if text.isascii():
-        return text
-    out = []
-    for char in text:
-        code = ord(char)
-        if code <= above:
-            out.append(char)
-        elif code <= 0xFFFF:
-            out.append(f"\\u{code:04x}")
-        else:
-            code -= 0x10000
-            out.append(f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}")
-    return "".join(out)
+_ABOVE_ASCII = re.compile("[^\x00-\x7f]")
+_ABOVE_BMP = re.compile("[\U00010000-\U0010ffff]")
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
+def _escape(text: str, pattern: re.Pattern[str]) -> str:
+    """Write the characters ``pattern`` finds as JSON's \\uXXXX (surrogate pairs past the BMP)."""
+    return text if text.isascii() else pattern.sub(_json_escape, text)
 
 
 #: how ``callbackData`` text is written from its parsed dict, by the letter kept in the rest
@@ -59,10 +60,10 @@ CALLBACK_ENCODINGS: dict[str, Callable[[dict[str, Any]], str]] = {
     "j": json.dumps,  #: JSON, default separators, ASCII: delivered.json
     "r": repr,  #: Python's str(dict)
     #: Python's str(dict), non-ASCII as \\uXXXX: delivered_dict.json ("voc\\u00ea")
-    "a": lambda data: _escape(repr(data), 0x7F),
+    "a": lambda data: _escape(repr(data), _ABOVE_ASCII),
     "u": lambda data: json.dumps(data, ensure_ascii=False),  #: JSON, not ASCII-escaped
     #: JSON, only past the BMP escaped: suppressed_bounce.json (its emoji as a surrogate pair)
-    "b": lambda data: _escape(json.dumps(data, ensure_ascii=False), 0xFFFF),
+    "b": lambda data: _escape(json.dumps(data, ensure_ascii=False), _ABOVE_BMP),
 }
 
 Columns = Mapping[str, Any]
@@ -151,8 +152,12 @@ def _strip_callback_data(left: dict[str, Any], parsed: dict[str, Any] | None) ->
             del left["callbackData"]
             left[CALLBACK_FORM] = "o"
         return
-    for letter, encode in CALLBACK_ENCODINGS.items():
-        if type(sent) is str and encode(parsed) == sent:
+    if type(sent) is not str:
+        return
+    # Only the encodings of the text's own quoting are tried: each costs a full encode.
+    quoting = "jub" if sent.startswith('{"') else "ra" if sent.startswith("{'") else ""
+    for letter in quoting:
+        if CALLBACK_ENCODINGS[letter](parsed) == sent:
             del left["callbackData"]
             left[CALLBACK_FORM] = letter
             return
