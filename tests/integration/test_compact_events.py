@@ -14,6 +14,7 @@ from sqlalchemy import Engine, create_engine
 from emailhook.adapters import dashboard_queries, migrations
 from emailhook.adapters.bulk import sqlite_time
 from emailhook.adapters.database import dumps_json
+from emailhook.adapters.event_store import stored_key
 from emailhook.domain.parsing import parse_body
 from emailhook.settings import Settings
 from support.services import fresh_postgres_database
@@ -97,6 +98,9 @@ def test_rows_stored_whole_before_0005_give_back_the_same_raw_event_after_it_and
     ]
     with engine.connect() as conn:
         rest = conn.exec_driver_sql("SELECT raw_rest FROM email_callback ORDER BY id").all()
+        keys = conn.exec_driver_sql("SELECT event_key FROM email_callback ORDER BY id").all()
+    assert [bytes(key) for (key,) in keys] == [stored_key(e.event_key) for e in events]
+    assert all(len(key) == 21 for (key,) in keys)
     last = rest[-1][0] if isinstance(rest[-1][0], dict) else orjson.loads(rest[-1][0])
     assert last["recipient"] == "Ana@Example.COM"
     assert last["callbackData"] == '{"qj_contact_id":3}'
@@ -104,9 +108,10 @@ def test_rows_stored_whole_before_0005_give_back_the_same_raw_event_after_it_and
     _downgrade(engine, "0004")
     with engine.connect() as conn:
         back = conn.exec_driver_sql(
-            "SELECT raw, callback_data_raw FROM email_callback ORDER BY id"
+            "SELECT raw, callback_data_raw, event_key FROM email_callback ORDER BY id"
         ).all()
-    for event, (raw, text) in zip(events, back, strict=True):
+    for event, (raw, text, key) in zip(events, back, strict=True):
+        assert key == event.event_key
         assert _canonical(raw if isinstance(raw, dict) else orjson.loads(raw)) == _canonical(
             event.raw
         )

@@ -115,8 +115,9 @@ class EmailCallback(Base):
     __tablename__ = "email_callback"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    #: eventId where Infobip sends one, else a digest of the report's identifying fields
-    event_key: Mapped[str] = mapped_column(String(128), unique=True)
+    #: the dedupe key (eventId where Infobip sends one, else a digest of the report's
+    #: identifying fields) as 21 bytes: ``event_store.stored_key``
+    event_key: Mapped[bytes] = mapped_column(LargeBinary(21), unique=True)
     kind: Mapped[str] = mapped_column(String(16))
     status: Mapped[str | None] = mapped_column(Text, index=True)
     email: Mapped[str | None] = mapped_column(Text)

@@ -1,4 +1,4 @@
-"""compact events: the raw event kept once, no callback_data_raw, no inbox_id foreign key
+"""compact events: the raw event kept once, 21-byte keys, no callback_data_raw, no inbox_id FK
 
 Revision ID: 0005
 Revises: 0004
@@ -6,23 +6,29 @@ Create Date: 2026-12-01 16:00:00.000000
 
 ``email_callback.raw`` and ``callback_data_raw`` held again what the columns and
 ``callback_data`` hold (``callbackData`` three times): ``raw_rest`` keeps only the rest
-(``domain.raw_event``), and the dashboard gives the raw event back whole. Existing rows are
-converted in batches of ``_BATCH`` (the old ``raw`` still holds ``callbackData`` as sent, so a
-text no encoding writes again stays in the rest). ``inbox_id`` loses its foreign key and
-index: no query reads events by body, and pruning old bodies must not rewrite their events
-(``ON DELETE SET NULL`` did). Downgrade gives ``raw`` back whole; ``callback_data_raw`` comes
-back from the raw event's ``callbackData`` text.
+(``domain.raw_event``), and the dashboard gives the raw event back whole. ``event_key`` goes
+from 43 characters of text to 21 bytes (``event_store.stored_key``). ``inbox_id`` loses its
+foreign key and index: no query reads events by body, and pruning old bodies must not
+rewrite their events (``ON DELETE SET NULL`` did).
+
+Existing rows are converted in one pass, ``_BATCH`` rows per statement (the old ``raw`` still
+holds ``callbackData`` as sent, so a text that no encoding writes again stays in the rest).
+Downgrade gives ``raw`` back whole and ``callback_data_raw`` from its ``callbackData`` text;
+keys come back as text where the bytes allow (``dr:``/``tr:`` digests, and ``ev:`` from
+``provider_event_id``); any other key (no provider but Infobip stores events yet) comes back
+as ``k#<hex>``, which the old code would not compute again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+from emailhook.adapters.event_store import stored_key
 from emailhook.adapters.models import UTCDateTime
 from emailhook.domain import raw_event
 
@@ -35,8 +41,6 @@ _BATCH = 5000
 _JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
 #: raw_event's columns as email_callback names them
 _NAMES = [{"message_id": "id_externo"}.get(name, name) for name in raw_event.COLUMNS]
-
-
 #: the types that read back as the models read them (SQLite keeps text and integers)
 _TYPES: dict[str, sa.types.TypeEngine[Any]] = {
     "sent_at": UTCDateTime(),
@@ -45,22 +49,23 @@ _TYPES: dict[str, sa.types.TypeEngine[Any]] = {
     "raw_rest": _JSON,
     "error_permanent": sa.Boolean(),
     "callback_data_raw": sa.Text(),
+    "event_key": sa.Text(),
+    "new_key": sa.LargeBinary(),
 }
+_KINDS_BACK = {1: "dr", 2: "tr"}
+
+Change = Callable[[Mapping[str, Any], dict[str, Any]], dict[str, Any]]
 
 
-def _table(*extra: str) -> sa.TableClause:
-    names = ["id", "kind", *_NAMES, *extra]
-    return sa.table("email_callback", *(sa.column(name, _TYPES.get(name)) for name in names))
-
-
-def _convert(source: str, target: str, change: Any) -> None:
-    """Set ``target`` from ``source`` on every row, ``_BATCH`` rows per statement."""
-    table = _table(source, target, *(["callback_data_raw"] if target == "raw" else []))
+def _convert(read: Sequence[str], write: Sequence[str], change: Change) -> None:
+    """Set the ``write`` columns of every row from its ``read`` columns, in batches."""
+    names = ["id", "kind", *_NAMES, *read, *write]
+    table = sa.table("email_callback", *(sa.column(n, _TYPES.get(n)) for n in dict.fromkeys(names)))
     bind = op.get_bind()
     after = 0
     while True:
         rows = bind.execute(
-            sa.select(table.c.id, table.c.kind, table.c[source], *(table.c[n] for n in _NAMES))
+            sa.select(*(table.c[n] for n in ["id", "kind", *_NAMES, *read]))
             .where(table.c.id > after)
             .order_by(table.c.id)
             .limit(_BATCH)
@@ -68,46 +73,84 @@ def _convert(source: str, target: str, change: Any) -> None:
         if not rows:
             return
         updates = []
-        for row_id, kind, value, *values in rows:
-            columns = dict(zip(raw_event.COLUMNS, values, strict=True))
-            updates.append({"row_id": row_id, **change(value or {}, kind, columns)})
-        bind.execute(
-            table.update().where(table.c.id == sa.bindparam("row_id")),
-            updates,
-        )
+        for row in rows:
+            values = dict(row._mapping)
+            columns = {
+                field: values[name] for field, name in zip(raw_event.COLUMNS, _NAMES, strict=True)
+            }
+            updates.append({"row_id": values["id"], **change(values, columns)})
+        statement = table.update().where(table.c.id == sa.bindparam("row_id"))
+        bind.execute(statement.values({n: sa.bindparam(n) for n in write}), updates)
         after = rows[-1][0]
+
+
+def _compact(row: Mapping[str, Any], columns: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "raw_rest": raw_event.rest(row["raw"] or {}, row["kind"], columns),
+        "new_key": stored_key(row["event_key"]),
+    }
 
 
 def upgrade() -> None:
     with op.batch_alter_table("email_callback", schema=None) as batch_op:
         batch_op.add_column(sa.Column("raw_rest", _JSON, nullable=True))
-    _convert("raw", "raw_rest", _rest)
+        batch_op.add_column(sa.Column("new_key", sa.LargeBinary(21), nullable=True))
+    _convert(["raw", "event_key"], ["raw_rest", "new_key"], _compact)
     with op.batch_alter_table("email_callback", schema=None) as batch_op:
         batch_op.alter_column("raw_rest", existing_type=_JSON, nullable=False)
         batch_op.drop_index("ix_email_callback_inbox_id")
         batch_op.drop_constraint("fk_email_callback_inbox_id_inbox_body", type_="foreignkey")
+        batch_op.drop_constraint("uq_email_callback_event_key", type_="unique")
+        batch_op.drop_column("event_key")
         batch_op.drop_column("raw")
         batch_op.drop_column("callback_data_raw")
+    with op.batch_alter_table("email_callback", schema=None) as batch_op:
+        batch_op.alter_column(
+            "new_key",
+            new_column_name="event_key",
+            existing_type=sa.LargeBinary(21),
+            nullable=False,
+        )
+    with op.batch_alter_table("email_callback", schema=None) as batch_op:
+        batch_op.create_unique_constraint("uq_email_callback_event_key", ["event_key"])
 
 
-def _rest(raw: dict[str, Any], kind: str, columns: dict[str, Any]) -> dict[str, Any]:
-    return {"raw_rest": raw_event.rest(raw, kind, columns)}
+def _key_text(key: bytes, event_id: str | None) -> str:
+    kind, digest = key[0], bytes(key[1:]).hex()
+    if kind in _KINDS_BACK:
+        return f"{_KINDS_BACK[kind]}:{digest}"
+    if kind == 3 and event_id:
+        return f"ev:{event_id}" if len(event_id) <= 100 else f"ev#{digest}"
+    return f"k#{digest}"
 
 
-def _whole(rest: dict[str, Any], kind: str, columns: dict[str, Any]) -> dict[str, Any]:
-    raw = raw_event.restore(rest, kind, columns)
+def _whole(row: Mapping[str, Any], columns: dict[str, Any]) -> dict[str, Any]:
+    raw = raw_event.restore(row["raw_rest"] or {}, row["kind"], columns)
     sent = raw.get("callbackData")
-    return {"raw": raw, "callback_data_raw": sent if isinstance(sent, str) else None}
+    return {
+        "raw": raw,
+        "callback_data_raw": sent if isinstance(sent, str) else None,
+        "event_key": _key_text(row["new_key"], columns["provider_event_id"]),
+    }
 
 
 def downgrade() -> None:
     with op.batch_alter_table("email_callback", schema=None) as batch_op:
+        batch_op.drop_constraint("uq_email_callback_event_key", type_="unique")
+        batch_op.alter_column(
+            "event_key", new_column_name="new_key", existing_type=sa.LargeBinary(21)
+        )
+    with op.batch_alter_table("email_callback", schema=None) as batch_op:
         batch_op.add_column(sa.Column("raw", _JSON, nullable=True))
         batch_op.add_column(sa.Column("callback_data_raw", sa.Text(), nullable=True))
-    _convert("raw_rest", "raw", _whole)
+        batch_op.add_column(sa.Column("event_key", sa.String(128), nullable=True))
+    _convert(["raw_rest", "new_key"], ["raw", "callback_data_raw", "event_key"], _whole)
     with op.batch_alter_table("email_callback", schema=None) as batch_op:
         batch_op.alter_column("raw", existing_type=_JSON, nullable=False)
+        batch_op.alter_column("event_key", existing_type=sa.String(128), nullable=False)
+        batch_op.create_unique_constraint("uq_email_callback_event_key", ["event_key"])
         batch_op.drop_column("raw_rest")
+        batch_op.drop_column("new_key")
         batch_op.create_foreign_key(
             "fk_email_callback_inbox_id_inbox_body",
             "inbox_body",
