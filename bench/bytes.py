@@ -39,16 +39,22 @@ TABLES = [
 ]
 
 
-@contextmanager
-def postgres_database(name: str) -> Iterator[str]:
-    """Create database ``name`` (growth_*) and drop it afterwards; yield its URL."""
-    if not name.startswith("growth_"):
+def create_postgres_database(name: str) -> str:
+    """Create database ``name`` (growth_* only) afresh; return its URL."""
+    if not name.startswith("growth_") or not name.replace("_", "").isalnum():
         raise ValueError("this bench only creates growth_* databases")
     with psycopg.connect(ADMIN, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
+    return ADMIN.rsplit("/", 1)[0] + f"/{name}"
+
+
+@contextmanager
+def postgres_database(name: str) -> Iterator[str]:
+    """Create database ``name`` (growth_*) and drop it afterwards; yield its URL."""
+    url = create_postgres_database(name)
     try:
-        yield ADMIN.rsplit("/", 1)[0] + f"/{name}"
+        yield url
     finally:
         with psycopg.connect(ADMIN, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -58,6 +64,8 @@ def postgres_sizes(engine: Engine) -> dict[str, dict[str, int]]:
     """Return, per table, bytes of heap, toast, each index and total (after VACUUM ANALYZE)."""
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql("VACUUM ANALYZE")
+        conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pgstattuple")
+        stats = True
         sizes: dict[str, dict[str, int]] = {}
         for table in TABLES:
             row = conn.exec_driver_sql(
@@ -66,7 +74,13 @@ def postgres_sizes(engine: Engine) -> dict[str, dict[str, int]]:
                 " FROM pg_class c WHERE c.relname = %(t)s",
                 {"t": table},
             ).one()
-            parts = {"heap": int(row[0]), "toast": int(row[2])}
+            parts = {"heap": int(row[0])}
+            if stats:  # what the heap holds live; the rest is dead versions and free space
+                live = conn.exec_driver_sql(
+                    "SELECT tuple_len FROM pgstattuple(%(t)s)", {"t": table}
+                ).scalar_one()
+                parts["  heap: live tuples (not added)"] = int(live)
+            parts["toast"] = int(row[2])
             for name, size in conn.exec_driver_sql(
                 "SELECT i.relname, pg_relation_size(i.oid) FROM pg_index x"
                 " JOIN pg_class i ON i.oid = x.indexrelid"
@@ -77,6 +91,26 @@ def postgres_sizes(engine: Engine) -> dict[str, dict[str, int]]:
             parts["total"] = int(row[1])
             sizes[table] = parts
         return sizes
+
+
+JSONS = ("jsonb", "json")
+
+
+def postgres_columns(engine: Engine) -> list[tuple[str, float]]:
+    """Return the mean stored bytes of each email_callback column (JSONB also as text)."""
+    with engine.connect() as conn:
+        names = [
+            (str(name), str(kind))
+            for name, kind in conn.exec_driver_sql(
+                "SELECT column_name, data_type FROM information_schema.columns"
+                " WHERE table_name = 'email_callback' ORDER BY ordinal_position"
+            )
+        ]
+        parts = [f"avg(pg_column_size({n}))" for n, _ in names]
+        parts += [f"avg(pg_column_size({n}::text))" for n, kind in names if kind in JSONS]
+        row = conn.exec_driver_sql(f"SELECT {', '.join(parts)} FROM email_callback").one()
+    labels = [n for n, _ in names] + [f"{n} as text" for n, kind in names if kind in JSONS]
+    return [(label, float(value or 0)) for label, value in zip(labels, row, strict=True)]
 
 
 def sqlite_sizes(path: str) -> tuple[int, dict[str, dict[str, int]]]:
@@ -140,6 +174,9 @@ def run_postgres(events: int, alter: str | None = None) -> None:
         rate = fill(database, events)
         print(f"PostgreSQL fill: {rate:,.0f} events/s")
         print_sizes(postgres_sizes(database.engine), events, "PostgreSQL")
+        print("\nemail_callback, mean bytes of each column where not NULL (pg_column_size)")
+        for label, size in postgres_columns(database.engine):
+            print(f"  {label:<44} {size:>9.1f}")
         database.engine.dispose()
 
 

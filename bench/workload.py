@@ -25,7 +25,7 @@ import re
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,8 @@ import orjson
 from emailhook.adapters import inbox
 from emailhook.adapters.models import BodyState
 from emailhook.bootstrap import Database
+from emailhook.domain.events import EmailEvent
+from emailhook.domain.parsing import parse_body, report_key
 from emailhook.service.processing import Processor, RetryPolicy
 
 SEED = Path(__file__).resolve().parents[1] / "tests" / "data" / "seed"
@@ -49,7 +51,8 @@ REPORT_REST = "suppressed_bounce"
 TRACKING = [("opened", 0.30), ("clicked", 0.08), ("unsubscribed", 0.005), ("complained", 0.002)]
 MIX = "72 % delivery reports (100 a body), 28 % tracking events with eventId (one a body)"
 
-_LITERAL_CONTACT = re.compile(r"'qj_contact_id': '\d+'")
+#: the contact in either callbackData encoding: 'qj_contact_id': '3' or "qj_contact_id": 3
+_CONTACT = re.compile(r"""(['"]qj_contact_id['"]:\s*)(['"]?)\d+\2""")
 
 
 def _load(name: str) -> dict[str, Any]:
@@ -85,6 +88,12 @@ class Mix:
         self._tracking = {name: _load(name) for name, _ in TRACKING}
         self.message = 0
         self.produced = 0
+        #: the parsed event of each template item, by id(item): the fast fill's starting point
+        self._parsed: dict[int, EmailEvent] = {}
+        for items in [*self._reports.values(), [[t] for t in self._tracking.values()]]:
+            for item in items:
+                one = item[0] if isinstance(item, list) else item
+                (self._parsed[id(one)],) = parse_body(one).events
 
     def _received(self) -> datetime:
         span = DAYS * 24 * 3600 * min(1.0, self.produced / self._total)
@@ -92,23 +101,39 @@ class Mix:
 
     def bodies(self) -> Iterator[Body]:
         """Yield bodies: every 100 messages one report batch, and their tracking events."""
+        for body, _ in self.bodies_with_events():
+            yield body
+
+    def bodies_with_events(self) -> Iterator[tuple[Body, list[EmailEvent]]]:
+        """Yield bodies with their events, built from each template's parsed event.
+
+        The events are what ``parse_body`` gives for the body (``check_fast_events`` proves it
+        on a sample) without parsing it: the fast fill skips the parser's cost, mostly
+        ``ast.literal_eval`` of the long Python-literal callbackData.
+        """
         while True:
-            reports: list[dict[str, Any]] = []
-            tracking: list[dict[str, Any]] = []
+            reports: list[tuple[dict[str, Any], EmailEvent]] = []
+            tracking: list[tuple[dict[str, Any], EmailEvent]] = []
             for _ in range(REPORTS_PER_BODY):
                 report, events = self._message()
                 reports.append(report)
                 tracking += events
-            yield self._body({"results": reports}, len(reports), "delivery_reports")
-            for event in tracking:
-                yield self._body(event, 1, "tracking_event")
+            batch = {"results": [item for item, _ in reports]}
+            yield (
+                self._body(batch, len(reports), "delivery_reports"),
+                [event for _, event in reports],
+            )
+            for item, event in tracking:
+                yield self._body(item, 1, "tracking_event"), [event]
 
     def _body(self, decoded: dict[str, Any], events: int, shape: str) -> Body:
         body = Body(orjson.dumps(decoded), events, shape, self._received())
         self.produced += events
         return body
 
-    def _message(self) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    def _message(
+        self,
+    ) -> tuple[tuple[dict[str, Any], EmailEvent], list[tuple[dict[str, Any], EmailEvent]]]:
         rnd = self._rnd
         self.message += 1
         contact = rnd.randrange(1, self._contacts + 1)
@@ -120,28 +145,86 @@ class Mix:
                 name = candidate
                 break
             pick -= share
-        report = dict(rnd.choice(self._reports[name]))
+        template = rnd.choice(self._reports[name])
+        report = dict(template)
         report["messageId"] = message_id
         report["to"] = email
-        report["callbackData"] = _with_contact(report["callbackData"], contact)
-        events: list[dict[str, Any]] = []
+        report["callbackData"] = _with_contact(template["callbackData"], contact)
+        parsed = self._parsed[id(template)]
+        data = _contact_data(parsed.callback_data, contact)
+        key = report_key(
+            message_id,
+            email,
+            parsed.status,
+            parsed.status_name,
+            parsed.event_at.isoformat() if parsed.event_at else None,
+            parsed.error_id,
+        )
+        first = (
+            report,
+            replace(
+                parsed,
+                event_key=key,
+                email=email,
+                message_id=message_id,
+                qj_contact_id=contact,
+                callback_data=data,
+                callback_data_raw=report["callbackData"],
+                raw=report,
+            ),
+        )
+        events: list[tuple[dict[str, Any], EmailEvent]] = []
         if report["status"]["groupName"] == "DELIVERED":
             for kind, share in TRACKING:
                 if rnd.random() < share:
-                    event = dict(self._tracking[kind])
+                    source = self._tracking[kind]
+                    event = dict(source)
                     event["messageId"] = message_id
                     event["recipient"] = email
                     event["bulkId"] = report["bulkId"]
                     event["eventId"] = f"{rnd.getrandbits(128):032x}"
                     event["callbackData"] = report["callbackData"]
-                    events.append(event)
-        return report, events
+                    tracked = replace(
+                        self._parsed[id(source)],
+                        event_key=f"ev:{event['eventId']}",
+                        email=email,
+                        message_id=message_id,
+                        bulk_id=report["bulkId"],
+                        provider_event_id=event["eventId"],
+                        qj_contact_id=contact,
+                        campaign=parsed.campaign,
+                        creditor_id=parsed.creditor_id,
+                        creditor_name=parsed.creditor_name,
+                        callback_data=data,
+                        callback_data_raw=event["callbackData"],
+                        raw=event,
+                    )
+                    events.append((event, tracked))
+        return first, events
+
+
+def _contact_data(data: dict[str, Any] | None, contact: int) -> dict[str, Any] | None:
+    if data is None:
+        return None
+    # The literal templates carry the contact as text ('124127953'), the JSON ones as a number.
+    was = data.get("qj_contact_id")
+    return {**data, "qj_contact_id": str(contact) if isinstance(was, str) else contact}
+
+
+def check_fast_events(bodies: int = 300) -> None:
+    """Fail unless the fast events of ``bodies`` bodies are exactly what the parser gives."""
+    for n, (body, events) in enumerate(Mix(seed=42).bodies_with_events()):
+        if n >= bodies:
+            return
+        parsed = parse_body(orjson.loads(body.raw)).events
+        if parsed != events:
+            wrong = next(i for i, (a, b) in enumerate(zip(parsed, events, strict=True)) if a != b)
+            raise AssertionError(f"body {n} event {wrong}: {parsed[wrong]} != {events[wrong]}")
 
 
 def _with_contact(callback_data: str, contact: int) -> str:
-    if callback_data.startswith("{'"):
-        return _LITERAL_CONTACT.sub(f"'qj_contact_id': '{contact}'", callback_data)
-    return json.dumps({**json.loads(callback_data), "qj_contact_id": contact})
+    """Return the text with another qj_contact_id, its quoting and escapes as they were."""
+    return _CONTACT.sub(lambda m: f"{m[1]}{m[2]}{contact}{m[2]}", callback_data, count=1)
 
 
 def drain(database: Database, mix: Mix, events: int, *, label: str = "stored") -> float:

@@ -62,6 +62,8 @@ class Kind(enum.Enum):
     BYTES = "bytea"
     TIME = "timestamptz"
     JSON = "jsonb"
+    #: JSON kept as text (never queried inside): smaller than JSONB for small documents
+    JSON_TEXT = "json"
 
 
 Columns = Sequence[tuple[str, Kind]]

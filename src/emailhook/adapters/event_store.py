@@ -184,7 +184,7 @@ _INSERT_CALLBACKS = BulkInsert(
         ("creditor_id", _T),
         ("creditor_name", _T),
         ("callback_data", _J),
-        ("raw_rest", _J),
+        ("raw_rest", Kind.JSON_TEXT),
         ("inbox_id", _I),
     ],
     _NEW_KEYS_ONLY,

@@ -6,7 +6,8 @@ Create Date: 2026-12-01 16:00:00.000000
 
 ``email_callback.raw`` and ``callback_data_raw`` held again what the columns and
 ``callback_data`` hold (``callbackData`` three times): ``raw_rest`` keeps only the rest
-(``domain.raw_event``), and the dashboard gives the raw event back whole. ``event_key`` goes
+(``domain.raw_event``), as JSON text (smaller than JSONB, and never queried inside), and
+the dashboard gives the raw event back whole. ``event_key`` goes
 from 43 characters of text to 21 bytes (``event_store.stored_key``). ``inbox_id`` loses its
 foreign key and index: no query reads events by body, and pruning old bodies must not
 rewrite their events (``ON DELETE SET NULL`` did).
@@ -46,7 +47,7 @@ _TYPES: dict[str, sa.types.TypeEngine[Any]] = {
     "sent_at": UTCDateTime(),
     "callback_data": _JSON,
     "raw": _JSON,
-    "raw_rest": _JSON,
+    "raw_rest": sa.JSON(),
     "error_permanent": sa.Boolean(),
     "callback_data_raw": sa.Text(),
     "event_key": sa.Text(),
@@ -93,11 +94,11 @@ def _compact(row: Mapping[str, Any], columns: dict[str, Any]) -> dict[str, Any]:
 
 def upgrade() -> None:
     with op.batch_alter_table("email_callback", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("raw_rest", _JSON, nullable=True))
+        batch_op.add_column(sa.Column("raw_rest", sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column("new_key", sa.LargeBinary(21), nullable=True))
     _convert(["raw", "event_key"], ["raw_rest", "new_key"], _compact)
     with op.batch_alter_table("email_callback", schema=None) as batch_op:
-        batch_op.alter_column("raw_rest", existing_type=_JSON, nullable=False)
+        batch_op.alter_column("raw_rest", existing_type=sa.JSON(), nullable=False)
         batch_op.drop_index("ix_email_callback_inbox_id")
         batch_op.drop_constraint("fk_email_callback_inbox_id_inbox_body", type_="foreignkey")
         batch_op.drop_constraint("uq_email_callback_event_key", type_="unique")
