@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 import sys
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Select, create_engine, func, select
@@ -45,8 +46,6 @@ def main() -> None:
         hour = conn.execute(
             select(EmailCallback.data_recebimento).where(EmailCallback.id == top // 2)
         ).scalar_one()
-        from datetime import timedelta
-
         cases: list[tuple[str, Any]] = [
             ("?qj_contact_id=", page(EmailCallback.qj_contact_id == contact)),
             ("?id_externo=", page(EmailCallback.id_externo == message)),
