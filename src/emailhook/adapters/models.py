@@ -121,7 +121,7 @@ class EmailCallback(Base):
     kind: Mapped[str] = mapped_column(String(16))
     status: Mapped[str | None] = mapped_column(Text, index=True)
     email: Mapped[str | None] = mapped_column(Text)
-    data_recebimento: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    data_recebimento: Mapped[datetime] = mapped_column(UTCDateTime())
     id_externo: Mapped[str | None] = mapped_column(Text, index=True)
     qj_contact_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     event_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -151,6 +151,9 @@ class EmailCallback(Base):
     __table_args__ = (
         # The soft-bounce rule reads one address's bounces: WHERE email IN (...) AND status = ...
         Index("ix_email_callback_email_status", "email", "status"),
+        # A receipt-time window's newest ids come from the index alone (``queries``); SQLite's
+        # indexes hold the rowid (the id) already.
+        Index("ix_email_callback_data_recebimento", "data_recebimento", postgresql_include=["id"]),
     )
 
 

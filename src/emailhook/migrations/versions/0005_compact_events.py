@@ -10,7 +10,8 @@ Create Date: 2026-12-01 16:00:00.000000
 the dashboard gives the raw event back whole. ``event_key`` goes
 from 43 characters of text to 21 bytes (``event_store.stored_key``). ``inbox_id`` loses its
 foreign key and index: no query reads events by body, and pruning old bodies must not
-rewrite their events (``ON DELETE SET NULL`` did).
+rewrite their events (``ON DELETE SET NULL`` did). On PostgreSQL the receipt-time index also
+carries the id (``INCLUDE``), so a time window's newest ids come from the index alone.
 
 Existing rows are converted in one pass, ``_BATCH`` rows per statement (the old ``raw`` still
 holds ``callbackData`` as sent, so a text that no encoding writes again stays in the rest).
@@ -114,6 +115,14 @@ def upgrade() -> None:
         )
     with op.batch_alter_table("email_callback", schema=None) as batch_op:
         batch_op.create_unique_constraint("uq_email_callback_event_key", ["event_key"])
+    if op.get_bind().dialect.name == "postgresql":
+        op.drop_index("ix_email_callback_data_recebimento", table_name="email_callback")
+        op.create_index(
+            "ix_email_callback_data_recebimento",
+            "email_callback",
+            ["data_recebimento"],
+            postgresql_include=["id"],
+        )
 
 
 def _key_text(key: bytes, event_id: str | None) -> str:
@@ -136,6 +145,11 @@ def _whole(row: Mapping[str, Any], columns: dict[str, Any]) -> dict[str, Any]:
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.drop_index("ix_email_callback_data_recebimento", table_name="email_callback")
+        op.create_index(
+            "ix_email_callback_data_recebimento", "email_callback", ["data_recebimento"]
+        )
     with op.batch_alter_table("email_callback", schema=None) as batch_op:
         batch_op.drop_constraint("uq_email_callback_event_key", type_="unique")
         batch_op.alter_column(
