@@ -4,9 +4,12 @@
     .venv/bin/python bench/growth.py --postgres-sizes 0,1000000 --sqlite-sizes 0,1000000
     make bench-growth
 
-The database is filled with bench/workload.py's seed mix stored exactly as the worker stores
-it: bodies added to the inbox, then the real ``Processor`` (parsing, ``event_store``,
-derived state, rollup, ``mark_done``) in relay-sized batches. At each size:
+The database is filled with bench/workload.py's seed mix stored as the worker stores it:
+bodies added to the inbox (pending), then the Processor's own store (``Processor._store``:
+``event_store``, derived state, rollup, ``mark_done``, one transaction per 5,000 events) with
+the events the parser gives for those bodies, built from each seed's parsed event instead of
+parsing every copy (``workload.check_fast_events`` compares them with ``parse_body``'s on
+2,000 bodies first). At each size:
 
 - drain: a fixed backlog (``--backlog`` events of the same mix) is added to the inbox first,
   then drained by the Processor; events/s over the drain alone;
@@ -14,8 +17,10 @@ derived state, rollup, ``mark_done``) in relay-sized batches. At each size:
   browser gets it), ``--calls`` times with keys sampled from the stored rows; p50 and p99;
 - bytes per event (bench/bytes.py's measure).
 
-PostgreSQL uses the database ``growth_run_<pid>``, dropped at the end. Results are printed and
-written to bench/results/growth.json.
+PostgreSQL uses the database ``growth_run_<pid>``, dropped at the end (``--keep NAME`` keeps
+a growth_* database, ``--reuse`` goes on filling it; ``--pair-with NAME`` only alternates
+drains into an empty database and into NAME). Results are printed and written to
+bench/results/growth-<database>.json.
 """
 
 from __future__ import annotations
@@ -269,6 +274,37 @@ def run(settings: Settings, sizes: list[int], args: argparse.Namespace, name: st
     return rows
 
 
+def paired_drains(kept: str, rounds: int, backlog: int) -> None:
+    """Drain the same backlog into an empty database and into ``kept``, alternately.
+
+    The machine is shared: back-to-back pairs compare the two sizes under the same load.
+    """
+    quiet()
+    with postgres_database(f"growth_pair_{os.getpid()}") as empty_url:
+        folder = Path(tempfile.mkdtemp(prefix="growth-pair-"))
+        empty = open_database(
+            Settings(database_url=empty_url, data_dir=folder), lock_timeout_seconds=30
+        )
+        full_url = f"postgresql://postgres@127.0.0.1:5432/{kept}"
+        full = open_database(
+            Settings(database_url=full_url, data_dir=folder), lock_timeout_seconds=30
+        )
+        quiet()
+        size = count(full)
+        mix = Mix(seed=7 + size, total=size)
+        mix.produced = mix.message = size
+        for n in range(rounds):
+            small = timed_drain(empty, Mix(seed=1000 + n, total=backlog * rounds), backlog)
+            large = timed_drain(full, mix, backlog)
+            print(
+                f"  pair {n + 1}: empty {small:,.0f} events/s, {size:,} events {large:,.0f}"
+                f" events/s: {large / small:.0%} (load {os.getloadavg()[0]:.1f})",
+                flush=True,
+            )
+        empty.engine.dispose()
+        full.engine.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--postgres-sizes", default="0,1000000,5000000,10000000")
@@ -277,7 +313,12 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=100)
     parser.add_argument("--keep", help="PostgreSQL: fill this growth_* database and keep it")
     parser.add_argument("--reuse", action="store_true", help="with --keep: go on filling it")
+    parser.add_argument("--pair-with", help="only alternate drains: empty vs this database")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
+    if args.pair_with:
+        paired_drains(args.pair_with, args.rounds, args.backlog)
+        return
     check_fast_events(2000)
 
     def sizes(text: str) -> list[int]:
