@@ -14,9 +14,12 @@ raw item exactly (as canonical JSON); when it would not, the raw item is kept wh
 ``WHOLE``. Key order is not kept (PostgreSQL's JSONB never kept it).
 
 ``callbackData`` text is given back from ``callback_data`` when one of the encodings senders
-use writes it again character for character (Python's ``repr`` of a dict, seen in
-``delivered_dict.json``; ``json.dumps`` with its default separators, seen in ``delivered.json``),
-and an object when it came as one; the rest then says which, under ``CALLBACK_FORM``.
+use writes it again character for character (``CALLBACK_ENCODINGS``: Python's ``repr`` of the
+dict with non-ASCII as ``\\uXXXX``, seen in ``delivered_dict.json``; ``json.dumps``, seen in
+``delivered.json``; JSON with only characters past the BMP escaped, ``suppressed_bounce.json``),
+and an object when it came as one; the rest then says which, under ``CALLBACK_FORM``. Only the
+encodings of the text's own quoting are tried: each costs a full encode (28 us an event for a
+``delivered_dict`` report in all, against 114 us to parse it).
 """
 
 from __future__ import annotations
@@ -73,7 +76,8 @@ def _millis(value: datetime | None) -> int | None:
     return None if value is None else (value - _EPOCH) // _MILLISECOND
 
 
-#: (field path in the raw item, column it is read back from, conversion) of each kind.
+#: (field path in the raw item, the EmailEvent field it is read back from) of each kind;
+#: ``sent_at_millis`` is ``sent_at`` as the epoch milliseconds of ``sendDateTime``
 _REPORT: list[tuple[tuple[str, ...], str]] = [
     (("messageId",), "message_id"),
     (("to",), "email"),
