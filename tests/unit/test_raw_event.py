@@ -108,4 +108,5 @@ def test_an_infobip_item_holding_the_rests_own_marks_round_trips() -> None:
     }
     (event,) = parse_body(item).events
     rest, restored = round_trip(event)
+    assert rest == {raw_event.WHOLE: item}  # its own "~cd" would be lost: kept whole
     assert canonical(restored) == canonical(item)
