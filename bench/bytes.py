@@ -24,7 +24,7 @@ import psycopg
 from sqlalchemy import Engine
 from workload import MIX, Mix, drain
 
-from emailhook.composition import Database, open_database
+from emailhook.adapters.db.engine import Database, open_database
 from emailhook.settings import Settings
 
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -51,13 +51,14 @@ from workload import (
     check_fast_events,
 )
 
-from emailhook.adapters.db.models import BodyState, EmailCallback
+from emailhook import create_app
+from emailhook.adapters.db.engine import Database, open_database
+from emailhook.adapters.db.models import EmailCallback
 from emailhook.adapters.intake import inbox
-from emailhook.adapters.intake.inbox import PendingBody
-from emailhook.composition import Database, open_database
+from emailhook.composition import retry_policy, soft_bounce_rule
 from emailhook.domain.events import EmailEvent, ParsedBody, Shape
-from emailhook.entrypoints.web.app import create_app
-from emailhook.service.processing import Outcome, Processor, RetryPolicy, _Parsed
+from emailhook.domain.inbox import BodyState, PendingBody
+from emailhook.service.processing import Outcome, Processor, _Parsed
 from emailhook.settings import Settings
 
 API = "/email-callbacks"
@@ -72,7 +73,9 @@ def fast_fill(database: Database, mix: Mix, events: int, label: str) -> float:
     ``mark_done`` in one transaction) takes them with the events the parser would give
     (``workload.check_fast_events`` checks that first), 5,000 events a batch.
     """
-    processor = Processor(database.sessions, RetryPolicy())
+    processor = Processor(
+        database.sessions, retry_policy(Settings()), soft_bounces=soft_bounce_rule(Settings())
+    )
     source = mix.bodies_with_events()
     started, stored, last = time.perf_counter(), 0, 0.0
     while stored < events:
@@ -121,7 +124,9 @@ def timed_drain(database: Database, mix: Mix, events: int) -> float:
                     for b in backlog[start : start + 2000]
                 ],
             )
-    processor = Processor(database.sessions, RetryPolicy())
+    processor = Processor(
+        database.sessions, retry_policy(Settings()), soft_bounces=soft_bounce_rule(Settings())
+    )
     started, batch, in_batch = time.perf_counter(), [], 0
     for body_id, body in zip(ids, backlog, strict=True):
         batch.append(body_id)

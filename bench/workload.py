@@ -32,12 +32,14 @@ from typing import Any
 
 import orjson
 
-from emailhook.adapters.db.models import BodyState
+from emailhook.adapters.db.engine import Database
 from emailhook.adapters.intake import inbox
-from emailhook.composition import Database
+from emailhook.composition import retry_policy, soft_bounce_rule
 from emailhook.domain.events import EmailEvent
+from emailhook.domain.inbox import BodyState
 from emailhook.providers.infobip.parsing import parse_body, report_key
-from emailhook.service.processing import Processor, RetryPolicy
+from emailhook.service.processing import Processor
+from emailhook.settings import Settings
 
 SEED = Path(__file__).resolve().parents[1] / "tests" / "data" / "seed"
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -229,7 +231,9 @@ def _with_contact(callback_data: str, contact: int) -> str:
 
 def drain(database: Database, mix: Mix, events: int, *, label: str = "stored") -> float:
     """Store ``events`` (about) through the inbox and the Processor; return events/s."""
-    processor = Processor(database.sessions, RetryPolicy())
+    processor = Processor(
+        database.sessions, retry_policy(Settings()), soft_bounces=soft_bounce_rule(Settings())
+    )
     source = mix.bodies()
     started, stored, last_print = time.perf_counter(), 0, 0.0
     while stored < events:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -144,9 +145,12 @@ def test_suppressions_list_every_reason_as_json_and_as_csv(
 ) -> None:
     for body in seed_bodies.values():
         assert stack.post(body).status_code == 200
+    # Recent bounces: a soft-bounce suppression ends 30 days after the latest one (default).
+    start = datetime.now(UTC).date() - timedelta(days=10)
+    days = [start + timedelta(days=n) for n in (1, 3, 5)]
     soft = [
-        report(f"s-{n}", "UNDELIVERABLE", f"2024-07-0{n}T00:00:00Z", 300, "soft@example.com")
-        for n in (1, 3, 5)
+        report(f"s-{day}", "UNDELIVERABLE", f"{day}T00:00:00Z", 300, "soft@example.com")
+        for day in days
     ]
     post_in_turn(stack, soft[2], soft[0], soft[0])
     assert "soft@example.com" not in {
@@ -166,7 +170,7 @@ def test_suppressions_list_every_reason_as_json_and_as_csv(
     items = first["items"] + rest["items"]
     assert {s["email"]: s["reason"] for s in items} == expected
     soft_row = next(s for s in items if s["email"] == "soft@example.com")
-    assert soft_row["since"] == "2024-07-05T00:00:00+00:00"
+    assert soft_row["since"] == f"{days[2]}T00:00:00+00:00"
 
     by_header = httpx.get(f"{stack.base_url}/suppressions", headers={"Accept": "text/csv"})
     by_param = get(stack, "/suppressions", format="csv")
