@@ -279,6 +279,15 @@ def run(settings: Settings, sizes: list[int], args: argparse.Namespace, name: st
     return rows
 
 
+def blocks(database: Database) -> tuple[int, int]:
+    """Return the blocks this database read from outside shared buffers, and found in them."""
+    with database.engine.connect() as conn:
+        read, hit = conn.exec_driver_sql(
+            "SELECT blks_read, blks_hit FROM pg_stat_database WHERE datname = current_database()"
+        ).one()
+    return int(read), int(hit)
+
+
 def paired_drains(kept: str, rounds: int, backlog: int) -> None:
     """Drain the same backlog into an empty database and into ``kept``, alternately.
 
@@ -299,11 +308,18 @@ def paired_drains(kept: str, rounds: int, backlog: int) -> None:
         mix = Mix(seed=7 + size, total=size)
         mix.produced = mix.message = size
         for n in range(rounds):
+            before = blocks(empty), blocks(full)
             small = timed_drain(empty, Mix(seed=1000 + n, total=backlog * rounds), backlog)
             large = timed_drain(full, mix, backlog)
+            (read0, hit0), (read1, hit1) = (
+                [now - then for now, then in zip(blocks(db), was, strict=True)]
+                for db, was in zip((empty, full), before, strict=True)
+            )
             print(
                 f"  pair {n + 1}: empty {small:,.0f} events/s, {size:,} events {large:,.0f}"
-                f" events/s: {large / small:.0%} (load {os.getloadavg()[0]:.1f})",
+                f" events/s: {large / small:.0%} (load {os.getloadavg()[0]:.1f});"
+                f" blocks read / hit per event: {read0 / backlog:.1f} / {hit0 / backlog:.0f}"
+                f" against {read1 / backlog:.1f} / {hit1 / backlog:.0f}",
                 flush=True,
             )
         empty.engine.dispose()
