@@ -182,11 +182,13 @@ def run_postgres(events: int, alter: str | None = None) -> None:
 
 def run_sqlite(events: int) -> None:
     with tempfile.TemporaryDirectory(prefix="growth-bytes-") as folder:
-        database = open_database(Settings(data_dir=Path(folder)), lock_timeout_seconds=30)
+        settings = Settings(data_dir=Path(folder))
+        database = open_database(settings, lock_timeout_seconds=30)
+        path = database.engine.url.database or str(Path(folder) / "emailhook.db")
         rate = fill(database, events)
         print(f"SQLite fill: {rate:,.0f} events/s")
         database.engine.dispose()
-        file_size, sizes = sqlite_sizes(str(Path(folder) / "emailhook.db"))
+        file_size, sizes = sqlite_sizes(path)
         print_sizes(sizes, events, "SQLite (dbstat)")
         print(f"{'file after checkpoint':<46} {file_size / 1e6:>9.2f} {file_size / events:>9.1f}")
         database.engine.dispose()

@@ -243,7 +243,7 @@ def run(settings: Settings, sizes: list[int], args: argparse.Namespace, name: st
     database = open_database(settings, lock_timeout_seconds=30)
     quiet()
     dialect = database.engine.dialect.name
-    path = None if dialect == "postgresql" else settings.data_dir / "emailhook.db"
+    path = None if dialect == "postgresql" else Path(database.engine.url.database or "")
     TOTAL[0] = max(sizes) + len(sizes) * args.backlog
     already = count(database)
     # Going on from a kept database: other random ids, receipt times going on from there.
