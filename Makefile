@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup run test lint unit e2e browser screenshot faults multihost bench fuzz clean
+.PHONY: setup run test lint unit e2e browser screenshot faults multihost bench bench-growth fuzz clean
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "emailhook needs Python 3.11; set PYTHON=/path/to/python3.11")'
@@ -51,6 +51,9 @@ multihost: setup  ## two web, two worker and a database host in network namespac
 
 bench: setup  ## ceiling, ingest, drain, sustained load and memory; see bench/run.py
 	$(BIN)/python bench/run.py
+
+bench-growth: setup  ## drain, queries, pages and bytes per event at 0-10M events; see bench/growth.py
+	$(BIN)/python bench/growth.py $(GROWTH_ARGS)
 
 fuzz: setup  ## the long fuzzing run (20000 examples per test); `make test` runs a bounded one
 	HYPOTHESIS_PROFILE=long $(BIN)/pytest tests/fuzz --timeout=0 --hypothesis-show-statistics

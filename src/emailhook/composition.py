@@ -28,7 +28,7 @@ from emailhook.adapters.intake.group_commit import GroupCommitWriter
 from emailhook.adapters.intake.spool import SpoolWriter
 from emailhook.adapters.intake.spool_promoter import SpoolPromoter
 from emailhook.domain.suppression import SoftBounceRule
-from emailhook.observability.metrics import record_reconciled
+from emailhook.observability.metrics import record_pruned, record_reconciled
 from emailhook.providers.base import Fetch, Provider
 from emailhook.providers.infobip.provider import NAME as INFOBIP
 from emailhook.providers.registry import PROVIDERS
@@ -40,6 +40,7 @@ from emailhook.service.periodic import start_every
 from emailhook.service.processing import Processor, RetryPolicy
 from emailhook.service.reconciler import Reconciler
 from emailhook.service.relay import Publish, Relay, RelayPolicy
+from emailhook.service.retention import Retention
 from emailhook.service.suppression_sync import SuppressionSync
 from emailhook.service.webhooks import ProviderWebhooks
 from emailhook.settings import Settings
@@ -125,6 +126,13 @@ def suppression_sync(settings: Settings, database: Database) -> SuppressionSync 
         soft_bounce_window=soft_bounce_rule(settings).suppress_for,
         export=settings.infobip_export_suppressions,
     )
+
+
+def retention(settings: Settings, database: Database) -> Retention | None:
+    """Return the pruning of processed bodies, or None while no retention is set."""
+    if settings.inbox_retention_days is None:
+        return None
+    return Retention(database.sessions, settings.inbox_retention_days, on_pruned=record_pruned)
 
 
 def cli_processor(settings: Settings, database: Database) -> Processor:

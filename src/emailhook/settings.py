@@ -156,6 +156,9 @@ class Settings(_WithProviders):
     relay_max_in_flight: PositiveInt = 8
     #: a body published this long ago and still pending is published again
     redelivery_seconds: PositiveFloat = 60.0
+    #: processed (DONE) inbox bodies older than this many days go with ``emailhook prune``;
+    #: None keeps them for ever. A pruned body can no longer be replayed.
+    inbox_retention_days: PositiveInt | None = None
     #: a body is dead-lettered after failing this many times ...
     max_attempts: PositiveInt = 5
     #: ... or after being published this many times without completing (it kills the worker)

@@ -18,6 +18,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine, text
 
+from emailhook.adapters.store.event_keys import key_text
 from emailhook.providers.base import StoredRequest
 from emailhook.providers.registry import parsers
 from support.ledger import Body, Ledger, assert_exactly_once, make_bodies, publish
@@ -51,8 +52,10 @@ PARSERS = parsers()
 
 
 def stored_keys(engine: Engine) -> Counter[str]:
+    """The stored keys as the parsers write them (``event_keys.key_text``)."""
     with engine.connect() as conn:
-        return Counter(row[0] for row in conn.execute(text("SELECT event_key FROM email_callback")))
+        rows = conn.execute(text("SELECT event_key, provider_event_id FROM email_callback"))
+        return Counter(key_text(bytes(key), event_id) for key, event_id in rows)
 
 
 def infobip_keys(bodies: list[Body]) -> list[tuple[Post, tuple[str, ...]]]:

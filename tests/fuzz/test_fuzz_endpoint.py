@@ -29,6 +29,7 @@ from sqlalchemy import select
 
 from emailhook import create_app
 from emailhook.adapters.db.models import EmailCallback, InboxBody, PlatformEventRow
+from emailhook.adapters.store.event_keys import stored_key
 from emailhook.domain.inbox import BodyState
 from emailhook.domain.scrub import scrub_nul
 from emailhook.providers.infobip.parsing import parse_body
@@ -180,12 +181,13 @@ def assert_stored_or_unrecognized(app: Flask, body_id: int) -> None:
         assert row.state in {BodyState.DONE, BodyState.UNRECOGNIZED}, (row.state, row.last_error)
         parsed = parse_body(scrub_nul(orjson.loads(row.body)))  # what the worker read
         keys = [e.event_key for e in parsed.events]
+        wanted = {stored_key(key) for key in keys}
         stored = set(
             session.scalars(
-                select(EmailCallback.event_key).where(EmailCallback.event_key.in_(keys))
+                select(EmailCallback.event_key).where(EmailCallback.event_key.in_(wanted))
             )
         )
-        assert stored == set(keys)
+        assert stored == wanted
         platform_keys = [e.event_key for e in parsed.platform_events]
         kept = session.scalars(
             select(PlatformEventRow.event_key).where(PlatformEventRow.event_key.in_(platform_keys))

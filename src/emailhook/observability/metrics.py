@@ -56,6 +56,7 @@ class Metrics:
     latency: Histogram
     other_channels: Counter
     reconciled: Counter
+    pruned: Counter
 
 
 def configure_metrics(settings: Settings) -> Path:
@@ -113,6 +114,10 @@ def _metrics() -> Metrics:
             "emailhook_reconciled_events",
             "Events found in Infobip's logs that no webhook delivered (the webhook loss)",
         ),
+        pruned=Counter(
+            "emailhook_bodies_pruned",
+            "Processed inbox bodies deleted past the retention (EMAILHOOK_INBOX_RETENTION_DAYS)",
+        ),
     )
 
 
@@ -141,6 +146,11 @@ def record_stored(
 def record_reconciled(new_events: int) -> None:
     """Count the events a reconciliation run found that the webhooks had not delivered."""
     metrics().reconciled.inc(new_events)
+
+
+def record_pruned(bodies: int) -> None:
+    """Count the processed bodies a prune deleted."""
+    metrics().pruned.inc(bodies)
 
 
 class InboxGauges:

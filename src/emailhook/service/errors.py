@@ -28,6 +28,11 @@ class InvalidQueryError(ValueError):
     """A query parameter cannot be understood (400): the message says which and why."""
 
 
+class BodyNotFoundError(LookupError):
+    """A body named for a replay is not in the inbox (404): pruned past the retention
+    (``EMAILHOOK_INBOX_RETENTION_DAYS``) or never accepted. The message names the ids."""
+
+
 class OperatorUnauthorizedError(PermissionError):
     """A dashboard request without valid operator credentials (401, HTTP Basic challenge)."""
 

@@ -25,7 +25,11 @@ from emailhook.adapters.store import contact_state, rollup, suppressions
 from emailhook.clock import utcnow
 from emailhook.domain.inbox import BodyState
 from emailhook.domain.suppression import SoftBounceRule
-from emailhook.service.errors import InvalidQueryError, StorageUnavailableError
+from emailhook.service.errors import (
+    BodyNotFoundError,
+    InvalidQueryError,
+    StorageUnavailableError,
+)
 
 #: the longest e-mail address (RFC 5321: 64 + 1 + 255)
 MAX_ADDRESS_CHARS = 320
@@ -89,13 +93,19 @@ class Operations:
 
         Storing is idempotent, so a replay never doubles an event. Naming ids without states
         replays those bodies whatever their state.
+
+        A body named that the inbox no longer holds (pruned past the retention) is refused,
+        and nothing is queued: BodyNotFoundError names it.
         """
         with self._transaction(self._database) as session:
+            _refuse_missing(session, ids)
             return inbox.replay(session, now=self._clock(), ids=ids, states=states)
 
     def replay_failed(self, body_id: int) -> bool:
-        """Queue one dead-lettered or unrecognized body again; False when it is neither."""
+        """Queue one dead-lettered or unrecognized body again; False when it is neither.
+        Raises BodyNotFoundError when the inbox no longer holds it."""
         with self._transaction(self._database) as session:
+            _refuse_missing(session, [body_id])
             return bool(inbox.replay(session, now=self._clock(), ids=[body_id], states=REPLAYABLE))
 
     def rebuild(self) -> int:
@@ -174,3 +184,13 @@ class Operations:
             if not is_transient(error):
                 raise
             raise StorageUnavailableError("the database is busy or down; try again") from error
+
+
+def _refuse_missing(session: Session, ids: Sequence[int]) -> None:
+    missing = inbox.missing(session, ids)
+    if missing:
+        named = ", ".join(map(str, missing))
+        raise BodyNotFoundError(
+            f"no body {named}: pruned past the retention (EMAILHOOK_INBOX_RETENTION_DAYS)"
+            " or never accepted; its events, if any, are stored"
+        )

@@ -26,6 +26,8 @@ from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Boolean, Connection, Integer, LargeBinary, String, Table
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 from sqlalchemy.types import TypeEngine
 
 from emailhook.adapters.db.models import UTCDateTime
@@ -47,9 +49,13 @@ class Kind(enum.Enum):
     BYTES = "bytea"
     TIME = "timestamptz"
     JSON = "jsonb"
+    #: JSON kept as text (never queried inside): smaller than JSONB for small documents
+    JSON_TEXT = "json"
 
 
 Columns = Sequence[tuple[str, Kind]]
+
+_POSTGRESQL = PGDialect_psycopg()  # type: ignore[no-untyped-call]
 
 #: a model column's type -> its kind; the first that matches (BigInteger is an Integer)
 _KINDS: tuple[tuple[type[TypeEngine[Any]], Kind], ...] = (
@@ -63,6 +69,13 @@ _KINDS: tuple[tuple[type[TypeEngine[Any]], Kind], ...] = (
 )
 
 
+def _kind_of(column_type: TypeEngine[Any]) -> Kind | None:
+    kind = next((k for t, k in _KINDS if isinstance(column_type, t)), None)
+    if kind is Kind.JSON and not isinstance(column_type.dialect_impl(_POSTGRESQL), JSONB):
+        return Kind.JSON_TEXT  # plain JSON is text on PostgreSQL too (``raw_rest``)
+    return kind
+
+
 def table_columns(
     table: Table, *, only: Collection[str] | None = None, leave_out: Collection[str] = ("id",)
 ) -> list[tuple[str, Kind]]:
@@ -72,7 +85,7 @@ def table_columns(
     for column in table.columns:
         if (only is not None and column.name not in only) or column.name in leave_out:
             continue
-        kind = next((k for t, k in _KINDS if isinstance(column.type, t)), None)
+        kind = _kind_of(column.type)
         if kind is None:
             raise TypeError(f"{table.name}.{column.name}: no bulk kind for {column.type!r}")
         columns.append((column.name, kind))

@@ -225,6 +225,14 @@ def record_failure(
     return BodyState(state) if state else BodyState.DONE
 
 
+def missing(session: Session, ids: Sequence[int]) -> list[int]:
+    """Return the ids among ``ids`` that no body has (never accepted, or pruned)."""
+    if not ids:
+        return []
+    found = set(session.execute(select(InboxBody.id).where(InboxBody.id.in_(ids))).scalars())
+    return sorted(set(ids) - found)
+
+
 def replay(
     session: Session,
     *,

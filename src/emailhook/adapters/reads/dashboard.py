@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from emailhook.adapters.db.models import ContactEmailState, EmailCallback, EventRollup
 from emailhook.adapters.reads import queries
+from emailhook.adapters.store.events import RAW_EVENT_COLUMNS, restore_raw
 
 #: what the campaign page can group by: its name and the rollup columns
 GROUPINGS: dict[str, tuple[str, ...]] = {
@@ -73,13 +74,23 @@ def latest_events(
 
 
 def raw_events(session: Session, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-    """Return the raw event of each id (by primary key)."""
+    """Return the raw event of each id (by primary key), given back whole from its row."""
     if not ids:
         return {}
+    columns = [getattr(EmailCallback, name) for name in RAW_EVENT_COLUMNS]
     rows = session.execute(
-        select(EmailCallback.id, EmailCallback.raw).where(EmailCallback.id.in_(list(ids)))
+        select(
+            EmailCallback.id,
+            EmailCallback.provider,
+            EmailCallback.kind,
+            EmailCallback.raw_rest,
+            *columns,
+        ).where(EmailCallback.id.in_(list(ids)))
     ).all()
-    return {int(row_id): raw for row_id, raw in rows}
+    return {
+        int(row_id): restore_raw(provider, kind, raw_rest, values)
+        for row_id, provider, kind, raw_rest, *values in rows
+    }
 
 
 def contacts_with_email(session: Session, email: str, *, limit: int = 20) -> list[int]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from emailhook.adapters.db.models import (
@@ -114,7 +114,6 @@ def list_callbacks(
     Keyset pagination: a page starts below the last id of the previous one, so rows inserted
     meanwhile (higher ids) never shift or repeat a page, and no page scans what came before.
     """
-    stmt = select(*_CALLBACK_COLUMNS).order_by(EmailCallback.id.desc()).limit(limit + 1)
     conditions = [
         (where.qj_contact_id, EmailCallback.qj_contact_id.__eq__),
         (where.email, EmailCallback.email.__eq__),
@@ -126,11 +125,43 @@ def list_callbacks(
         (where.until, EmailCallback.data_recebimento.__lt__),
         (before_id, EmailCallback.id.__lt__),
     ]
-    for value, condition in conditions:
-        if value is not None:
-            stmt = stmt.where(condition(value))
-    rows = session.execute(stmt).all()
+    filters = [condition(value) for value, condition in conditions if value is not None]
+    if _narrow_window(session, where, filters):
+        # The newest ids of the window from the time index alone, then their rows by id.
+        ids = select(EmailCallback.id).where(*filters).order_by((EmailCallback.id + 0).desc())
+        filters = [EmailCallback.id.in_(ids.limit(limit + 1).scalar_subquery())]
+    stmt = select(*_CALLBACK_COLUMNS).where(*filters).order_by(EmailCallback.id.desc())
+    rows = session.execute(stmt.limit(limit + 1)).all()
     return [Callback(*row) for row in rows[:limit]], len(rows) > limit
+
+
+#: a receipt-time window with fewer events than this is listed from its own index
+WINDOW_PROBE = 20_000
+
+
+def _narrow_window(
+    session: Session, where: CallbackFilter, filters: list[ColumnElement[bool]]
+) -> bool:
+    """Return True for a receipt-time window of fewer than ``WINDOW_PROBE`` events.
+
+    PostgreSQL lists such a window by scanning the primary key backwards and filtering: it
+    assumes the window's rows are spread over all ids, but they are one run of ids (receipt
+    time and id grow together), so a one-hour window in the middle of a million events skipped
+    491,549 rows first (EXPLAIN ANALYZE: 1.1 s; bench/explain.py). A narrow window is read
+    from the time index instead (its entries carry the id: ``id + 0`` keeps the planner off the
+    primary key) and sorted, then only its page's rows are fetched. Counting up to
+    ``WINDOW_PROBE`` entries of that index costs about 2 ms. SQLite's planner takes the time
+    index by itself.
+    """
+    keyed = (where.qj_contact_id, where.email, where.id_externo)
+    if (
+        (where.since is None and where.until is None)
+        or any(value is not None for value in keyed)
+        or session.get_bind().dialect.name != "postgresql"
+    ):
+        return False
+    probe = select(EmailCallback.id).where(*filters).limit(WINDOW_PROBE).subquery()
+    return int(session.execute(select(func.count()).select_from(probe)).scalar_one()) < WINDOW_PROBE
 
 
 def contact_emails(session: Session, qj_contact_id: int) -> list[ContactEmail]:

@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 from emailhook.adapters.db.bulk import BulkInsert, Prepared
 from emailhook.adapters.db.engine import dumps_json
 from emailhook.adapters.db.models import EmailCallback, PlatformEventRow, table_of
+from emailhook.adapters.store.event_keys import stored_key
+from emailhook.domain import raw_event
 from emailhook.domain.email_status import Observation, classify_event
 from emailhook.domain.events import EmailEvent, PlatformEvent
 from emailhook.domain.inbox import Provenance
@@ -50,6 +52,8 @@ class PreparedEvents:
 
     by_key: dict[str, tuple[EmailEvent, Provenance]]
     rows: Prepared
+    #: each key as stored (``stored_key``), back to the key
+    keys: dict[bytes, str]
 
 
 def prepare_events(events: Sequence[tuple[EmailEvent, Provenance]], dialect: str) -> PreparedEvents:
@@ -61,16 +65,19 @@ def prepare_events(events: Sequence[tuple[EmailEvent, Provenance]], dialect: str
     by_key: dict[str, tuple[EmailEvent, Provenance]] = {}
     for event, origin in events:
         by_key.setdefault(event.event_key, (event, origin))
+    keys = {stored_key(key): key for key in by_key}
     # Sorted keys make concurrent writers lock rows in one order: no deadlocks on PostgreSQL.
-    rows = [_callback_row(_callback_values(*by_key[key])) for key in sorted(by_key)]
-    return PreparedEvents(by_key, _INSERT_CALLBACKS.prepare(rows, dialect))
+    rows = [
+        _callback_row(_callback_values(stored, *by_key[keys[stored]])) for stored in sorted(keys)
+    ]
+    return PreparedEvents(by_key, _INSERT_CALLBACKS.prepare(rows, dialect), keys)
 
 
 def insert_prepared(session: Session, prepared: PreparedEvents) -> list[StoredEvent]:
     """Insert prepared events whose key is new; return those inserted (others are repeats)."""
     inserted = _INSERT_CALLBACKS.returning_prepared(session.connection(), prepared.rows)
-    by_key = prepared.by_key
-    return [StoredEvent(int(row_id), *by_key[str(key)]) for key, row_id in inserted]
+    by_key, keys = prepared.by_key, prepared.keys
+    return [StoredEvent(int(row_id), *by_key[keys[bytes(key)]]) for key, row_id in inserted]
 
 
 def insert_events(
@@ -121,10 +128,12 @@ _callback_row = _INSERT_CALLBACKS.row
 _platform_row = _INSERT_PLATFORM_EVENTS.row
 
 
-def _callback_values(event: EmailEvent, origin: Provenance) -> dict[str, Any]:
-    """Return the ``email_callback`` row of one event, by column name."""
+def _callback_values(key: bytes, event: EmailEvent, origin: Provenance) -> dict[str, Any]:
+    """Return the ``email_callback`` row of one event, by column name (``key``: its
+    ``event_key`` as stored)."""
+    raw_rest = raw_event.rest(event.raw, event.provider, event.kind.value, _raw_columns(event))
     return {
-        "event_key": event.event_key,
+        "event_key": key,
         "kind": event.kind.value,
         "status": event.status,
         "email": event.email,
@@ -148,11 +157,29 @@ def _callback_values(event: EmailEvent, origin: Provenance) -> dict[str, Any]:
         "creditor_id": event.creditor_id,
         "creditor_name": event.creditor_name,
         "callback_data": dumps_json(event.callback_data),
-        "callback_data_raw": event.callback_data_raw,
-        "raw": dumps_json(event.raw),
+        "raw_rest": dumps_json(raw_rest),
         "inbox_id": origin.inbox_id,
         "provider": event.provider,
         "event_type": event.event_type.value,
         "bounce_class": event.bounce_class.value if event.bounce_class else None,
         "reject_reason": event.reject_reason.value if event.reject_reason else None,
     }
+
+
+def _raw_columns(event: EmailEvent) -> dict[str, Any]:
+    """Return what ``raw_event`` reads of an event: the values its row's columns will hold."""
+    return {name: getattr(event, name) for name in raw_event.COLUMNS}
+
+
+#: the column of each EmailEvent field whose name differs
+RAW_COLUMN_NAMES = {"message_id": "id_externo"}
+#: ``raw_event.COLUMNS`` as ``email_callback`` names them
+RAW_EVENT_COLUMNS = [RAW_COLUMN_NAMES.get(name, name) for name in raw_event.COLUMNS]
+
+
+def restore_raw(
+    provider: str, kind: str, raw_rest: dict[str, Any], values: Sequence[Any]
+) -> dict[str, Any]:
+    """Return the raw event of a row, from its ``raw_rest`` and ``RAW_EVENT_COLUMNS`` values."""
+    columns = dict(zip(raw_event.COLUMNS, values, strict=True))
+    return raw_event.restore(raw_rest, provider, kind, columns)

@@ -10,9 +10,14 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from emailhook.adapters.db.models import EmailCallback, ReconcileRun, ReconcileWatermark
+from emailhook.adapters.store.event_keys import stored_key
+from emailhook.adapters.store.events import RAW_EVENT_COLUMNS, restore_raw
 
 #: keys or message ids per ``IN (...)``
 _IN_CHUNK = 500
+#: the reconciler's provider: the callbackData it looks for is in Infobip's raw items
+INFOBIP = "infobip"
+_MESSAGE_ID = RAW_EVENT_COLUMNS.index("id_externo")
 
 
 def read_watermark(session: Session, name: str) -> datetime | None:
@@ -73,12 +78,13 @@ def latest_runs(session: Session, limit: int) -> list[ReconcileRun]:
 
 def known_keys(session: Session, keys: Iterable[str]) -> set[str]:
     """Return which of ``keys`` are stored already."""
-    wanted = sorted(set(keys))
+    by_stored = {stored_key(key): key for key in set(keys)}
+    wanted = sorted(by_stored)
     found: set[str] = set()
     for start in range(0, len(wanted), _IN_CHUNK):
         chunk = wanted[start : start + _IN_CHUNK]
         stmt = select(EmailCallback.event_key).where(EmailCallback.event_key.in_(chunk))
-        found.update(session.execute(stmt).scalars())
+        found.update(by_stored[bytes(key)] for key in session.execute(stmt).scalars())
     return found
 
 
@@ -87,19 +93,26 @@ def callback_data_of(session: Session, message_ids: Sequence[str]) -> dict[str, 
 
     Infobip echoes the same callbackData in every report and tracking event of a message,
     and its logs carry none: the earliest stored event that has one speaks for the message.
+    The text as sent is its raw item's ``callbackData`` (``restore_raw`` gives it back: a
+    message has a few events, each read by the index of ``id_externo``).
     """
     wanted = sorted(set(message_ids))
     found: dict[str, str] = {}
+    columns = [getattr(EmailCallback, name) for name in RAW_EVENT_COLUMNS]
     for start in range(0, len(wanted), _IN_CHUNK):
         stmt = (
-            select(EmailCallback.id_externo, EmailCallback.callback_data_raw)
+            select(EmailCallback.kind, EmailCallback.raw_rest, *columns)
             .where(
                 EmailCallback.id_externo.in_(wanted[start : start + _IN_CHUNK]),
-                EmailCallback.callback_data_raw.is_not(None),
+                EmailCallback.provider == INFOBIP,
             )
             .order_by(EmailCallback.id)
         )
-        for message_id, raw in session.execute(stmt):
-            if message_id and raw:
-                found.setdefault(message_id, raw)
+        for kind, raw_rest, *values in session.execute(stmt):
+            message_id = values[_MESSAGE_ID]
+            if not message_id or message_id in found:
+                continue
+            sent = restore_raw(INFOBIP, kind, raw_rest, values).get("callbackData")
+            if isinstance(sent, str) and sent:
+                found[message_id] = sent
     return found

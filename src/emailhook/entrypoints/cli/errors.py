@@ -7,7 +7,11 @@ from contextlib import contextmanager
 
 import click
 
-from emailhook.service.errors import InvalidQueryError, StorageUnavailableError
+from emailhook.service.errors import (
+    BodyNotFoundError,
+    InvalidQueryError,
+    StorageUnavailableError,
+)
 
 
 @contextmanager
@@ -15,5 +19,5 @@ def reported() -> Iterator[None]:
     """Turn the service's expected failures into a clear message and exit status 1."""
     try:
         yield
-    except (StorageUnavailableError, InvalidQueryError) as error:
+    except (StorageUnavailableError, InvalidQueryError, BodyNotFoundError) as error:
         raise click.ClickException(str(error)) from error

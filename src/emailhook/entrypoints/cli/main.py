@@ -5,7 +5,16 @@ from __future__ import annotations
 import click
 
 from emailhook.composition import load_settings
-from emailhook.entrypoints.cli import inbox, pulls, schema, serving, spool, state, suppressions
+from emailhook.entrypoints.cli import (
+    inbox,
+    prune,
+    pulls,
+    schema,
+    serving,
+    spool,
+    state,
+    suppressions,
+)
 from emailhook.observability.logs import configure_logging
 
 
@@ -27,5 +36,6 @@ for command in (
     spool.spool_group,
     suppressions.suppressions_group,
     pulls.reconcile,
+    prune.prune,
 ):
     main.add_command(command)

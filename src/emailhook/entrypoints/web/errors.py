@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from emailhook.observability.metrics import RejectReason, record_rejected
 from emailhook.providers.base import AuthenticationError, ForbiddenSourceError
 from emailhook.service.errors import (
+    BodyNotFoundError,
     FeatureDisabledError,
     ForbiddenError,
     InvalidBodyError,
@@ -35,6 +36,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(AuthenticationError, _provider_unauthenticated)
     app.register_error_handler(ForbiddenSourceError, _forbidden_source)
     app.register_error_handler(FeatureDisabledError, _disabled)
+    app.register_error_handler(BodyNotFoundError, _body_not_found)
     app.register_error_handler(InvalidQueryError, _invalid_query)
     app.register_error_handler(StorageUnavailableError, _storage_unavailable)
     app.register_error_handler(UpstreamUnavailableError, _upstream_unavailable)
@@ -88,6 +90,10 @@ def _forbidden(error: ForbiddenError) -> tuple[Response, int]:
 
 
 def _disabled(error: FeatureDisabledError) -> tuple[Response, int]:
+    return _error(404, "not_found", str(error))
+
+
+def _body_not_found(error: BodyNotFoundError) -> tuple[Response, int]:
     return _error(404, "not_found", str(error))
 
 

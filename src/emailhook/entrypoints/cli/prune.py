@@ -1,0 +1,28 @@
+"""``emailhook prune``: delete processed inbox bodies past the retention."""
+
+from __future__ import annotations
+
+import click
+
+from emailhook.composition import retention
+from emailhook.entrypoints.cli.context import database, settings
+from emailhook.entrypoints.cli.errors import reported
+
+
+@click.command("prune")
+@click.option("--dry-run", is_flag=True, help="Only count what would be deleted.")
+def prune(dry_run: bool) -> None:
+    """Delete processed inbox bodies older than EMAILHOOK_INBOX_RETENTION_DAYS.
+
+    Events, derived state, suppressions and the rollup stay; a pruned body cannot be replayed.
+    """
+    pruning = retention(settings(), database())
+    if pruning is None:
+        raise click.ClickException("EMAILHOOK_INBOX_RETENTION_DAYS is not set: nothing to prune")
+    before = pruning.cutoff()
+    with reported():
+        if dry_run:
+            click.echo(f"{pruning.prunable(before)} bodies processed before {before}")
+            return
+        done = pruning.prune(before)
+    click.echo(f"{done.bodies} bodies processed before {before} deleted ({done.batches} batches)")

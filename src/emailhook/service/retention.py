@@ -1,0 +1,63 @@
+"""Retention: processed inbox bodies deleted once older than ``EMAILHOOK_INBOX_RETENTION_DAYS``.
+
+The use case over ``adapters.intake.retention`` (the SQL, in small batches): the cutoff from
+the setting and the clock, the count of a dry run, the metric of what went. Events, derived
+state, suppressions and the rollup are never touched; a pruned body can no longer be replayed
+(``Operations.replay`` refuses it by name).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from emailhook.adapters.intake import retention
+from emailhook.adapters.intake.retention import Pruned
+from emailhook.clock import utcnow
+
+
+class Retention:
+    """Prunes DONE bodies processed more than ``days`` ago."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        days: int,
+        *,
+        batch: int = retention.BATCH,
+        pause_seconds: float = 0.0,
+        clock: Callable[[], datetime] = utcnow,
+        on_pruned: Callable[[int], None] = lambda bodies: None,
+    ) -> None:
+        self._sessions = sessions
+        self._keep = timedelta(days=days)
+        self._batch = batch
+        self._pause = pause_seconds
+        self._clock = clock
+        self._on_pruned = on_pruned
+
+    def cutoff(self) -> datetime:
+        """Return the time before which a processed body is pruned."""
+        return self._clock() - self._keep
+
+    def prunable(self, before: datetime) -> int:
+        """Return how many bodies a prune with ``before`` would delete."""
+        with self._sessions.begin() as session:
+            return retention.prunable(session, before)
+
+    def prune(self, before: datetime | None = None) -> Pruned:
+        """Delete the bodies processed before ``before`` (default: the cutoff)."""
+        done = retention.prune(
+            self._sessions,
+            before or self.cutoff(),
+            batch=self._batch,
+            pause_seconds=self._pause,
+        )
+        if done.bodies:
+            self._on_pruned(done.bodies)
+        return done
+
+
+__all__ = ["Pruned", "Retention"]

@@ -1,0 +1,138 @@
+"""Retention on a real database: a prune deletes old processed bodies and changes nothing else."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from emailhook.adapters.db.engine import Database, open_database
+from emailhook.adapters.db.models import InboxBody
+from emailhook.adapters.intake import inbox
+from emailhook.adapters.intake.retention import Pruned
+from emailhook.composition import operations
+from emailhook.domain.inbox import BodyState
+from emailhook.entrypoints.cli.main import main
+from emailhook.service.errors import BodyNotFoundError
+from emailhook.service.intake import SessionWriter
+from emailhook.service.processing import Processor
+from emailhook.service.retention import Retention
+from emailhook.settings import Settings
+from support.policies import new_intake, retry, soft_bounces
+
+#: every table the worker derives from bodies, and the events themselves
+DERIVED = [
+    "email_callback",
+    "contact_email_state",
+    "contact_email_count",
+    "suppression",
+    "event_rollup",
+    "platform_event",
+    "suppression_evidence",
+    "suppression_lift",
+]
+
+
+def dump(db: Database) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of the derived tables as the driver returns it, in a fixed order."""
+    with db.engine.connect() as conn:
+        return {
+            table: sorted(
+                (tuple(row) for row in conn.exec_driver_sql(f"SELECT * FROM {table}")),
+                key=repr,
+            )
+            for table in DERIVED
+        }
+
+
+def processor(db: Database, at: datetime | None = None) -> Processor:
+    """A processor whose clock says ``at`` (default: now): bodies processed then."""
+    return Processor(
+        db.sessions, retry(), lambda: at or datetime.now(UTC), soft_bounces=soft_bounces()
+    )
+
+
+def bodies(db: Database) -> dict[int, str]:
+    with db.sessions() as session:
+        return dict(session.execute(select(InboxBody.id, InboxBody.state)).all())
+
+
+def test_prune_deletes_old_done_bodies_in_batches_and_leaves_derived_state_byte_for_byte(
+    database: Database, seed_bodies: dict[str, bytes], tmp_path: Path
+) -> None:
+    intake = new_intake(SessionWriter(database.sessions))
+    ids = [intake.accept(body).body_id for body in seed_bodies.values()]
+    old_processing = datetime(2026, 1, 1, tzinfo=UTC)
+    processor(database, old_processing).process(ids[:6])
+    processor(database).process(ids[6:7])  # processed now: kept
+    unrecognized = intake.accept(b'{"hello": "operator"}').body_id
+    processor(database, old_processing).process([unrecognized])
+    dead = intake.accept(seed_bodies["opened"]).body_id
+    with database.sessions.begin() as session:
+        inbox.mark_dead(session, [dead], error="test", now=old_processing)
+    before = dump(database)
+    assert before["email_callback"]
+
+    pruned: list[int] = []
+    retention = Retention(
+        database.sessions,
+        30,
+        batch=4,
+        clock=lambda: old_processing + timedelta(days=31),
+        on_pruned=pruned.append,
+    )
+    cutoff = retention.cutoff()
+    assert cutoff == old_processing + timedelta(days=1)
+    assert retention.prunable(cutoff) == 6
+    done = retention.prune()
+
+    assert (done.bodies, done.batches) == (6, 2)
+    assert pruned == [6]
+    assert dump(database) == before
+    left = bodies(database)
+    assert sorted(left) == sorted([*ids[6:], unrecognized, dead])
+    assert left[ids[7]] == BodyState.PENDING
+    assert left[dead] == BodyState.DEAD
+    assert left[unrecognized] == BodyState.UNRECOGNIZED
+    assert retention.prune() == Pruned(0, 0)
+    assert pruned == [6]  # nothing deleted, nothing counted
+
+    # A pruned body is refused by name, and nothing else of the request is queued.
+    ops = operations(Settings(data_dir=tmp_path), database)
+    with pytest.raises(BodyNotFoundError, match=f"no body {ids[0]}: pruned past the retention"):
+        ops.replay([ids[0], dead])
+    with pytest.raises(BodyNotFoundError):
+        ops.replay_failed(ids[0])
+    assert bodies(database)[dead] == BodyState.DEAD
+
+
+def test_cli_prunes_past_the_retention_and_refuses_to_replay_a_pruned_body(
+    tmp_path: Path, seed_bodies: dict[str, bytes], monkeypatch: Any
+) -> None:
+    monkeypatch.setenv("EMAILHOOK_DATA_DIR", str(tmp_path))
+    db = open_database(Settings(data_dir=tmp_path), lock_timeout_seconds=2)
+    body_id = new_intake(SessionWriter(db.sessions)).accept(seed_bodies["delivered"]).body_id
+    long_ago = datetime(2020, 1, 1, tzinfo=UTC)
+    processor(db, long_ago).process([body_id])
+    runner = CliRunner()
+
+    unset = runner.invoke(main, ["prune"])
+    assert unset.exit_code != 0
+    assert "EMAILHOOK_INBOX_RETENTION_DAYS" in unset.output
+
+    monkeypatch.setenv("EMAILHOOK_INBOX_RETENTION_DAYS", "30")
+    dry = runner.invoke(main, ["prune", "--dry-run"])
+    assert dry.exit_code == 0
+    assert dry.output.startswith("1 bodies")
+    assert runner.invoke(main, ["prune"]).output.startswith("1 bodies")
+    with db.sessions() as session:
+        assert session.execute(select(func.count()).select_from(InboxBody)).scalar_one() == 0
+
+    replay = runner.invoke(main, ["inbox", "replay", str(body_id)])
+    assert replay.exit_code != 0
+    assert f"no body {body_id}: pruned past the retention" in replay.output
+    db.engine.dispose()
