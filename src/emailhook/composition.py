@@ -128,11 +128,23 @@ def suppression_sync(settings: Settings, database: Database) -> SuppressionSync 
     )
 
 
-def retention(settings: Settings, database: Database) -> Retention | None:
+#: the worker's prune rests this long between its small transactions: on SQLite the web's
+#: spool promoter takes the one write lock in between, so an answer never waits for a prune
+PRUNE_PAUSE_SECONDS = 0.05
+
+
+def retention(
+    settings: Settings, database: Database, *, pause_seconds: float = 0.0
+) -> Retention | None:
     """Return the pruning of processed bodies, or None while no retention is set."""
     if settings.inbox_retention_days is None:
         return None
-    return Retention(database.sessions, settings.inbox_retention_days, on_pruned=record_pruned)
+    return Retention(
+        database.sessions,
+        settings.inbox_retention_days,
+        pause_seconds=pause_seconds,
+        on_pruned=record_pruned,
+    )
 
 
 def cli_processor(settings: Settings, database: Database) -> Processor:
@@ -253,8 +265,8 @@ class WorkerServices:
     processor: Callable[[], Processor]
     #: starts the relay (inbox -> queue through ``publish``) and the spool sweep
     start_relay: Callable[[Publish], RelayThreads]
-    #: starts reconciliation and suppression sync, each every its interval, while Infobip
-    #: credentials are set; returns the threads started (none without credentials)
+    #: starts the periodic jobs: reconciliation and suppression sync while Infobip
+    #: credentials are set, the prune while a retention is; returns the threads started
     start_pulls: Callable[[threading.Event], list[threading.Thread]]
 
 
@@ -302,6 +314,10 @@ def worker_services(settings: Settings) -> WorkerServices:
         if sync is not None and settings.suppression_sync_interval_minutes > 0:
             interval = settings.suppression_sync_interval_minutes * 60
             threads.append(start_every("suppression-sync", interval, sync.run, stop))
+        prune = retention(settings, database, pause_seconds=PRUNE_PAUSE_SECONDS)
+        if prune is not None and settings.prune_interval_minutes > 0:
+            interval = settings.prune_interval_minutes * 60
+            threads.append(start_every("prune", interval, prune.prune, stop))
         return threads
 
     return WorkerServices(settings, processor, start_relay, start_pulls)

@@ -156,9 +156,12 @@ class Settings(_WithProviders):
     relay_max_in_flight: PositiveInt = 8
     #: a body published this long ago and still pending is published again
     redelivery_seconds: PositiveFloat = 60.0
-    #: processed (DONE) inbox bodies older than this many days go with ``emailhook prune``;
-    #: None keeps them for ever. A pruned body can no longer be replayed.
-    inbox_retention_days: PositiveInt | None = None
+    #: processed (DONE) inbox bodies older than this many days are pruned by the worker (and
+    #: ``emailhook prune``): long enough to replay; their events, derived state and rollup
+    #: stay. Empty keeps them for ever. A pruned body can no longer be replayed.
+    inbox_retention_days: PositiveInt | None = 7
+    #: how often a worker prunes (minutes); 0: only ``emailhook prune``
+    prune_interval_minutes: float = Field(default=60.0, ge=0)
     #: a body is dead-lettered after failing this many times ...
     max_attempts: PositiveInt = 5
     #: ... or after being published this many times without completing (it kills the worker)
@@ -218,6 +221,14 @@ class Settings(_WithProviders):
                 for item in value
                 if not (isinstance(item, str) and not item.strip())
             )
+        return value
+
+    @field_validator("inbox_retention_days", mode="before")
+    @classmethod
+    def _keep_for_ever(cls, value: object) -> object:
+        """An empty value (or ``never``) keeps processed bodies for ever."""
+        if isinstance(value, str) and value.strip().lower() in ("", "never", "none"):
+            return None
         return value
 
     @field_validator("basic_auth")

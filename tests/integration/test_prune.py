@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,7 @@ from emailhook.adapters.db.engine import Database, open_database
 from emailhook.adapters.db.models import InboxBody
 from emailhook.adapters.intake import inbox
 from emailhook.adapters.intake.retention import Pruned
-from emailhook.composition import operations
+from emailhook.composition import operations, worker_services
 from emailhook.domain.inbox import BodyState
 from emailhook.entrypoints.cli.main import main
 from emailhook.service.errors import BodyNotFoundError
@@ -120,6 +122,7 @@ def test_cli_prunes_past_the_retention_and_refuses_to_replay_a_pruned_body(
     processor(db, long_ago).process([body_id])
     runner = CliRunner()
 
+    monkeypatch.setenv("EMAILHOOK_INBOX_RETENTION_DAYS", "")  # keep for ever
     unset = runner.invoke(main, ["prune"])
     assert unset.exit_code != 0
     assert "EMAILHOOK_INBOX_RETENTION_DAYS" in unset.output
@@ -135,4 +138,27 @@ def test_cli_prunes_past_the_retention_and_refuses_to_replay_a_pruned_body(
     replay = runner.invoke(main, ["inbox", "replay", str(body_id)])
     assert replay.exit_code != 0
     assert f"no body {body_id}: pruned past the retention" in replay.output
+    db.engine.dispose()
+
+
+def test_the_worker_prunes_on_its_interval(tmp_path: Path, seed_bodies: dict[str, bytes]) -> None:
+    settings = Settings(data_dir=tmp_path, inbox_retention_days=30, prune_interval_minutes=0.005)
+    db = open_database(settings, lock_timeout_seconds=2)
+    old = new_intake(SessionWriter(db.sessions)).accept(seed_bodies["delivered"]).body_id
+    processor(db, datetime(2020, 1, 1, tzinfo=UTC)).process([old])
+    recent = new_intake(SessionWriter(db.sessions)).accept(seed_bodies["opened"]).body_id
+    processor(db, datetime.now(UTC)).process([recent])
+    stop = threading.Event()
+    threads = worker_services(settings).start_pulls(stop)
+    try:
+        assert [t.name for t in threads] == ["emailhook-prune"]
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and old in bodies(db):
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=10)
+    assert old not in bodies(db)  # processed in 2020: past the retention
+    assert recent in bodies(db)
     db.engine.dispose()
