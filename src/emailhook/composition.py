@@ -142,6 +142,7 @@ def retention(
     return Retention(
         database.sessions,
         settings.inbox_retention_days,
+        failed_days=settings.failed_body_retention_days,
         pause_seconds=pause_seconds,
         on_pruned=record_pruned,
     )

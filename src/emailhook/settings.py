@@ -160,6 +160,9 @@ class Settings(_WithProviders):
     #: ``emailhook prune``): long enough to replay; their events, derived state and rollup
     #: stay. Empty keeps them for ever. A pruned body can no longer be replayed.
     inbox_retention_days: PositiveInt | None = 7
+    #: dead-lettered and unrecognized bodies nobody replayed are pruned this many days after
+    #: they were received; empty (the default): kept until an operator replays them
+    failed_body_retention_days: PositiveInt | None = None
     #: how often a worker prunes (minutes); 0: only ``emailhook prune``
     prune_interval_minutes: float = Field(default=60.0, ge=0)
     #: a body is dead-lettered after failing this many times ...
@@ -223,7 +226,7 @@ class Settings(_WithProviders):
             )
         return value
 
-    @field_validator("inbox_retention_days", mode="before")
+    @field_validator("inbox_retention_days", "failed_body_retention_days", mode="before")
     @classmethod
     def _keep_for_ever(cls, value: object) -> object:
         """An empty value (or ``never``) keeps processed bodies for ever."""

@@ -16,7 +16,7 @@ from emailhook.adapters.db.engine import Database, open_database
 from emailhook.adapters.db.models import InboxBody
 from emailhook.adapters.intake import inbox
 from emailhook.adapters.intake.retention import Pruned
-from emailhook.composition import operations, worker_services
+from emailhook.composition import operations, retention, worker_services
 from emailhook.domain.inbox import BodyState
 from emailhook.entrypoints.cli.main import main
 from emailhook.service.errors import BodyNotFoundError
@@ -161,4 +161,25 @@ def test_the_worker_prunes_on_its_interval(tmp_path: Path, seed_bodies: dict[str
             thread.join(timeout=10)
     assert old not in bodies(db)  # processed in 2020: past the retention
     assert recent in bodies(db)
+    db.engine.dispose()
+
+
+def test_failed_bodies_go_after_their_own_retention_and_processed_ones_after_theirs(
+    tmp_path: Path, seed_bodies: dict[str, bytes]
+) -> None:
+    settings = Settings(data_dir=tmp_path, inbox_retention_days=7, failed_body_retention_days=30)
+    db = open_database(settings, lock_timeout_seconds=2)
+    writer = new_intake(SessionWriter(db.sessions), clock=lambda: datetime(2020, 1, 1, tzinfo=UTC))
+    unknown_old = writer.accept(b'{"nothing": "known"}').body_id  # unrecognized, from 2020
+    fresh = new_intake(SessionWriter(db.sessions))
+    unknown_new = fresh.accept(b'{"nothing": "known either"}').body_id  # unrecognized, today
+    done = fresh.accept(seed_bodies["opened"]).body_id
+    processor(db).process([done])  # processed now: within 7 days
+    advanced: list[int] = []
+    pruning = retention(settings, db)
+    assert pruning is not None
+    pruned = pruning.prune(on_batch=advanced.append)
+    assert pruned.bodies == sum(advanced) == 1
+    assert set(bodies(db)) == {unknown_new, done}
+    assert unknown_old not in bodies(db)
     db.engine.dispose()

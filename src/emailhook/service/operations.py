@@ -108,13 +108,21 @@ class Operations:
             _refuse_missing(session, [body_id])
             return bool(inbox.replay(session, now=self._clock(), ids=[body_id], states=REPLAYABLE))
 
-    def rebuild(self) -> int:
+    def rebuild(self, on_batch: Callable[[int], None] = lambda events: None) -> int:
         """Recompute the derived tables and the rollup from every stored event; return the
-        events read. The workers should be stopped meanwhile."""
+        events read (``on_batch(n)`` as they are). The workers should be stopped meanwhile.
+
+        Everything is rebuilt from events, removals and imported lists, never from the
+        inbox: pruned bodies take nothing with them."""
         with self._transaction(self._database) as session:
-            events = contact_state.rebuild(session, self._soft_bounces)
+            events = contact_state.rebuild(session, self._soft_bounces, on_batch=on_batch)
             rollup.rebuild(session)
         return events
+
+    def events_stored(self) -> int:
+        """Return how many events are stored (the rollup's sum: no count of the table)."""
+        with self._transaction(self._reads) as session:
+            return events_stored(session)
 
     def remove_suppression(self, email: str, *, reason: str, operator: str | None) -> Removal:
         """Take ``email`` off the suppression list, recorded with who, when and why.

@@ -19,13 +19,15 @@ from emailhook.clock import utcnow
 
 
 class Retention:
-    """Prunes DONE bodies processed more than ``days`` ago."""
+    """Prunes processed bodies processed more than ``days`` ago (and, with ``failed_days``,
+    dead-lettered and unrecognized bodies received more than that ago)."""
 
     def __init__(
         self,
         sessions: sessionmaker[Session],
         days: int,
         *,
+        failed_days: int | None = None,
         batch: int = retention.BATCH,
         pause_seconds: float = 0.0,
         clock: Callable[[], datetime] = utcnow,
@@ -33,6 +35,7 @@ class Retention:
     ) -> None:
         self._sessions = sessions
         self._keep = timedelta(days=days)
+        self._keep_failed = timedelta(days=failed_days) if failed_days else None
         self._batch = batch
         self._pause = pause_seconds
         self._clock = clock
@@ -42,18 +45,30 @@ class Retention:
         """Return the time before which a processed body is pruned."""
         return self._clock() - self._keep
 
+    def failed_cutoff(self) -> datetime | None:
+        """Return the time before which a failed body is pruned (None: kept until replayed)."""
+        return None if self._keep_failed is None else self._clock() - self._keep_failed
+
     def prunable(self, before: datetime) -> int:
         """Return how many bodies a prune with ``before`` would delete."""
         with self._sessions.begin() as session:
-            return retention.prunable(session, before)
+            return retention.prunable(session, before, self.failed_cutoff())
 
-    def prune(self, before: datetime | None = None) -> Pruned:
-        """Delete the bodies processed before ``before`` (default: the cutoff)."""
+    def prune(
+        self,
+        before: datetime | None = None,
+        *,
+        on_batch: Callable[[int], None] = lambda bodies: None,
+    ) -> Pruned:
+        """Delete the bodies processed before ``before`` (default: the cutoff), and the failed
+        ones past their own retention; ``on_batch(n)`` after each transaction."""
         done = retention.prune(
             self._sessions,
             before or self.cutoff(),
+            failed_before=self.failed_cutoff(),
             batch=self._batch,
             pause_seconds=self._pause,
+            on_batch=on_batch,
         )
         if done.bodies:
             self._on_pruned(done.bodies)

@@ -1,10 +1,12 @@
 """Retention: processed inbox bodies deleted once they are older than the retention.
 
 A body is kept after its events are stored so that it can be replayed; past the retention
-(``EMAILHOOK_INBOX_RETENTION_DAYS``) a DONE body is deleted. Nothing derived reads the inbox:
+(``EMAILHOOK_INBOX_RETENTION_DAYS``) a DONE (or other-channel) body is deleted, and past
+``EMAILHOOK_FAILED_BODY_RETENTION_DAYS`` (when set) a dead-lettered or unrecognized one that
+nobody replayed. Nothing derived reads the inbox:
 ``email_callback`` keeps each event's whole raw item (``raw_rest`` and the columns), and its
-``inbox_id`` has no foreign key, so a prune rewrites no event. Dead-lettered, unrecognized
-and pending bodies are never pruned: they wait for an operator or the worker.
+``inbox_id`` has no foreign key, so a prune rewrites no event. Pending bodies are never pruned:
+they wait for the worker.
 
 Bodies go in small batches, each in a transaction of its own: on SQLite the one write lock is
 held for one batch at a time (a few milliseconds), so the worker's stores interleave.
@@ -13,10 +15,11 @@ held for one batch at a time (a few milliseconds), so the worker's stores interl
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from emailhook.adapters.db.models import InboxBody
@@ -32,25 +35,36 @@ class Pruned:
     batches: int
 
 
-def prunable(session: Session, before: datetime) -> int:
-    """Return how many DONE bodies were processed before ``before``."""
-    return int(session.execute(select(func.count()).where(*_old(before))).scalar_one())
+#: bodies that reached the store (or carried no e-mail): kept to replay, then pruned
+PROCESSED = (BodyState.DONE, BodyState.OTHER_CHANNEL)
+#: bodies that did not: kept for an operator until replayed (or a retention of their own)
+FAILED = (BodyState.DEAD, BodyState.UNRECOGNIZED)
+
+
+def prunable(session: Session, before: datetime, failed_before: datetime | None = None) -> int:
+    """Return how many bodies a prune with these cutoffs would delete."""
+    condition = _old(before, failed_before)
+    return int(session.execute(select(func.count()).where(condition)).scalar_one())
 
 
 def prune(
     sessions: sessionmaker[Session],
     before: datetime,
     *,
+    failed_before: datetime | None = None,
     batch: int = BATCH,
     pause_seconds: float = 0.0,
+    on_batch: Callable[[int], None] = lambda bodies: None,
 ) -> Pruned:
-    """Delete DONE bodies processed before ``before``, ``batch`` a transaction; return how many."""
+    """Delete processed bodies processed before ``before`` (and failed ones received before
+    ``failed_before``), ``batch`` a transaction; return how many."""
     total = batches = 0
+    condition = _old(before, failed_before)
     while True:
         with sessions.begin() as session:
             ids = list(
                 session.execute(
-                    select(InboxBody.id).where(*_old(before)).order_by(InboxBody.id).limit(batch)
+                    select(InboxBody.id).where(condition).order_by(InboxBody.id).limit(batch)
                 ).scalars()
             )
             if ids:
@@ -58,9 +72,14 @@ def prune(
         if not ids:
             return Pruned(total, batches)
         total, batches = total + len(ids), batches + 1
+        on_batch(len(ids))
         if pause_seconds:
             time.sleep(pause_seconds)  # leave the write lock to the worker between batches
 
 
-def _old(before: datetime) -> list[ColumnElement[bool]]:
-    return [InboxBody.state == BodyState.DONE, InboxBody.processed_at < before]
+def _old(before: datetime, failed_before: datetime | None) -> ColumnElement[bool]:
+    processed = and_(InboxBody.state.in_(PROCESSED), InboxBody.processed_at < before)
+    if failed_before is None:
+        return processed
+    failed = and_(InboxBody.state.in_(FAILED), InboxBody.received_at < failed_before)
+    return or_(processed, failed)

@@ -9,7 +9,7 @@ sorted, so that concurrent workers lock rows in one order.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, func, select
@@ -61,7 +61,12 @@ def record(session: Session, observations: Sequence[Observation], rule: SoftBoun
     suppressions.refresh(session, touched, rule.suppress_for)
 
 
-def rebuild(session: Session, rule: SoftBounceRule, batch_size: int = 5000) -> int:
+def rebuild(
+    session: Session,
+    rule: SoftBounceRule,
+    batch_size: int = 5000,
+    on_batch: Callable[[int], None] = lambda events: None,
+) -> int:
     """Recompute every derived table from ``email_callback`` (and the suppression list from
     its events, operators' removals and Infobip's imported lists); return the events read."""
     for model in (ContactEmailState, ContactEmailCount):
@@ -92,6 +97,7 @@ def rebuild(session: Session, rule: SoftBounceRule, batch_size: int = 5000) -> i
             return total
         record(session, [_observation(*row) for row in rows], rule)
         after, total = rows[-1][0], total + len(rows)
+        on_batch(len(rows))
 
 
 def _observation(

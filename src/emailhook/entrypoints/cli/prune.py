@@ -7,6 +7,7 @@ import click
 from emailhook.composition import retention
 from emailhook.entrypoints.cli.context import database, settings
 from emailhook.entrypoints.cli.errors import reported
+from emailhook.entrypoints.cli.progress import progress
 
 
 @click.command("prune")
@@ -21,8 +22,10 @@ def prune(dry_run: bool) -> None:
         raise click.ClickException("EMAILHOOK_INBOX_RETENTION_DAYS is not set: nothing to prune")
     before = pruning.cutoff()
     with reported():
+        total = pruning.prunable(before)
         if dry_run:
-            click.echo(f"{pruning.prunable(before)} bodies processed before {before}")
+            click.echo(f"{total} bodies processed before {before}")
             return
-        done = pruning.prune(before)
+        with progress("pruning bodies", total) as advance:
+            done = pruning.prune(before, on_batch=advance)
     click.echo(f"{done.bodies} bodies processed before {before} deleted ({done.batches} batches)")
