@@ -339,10 +339,15 @@ def provider_figures(backend: Backend, args: argparse.Namespace) -> dict[str, An
     return figures
 
 
-def sustained(backend: Backend, rate: float, seconds: float) -> dict[str, float]:
+def sustained(
+    backend: Backend, rate: float, seconds: float, alongside: list[str] | None = None
+) -> dict[str, float]:
+    """The sustained load; ``alongside``: a command run meanwhile (``emailhook prune``)."""
     with web(backend) as (port, web_process), worker(backend) as worker_process:
         body = backend.workdir / "sustained.json"
         body.write_bytes(tracking_body("sustained"))  # one event, the same key: size is what counts
+        started = time.monotonic()
+        beside = backend.spawn("alongside", alongside) if alongside else None
         result = json.loads(
             subprocess.run(
                 [
@@ -363,6 +368,9 @@ def sustained(backend: Backend, rate: float, seconds: float) -> dict[str, float]
             ).stdout
         )
         ended = time.monotonic()
+        if beside is not None:
+            result["alongside_rc"] = beside.wait(timeout=600)
+            result["alongside_s"] = time.monotonic() - started
         wait_for(lambda: backend.pending() == 0, 300, "backlog after the load")
         result["backlog_zero_after_s"] = time.monotonic() - ended
         result["web_rss_mb"] = peak_rss_mb(web_process.pid)
@@ -549,6 +557,14 @@ ROWS: list[tuple[str, Any]] = [
     (
         "sustained: backlog zero after load, s",
         lambda f: "{backlog_zero_after_s:.2f}".format(**f["sustained"]),
+    ),
+    (
+        "sustained with a prune beside: p50 / p99 / max ms",
+        lambda f: "{p50_ms:.1f} / {p99_ms:.1f} / {max_ms:.0f}".format(**f["sustained_prune"]),
+    ),
+    (
+        "the prune beside: seconds, bodies left",
+        lambda f: "{alongside_s:.1f} s, {pruned_left}".format(**f["sustained_prune"]),
     ),
     (
         "peak RSS web / worker (50k drain), MB",

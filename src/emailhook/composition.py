@@ -128,13 +128,13 @@ def suppression_sync(settings: Settings, database: Database) -> SuppressionSync 
     )
 
 
-#: the worker's prune rests this long between its small transactions: on SQLite the web's
-#: spool promoter takes the one write lock in between, so an answer never waits for a prune
+#: a prune (the worker's, or `emailhook prune`) rests this long between its small transactions:
+#: on SQLite the spool promoter and the worker take the write lock in between
 PRUNE_PAUSE_SECONDS = 0.05
 
 
 def retention(
-    settings: Settings, database: Database, *, pause_seconds: float = 0.0
+    settings: Settings, database: Database, *, pause_seconds: float = PRUNE_PAUSE_SECONDS
 ) -> Retention | None:
     """Return the pruning of processed bodies, or None while no retention is set."""
     if settings.inbox_retention_days is None:
@@ -315,7 +315,7 @@ def worker_services(settings: Settings) -> WorkerServices:
         if sync is not None and settings.suppression_sync_interval_minutes > 0:
             interval = settings.suppression_sync_interval_minutes * 60
             threads.append(start_every("suppression-sync", interval, sync.run, stop))
-        prune = retention(settings, database, pause_seconds=PRUNE_PAUSE_SECONDS)
+        prune = retention(settings, database)
         if prune is not None and settings.prune_interval_minutes > 0:
             interval = settings.prune_interval_minutes * 60
             threads.append(start_every("prune", interval, prune.prune, stop))
