@@ -41,7 +41,9 @@ def test_setting_stop_ends_the_thread_before_the_next_run() -> None:
 
 def test_the_worker_starts_no_pulls_without_infobip_credentials(tmp_path: Path) -> None:
     stop = threading.Event()
-    assert worker_services(Settings(data_dir=tmp_path)).start_pulls(stop) == []
+    # the worker's prune (on by default) is not one of the pulls: off here
+    settings = Settings(data_dir=tmp_path, prune_interval_minutes=0)
+    assert worker_services(settings).start_pulls(stop) == []
 
 
 def test_the_worker_starts_both_pulls_with_credentials_unless_turned_off(tmp_path: Path) -> None:
@@ -51,6 +53,7 @@ def test_the_worker_starts_both_pulls_with_credentials_unless_turned_off(tmp_pat
         infobip_base_url="http://127.0.0.1:9",
         infobip_api_key="k-secret-1",
         suppression_sync_interval_minutes=0,
+        prune_interval_minutes=0,
     )
     try:
         threads = worker_services(settings).start_pulls(stop)
