@@ -57,6 +57,7 @@ class Metrics:
     other_channels: Counter
     reconciled: Counter
     pruned: Counter
+    raw_pruned: Counter
 
 
 def configure_metrics(settings: Settings) -> Path:
@@ -118,6 +119,10 @@ def _metrics() -> Metrics:
             "emailhook_bodies_pruned",
             "Processed inbox bodies deleted past the retention (EMAILHOOK_INBOX_RETENTION_DAYS)",
         ),
+        raw_pruned=Counter(
+            "emailhook_raw_events_pruned",
+            "Raw rests of events dropped past EMAILHOOK_RAW_EVENT_RETENTION_DAYS",
+        ),
     )
 
 
@@ -151,6 +156,11 @@ def record_reconciled(new_events: int) -> None:
 def record_pruned(bodies: int) -> None:
     """Count the processed bodies a prune deleted."""
     metrics().pruned.inc(bodies)
+
+
+def record_raw_pruned(events: int) -> None:
+    """Count the events whose raw rest a prune dropped."""
+    metrics().raw_pruned.inc(events)
 
 
 class InboxGauges:

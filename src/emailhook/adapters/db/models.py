@@ -159,8 +159,9 @@ class EmailCallback(Base):
     callback_data: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
     #: the raw event less what the columns above give back (``domain.raw_event``): the raw
     #: item is kept once, and ``raw_event.restore`` gives it back whole. JSON text, not JSONB,
-    #: on PostgreSQL too: never queried inside, and 228 bytes a row against JSONB's 263
-    raw_rest: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: on PostgreSQL too: never queried inside, and 228 bytes a row against JSONB's 263.
+    #: NULL past ``EMAILHOOK_RAW_EVENT_RETENTION_DAYS`` (``adapters.store.raw_retention``)
+    raw_rest: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     #: the body it came from; no foreign key: a pruned body leaves its events untouched
     inbox_id: Mapped[int | None] = mapped_column(BigId)
     #: the one vocabulary (``domain.vocabulary``): who sent it, what happened, how final

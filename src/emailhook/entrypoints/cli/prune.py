@@ -25,7 +25,19 @@ def prune(dry_run: bool) -> None:
         total = pruning.prunable(before)
         if dry_run:
             click.echo(f"{total} bodies processed before {before}")
+            raw_before = pruning.raw_cutoff()
+            if raw_before is not None:
+                count = pruning.raw_prunable(raw_before)
+                click.echo(f"{count} raw events received before {raw_before}")
             return
         with progress("pruning bodies", total) as advance:
             done = pruning.prune(before, on_batch=advance)
     click.echo(f"{done.bodies} bodies processed before {before} deleted ({done.batches} batches)")
+    raw_before = pruning.raw_cutoff()
+    if raw_before is None:
+        return
+    with reported():
+        count = pruning.raw_prunable(raw_before)
+        with progress("dropping raw events", count) as advance:
+            stripped = pruning.prune_raw(raw_before, on_batch=advance)
+    click.echo(f"{stripped} raw events received before {raw_before} dropped")
