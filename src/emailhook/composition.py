@@ -28,7 +28,12 @@ from emailhook.adapters.intake.group_commit import GroupCommitWriter
 from emailhook.adapters.intake.spool import SpoolWriter
 from emailhook.adapters.intake.spool_promoter import SpoolPromoter
 from emailhook.domain.suppression import SoftBounceRule
-from emailhook.observability.metrics import record_pruned, record_raw_pruned, record_reconciled
+from emailhook.observability.metrics import (
+    record_events_pruned,
+    record_pruned,
+    record_raw_pruned,
+    record_reconciled,
+)
 from emailhook.providers.base import Fetch, Provider
 from emailhook.providers.infobip.provider import NAME as INFOBIP
 from emailhook.providers.registry import PROVIDERS
@@ -147,6 +152,8 @@ def retention(
         on_pruned=record_pruned,
         raw_days=settings.raw_event_retention_days,
         on_raw_pruned=record_raw_pruned,
+        event_days=settings.event_retention_days,
+        on_events_pruned=record_events_pruned,
     )
 
 

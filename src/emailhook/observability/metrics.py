@@ -58,6 +58,7 @@ class Metrics:
     reconciled: Counter
     pruned: Counter
     raw_pruned: Counter
+    events_pruned: Counter
 
 
 def configure_metrics(settings: Settings) -> Path:
@@ -123,6 +124,10 @@ def _metrics() -> Metrics:
             "emailhook_raw_events_pruned",
             "Raw rests of events dropped past EMAILHOOK_RAW_EVENT_RETENTION_DAYS",
         ),
+        events_pruned=Counter(
+            "emailhook_events_pruned",
+            "Events deleted past EMAILHOOK_EVENT_RETENTION_DAYS (derived state kept)",
+        ),
     )
 
 
@@ -161,6 +166,11 @@ def record_pruned(bodies: int) -> None:
 def record_raw_pruned(events: int) -> None:
     """Count the events whose raw rest a prune dropped."""
     metrics().raw_pruned.inc(events)
+
+
+def record_events_pruned(events: int) -> None:
+    """Count the events a prune deleted."""
+    metrics().events_pruned.inc(events)
 
 
 class InboxGauges:

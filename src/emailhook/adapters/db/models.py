@@ -185,6 +185,20 @@ class EmailCallback(Base):
     )
 
 
+class EventPrune(Base):
+    """One prune of events past ``EMAILHOOK_EVENT_RETENTION_DAYS``: what it deleted. Derived
+    state keeps what those events made; ``emailhook state rebuild`` reads this to refuse
+    rebuilding it from the events that are left."""
+
+    __tablename__ = "event_prune"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    ran_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: events received before this were deleted
+    received_before: Mapped[datetime] = mapped_column(UTCDateTime())
+    events: Mapped[int] = mapped_column(Integer)
+
+
 class PlatformEventRow(Base):
     """An account-level event such as HIGH_BOUNCE_RATE_WARNING, stored once."""
 
