@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from emailhook.adapters.db.engine import Database, open_database
-from emailhook.adapters.db.models import EmailCallback, InboxBody
+from emailhook.adapters.db.models import EmailCallback, EventPrune, InboxBody
 from emailhook.adapters.intake import inbox
 from emailhook.adapters.intake.retention import Pruned
 from emailhook.adapters.reads import dashboard as dashboard_queries
@@ -282,4 +282,88 @@ def test_cli_drops_raw_rests_past_their_retention_and_counts_them_on_a_dry_run(
     assert done.exit_code == 0, done.output
     assert f"{events} raw events received before" in done.output
     assert all(rest is None for rest in raw_rests(db).values())
+    db.engine.dispose()
+
+
+def test_old_events_are_deleted_in_batches_and_derived_state_stays_byte_for_byte(
+    database: Database, seed_bodies: dict[str, bytes]
+) -> None:
+    long_ago = datetime(2020, 1, 1, tzinfo=UTC)
+    old = new_intake(SessionWriter(database.sessions), clock=lambda: long_ago)
+    recent = new_intake(SessionWriter(database.sessions)).accept(seed_bodies["opened"]).body_id
+    processor(database).process([recent])
+    processor(database).process([old.accept(body).body_id for body in seed_bodies.values()])
+    kept = set(raw_rests(database))
+    derived = {table: rows for table, rows in dump(database).items() if table != "email_callback"}
+    with database.sessions() as session:
+        received = session.execute(select(EmailCallback.id, EmailCallback.data_recebimento))
+        recent_ids = {i for i, when in received if when > long_ago + timedelta(days=1)}
+    old_events = len(kept - recent_ids)
+    assert old_events > 4
+
+    deleted: list[int] = []
+    now = datetime.now(UTC)
+    pruning = Retention(
+        database.sessions,
+        7,
+        batch=4,
+        event_days=30,
+        clock=lambda: now,
+        on_events_pruned=deleted.append,
+    )
+    cutoff = pruning.event_cutoff()
+    assert cutoff == now - timedelta(days=30)
+    assert pruning.events_prunable(cutoff) == old_events
+    batches: list[int] = []
+    assert pruning.prune_events(on_batch=batches.append) == old_events
+    assert batches == [4] * (old_events // 4) + ([old_events % 4] if old_events % 4 else [])
+    assert deleted == [old_events]
+    assert set(raw_rests(database)) == recent_ids
+    after = {table: rows for table, rows in dump(database).items() if table != "email_callback"}
+    assert after == derived
+    with database.sessions() as session:
+        prunes = session.execute(
+            select(EventPrune.received_before, EventPrune.events, EventPrune.ran_at)
+        ).all()
+    assert prunes == [(cutoff, old_events, now)]
+    assert pruning.prune_events() == 0
+    with database.sessions() as session:
+        assert session.execute(select(func.count()).select_from(EventPrune)).scalar_one() == 1
+
+
+def test_state_rebuild_refuses_after_an_event_prune_unless_forced(
+    tmp_path: Path, seed_bodies: dict[str, bytes], monkeypatch: Any
+) -> None:
+    monkeypatch.setenv("EMAILHOOK_DATA_DIR", str(tmp_path))
+    db = open_database(Settings(data_dir=tmp_path), lock_timeout_seconds=2)
+    long_ago = datetime(2020, 1, 1, tzinfo=UTC)
+    intake = new_intake(SessionWriter(db.sessions), clock=lambda: long_ago)
+    processor(db).process([intake.accept(seed_bodies["delivered"]).body_id])
+    processor(db).process(
+        [new_intake(SessionWriter(db.sessions)).accept(seed_bodies["opened"]).body_id]
+    )
+    events = len(raw_rests(db))
+    runner = CliRunner()
+    assert runner.invoke(main, ["state", "rebuild"]).exit_code == 0  # nothing pruned yet
+
+    monkeypatch.setenv("EMAILHOOK_EVENT_RETENTION_DAYS", "90")
+    dry = runner.invoke(main, ["prune", "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "1 events received before" in dry.output
+    assert len(raw_rests(db)) == events
+    done = runner.invoke(main, ["prune"])
+    assert done.exit_code == 0, done.output
+    assert "1 events received before" in done.output
+    assert len(raw_rests(db)) == events - 1
+    derived = dump(db)
+
+    refused = runner.invoke(main, ["state", "rebuild"])
+    assert refused.exit_code != 0
+    assert "were pruned" in refused.output
+    assert "--force" in refused.output
+    assert dump(db) == derived  # refused: nothing rebuilt
+    forced = runner.invoke(main, ["state", "rebuild", "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert "rebuilt from" in forced.output
+    assert dump(db) != derived  # the pruned event's history is gone from the derived state
     db.engine.dispose()
