@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
+from emailhook import create_app
 from emailhook.adapters.db.engine import Database, open_database
 from emailhook.adapters.db.models import EmailCallback, EventPrune, InboxBody
 from emailhook.adapters.intake import inbox
@@ -282,6 +283,15 @@ def test_cli_drops_raw_rests_past_their_retention_and_counts_them_on_a_dry_run(
     assert done.exit_code == 0, done.output
     assert f"{events} raw events received before" in done.output
     assert all(rest is None for rest in raw_rests(db).values())
+    # The query API and the dashboard still answer for every stripped event.
+    client = create_app(Settings(data_dir=tmp_path)).test_client()
+    listed = client.get("/email-callbacks")
+    assert listed.status_code == 200
+    assert len(listed.json["items"]) == events  # type: ignore[index]
+    shown = client.get("/dashboard/events")
+    assert shown.status_code == 200
+    assert shown.text.count('class="event"') == events
+    assert "<details><summary>raw event</summary>" in shown.text
     db.engine.dispose()
 
 
