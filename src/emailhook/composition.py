@@ -28,7 +28,12 @@ from emailhook.adapters.intake.group_commit import GroupCommitWriter
 from emailhook.adapters.intake.spool import SpoolWriter
 from emailhook.adapters.intake.spool_promoter import SpoolPromoter
 from emailhook.domain.suppression import SoftBounceRule
-from emailhook.observability.metrics import record_pruned, record_reconciled
+from emailhook.observability.metrics import (
+    record_events_pruned,
+    record_pruned,
+    record_raw_pruned,
+    record_reconciled,
+)
 from emailhook.providers.base import Fetch, Provider
 from emailhook.providers.infobip.provider import NAME as INFOBIP
 from emailhook.providers.registry import PROVIDERS
@@ -145,6 +150,10 @@ def retention(
         failed_days=settings.failed_body_retention_days,
         pause_seconds=pause_seconds,
         on_pruned=record_pruned,
+        raw_days=settings.raw_event_retention_days,
+        on_raw_pruned=record_raw_pruned,
+        event_days=settings.event_retention_days,
+        on_events_pruned=record_events_pruned,
     )
 
 
@@ -318,7 +327,7 @@ def worker_services(settings: Settings) -> WorkerServices:
         prune = retention(settings, database)
         if prune is not None and settings.prune_interval_minutes > 0:
             interval = settings.prune_interval_minutes * 60
-            threads.append(start_every("prune", interval, prune.prune, stop))
+            threads.append(start_every("prune", interval, prune.run, stop))
         return threads
 
     return WorkerServices(settings, processor, start_relay, start_pulls)

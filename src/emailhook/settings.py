@@ -163,6 +163,13 @@ class Settings(_WithProviders):
     #: dead-lettered and unrecognized bodies nobody replayed are pruned this many days after
     #: they were received; empty (the default): kept until an operator replays them
     failed_body_retention_days: PositiveInt | None = None
+    #: an event received more than this many days ago loses its raw rest (``raw_rest``, what
+    #: the columns do not give back); every column stays. Empty (the default): kept for ever
+    raw_event_retention_days: PositiveInt | None = None
+    #: an event received more than this many days ago is deleted; contact state, suppressions
+    #: and the rollup keep what it made (and ``emailhook state rebuild`` then refuses without
+    #: ``--force``). Empty (the default): kept for ever
+    event_retention_days: PositiveInt | None = None
     #: how often a worker prunes (minutes); 0: only ``emailhook prune``
     prune_interval_minutes: float = Field(default=60.0, ge=0)
     #: a body is dead-lettered after failing this many times ...
@@ -226,7 +233,13 @@ class Settings(_WithProviders):
             )
         return value
 
-    @field_validator("inbox_retention_days", "failed_body_retention_days", mode="before")
+    @field_validator(
+        "inbox_retention_days",
+        "failed_body_retention_days",
+        "raw_event_retention_days",
+        "event_retention_days",
+        mode="before",
+    )
     @classmethod
     def _keep_for_ever(cls, value: object) -> object:
         """An empty value (or ``never``) keeps processed bodies for ever."""

@@ -12,10 +12,13 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
+from emailhook import create_app
 from emailhook.adapters.db.engine import Database, open_database
-from emailhook.adapters.db.models import InboxBody
+from emailhook.adapters.db.models import EmailCallback, EventPrune, InboxBody
 from emailhook.adapters.intake import inbox
 from emailhook.adapters.intake.retention import Pruned
+from emailhook.adapters.reads import dashboard as dashboard_queries
+from emailhook.adapters.reads.queries import CallbackFilter
 from emailhook.composition import operations, retention, worker_services
 from emailhook.domain.inbox import BodyState
 from emailhook.entrypoints.cli.main import main
@@ -182,4 +185,195 @@ def test_failed_bodies_go_after_their_own_retention_and_processed_ones_after_the
     assert pruned.bodies == sum(advanced) == 1
     assert set(bodies(db)) == {unknown_new, done}
     assert unknown_old not in bodies(db)
+    db.engine.dispose()
+
+
+def raw_rests(db: Database) -> dict[int, Any]:
+    with db.sessions() as session:
+        return dict(session.execute(select(EmailCallback.id, EmailCallback.raw_rest)).all())
+
+
+def test_raw_rests_of_old_events_are_dropped_in_batches_and_every_column_stays(
+    database: Database, seed_bodies: dict[str, bytes]
+) -> None:
+    long_ago = datetime(2020, 1, 1, tzinfo=UTC)
+    old = new_intake(SessionWriter(database.sessions), clock=lambda: long_ago)
+    old_ids = [old.accept(body).body_id for body in seed_bodies.values()]
+    recent = new_intake(SessionWriter(database.sessions)).accept(seed_bodies["opened"]).body_id
+    processor(database).process([recent])  # first: its event is stored as received now
+    processor(database).process(old_ids)
+    with database.sessions() as session:
+        page, _ = dashboard_queries.latest_events(
+            session, CallbackFilter(), limit=1000, before_id=None
+        )
+    kept = {item.event.id: item.event for item in page}
+    before = {table: rows for table, rows in dump(database).items() if table != "email_callback"}
+    with database.engine.connect() as conn:
+        columns = [c.name for c in EmailCallback.__table__.columns if c.name != "raw_rest"]
+        listed = ", ".join(columns)
+        events_before = sorted(conn.exec_driver_sql(f"SELECT {listed} FROM email_callback"))
+    with database.sessions() as session:
+        received = session.execute(select(EmailCallback.id, EmailCallback.data_recebimento))
+        received_recently = {i for i, when in received if when > long_ago + timedelta(days=1)}
+    old_events = len(kept) - len(received_recently)
+    assert old_events > 4
+    assert received_recently
+
+    dropped: list[int] = []
+    pruning = Retention(
+        database.sessions,
+        7,
+        batch=4,
+        raw_days=30,
+        clock=lambda: datetime.now(UTC),
+        on_raw_pruned=dropped.append,
+    )
+    cutoff = pruning.raw_cutoff()
+    assert cutoff is not None
+    assert pruning.raw_prunable(cutoff) == old_events
+    batches: list[int] = []
+    assert pruning.prune_raw(on_batch=batches.append) == old_events
+    assert dropped == [old_events]
+    assert all(size <= 4 for size in batches)
+    assert len(batches) == -(-old_events // 4)
+
+    rests = raw_rests(database)
+    assert {i for i, rest in rests.items() if rest is not None} == received_recently
+    assert {table: rows for table, rows in dump(database).items() if table != "email_callback"} == (
+        before
+    )
+    with database.engine.connect() as conn:
+        assert sorted(conn.exec_driver_sql(f"SELECT {listed} FROM email_callback")) == (
+            events_before
+        )
+    # The API's fields and the dashboard's raw event still answer for a stripped event.
+    with database.sessions() as session:
+        page, _ = dashboard_queries.latest_events(
+            session, CallbackFilter(), limit=1000, before_id=None
+        )
+    assert {item.event.id: item.event for item in page} == kept
+    for item in page:
+        assert isinstance(item.raw, dict)
+        if item.event.id not in received_recently:
+            assert item.raw  # what the columns give back
+    assert pruning.prune_raw() == 0
+    assert dropped == [old_events]
+
+
+def test_cli_drops_raw_rests_past_their_retention_and_counts_them_on_a_dry_run(
+    tmp_path: Path, seed_bodies: dict[str, bytes], monkeypatch: Any
+) -> None:
+    monkeypatch.setenv("EMAILHOOK_DATA_DIR", str(tmp_path))
+    db = open_database(Settings(data_dir=tmp_path), lock_timeout_seconds=2)
+    long_ago = datetime(2020, 1, 1, tzinfo=UTC)
+    intake = new_intake(SessionWriter(db.sessions), clock=lambda: long_ago)
+    processor(db).process([intake.accept(seed_bodies["delivered"]).body_id])
+    events = len(raw_rests(db))
+    runner = CliRunner()
+    monkeypatch.setenv("EMAILHOOK_INBOX_RETENTION_DAYS", "30")
+    monkeypatch.setenv("EMAILHOOK_RAW_EVENT_RETENTION_DAYS", "")  # kept for ever
+    assert "raw events" not in runner.invoke(main, ["prune", "--dry-run"]).output
+
+    monkeypatch.setenv("EMAILHOOK_RAW_EVENT_RETENTION_DAYS", "90")
+    dry = runner.invoke(main, ["prune", "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert f"{events} raw events received before" in dry.output
+    assert all(rest is not None for rest in raw_rests(db).values())
+    done = runner.invoke(main, ["prune"])
+    assert done.exit_code == 0, done.output
+    assert f"{events} raw events received before" in done.output
+    assert all(rest is None for rest in raw_rests(db).values())
+    # The query API and the dashboard still answer for every stripped event.
+    client = create_app(Settings(data_dir=tmp_path)).test_client()
+    listed = client.get("/email-callbacks")
+    assert listed.status_code == 200
+    assert len(listed.json["items"]) == events  # type: ignore[index]
+    shown = client.get("/dashboard/events")
+    assert shown.status_code == 200
+    assert shown.text.count('class="event"') == events
+    assert "<details><summary>raw event</summary>" in shown.text
+    db.engine.dispose()
+
+
+def test_old_events_are_deleted_in_batches_and_derived_state_stays_byte_for_byte(
+    database: Database, seed_bodies: dict[str, bytes]
+) -> None:
+    long_ago = datetime(2020, 1, 1, tzinfo=UTC)
+    old = new_intake(SessionWriter(database.sessions), clock=lambda: long_ago)
+    recent = new_intake(SessionWriter(database.sessions)).accept(seed_bodies["opened"]).body_id
+    processor(database).process([recent])
+    processor(database).process([old.accept(body).body_id for body in seed_bodies.values()])
+    kept = set(raw_rests(database))
+    derived = {table: rows for table, rows in dump(database).items() if table != "email_callback"}
+    with database.sessions() as session:
+        received = session.execute(select(EmailCallback.id, EmailCallback.data_recebimento))
+        recent_ids = {i for i, when in received if when > long_ago + timedelta(days=1)}
+    old_events = len(kept - recent_ids)
+    assert old_events > 4
+
+    deleted: list[int] = []
+    now = datetime.now(UTC)
+    pruning = Retention(
+        database.sessions,
+        7,
+        batch=4,
+        event_days=30,
+        clock=lambda: now,
+        on_events_pruned=deleted.append,
+    )
+    cutoff = pruning.event_cutoff()
+    assert cutoff == now - timedelta(days=30)
+    assert pruning.events_prunable(cutoff) == old_events
+    batches: list[int] = []
+    assert pruning.prune_events(on_batch=batches.append) == old_events
+    assert batches == [4] * (old_events // 4) + ([old_events % 4] if old_events % 4 else [])
+    assert deleted == [old_events]
+    assert set(raw_rests(database)) == recent_ids
+    after = {table: rows for table, rows in dump(database).items() if table != "email_callback"}
+    assert after == derived
+    with database.sessions() as session:
+        prunes = session.execute(
+            select(EventPrune.received_before, EventPrune.events, EventPrune.ran_at)
+        ).all()
+    assert prunes == [(cutoff, old_events, now)]
+    assert pruning.prune_events() == 0
+    with database.sessions() as session:
+        assert session.execute(select(func.count()).select_from(EventPrune)).scalar_one() == 1
+
+
+def test_state_rebuild_refuses_after_an_event_prune_unless_forced(
+    tmp_path: Path, seed_bodies: dict[str, bytes], monkeypatch: Any
+) -> None:
+    monkeypatch.setenv("EMAILHOOK_DATA_DIR", str(tmp_path))
+    db = open_database(Settings(data_dir=tmp_path), lock_timeout_seconds=2)
+    long_ago = datetime(2020, 1, 1, tzinfo=UTC)
+    intake = new_intake(SessionWriter(db.sessions), clock=lambda: long_ago)
+    processor(db).process([intake.accept(seed_bodies["delivered"]).body_id])
+    processor(db).process(
+        [new_intake(SessionWriter(db.sessions)).accept(seed_bodies["opened"]).body_id]
+    )
+    events = len(raw_rests(db))
+    runner = CliRunner()
+    assert runner.invoke(main, ["state", "rebuild"]).exit_code == 0  # nothing pruned yet
+
+    monkeypatch.setenv("EMAILHOOK_EVENT_RETENTION_DAYS", "90")
+    dry = runner.invoke(main, ["prune", "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "1 events received before" in dry.output
+    assert len(raw_rests(db)) == events
+    done = runner.invoke(main, ["prune"])
+    assert done.exit_code == 0, done.output
+    assert "1 events received before" in done.output
+    assert len(raw_rests(db)) == events - 1
+    derived = dump(db)
+
+    refused = runner.invoke(main, ["state", "rebuild"])
+    assert refused.exit_code != 0
+    assert "were pruned" in refused.output
+    assert "--force" in refused.output
+    assert dump(db) == derived  # refused: nothing rebuilt
+    forced = runner.invoke(main, ["state", "rebuild", "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert "rebuilt from" in forced.output
+    assert dump(db) != derived  # the pruned event's history is gone from the derived state
     db.engine.dispose()

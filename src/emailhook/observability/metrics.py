@@ -57,6 +57,8 @@ class Metrics:
     other_channels: Counter
     reconciled: Counter
     pruned: Counter
+    raw_pruned: Counter
+    events_pruned: Counter
 
 
 def configure_metrics(settings: Settings) -> Path:
@@ -118,6 +120,14 @@ def _metrics() -> Metrics:
             "emailhook_bodies_pruned",
             "Processed inbox bodies deleted past the retention (EMAILHOOK_INBOX_RETENTION_DAYS)",
         ),
+        raw_pruned=Counter(
+            "emailhook_raw_events_pruned",
+            "Raw rests of events dropped past EMAILHOOK_RAW_EVENT_RETENTION_DAYS",
+        ),
+        events_pruned=Counter(
+            "emailhook_events_pruned",
+            "Events deleted past EMAILHOOK_EVENT_RETENTION_DAYS (derived state kept)",
+        ),
     )
 
 
@@ -151,6 +161,16 @@ def record_reconciled(new_events: int) -> None:
 def record_pruned(bodies: int) -> None:
     """Count the processed bodies a prune deleted."""
     metrics().pruned.inc(bodies)
+
+
+def record_raw_pruned(events: int) -> None:
+    """Count the events whose raw rest a prune dropped."""
+    metrics().raw_pruned.inc(events)
+
+
+def record_events_pruned(events: int) -> None:
+    """Count the events a prune deleted."""
+    metrics().events_pruned.inc(events)
 
 
 class InboxGauges:

@@ -21,7 +21,7 @@ from emailhook.adapters.db.models import InboxBody
 from emailhook.adapters.intake import inbox
 from emailhook.adapters.intake.spool_promoter import spool_backlog
 from emailhook.adapters.reads.dashboard import events_stored
-from emailhook.adapters.store import contact_state, rollup, suppressions
+from emailhook.adapters.store import contact_state, event_retention, rollup, suppressions
 from emailhook.clock import utcnow
 from emailhook.domain.inbox import BodyState
 from emailhook.domain.suppression import SoftBounceRule
@@ -118,6 +118,12 @@ class Operations:
             events = contact_state.rebuild(session, self._soft_bounces, on_batch=on_batch)
             rollup.rebuild(session)
         return events
+
+    def events_pruned_before(self) -> datetime | None:
+        """Return the latest cutoff before which events were deleted (None: none ever were):
+        derived state then holds history that a rebuild from the events left would lose."""
+        with self._transaction(self._database) as session:
+            return event_retention.pruned_before(session)
 
     def events_stored(self) -> int:
         """Return how many events are stored (the rollup's sum: no count of the table)."""

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from emailhook.adapters.intake import retention
 from emailhook.adapters.intake.retention import Pruned
+from emailhook.adapters.store import event_retention, raw_retention
 from emailhook.clock import utcnow
 
 
@@ -32,7 +33,15 @@ class Retention:
         pause_seconds: float = 0.0,
         clock: Callable[[], datetime] = utcnow,
         on_pruned: Callable[[int], None] = lambda bodies: None,
+        raw_days: int | None = None,
+        on_raw_pruned: Callable[[int], None] = lambda events: None,
+        event_days: int | None = None,
+        on_events_pruned: Callable[[int], None] = lambda events: None,
     ) -> None:
+        self._keep_events = timedelta(days=event_days) if event_days else None
+        self._on_events_pruned = on_events_pruned
+        self._keep_raw = timedelta(days=raw_days) if raw_days else None
+        self._on_raw_pruned = on_raw_pruned
         self._sessions = sessions
         self._keep = timedelta(days=days)
         self._keep_failed = timedelta(days=failed_days) if failed_days else None
@@ -73,6 +82,72 @@ class Retention:
         if done.bodies:
             self._on_pruned(done.bodies)
         return done
+
+    def raw_cutoff(self) -> datetime | None:
+        """Return the receipt time before which an event's raw rest is dropped (None: kept)."""
+        return None if self._keep_raw is None else self._clock() - self._keep_raw
+
+    def raw_prunable(self, before: datetime) -> int:
+        """Return how many events a raw-rest prune with ``before`` would strip."""
+        with self._sessions.begin() as session:
+            return raw_retention.prunable(session, before)
+
+    def prune_raw(
+        self,
+        before: datetime | None = None,
+        *,
+        on_batch: Callable[[int], None] = lambda events: None,
+    ) -> int:
+        """Drop the raw rest of events received before ``before`` (default: the raw cutoff;
+        nothing while no raw retention is set); return how many."""
+        cut = before or self.raw_cutoff()
+        if cut is None:
+            return 0
+        done = raw_retention.prune(
+            self._sessions, cut, batch=self._batch, pause_seconds=self._pause, on_batch=on_batch
+        )
+        if done:
+            self._on_raw_pruned(done)
+        return done
+
+    def event_cutoff(self) -> datetime | None:
+        """Return the receipt time before which an event is deleted (None: kept for ever)."""
+        return None if self._keep_events is None else self._clock() - self._keep_events
+
+    def events_prunable(self, before: datetime) -> int:
+        """Return how many events a prune with ``before`` would delete."""
+        with self._sessions.begin() as session:
+            return event_retention.prunable(session, before)
+
+    def prune_events(
+        self,
+        before: datetime | None = None,
+        *,
+        on_batch: Callable[[int], None] = lambda events: None,
+    ) -> int:
+        """Delete the events received before ``before`` (default: the event cutoff; nothing
+        while no event retention is set), recording the prune; return how many. Derived
+        state, suppressions and the rollup keep what they made."""
+        cut = before or self.event_cutoff()
+        if cut is None:
+            return 0
+        done = event_retention.prune(
+            self._sessions,
+            cut,
+            now=self._clock(),
+            batch=self._batch,
+            pause_seconds=self._pause,
+            on_batch=on_batch,
+        )
+        if done:
+            self._on_events_pruned(done)
+        return done
+
+    def run(self) -> None:
+        """The worker's periodic prune: bodies, raw rests, then events."""
+        self.prune()
+        self.prune_raw()
+        self.prune_events()
 
 
 __all__ = ["Pruned", "Retention"]

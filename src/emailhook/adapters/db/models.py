@@ -159,8 +159,9 @@ class EmailCallback(Base):
     callback_data: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
     #: the raw event less what the columns above give back (``domain.raw_event``): the raw
     #: item is kept once, and ``raw_event.restore`` gives it back whole. JSON text, not JSONB,
-    #: on PostgreSQL too: never queried inside, and 228 bytes a row against JSONB's 263
-    raw_rest: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: on PostgreSQL too: never queried inside, and 228 bytes a row against JSONB's 263.
+    #: NULL past ``EMAILHOOK_RAW_EVENT_RETENTION_DAYS`` (``adapters.store.raw_retention``)
+    raw_rest: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     #: the body it came from; no foreign key: a pruned body leaves its events untouched
     inbox_id: Mapped[int | None] = mapped_column(BigId)
     #: the one vocabulary (``domain.vocabulary``): who sent it, what happened, how final
@@ -182,6 +183,20 @@ class EmailCallback(Base):
         # indexes hold the rowid (the id) already.
         Index("ix_email_callback_data_recebimento", "data_recebimento", postgresql_include=["id"]),
     )
+
+
+class EventPrune(Base):
+    """One prune of events past ``EMAILHOOK_EVENT_RETENTION_DAYS``: what it deleted. Derived
+    state keeps what those events made; ``emailhook state rebuild`` reads this to refuse
+    rebuilding it from the events that are left."""
+
+    __tablename__ = "event_prune"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    ran_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: events received before this were deleted
+    received_before: Mapped[datetime] = mapped_column(UTCDateTime())
+    events: Mapped[int] = mapped_column(Integer)
 
 
 class PlatformEventRow(Base):

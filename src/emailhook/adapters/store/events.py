@@ -178,8 +178,9 @@ RAW_EVENT_COLUMNS = [RAW_COLUMN_NAMES.get(name, name) for name in raw_event.COLU
 
 
 def restore_raw(
-    provider: str, kind: str, raw_rest: dict[str, Any], values: Sequence[Any]
+    provider: str, kind: str, raw_rest: dict[str, Any] | None, values: Sequence[Any]
 ) -> dict[str, Any]:
-    """Return the raw event of a row, from its ``raw_rest`` and ``RAW_EVENT_COLUMNS`` values."""
+    """Return the raw event of a row, from its ``raw_rest`` and ``RAW_EVENT_COLUMNS`` values;
+    a rest dropped past the raw-event retention (NULL) gives what the columns hold."""
     columns = dict(zip(raw_event.COLUMNS, values, strict=True))
-    return raw_event.restore(raw_rest, provider, kind, columns)
+    return raw_event.restore(raw_rest or {}, provider, kind, columns)

@@ -15,9 +15,24 @@ def state_group() -> None:
 
 
 @state_group.command("rebuild")
-def state_rebuild() -> None:
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Rebuild even after events were pruned (losing the history they made).",
+)
+def state_rebuild(force: bool) -> None:
     """Recompute the derived tables from every stored event (stop the workers first)."""
     operations = operators_service()
+    with reported():
+        pruned = operations.events_pruned_before()
+    if pruned is not None:
+        warning = (
+            f"events received before {pruned} were pruned (EMAILHOOK_EVENT_RETENTION_DAYS):"
+            " the contact state, suppressions and rollup they made cannot be rebuilt"
+        )
+        if not force:
+            raise click.ClickException(f"{warning}; --force rebuilds from the events left")
+        click.echo(f"warning: {warning}; rebuilding from the events left", err=True)
     with reported(), progress("rebuilding from events", operations.events_stored()) as advance:
         events = operations.rebuild(on_batch=advance)
     click.echo(f"derived state and dashboard rollup rebuilt from {events} events")
