@@ -22,9 +22,9 @@ from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any
 
-import orjson
 from sqlalchemy.orm import Session, sessionmaker
 
+from emailhook.adapters.db.engine import dumps_json
 from emailhook.adapters.infobip.api import InfobipApi
 from emailhook.adapters.intake.inbox import add_bodies
 from emailhook.adapters.store import reconciliation as bookkeeping
@@ -180,7 +180,7 @@ class _PageStore:
             callback = bookkeeping.callback_data_of(
                 session, [e.message_id for e in new if e.message_id]
             )
-            body = orjson.dumps({"results": [_report_of(e, callback) for e in new]})
+            body = dumps_json({"results": [_report_of(e, callback) for e in new]}).encode()
             [body_id] = add_bodies(
                 session,
                 [

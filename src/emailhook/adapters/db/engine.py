@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 from collections.abc import Callable
@@ -104,8 +105,13 @@ def _sqlite_engine(
 
 def dumps_json(value: Any) -> str:
     """Return the text a JSON column stores for ``value`` (``None`` is JSON ``null``)."""
-    # JSON columns hold every raw event: orjson is several times faster than json.dumps.
-    return orjson.dumps(value).decode()
+    # JSON columns hold every raw event: orjson is several times faster than json.dumps. It
+    # writes no integer beyond 64 bits, which a sender's callbackData may hold (a Python
+    # literal can): the standard library writes those, on that rare path only.
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def create_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -36,8 +36,10 @@ class JSONProvider(DefaultJSONProvider):
         return DefaultJSONProvider.default(o)
 
     def dumps(self, obj: Any, **kwargs: Any) -> str:
-        del kwargs  # Flask's json.dumps options: orjson's output is always compact
-        return orjson.dumps(obj, default=self.default, option=orjson.OPT_NON_STR_KEYS).decode()
+        try:  # Flask's json.dumps options do not apply: orjson's output is always compact
+            return orjson.dumps(obj, default=self.default, option=orjson.OPT_NON_STR_KEYS).decode()
+        except TypeError:  # an integer beyond 64 bits (a sender's callbackData may hold one)
+            return super().dumps(obj, **kwargs)
 
 
 def build_app(services: WebServices) -> Flask:

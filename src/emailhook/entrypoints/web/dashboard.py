@@ -7,6 +7,7 @@ operator credentials (``service.operators``) when any are configured.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -277,4 +278,7 @@ def _sorted(rows: list[GroupRow], column: str, descending: bool) -> list[GroupRo
 
 
 def _pretty(raw: dict[str, Any]) -> str:
-    return orjson.dumps(raw, option=orjson.OPT_INDENT_2).decode()
+    try:
+        return orjson.dumps(raw, option=orjson.OPT_INDENT_2).decode()
+    except TypeError:  # an integer beyond 64 bits, which orjson does not write
+        return json.dumps(raw, indent=2, ensure_ascii=False)
