@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import Engine, text
 
 from support.cluster import Cluster
 from support.hosts import Shaper
@@ -51,8 +52,31 @@ def settle(
         + (f" {note}" if note else "")
     )
     assert len(ledger.answered) == REPORTS, f"not every report was answered 200: {ledger.summary()}"
-    assert_exactly_once(ledger, stored)
+    try:
+        assert_exactly_once(ledger, stored)
+    except AssertionError as error:  # say where each missing event's bodies stand
+        missing = sorted(ledger.answered - stored.keys())[:5]
+        raise AssertionError(
+            f"{error}\n{cluster.call(_bodies_of, cluster.engine, missing)}"
+        ) from None
     assert_moved_once(sender.answered_ids, inbox)
+
+
+def _bodies_of(engine: Engine, events: list[str]) -> list[dict[str, object]]:
+    """The inbox rows of the attempts of ``events`` (request ids ``<messageId>.<attempt>``)."""
+    found: list[dict[str, object]] = []
+    with engine.connect() as conn:
+        for event in events:
+            rows = conn.execute(
+                text(
+                    "SELECT id, request_id, state, attempts, deliveries, stored_events,"
+                    " rejected_items, other_items, last_error FROM inbox_body"
+                    " WHERE request_id LIKE :prefix"
+                ),
+                {"prefix": event.removeprefix("r:") + "%"},
+            )
+            found += [dict(row._mapping) for row in rows] or [{"event": event, "inbox": "none"}]
+    return found
 
 
 def spools(cluster: Cluster, *hosts: str) -> list[Path]:
