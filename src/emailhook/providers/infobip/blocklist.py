@@ -15,7 +15,6 @@ Pure: stdlib and the domain only.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +24,11 @@ from emailhook.domain.events import EmailEvent, EventKind, OtherChannelItem, Rej
 from emailhook.domain.instants import parse_instant
 from emailhook.domain.vocabulary import EventType
 from emailhook.providers.infobip.channels import BLOCKLIST_PREFIX, UNKNOWN
+from emailhook.providers.infobip.fields import address as _address
+from emailhook.providers.infobip.fields import derived_key as _derived_key
+from emailhook.providers.infobip.fields import mapping as _mapping
+from emailhook.providers.infobip.fields import text as _text
+from emailhook.providers.infobip.fields import upper as _upper
 
 #: what a blocklist event means, in the one vocabulary
 EVENT_TYPES: Mapping[str, EventType] = {
@@ -124,31 +128,3 @@ def blocklist_event(item: Mapping[str, Any]) -> EmailEvent:
         provider=PROVIDER,
         event_type=EVENT_TYPES[status],
     )
-
-
-def _derived_key(prefix: str, *parts: str | None) -> str:
-    # The same construction as domain.parsing's keys (blake2b-160 over the parts joined by
-    # the unit separator), under a prefix of its own, so no blocklist key meets a report's.
-    joined = "\x1f".join(part or "" for part in parts)
-    digest = hashlib.blake2b(joined.encode("utf-8", "surrogatepass"), digest_size=20)
-    return f"{prefix}:{digest.hexdigest()}"
-
-
-def _mapping(value: object) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _text(value: object) -> str | None:
-    if value is None or isinstance(value, (dict, list, bool)):
-        return None
-    return str(value).strip() or None
-
-
-def _upper(value: object) -> str | None:
-    text = _text(value)
-    return text.upper() if text else None
-
-
-def _address(value: object) -> str | None:
-    text = _text(value)
-    return text.lower() if text else None

@@ -10,7 +10,6 @@ have neither status nor address.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -33,6 +32,13 @@ from emailhook.domain.statuses import STATUS_GROUPS
 from emailhook.domain.vocabulary import BounceClass, EventType, RejectReason
 from emailhook.providers.infobip.blocklist import is_blocklist_body, parse_blocklist
 from emailhook.providers.infobip.channels import EMAIL, EMAIL_PLATFORM, UNKNOWN, channel_of
+from emailhook.providers.infobip.fields import address as _address
+from emailhook.providers.infobip.fields import boolean as _bool
+from emailhook.providers.infobip.fields import derived_key as _derived_key
+from emailhook.providers.infobip.fields import digest as _digest
+from emailhook.providers.infobip.fields import mapping as _mapping
+from emailhook.providers.infobip.fields import text as _text
+from emailhook.providers.infobip.fields import upper as _upper
 
 #: channels whose items the e-mail reader reads: e-mail, and items no channel test names
 #: (an e-mail report without ``to`` is still read, or rejected, as before: a report of another
@@ -282,43 +288,6 @@ def report_key(
 def _provider_key(event_id: str) -> str:
     # Keys have a bounded column; an absurdly long eventId is digested instead of cut.
     return f"ev:{event_id}" if len(event_id) <= 100 else f"ev#{_digest(event_id.encode())}"
-
-
-def _derived_key(prefix: str, *parts: str | None) -> str:
-    joined = "\x1f".join(part or "" for part in parts)
-    return f"{prefix}:{_digest(joined.encode('utf-8', 'surrogatepass'))}"
-
-
-def _digest(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=20).hexdigest()
-
-
-def _mapping(value: object) -> Mapping[str, Any]:
-    # ``type(...) is dict`` first: decoded JSON is always a dict, and the ABC check is slow.
-    return value if type(value) is dict or isinstance(value, Mapping) else {}
-
-
-def _text(value: object) -> str | None:
-    if type(value) is str:  # the common case, checked first: this runs ten times a report
-        return value.strip() or None
-    if value is None or isinstance(value, (dict, list)):
-        return None
-    return str(value).strip() or None
-
-
-def _upper(value: object) -> str | None:
-    text = _text(value)
-    return text.upper() if text else None
-
-
-def _address(value: object) -> str | None:
-    # Addresses are compared case-insensitively everywhere (suppression, per-contact state).
-    text = _text(value)
-    return text.lower() if text else None
-
-
-def _bool(value: object) -> bool | None:
-    return value if isinstance(value, bool) else None
 
 
 __all__ = ["count_events", "datetime", "detect_shape", "parse_body"]
