@@ -7,6 +7,7 @@ import json
 import pytest
 
 from conftest import SEED_EVENTS
+from emailhook.adapters.db import body_encoding
 from support.stack import Stack
 
 pytestmark = pytest.mark.e2e
@@ -73,9 +74,9 @@ def test_unknown_shape_is_accepted_and_kept_for_an_operator(stack: Stack) -> Non
     assert response.status_code == 200
     assert response.json()["events"] == 0
     stack.wait_until_drained()
-    (row,) = stack.rows("SELECT state, shape, body FROM inbox_body")
+    (row,) = stack.rows("SELECT state, shape, body, body_encoding FROM inbox_body")
     assert row["state"] == "unrecognized"
-    assert json.loads(bytes(row["body"])) == {"hello": "world"}
+    assert json.loads(body_encoding.decode(row["body"], row["body_encoding"])) == {"hello": "world"}
 
 
 def test_platform_event_is_kept_but_is_not_an_email_callback(stack: Stack) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -25,6 +26,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from emailhook.adapters.db import body_encoding
 from emailhook.domain.inbox import REQUEST_ID_CHARS, BodyState
 
 NAMING_CONVENTION = {
@@ -81,7 +83,9 @@ class InboxBody(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    body: Mapped[bytes] = mapped_column(LargeBinary)
+    #: the body as stored, in ``body_encoding`` (``adapters.intake.body_encoding``); read ``body``
+    stored_body: Mapped[bytes] = mapped_column("body", LargeBinary)
+    body_encoding: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
     shape: Mapped[str] = mapped_column(String(32))
     event_count: Mapped[int] = mapped_column(Integer)
     state: Mapped[str] = mapped_column(String(16), default=BodyState.PENDING)
@@ -105,6 +109,11 @@ class InboxBody(Base):
     #: the Content-Type as sent, and the headers the provider's parsing reads (svix-id, ...)
     content_type: Mapped[str | None] = mapped_column(Text)
     headers: Mapped[dict[str, str] | None] = mapped_column(JSONDocument)
+
+    @property
+    def body(self) -> bytes:
+        """The body as received, byte for byte."""
+        return body_encoding.decode(self.stored_body, self.body_encoding)
 
     __table_args__ = (
         Index(

@@ -10,6 +10,7 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from emailhook.adapters.db import body_encoding
 from emailhook.adapters.db.bulk import BulkInsert, BulkUpdate, Kind, SelectByIds
 from emailhook.adapters.db.engine import dumps_json
 from emailhook.adapters.db.models import InboxBody, table_of
@@ -30,30 +31,33 @@ def append_bodies(connection: Connection, bodies: Sequence[NewBody]) -> None:
 
 
 def _rows(bodies: Sequence[NewBody]) -> list[tuple[object, ...]]:
-    return [
-        _ADD_BODIES.row(
-            {
-                "body": b.body,
-                "shape": b.shape,
-                "event_count": b.event_count,
-                "state": b.state.value,
-                "request_id": b.request_id,
-                "received_at": b.received_at,
-                "available_at": b.received_at,  # available at once
-                "deliveries": 0,  # never published
-                "attempts": 0,  # never failed
-                "provider": b.provider,
-                "content_type": b.content_type,
-                "headers": dumps_json(dict(b.headers)) if b.headers else None,
-            }
-        )
-        for b in bodies
-    ]
+    return [_row(b, *body_encoding.encode(b.body)) for b in bodies]
+
+
+def _row(b: NewBody, stored: bytes, encoding: int) -> tuple[object, ...]:
+    return _ADD_BODIES.row(
+        {
+            "body": stored,
+            "body_encoding": encoding,
+            "shape": b.shape,
+            "event_count": b.event_count,
+            "state": b.state.value,
+            "request_id": b.request_id,
+            "received_at": b.received_at,
+            "available_at": b.received_at,  # available at once
+            "deliveries": 0,  # never published
+            "attempts": 0,  # never failed
+            "provider": b.provider,
+            "content_type": b.content_type,
+            "headers": dumps_json(dict(b.headers)) if b.headers else None,
+        }
+    )
 
 
 #: what a new body has; the rest of its row is filled in as it moves along
 _NEW_BODY_COLUMNS = (
     "body",
+    "body_encoding",
     "shape",
     "event_count",
     "state",
@@ -125,7 +129,7 @@ def load_pending(session: Session, ids: Iterable[int]) -> list[PendingBody]:
     return [
         PendingBody(
             id=body_id,
-            body=body,
+            body=body_encoding.decode(body, encoding),
             received_at=received_at,
             attempts=attempts,
             request_id=request_id,
@@ -136,6 +140,7 @@ def load_pending(session: Session, ids: Iterable[int]) -> list[PendingBody]:
         for (
             body_id,
             body,
+            encoding,
             received_at,
             attempts,
             request_id,
@@ -158,6 +163,7 @@ _LOAD_PENDING = SelectByIds(
     [
         ("id", Kind.BIGINT),
         ("body", Kind.BYTES),
+        ("body_encoding", Kind.INTEGER),
         ("received_at", Kind.TIME),
         ("attempts", Kind.INTEGER),
         ("request_id", Kind.TEXT),
@@ -261,6 +267,23 @@ def replay(
         .returning(InboxBody.id)
     )
     return len(result.all())
+
+
+def replay_next(
+    session: Session, *, now: datetime, states: Sequence[BodyState], after: int, limit: int
+) -> list[int]:
+    """Make the first ``limit`` bodies in ``states`` with an id above ``after`` pending again;
+    return their ids, ascending (empty: none is left)."""
+    due = (
+        select(InboxBody.id)
+        .where(InboxBody.state.in_(list(states)), InboxBody.id > after)
+        .order_by(InboxBody.id)
+        .limit(limit)
+    )
+    ids = list(session.execute(due).scalars())
+    if ids:
+        replay(session, now=now, ids=ids, states=states)
+    return ids
 
 
 def list_bodies(session: Session, *, states: Sequence[BodyState], limit: int) -> list[InboxBody]:
