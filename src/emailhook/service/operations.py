@@ -35,6 +35,8 @@ from emailhook.service.errors import (
 MAX_ADDRESS_CHARS = 320
 #: the bodies an operator replays by default: those that did not reach the store
 REPLAYABLE = (BodyState.DEAD, BodyState.UNRECOGNIZED)
+#: bodies a transaction of ``Operations.replay`` by state queues again
+REPLAY_BATCH = 1000
 #: longest reason an operator gives for a removal
 REMOVAL_REASON_CHARS = 500
 
@@ -88,18 +90,46 @@ class Operations:
         self._soft_bounces = soft_bounces
         self._clock = clock
 
-    def replay(self, ids: Sequence[int] = (), states: Sequence[BodyState] = ()) -> int:
+    def replay(
+        self,
+        ids: Sequence[int] = (),
+        states: Sequence[BodyState] = (),
+        on_batch: Callable[[int], None] = lambda bodies: None,
+    ) -> int:
         """Queue bodies again (by id, or every one in ``states``); return how many.
 
         Storing is idempotent, so a replay never doubles an event. Naming ids without states
-        replays those bodies whatever their state.
+        replays those bodies whatever their state, in one transaction.
 
         A body named that the inbox no longer holds (pruned past the retention) is refused,
         and nothing is queued: BodyNotFoundError names it.
+
+        Every body in ``states`` (``inbox replay --dead``: there may be millions) is replayed
+        ``REPLAY_BATCH`` at a time, in id order, one short transaction each, so the web's and
+        the worker's writes interleave and the relay starts on the first ones at once;
+        ``on_batch(n)`` after each. A body that fails again meanwhile is not replayed twice.
         """
-        with self._transaction(self._database) as session:
-            _refuse_missing(session, ids)
-            return inbox.replay(session, now=self._clock(), ids=ids, states=states)
+        if ids:
+            with self._transaction(self._database) as session:
+                _refuse_missing(session, ids)
+                count = inbox.replay(session, now=self._clock(), ids=ids, states=states)
+            on_batch(count)
+            return count
+        total, after = 0, 0
+        while True:
+            with self._transaction(self._database) as session:
+                replayed = inbox.replay_next(
+                    session, now=self._clock(), states=states, after=after, limit=REPLAY_BATCH
+                )
+            if not replayed:
+                return total
+            total, after = total + len(replayed), replayed[-1]
+            on_batch(len(replayed))
+
+    def count_bodies(self, states: Sequence[BodyState]) -> int:
+        """Return how many bodies are in ``states``."""
+        with self._transaction(self._reads) as session:
+            return sum(inbox.count_states(session, states).values())
 
     def replay_failed(self, body_id: int) -> bool:
         """Queue one dead-lettered or unrecognized body again; False when it is neither.

@@ -11,6 +11,7 @@ from emailhook.adapters.reads.queries import latest_callbacks
 from emailhook.domain.inbox import BodyState
 from emailhook.entrypoints.cli.context import database, operators_service
 from emailhook.entrypoints.cli.errors import reported
+from emailhook.entrypoints.cli.progress import progress
 from emailhook.service.operations import REPLAYABLE
 
 _STATES = click.Choice([state.value for state in BodyState])
@@ -68,7 +69,10 @@ def inbox_replay(body_ids: Sequence[int], dead: bool, unrecognized: bool) -> Non
     if not body_ids and not states:
         raise click.UsageError("name body ids, or --dead / --unrecognized")
     with reported():
-        count = operators_service().replay(body_ids, states)
+        operations = operators_service()
+        total = len(body_ids) or operations.count_bodies(states)
+        with progress("queueing bodies again", total) as advance:
+            count = operations.replay(body_ids, states, on_batch=advance)
     click.echo(f"{count} bodies queued again")
 
 
