@@ -141,8 +141,8 @@ PRUNE_PAUSE_SECONDS = 0.05
 def retention(
     settings: Settings, database: Database, *, pause_seconds: float = PRUNE_PAUSE_SECONDS
 ) -> Retention | None:
-    """Return the pruning of processed bodies, or None while no retention is set."""
-    if settings.inbox_retention_days is None:
+    """Return the pruning of bodies, raw events and events, or None while no retention is set."""
+    if not settings.retentions_set():
         return None
     return Retention(
         database.sessions,

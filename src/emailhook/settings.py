@@ -305,6 +305,18 @@ class Settings(_WithProviders):
             return _with_psycopg_driver(self.database_url)
         return f"sqlite:///{(self.data_dir / 'emailhook.db').resolve()}"
 
+    def retentions_set(self) -> bool:
+        """Return True when anything has a retention (bodies, failed bodies, raw events, events)."""
+        return any(
+            days is not None
+            for days in (
+                self.inbox_retention_days,
+                self.failed_body_retention_days,
+                self.raw_event_retention_days,
+                self.event_retention_days,
+            )
+        )
+
     @property
     def uses_sqlite(self) -> bool:
         return self.resolved_database_url.startswith("sqlite")

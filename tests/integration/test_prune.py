@@ -295,6 +295,45 @@ def test_cli_drops_raw_rests_past_their_retention_and_counts_them_on_a_dry_run(
     db.engine.dispose()
 
 
+def test_raw_and_event_retentions_apply_with_the_bodies_kept_for_ever(
+    tmp_path: Path, seed_bodies: dict[str, bytes], monkeypatch: Any
+) -> None:
+    monkeypatch.setenv("EMAILHOOK_DATA_DIR", str(tmp_path))
+    db = open_database(Settings(data_dir=tmp_path), lock_timeout_seconds=2)
+    long_ago = datetime(2020, 1, 1, tzinfo=UTC)
+    intake = new_intake(SessionWriter(db.sessions), clock=lambda: long_ago)
+    body_id = intake.accept(seed_bodies["delivered"]).body_id
+    processor(db, long_ago).process([body_id])
+    events = len(raw_rests(db))
+    monkeypatch.setenv("EMAILHOOK_INBOX_RETENTION_DAYS", "")  # bodies kept for ever
+    monkeypatch.setenv("EMAILHOOK_RAW_EVENT_RETENTION_DAYS", "90")
+    runner = CliRunner()
+
+    dry = runner.invoke(main, ["prune", "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert dry.output == f"{events} raw events received before {_cutoff_in(dry.output)}\n"
+    done = runner.invoke(main, ["prune"])
+    assert done.exit_code == 0, done.output
+    assert "bodies" not in done.output
+    assert all(rest is None for rest in raw_rests(db).values())
+    assert body_id in bodies(db)  # the body stays: no body retention is set
+
+    # the worker's periodic prune runs the raw retention too
+    settings = Settings(data_dir=tmp_path, inbox_retention_days=None, event_retention_days=90)
+    pruning = retention(settings, db)
+    assert pruning is not None
+    pruning.run()
+    assert raw_rests(db) == {}  # every event received in 2020 is gone
+    assert body_id in bodies(db)
+    nothing = Settings(data_dir=tmp_path, inbox_retention_days=None, raw_event_retention_days=None)
+    assert retention(nothing, db) is None
+    db.engine.dispose()
+
+
+def _cutoff_in(output: str) -> str:
+    return output.split(" received before ", 1)[1].strip()
+
+
 def test_old_events_are_deleted_in_batches_and_derived_state_stays_byte_for_byte(
     database: Database, seed_bodies: dict[str, bytes]
 ) -> None:

@@ -1,9 +1,14 @@
-"""Retention: processed inbox bodies deleted once older than ``EMAILHOOK_INBOX_RETENTION_DAYS``.
+"""Retention: what is deleted once older than its setting, each independently of the others.
 
-The use case over ``adapters.intake.retention`` (the SQL, in small batches): the cutoff from
-the setting and the clock, the count of a dry run, the metric of what went. Events, derived
-state, suppressions and the rollup are never touched; a pruned body can no longer be replayed
-(``Operations.replay`` refuses it by name).
+- processed inbox bodies past ``EMAILHOOK_INBOX_RETENTION_DAYS`` (and dead-lettered or
+  unrecognized ones past ``EMAILHOOK_FAILED_BODY_RETENTION_DAYS``): ``adapters.intake.retention``;
+- events' raw rests past ``EMAILHOOK_RAW_EVENT_RETENTION_DAYS``: ``adapters.store.raw_retention``;
+- events past ``EMAILHOOK_EVENT_RETENTION_DAYS``: ``adapters.store.event_retention``.
+
+The use case over those (the SQL, in small batches): the cutoffs from the settings and the
+clock, the counts of a dry run, the metrics of what went. Derived state, suppressions and the
+rollup are never touched; a pruned body can no longer be replayed (``Operations.replay``
+refuses it by name), and ``state rebuild`` says what it cannot rebuild once events are pruned.
 """
 
 from __future__ import annotations
@@ -21,12 +26,14 @@ from emailhook.clock import utcnow
 
 class Retention:
     """Prunes processed bodies processed more than ``days`` ago (and, with ``failed_days``,
-    dead-lettered and unrecognized bodies received more than that ago)."""
+    dead-lettered and unrecognized bodies received more than that ago), raw rests past
+    ``raw_days`` and events past ``event_days``; each None keeps its rows for ever, whatever
+    the others are."""
 
     def __init__(
         self,
         sessions: sessionmaker[Session],
-        days: int,
+        days: int | None,
         *,
         failed_days: int | None = None,
         batch: int = retention.BATCH,
@@ -43,22 +50,26 @@ class Retention:
         self._keep_raw = timedelta(days=raw_days) if raw_days else None
         self._on_raw_pruned = on_raw_pruned
         self._sessions = sessions
-        self._keep = timedelta(days=days)
+        self._keep = timedelta(days=days) if days else None
         self._keep_failed = timedelta(days=failed_days) if failed_days else None
         self._batch = batch
         self._pause = pause_seconds
         self._clock = clock
         self._on_pruned = on_pruned
 
-    def cutoff(self) -> datetime:
-        """Return the time before which a processed body is pruned."""
-        return self._clock() - self._keep
+    def cutoff(self) -> datetime | None:
+        """Return the time before which a processed body is pruned (None: kept for ever)."""
+        return None if self._keep is None else self._clock() - self._keep
+
+    def prunes_bodies(self) -> bool:
+        """Return True when some bodies have a retention (processed or failed ones)."""
+        return self._keep is not None or self._keep_failed is not None
 
     def failed_cutoff(self) -> datetime | None:
         """Return the time before which a failed body is pruned (None: kept until replayed)."""
         return None if self._keep_failed is None else self._clock() - self._keep_failed
 
-    def prunable(self, before: datetime) -> int:
+    def prunable(self, before: datetime | None) -> int:
         """Return how many bodies a prune with ``before`` would delete."""
         with self._sessions.begin() as session:
             return retention.prunable(session, before, self.failed_cutoff())
@@ -71,6 +82,8 @@ class Retention:
     ) -> Pruned:
         """Delete the bodies processed before ``before`` (default: the cutoff), and the failed
         ones past their own retention; ``on_batch(n)`` after each transaction."""
+        if before is None and not self.prunes_bodies():
+            return Pruned(0, 0)
         done = retention.prune(
             self._sessions,
             before or self.cutoff(),

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select
+from sqlalchemy import ColumnElement, and_, delete, false, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from emailhook.adapters.db.models import InboxBody
@@ -41,7 +41,9 @@ PROCESSED = (BodyState.DONE, BodyState.OTHER_CHANNEL)
 FAILED = (BodyState.DEAD, BodyState.UNRECOGNIZED)
 
 
-def prunable(session: Session, before: datetime, failed_before: datetime | None = None) -> int:
+def prunable(
+    session: Session, before: datetime | None, failed_before: datetime | None = None
+) -> int:
     """Return how many bodies a prune with these cutoffs would delete."""
     condition = _old(before, failed_before)
     return int(session.execute(select(func.count()).where(condition)).scalar_one())
@@ -49,7 +51,7 @@ def prunable(session: Session, before: datetime, failed_before: datetime | None 
 
 def prune(
     sessions: sessionmaker[Session],
-    before: datetime,
+    before: datetime | None,
     *,
     failed_before: datetime | None = None,
     batch: int = BATCH,
@@ -57,7 +59,7 @@ def prune(
     on_batch: Callable[[int], None] = lambda bodies: None,
 ) -> Pruned:
     """Delete processed bodies processed before ``before`` (and failed ones received before
-    ``failed_before``), ``batch`` a transaction; return how many."""
+    ``failed_before``), ``batch`` a transaction; return how many. A None cutoff prunes none."""
     total = batches = 0
     condition = _old(before, failed_before)
     while True:
@@ -77,9 +79,10 @@ def prune(
             time.sleep(pause_seconds)  # leave the write lock to the worker between batches
 
 
-def _old(before: datetime, failed_before: datetime | None) -> ColumnElement[bool]:
-    processed = and_(InboxBody.state.in_(PROCESSED), InboxBody.processed_at < before)
-    if failed_before is None:
-        return processed
-    failed = and_(InboxBody.state.in_(FAILED), InboxBody.received_at < failed_before)
-    return or_(processed, failed)
+def _old(before: datetime | None, failed_before: datetime | None) -> ColumnElement[bool]:
+    conditions = []
+    if before is not None:
+        conditions.append(and_(InboxBody.state.in_(PROCESSED), InboxBody.processed_at < before))
+    if failed_before is not None:
+        conditions.append(and_(InboxBody.state.in_(FAILED), InboxBody.received_at < failed_before))
+    return or_(false(), *conditions)

@@ -8,6 +8,7 @@ from emailhook.composition import retention
 from emailhook.entrypoints.cli.context import database, settings
 from emailhook.entrypoints.cli.errors import reported
 from emailhook.entrypoints.cli.progress import progress
+from emailhook.service.retention import Retention
 
 
 @click.command("prune")
@@ -20,12 +21,18 @@ def prune(dry_run: bool) -> None:
     """
     pruning = retention(settings(), database())
     if pruning is None:
-        raise click.ClickException("EMAILHOOK_INBOX_RETENTION_DAYS is not set: nothing to prune")
+        raise click.ClickException(
+            "no retention is set (EMAILHOOK_INBOX_RETENTION_DAYS,"
+            " EMAILHOOK_FAILED_BODY_RETENTION_DAYS, EMAILHOOK_RAW_EVENT_RETENTION_DAYS,"
+            " EMAILHOOK_EVENT_RETENTION_DAYS): nothing to prune"
+        )
     before = pruning.cutoff()
+    bodies = pruning.prunes_bodies()
     with reported():
-        total = pruning.prunable(before)
+        total = pruning.prunable(before) if bodies else 0
         if dry_run:
-            click.echo(f"{total} bodies processed before {before}")
+            if bodies:
+                click.echo(f"{total} bodies {_past(pruning)}")
             raw_before = pruning.raw_cutoff()
             if raw_before is not None:
                 count = pruning.raw_prunable(raw_before)
@@ -35,9 +42,10 @@ def prune(dry_run: bool) -> None:
                 count = pruning.events_prunable(event_before)
                 click.echo(f"{count} events received before {event_before}")
             return
-        with progress("pruning bodies", total) as advance:
-            done = pruning.prune(before, on_batch=advance)
-    click.echo(f"{done.bodies} bodies processed before {before} deleted ({done.batches} batches)")
+        if bodies:
+            with progress("pruning bodies", total) as advance:
+                done = pruning.prune(before, on_batch=advance)
+            click.echo(f"{done.bodies} bodies {_past(pruning)} deleted ({done.batches} batches)")
     raw_before = pruning.raw_cutoff()
     if raw_before is not None:
         with reported():
@@ -52,3 +60,13 @@ def prune(dry_run: bool) -> None:
             with progress("deleting events", count) as advance:
                 deleted = pruning.prune_events(event_before, on_batch=advance)
         click.echo(f"{deleted} events received before {event_before} deleted (derived state kept)")
+
+
+def _past(pruning: Retention) -> str:
+    """Say which bodies go: processed before the cutoff, failed ones received before theirs."""
+    parts = []
+    if (before := pruning.cutoff()) is not None:
+        parts.append(f"processed before {before}")
+    if (failed := pruning.failed_cutoff()) is not None:
+        parts.append(f"dead-lettered or unrecognized, received before {failed}")
+    return " or ".join(parts)
