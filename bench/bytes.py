@@ -27,7 +27,18 @@ from workload import MIX, Mix, drain
 from emailhook.adapters.db.engine import Database, open_database
 from emailhook.settings import Settings
 
-ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+#: the server's maintenance database; EMAILHOOK_BENCH_POSTGRES_URL names another server's (for
+#: example the production-like one bench/tuned-postgres starts)
+ADMIN = os.environ.get(
+    "EMAILHOOK_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def postgres_url(name: str) -> str:
+    """Return the URL of database ``name`` on the benchmark's server."""
+    return ADMIN.rsplit("/", 1)[0] + f"/{name}"
+
+
 TABLES = [
     "email_callback",
     "inbox_body",
@@ -46,7 +57,7 @@ def create_postgres_database(name: str) -> str:
     with psycopg.connect(ADMIN, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
-    return ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    return postgres_url(name)
 
 
 @contextmanager

@@ -38,7 +38,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from bytes import create_postgres_database, postgres_database, postgres_sizes, sqlite_sizes
+from bytes import (
+    create_postgres_database,
+    postgres_database,
+    postgres_sizes,
+    postgres_url,
+    sqlite_sizes,
+)
 from sqlalchemy import func, select
 from workload import (
     DAYS,
@@ -299,7 +305,7 @@ def paired_drains(kept: str, rounds: int, backlog: int) -> None:
         empty = open_database(
             Settings(database_url=empty_url, data_dir=folder), lock_timeout_seconds=30
         )
-        full_url = f"postgresql://postgres@127.0.0.1:5432/{kept}"
+        full_url = postgres_url(kept)
         full = open_database(
             Settings(database_url=full_url, data_dir=folder), lock_timeout_seconds=30
         )
@@ -326,6 +332,28 @@ def paired_drains(kept: str, rounds: int, backlog: int) -> None:
         full.engine.dispose()
 
 
+def sqlite_cache_pairs(folder: Path, caches: list[int], rounds: int, backlog: int) -> None:
+    """Drain the same backlog into the SQLite database in ``folder`` with each page cache
+    (``EMAILHOOK_SQLITE_CACHE_MB``) in turn, ``rounds`` times: an A/B at one size."""
+    databases = [
+        open_database(Settings(data_dir=folder, sqlite_cache_mb=mb), lock_timeout_seconds=30)
+        for mb in caches
+    ]
+    quiet()
+    size = count(databases[0])
+    mix = Mix(seed=11 + size, total=size + backlog * rounds * len(caches) * 2)
+    mix.produced = mix.message = size
+    for n in range(rounds):
+        rates = [timed_drain(db, mix, backlog) for db in databases]
+        shown = ", ".join(f"{mb} MiB {r:,.0f}" for mb, r in zip(caches, rates, strict=True))
+        print(
+            f"  round {n + 1} at {size:,} events: {shown} events/s (load {os.getloadavg()[0]:.1f})",
+            flush=True,
+        )
+    for db in databases:
+        db.engine.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--postgres-sizes", default="0,1000000,5000000,10000000")
@@ -336,7 +364,19 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="with --keep: go on filling it")
     parser.add_argument("--pair-with", help="only alternate drains: empty vs this database")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--sqlite-keep", type=Path, help="SQLite: fill in this folder, keep it")
+    parser.add_argument(
+        "--sqlite-cache-pair",
+        type=Path,
+        help="only alternate drains into the SQLite database in this folder, one per page"
+        " cache of --sqlite-caches",
+    )
+    parser.add_argument("--sqlite-caches", default="2,64")
     args = parser.parse_args()
+    if args.sqlite_cache_pair:
+        caches = [int(mb) for mb in args.sqlite_caches.split(",")]
+        sqlite_cache_pairs(args.sqlite_cache_pair, caches, args.rounds, args.backlog)
+        return
     if args.pair_with:
         paired_drains(args.pair_with, args.rounds, args.backlog)
         return
@@ -348,11 +388,7 @@ def main() -> None:
     if sizes(args.postgres_sizes):
         folder = Path(tempfile.mkdtemp(prefix="growth-pg-"))
         if args.keep:
-            url = (
-                f"postgresql://postgres@127.0.0.1:5432/{args.keep}"
-                if args.reuse
-                else create_postgres_database(args.keep)
-            )
+            url = postgres_url(args.keep) if args.reuse else create_postgres_database(args.keep)
             run(
                 Settings(database_url=url, data_dir=folder),
                 sizes(args.postgres_sizes),
@@ -363,7 +399,10 @@ def main() -> None:
             with postgres_database(f"growth_run_{os.getpid()}") as url:
                 settings = Settings(database_url=url, data_dir=folder)
                 run(settings, sizes(args.postgres_sizes), args, "postgresql")
-    if sizes(args.sqlite_sizes):
+    if sizes(args.sqlite_sizes) and args.sqlite_keep:
+        args.sqlite_keep.mkdir(parents=True, exist_ok=True)
+        run(Settings(data_dir=args.sqlite_keep), sizes(args.sqlite_sizes), args, "sqlite")
+    elif sizes(args.sqlite_sizes):
         with tempfile.TemporaryDirectory(prefix="growth-sqlite-") as folder:
             run(Settings(data_dir=Path(folder)), sizes(args.sqlite_sizes), args, "sqlite")
 

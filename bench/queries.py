@@ -100,7 +100,7 @@ def fill(database: Database, events: int, contacts: int) -> None:
                     .values(
                         received_at=received,
                         available_at=received,
-                        body=b"{}",
+                        stored_body=b"{}",
                         shape="delivery_reports",
                         event_count=len(batch),
                         state="done",

@@ -38,7 +38,7 @@ import psycopg
 import redis
 from sqlalchemy import create_engine, func, insert, select
 
-from emailhook.adapters.db.models import EmailCallback, InboxBody
+from emailhook.adapters.db.models import EmailCallback, InboxBody, table_of
 from emailhook.adapters.intake.spool_promoter import SpoolPromoter
 
 REPO = Path(__file__).resolve().parents[1]
@@ -278,7 +278,7 @@ def fill_backlog(
     ]
     with backend.engine.begin() as conn:
         for start in range(0, len(rows), 5000):
-            conn.execute(insert(InboxBody), rows[start : start + 5000])
+            conn.execute(insert(table_of(InboxBody)), rows[start : start + 5000])
 
 
 def drain(
@@ -431,6 +431,9 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=1500)
     parser.add_argument("--sustained-seconds", type=float, default=20)
     parser.add_argument(
+        "--prune-bodies", type=int, default=200_000, help="old bodies the prune phase deletes"
+    )
+    parser.add_argument(
         "--provider-drain-events", type=int, default=20_000, help="events per provider drain"
     )
     parser.add_argument(
@@ -477,7 +480,7 @@ def main() -> None:
 
 
 #: what ``make bench`` measures, in this order
-PHASES = ("ceiling", "servers", "ingest", "drain", "sustained", "providers")
+PHASES = ("ceiling", "servers", "ingest", "drain", "sustained", "prune", "providers")
 
 
 def measure_backend(
@@ -513,9 +516,59 @@ def measure_backend(
         )
     if "sustained" in phases:
         figures["sustained"] = sustained(backend, args.rate, args.sustained_seconds)
+    if "prune" in phases:
+        figures.update(prune_figures(backend, args))
     if "providers" in phases:
         figures["providers"] = provider_figures(backend, args)
     return figures
+
+
+#: processed this long ago, a body is past the default retention (7 days)
+OLD = datetime(2020, 1, 1, tzinfo=UTC)
+
+
+def prune_figures(backend: Backend, args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    """The sustained load twice, back to back: alone, then while ``emailhook prune`` deletes
+    ``--prune-bodies`` old processed bodies beside it (500 a transaction, the default pause).
+
+    The worker's own periodic prune is off in both runs (``EMAILHOOK_PRUNE_INTERVAL_MINUTES=0``),
+    so that only the command prunes, and only in the second.
+    """
+    done = [tracking_body(f"old-{n}") for n in range(args.prune_bodies)]
+    rows = [
+        {
+            "body": b,
+            "shape": "tracking_event",
+            "event_count": 1,
+            "state": "done",
+            "received_at": OLD,
+            "available_at": OLD,
+            "processed_at": OLD,
+            "stored_events": 1,
+            "deliveries": 1,
+            "attempts": 0,
+        }
+        for b in done
+    ]
+    with backend.engine.begin() as conn:
+        for start in range(0, len(rows), 5000):
+            conn.execute(insert(table_of(InboxBody)), rows[start : start + 5000])
+    if backend.database_url.startswith("postgresql"):
+        with backend.engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+                "VACUUM ANALYZE inbox_body"
+            )
+    kept = dict(backend.extra_env)
+    backend.extra_env = {**kept, "EMAILHOOK_PRUNE_INTERVAL_MINUTES": "0"}
+    try:
+        alone = sustained(backend, args.rate, args.sustained_seconds)
+        beside = sustained(
+            backend, args.rate, args.sustained_seconds, alongside=["-m", "emailhook", "prune"]
+        )
+    finally:
+        backend.extra_env = kept
+    beside["pruned_left"] = backend.count(InboxBody, InboxBody.processed_at == OLD)
+    return {"sustained_alone": alone, "sustained_prune": beside}
 
 
 def compare_servers(root: Path, args: argparse.Namespace) -> dict[str, dict[str, float]]:
@@ -557,6 +610,10 @@ ROWS: list[tuple[str, Any]] = [
     (
         "sustained: backlog zero after load, s",
         lambda f: "{backlog_zero_after_s:.2f}".format(**f["sustained"]),
+    ),
+    (
+        "sustained, just before the prune: p50 / p99 / max ms",
+        lambda f: "{p50_ms:.1f} / {p99_ms:.1f} / {max_ms:.0f}".format(**f["sustained_alone"]),
     ),
     (
         "sustained with a prune beside: p50 / p99 / max ms",

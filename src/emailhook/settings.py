@@ -119,6 +119,9 @@ class Settings(_WithProviders):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     #: SQLite ``synchronous``: FULL survives power loss, NORMAL only process crashes
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    #: SQLite's page cache of each connection, MiB (``PRAGMA cache_size``; SQLite's own
+    #: default is 2): the btrees every insert touches at random places stay in memory
+    sqlite_cache_mb: PositiveInt = 2
     #: where ``POST /email`` keeps a body before answering 200: ``spool``, a file of the web
     #: process synced to disk and moved into the database in the background (fast, and
     #: answers while the database is down), or ``database``, committed before the answer
