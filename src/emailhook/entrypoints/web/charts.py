@@ -1,11 +1,18 @@
-"""The dashboard's charts: SVG rendered on the server by pygal, no script, nothing fetched."""
+"""The dashboard's chart: an SVG written here on the server, no script, nothing fetched.
+
+Events per status in each bucket, stacked: bars (up to ``BAR_LIMIT`` buckets), each with its
+status, count and bucket (``desc.label``, ``desc.value``, ``desc.x_label``) and a native
+tooltip (``<title>``); beyond, a stacked area, one path a status, the page's table giving the
+numbers. Written directly rather than by a charting library: pygal, used before, spent about a
+third of a millisecond a bar in its configuration lookups (113 ms for 30 days of 10 statuses),
+the most of the dashboard's slowest page; this takes about 2 ms for the same chart.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
-
-import pygal
-from pygal.style import Style
+from html import escape
 
 from emailhook.domain.buckets import Bucket, Span
 from emailhook.domain.statuses import InfobipStatus as S
@@ -25,9 +32,18 @@ STATUS_COLOURS: dict[str, str] = {
 }
 _OTHER_COLOUR = "#cfd8dc"
 #: up to this many buckets a chart is stacked bars, each carrying its count; beyond, a stacked
-#: area: pygal spends about half a millisecond per bar, too long for 31 days of hours
+#: area (bars of 31 days of hours would be a pixel wide)
 BAR_LIMIT = 62
 _LABEL_FORMAT = {Bucket.HOUR: "%m-%d %H:00", Bucket.DAY: "%Y-%m-%d"}
+
+#: the canvas and the plot inside it, in SVG units
+WIDTH, HEIGHT = 960, 360
+_LEFT, _TOP, _RIGHT = 60, 10, 70  # room on the right for the last rotated label
+_PLOT_HEIGHT = 250
+_LEGEND_TOP = _TOP + _PLOT_HEIGHT + 62
+_LEGEND_CHAR = 8.5  # about the width of a capital at the legend's 13 px
+_X_LABELS = 12  # at most this many bucket labels under the axis
+_GAP = 0.2  # the share of a bucket's width left between bars
 
 
 def ordered_statuses(statuses: Sequence[str]) -> list[str]:
@@ -36,44 +52,151 @@ def ordered_statuses(statuses: Sequence[str]) -> list[str]:
     return known + sorted(s for s in statuses if s not in STATUS_COLOURS)
 
 
-def status_chart(span: Span, series: Mapping[str, list[int]]) -> str:
-    """Return an inline SVG: events per status (stacked) in each bucket of ``span``.
+def colour(status: str) -> str:
+    return STATUS_COLOURS.get(status, _OTHER_COLOUR)
 
-    As bars (up to BAR_LIMIT buckets), each non-zero bar carries its status and count
-    (``desc.label``, ``desc.value``); as an area beyond, the page's table has the numbers.
-    """
-    statuses = ordered_statuses(list(series))
-    style = Style(
-        background="transparent",
-        plot_background="transparent",
-        font_family="system-ui, sans-serif",
-        colors=tuple(STATUS_COLOURS.get(s, _OTHER_COLOUR) for s in statuses) or ("#999",),
-    )
+
+def status_chart(span: Span, series: Mapping[str, list[int]]) -> str:
+    """Return an inline SVG: events per status (stacked) in each bucket of ``span``."""
+    statuses = ordered_statuses([s for s in series if any(series[s])])
     labels = [start.strftime(_LABEL_FORMAT[span.bucket]) for start in span.starts()]
-    bars = len(span) <= BAR_LIMIT
-    kind = pygal.StackedBar if bars else pygal.StackedLine
-    chart = kind(
-        style=style,
-        width=960,
-        height=360,
-        js=[],  # pygal's default fetches a tooltip script from the internet: none here
-        disable_xml_declaration=True,
-        truncate_legend=-1,
-        legend_at_bottom=True,
-        x_label_rotation=30,
-        show_minor_x_labels=False,
-        x_labels_major_every=max(1, len(labels) // 12),
-        print_zeroes=False,
-        no_data_text="no events in this range",
-        margin=10,
-        **({} if bars else {"fill": True, "show_dots": False}),
-    )
-    chart.x_labels = labels
-    for status in statuses:
-        if bars:
-            chart.add(
-                status, [{"value": n, "label": status} if n else None for n in series[status]]
+    totals = [sum(series[s][i] for s in statuses) for i in range(len(labels))]
+    top = _nice_ceiling(max(totals, default=0))
+    plot = _Plot(len(labels), top)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}"'
+        ' class="status-chart" role="img" aria-label="events per status"'
+        ' font-family="system-ui, sans-serif" font-size="11">',
+        *_y_axis(plot, top),
+        *_x_axis(plot, labels),
+    ]
+    if not statuses:
+        parts.append(
+            f'<text x="{_LEFT + plot.width / 2:.0f}" y="{_TOP + _PLOT_HEIGHT / 2:.0f}"'
+            ' text-anchor="middle" font-size="28" fill="#607d8b">no events in this range</text>'
+        )
+    elif len(labels) <= BAR_LIMIT:
+        parts += _bars(plot, statuses, series, labels)
+    else:
+        parts += _areas(plot, statuses, series)
+    parts += _legend(statuses)
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+class _Plot:
+    """Where a bucket and a count fall on the canvas."""
+
+    def __init__(self, buckets: int, top: int) -> None:
+        self.width = WIDTH - _LEFT - _RIGHT
+        self.step = self.width / max(1, buckets)
+        self.top = max(1, top)
+
+    def x(self, bucket: int) -> float:
+        return _LEFT + bucket * self.step
+
+    def y(self, count: float) -> float:
+        return _TOP + _PLOT_HEIGHT * (1 - count / self.top)
+
+
+def _y_axis(plot: _Plot, top: int) -> list[str]:
+    step = _nice_step(top)
+    parts = ['<g class="axis y">']
+    for n in range(0, top + 1, step):
+        y = plot.y(n)
+        parts.append(
+            f'<path d="M{_LEFT} {y:.1f}h{plot.width:.1f}" stroke="#b0bec5"'
+            f' stroke-dasharray="{"" if n == 0 else "4,4"}" fill="none"/>'
+            f'<text x="{_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{n:,}</text>'
+        )
+    parts.append("</g>")
+    return parts
+
+
+def _x_axis(plot: _Plot, labels: list[str]) -> list[str]:
+    every = max(1, math.ceil(len(labels) / _X_LABELS))
+    parts = ['<g class="axis x">']
+    y = _TOP + _PLOT_HEIGHT + 14
+    for i in range(0, len(labels), every):
+        x = plot.x(i) + plot.step / 2
+        parts.append(
+            f'<text x="{x:.1f}" y="{y}" transform="rotate(30 {x:.1f} {y})">{labels[i]}</text>'
+        )
+    parts.append("</g>")
+    return parts
+
+
+def _bars(
+    plot: _Plot, statuses: list[str], series: Mapping[str, list[int]], labels: list[str]
+) -> list[str]:
+    width, below = plot.step * (1 - _GAP), [0] * len(labels)
+    parts = []
+    for n, status in enumerate(statuses):
+        name = escape(status)
+        parts.append(f'<g class="series serie-{n}" fill="{colour(status)}"><g class="bars">')
+        for i, count in enumerate(series[status]):
+            if not count:
+                continue
+            y_top, y_bottom = plot.y(below[i] + count), plot.y(below[i])
+            below[i] += count
+            parts.append(
+                f'<g class="bar"><desc class="label">{name}</desc>'
+                f'<rect x="{plot.x(i) + plot.step * _GAP / 2:.1f}" y="{y_top:.1f}"'
+                f' width="{width:.1f}" height="{y_bottom - y_top:.1f}"/>'
+                f'<desc class="value">{count}</desc><desc class="x_label">{labels[i]}</desc>'
+                f"<title>{name}, {labels[i]}: {count:,}</title></g>"
             )
-        else:
-            chart.add(status, series[status])
-    return str(chart.render(is_unicode=True))
+        parts.append("</g></g>")
+    return parts
+
+
+def _areas(plot: _Plot, statuses: list[str], series: Mapping[str, list[int]]) -> list[str]:
+    buckets = len(series[statuses[0]])
+    below, parts = [0] * buckets, []
+    for n, status in enumerate(statuses):
+        above = [b + c for b, c in zip(below, series[status], strict=True)]
+        xs = [plot.x(i) + plot.step / 2 for i in range(buckets)]
+        upper = " ".join(f"{x:.1f},{plot.y(v):.1f}" for x, v in zip(xs, above, strict=True))
+        lower = " ".join(
+            f"{x:.1f},{plot.y(v):.1f}" for x, v in reversed(list(zip(xs, below, strict=True)))
+        )
+        parts.append(
+            f'<g class="series serie-{n}"><path class="area" d="M{upper} L{lower} Z"'
+            f' fill="{colour(status)}" fill-opacity="0.8"><title>{escape(status)}</title>'
+            "</path></g>"
+        )
+        below = above
+    return parts
+
+
+def _legend(statuses: list[str]) -> list[str]:
+    parts, x, y = ['<g class="legends">'], float(_LEFT), _LEGEND_TOP
+    for status in statuses:
+        width = 17 + _LEGEND_CHAR * len(status) + 20
+        if x + width > WIDTH and x > _LEFT:  # the next row
+            x, y = float(_LEFT), y + 18
+        parts.append(
+            f'<g class="legend"><rect x="{x:.0f}" y="{y}" width="12" height="12"'
+            f' fill="{colour(status)}"/><text x="{x + 17:.0f}" y="{y + 10}"'
+            f' font-size="13">{escape(status)}</text></g>'
+        )
+        x += width
+    parts.append("</g>")
+    return parts
+
+
+def _nice_step(top: int) -> int:
+    """Return a round step (1, 2 or 5 times a power of ten) giving about five guides."""
+    if top <= 5:
+        return 1
+    raw = top / 5
+    power = 10 ** math.floor(math.log10(raw))
+    return int(next(m * power for m in (1, 2, 5, 10) if m * power >= raw))
+
+
+def _nice_ceiling(total: int) -> int:
+    """Return the axis top: ``total`` rounded up to a whole step (at least 1)."""
+    if total <= 0:
+        return 1
+    step = _nice_step(total)
+    return math.ceil(total / step) * step

@@ -50,7 +50,7 @@ DEAD_LIMIT = 100
 RUNS_LIMIT = 10
 #: what the campaign table sorts by: a rate, or a count
 SORT_COLUMNS = ["name", "events", "final_reports", "delivered", *rates.RATE_NAMES]
-#: no script runs on these pages; pygal's SVG carries its own <style>
+#: no script runs on these pages; the chart's SVG (``charts``) styles itself with attributes
 CSP = (
     "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
