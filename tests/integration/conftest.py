@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine, create_engine
 
 from emailhook.adapters.db.engine import Database, open_database
 from emailhook.settings import Settings
@@ -31,3 +32,17 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
         db = open_database(Settings(database_url=url), lock_timeout_seconds=2)
         yield db
         db.engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A bare engine on a new, unmigrated database (migration tests upgrade it themselves)."""
+    if request.param == "sqlite":
+        created = create_engine(Settings(data_dir=tmp_path).resolved_database_url)
+        yield created
+        created.dispose()
+        return
+    with fresh_postgres_database() as url:
+        created = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+        yield created
+        created.dispose()

@@ -3,15 +3,13 @@ for Infobip's events of every key kind and every other provider's."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
-import pytest
 from alembic import command
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from emailhook.adapters.db import migrations
@@ -23,8 +21,6 @@ from emailhook.domain.events import EmailEvent
 from emailhook.providers.infobip.blocklist import parse_blocklist
 from emailhook.providers.infobip.parsing import parse_body
 from emailhook.providers.registry import parsers
-from emailhook.settings import Settings
-from support.services import fresh_postgres_database
 from support.signing import parse_sample, sample_names
 
 RECEIVED = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -38,20 +34,6 @@ OLD_COLUMNS = [
     "error_permanent", "url", "campaign", "creditor_id", "creditor_name", "callback_data",
     "callback_data_raw", "raw", "provider", "event_type", "bounce_class", "reject_reason",
 ]  # fmt: skip
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        url = Settings(data_dir=tmp_path).resolved_database_url
-        created = create_engine(url)
-        yield created
-        created.dispose()
-        return
-    with fresh_postgres_database() as url:
-        created = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
-        yield created
-        created.dispose()
 
 
 def _old_row(event: EmailEvent, sqlite: bool) -> tuple[Any, ...]:

@@ -4,13 +4,10 @@ migration 0009 keeps the bodies stored before it readable (and gives them back o
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
 from alembic import command
-from sqlalchemy import Engine, create_engine, select, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from emailhook.adapters.db import migrations
@@ -20,8 +17,6 @@ from emailhook.adapters.db.engine import Database
 from emailhook.adapters.db.models import InboxBody
 from emailhook.adapters.intake import inbox
 from emailhook.domain.inbox import BodyState, NewBody
-from emailhook.settings import Settings
-from support.services import fresh_postgres_database
 
 RECEIVED = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -49,19 +44,6 @@ def test_bodies_are_stored_deflated_and_every_reader_gets_them_as_received(
         rows = session.execute(select(InboxBody).order_by(InboxBody.id)).scalars().all()
         assert [p.body for p in pending] == bodies  # what the worker parses
         assert [row.body for row in rows] == bodies  # the CLI, the dashboard, the operators
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        created = create_engine(Settings(data_dir=tmp_path).resolved_database_url)
-        yield created
-        created.dispose()
-        return
-    with fresh_postgres_database() as url:
-        created = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
-        yield created
-        created.dispose()
 
 
 def test_bodies_stored_before_0009_read_as_received_and_a_downgrade_inflates_new_ones(

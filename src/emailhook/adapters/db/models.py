@@ -83,7 +83,7 @@ class InboxBody(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    #: the body as stored, in ``body_encoding`` (``adapters.intake.body_encoding``); read ``body``
+    #: the body as stored, in ``body_encoding`` (``adapters.db.body_encoding``); read ``body``
     stored_body: Mapped[bytes] = mapped_column("body", LargeBinary)
     body_encoding: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
     shape: Mapped[str] = mapped_column(String(32))
