@@ -1,22 +1,29 @@
-"""Group commit: many request threads, one writer thread, one transaction per batch.
+"""Group commit: many waiters, one writer thread, one write per batch.
 
-A web process answers many requests at once, and each must wait until its body is committed.
-Committing each body on its own costs a transaction (and on SQLite, a turn at the one write
-lock) per request. Here the request threads hand their bodies to one writer thread, which
-inserts everything that queued up meanwhile in a single transaction: under load the cost of a
-commit is shared by the whole batch, and an idle request still commits at once.
+A web process answers many requests at once, and each must wait until its body is kept.
+Keeping each body on its own costs a transaction (and on SQLite, a turn at the one write lock)
+or a sync per request. Here the waiters hand their bodies to one writer thread, which keeps
+everything that queued up meanwhile at once: under load the cost is shared by the whole batch,
+and an idle request is kept at once.
 
-Each request has a deadline. Until the writer holds the database's write lock, a request whose
-deadline passes withdraws (and is answered 503, its body not kept); once the lock is held, the
-writer keeps only the requests still waiting, so a body is never kept after its caller gave up.
+A waiter is a thread (``write``: it sleeps on an event) or a coroutine of an event loop
+(``write_async``: it awaits a future, and the writer wakes every coroutine of a batch with one
+hand-off to their loop). The webhook front serves its requests as coroutines, so that no
+thread sleeps per body (docs/performance.md, "Ingest").
 
-Bodies go in with one statement per batch (``inbox.add_bodies``, SQL text built once). This is
-the ``EMAILHOOK_INTAKE=database`` path; the default spool (``spool``) keeps bodies on local
-disk instead.
+Each request may have a deadline. Until the writer claims the batch (a database's write lock
+held, or the spool's write about to start), a request whose deadline passes withdraws (and is
+answered 503, its body not kept); once claimed, the writer keeps only the requests still
+waiting, so a body is never kept after its caller gave up.
+
+``GroupCommitWriter`` is the ``EMAILHOOK_INTAKE=database`` path (one statement per batch,
+``inbox.add_bodies``); ``SpoolCommit`` the default spool's (one write and one ``fdatasync``
+per batch of coroutines; a thread still syncs its own record, which many threads do faster).
 """
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import os
 import threading
@@ -26,61 +33,98 @@ from collections.abc import Callable, Sequence
 from sqlalchemy import Engine
 
 from emailhook.adapters.intake.inbox import add_bodies
+from emailhook.adapters.intake.spool import SpoolWriter
 from emailhook.domain.inbox import NewBody
 
 
 class _State(enum.Enum):
     QUEUED = 1  #: waiting for the writer
     TAKEN = 2  #: in the writer's batch, which waits for the database
-    COMMITTING = 3  #: the writer holds the lock and is inserting it: the commit decides
-    WITHDRAWN = 4  #: its caller gave up before the insert: it will not be kept
+    COMMITTING = 3  #: claimed by the writer: the commit decides
+    WITHDRAWN = 4  #: its caller gave up before the claim: it will not be kept
 
 
 class _Request:
-    __slots__ = ("body", "done", "result", "state")
+    __slots__ = ("body", "event", "future", "result", "state")
 
-    def __init__(self, body: NewBody) -> None:
+    def __init__(self, body: NewBody, future: asyncio.Future[int | None] | None) -> None:
         self.body = body
-        self.done = threading.Event()
         self.state = _State.QUEUED
         self.result: int | BaseException | None = None
+        #: a waiting thread's, or None for a coroutine (which awaits ``future``)
+        self.event = threading.Event() if future is None else None
+        self.future = future
 
 
-#: called by an append once the database is ready: the bodies still wanted, now committed to
+#: called by an append once the storage is ready: the bodies still wanted, now committed to
 Claim = Callable[[], list[NewBody]]
 
 
-class GroupCommitWriter:
-    """Keeps bodies durably for many threads of one process; ``write`` returns the new id."""
+class GroupCommit:
+    """Keeps bodies durably for many waiters of one process, a batch at a time.
 
-    def __init__(self, engine: Engine, *, max_batch: int = 512) -> None:
-        self._engine = engine
+    Subclasses say how a batch is kept (``_append``); ``write`` and ``write_async`` return
+    what it returns for the body (an inbox id, or None for a body that has none yet).
+    """
+
+    def __init__(
+        self,
+        *,
+        max_batch: int = 512,
+        max_batch_bytes: int = 8 * 1024 * 1024,
+        name: str = "emailhook-group-commit",
+    ) -> None:
         self._max_batch = max_batch
+        self._max_bytes = max_batch_bytes
+        self._name = name
         self._queue: deque[_Request] = deque()
         self._ready = threading.Condition()
         self._pid = -1
 
-    def write(self, body: NewBody, timeout: float) -> int:
-        """Commit ``body`` and return its id; raise TimeoutError if that takes over ``timeout``.
+    def write(self, body: NewBody, timeout: float | None) -> int | None:
+        """Keep ``body``; raise TimeoutError if that takes over ``timeout`` (None: no limit).
 
-        After a TimeoutError the body has not been kept (the caller answers 503). Database
-        errors are raised as SQLAlchemy raises them.
+        After a TimeoutError the body has not been kept (the caller answers 503). Errors of
+        the storage are raised as it raises them.
         """
+        request = self._submit(body, None)
+        assert request.event is not None
+        if not request.event.wait(timeout):
+            self._withdraw(request)
+            request.event.wait()  # claimed: the append is under way, it decides
+        return self._outcome(request)
+
+    async def write_async(self, body: NewBody, timeout: float | None) -> int | None:
+        """``write`` for a coroutine: it awaits the batch's end without holding a thread."""
+        future: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        request = self._submit(body, future)
+        if timeout is None:
+            return await future
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), timeout)
+        except TimeoutError:
+            self._withdraw(request)
+            return await future
+
+    def _submit(self, body: NewBody, future: asyncio.Future[int | None] | None) -> _Request:
         self._ensure_writer()
-        request = _Request(body)
+        request = _Request(body, future)
         with self._ready:
             self._queue.append(request)
             self._ready.notify()
-        if not request.done.wait(timeout):
-            with self._ready:
-                if request.state in (_State.QUEUED, _State.TAKEN):
-                    request.state = _State.WITHDRAWN
-                    raise TimeoutError("the database did not take the body in time")
-            # The insert is under way on a locked database: it takes milliseconds.
-            request.done.wait()
+        return request
+
+    def _withdraw(self, request: _Request) -> None:
+        """Give ``request`` up unless the writer claimed it; raise TimeoutError if given up."""
+        with self._ready:
+            if request.state in (_State.QUEUED, _State.TAKEN):
+                request.state = _State.WITHDRAWN
+                raise TimeoutError("the body was not kept in time")
+
+    @staticmethod
+    def _outcome(request: _Request) -> int | None:
         if isinstance(request.result, BaseException):
             raise request.result
-        assert request.result is not None
         return request.result
 
     def _ensure_writer(self) -> None:
@@ -89,8 +133,7 @@ class GroupCommitWriter:
             with self._ready:
                 if self._pid != os.getpid():
                     self._queue.clear()
-                    thread = threading.Thread(target=self._run, name="emailhook-group-commit")
-                    thread.daemon = True
+                    thread = threading.Thread(target=self._run, name=self._name, daemon=True)
                     thread.start()
                     self._pid = os.getpid()
 
@@ -105,11 +148,13 @@ class GroupCommitWriter:
             while not self._queue:
                 self._ready.wait()
             batch: list[_Request] = []
-            while self._queue and len(batch) < self._max_batch:
+            size = 0  # a batch's bodies are joined in memory: large ones make smaller batches
+            while self._queue and len(batch) < self._max_batch and size < self._max_bytes:
                 request = self._queue.popleft()
                 if request.state is _State.QUEUED:
                     request.state = _State.TAKEN
                     batch.append(request)
+                    size += len(request.body.body)
             return batch
 
     def _commit(self, batch: Sequence[_Request]) -> None:
@@ -124,17 +169,87 @@ class GroupCommitWriter:
             return [request.body for request in committing]
 
         try:
-            ids = self._append(claim)
-        except Exception as error:  # every request still waiting gets the database's error
-            for request in committing or [r for r in batch if r.state is _State.TAKEN]:
+            results = self._append(claim)
+        except Exception as error:  # every request still waiting gets the storage's error
+            failed = committing or [r for r in batch if r.state is _State.TAKEN]
+            for request in failed:
                 request.result = error
-                request.done.set()
+            _wake(failed)
             return
-        for request, body_id in zip(committing, ids, strict=True):
-            request.result = body_id
-            request.done.set()
+        for request, result in zip(committing, results, strict=True):
+            request.result = result
+        _wake(committing)
+
+    def _append(self, claim: Claim) -> Sequence[int | None]:
+        """Keep the bodies ``claim`` returns (call it once the storage is ready); return what
+        each waiter gets, in order."""
+        raise NotImplementedError
+
+
+def _wake(requests: Sequence[_Request]) -> None:
+    """Wake the threads one by one, and each event loop's coroutines with one hand-off."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[_Request]] = {}
+    for request in requests:
+        if request.event is not None:
+            request.event.set()
+        else:
+            assert request.future is not None
+            by_loop.setdefault(request.future.get_loop(), []).append(request)
+    for loop, waiting in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_settle, waiting)
+        except RuntimeError:  # the loop is closed: its server stopped, nobody waits any more
+            continue
+
+
+def _settle(requests: list[_Request]) -> None:
+    for request in requests:
+        future = request.future
+        assert future is not None
+        if future.done():  # cancelled: its client went away
+            continue
+        if isinstance(request.result, BaseException):
+            future.set_exception(request.result)
+        else:
+            future.set_result(request.result)
+
+
+class GroupCommitWriter(GroupCommit):
+    """The inbox's group commit: one transaction per batch; ``write`` returns the new id."""
+
+    def __init__(self, engine: Engine, *, max_batch: int = 512) -> None:
+        super().__init__(max_batch=max_batch)
+        self._engine = engine
 
     def _append(self, claim: Claim) -> list[int]:
         with self._engine.begin() as connection:
             bodies = claim()  # on SQLite, now that the write lock is ours (BEGIN IMMEDIATE)
             return add_bodies(connection, bodies) if bodies else []
+
+
+class SpoolCommit(GroupCommit):
+    """The spool's group commit for coroutines: one write and one sync per batch.
+
+    A thread (``write``: the development server, tools) appends and syncs its own record, as
+    ``SpoolWriter.write`` does: the kernel shares concurrent syncs of one file among threads
+    better than a writer thread hands them back (docs/performance.md, "The spool").
+    """
+
+    def __init__(self, spool: SpoolWriter, *, max_batch: int = 512) -> None:
+        super().__init__(max_batch=max_batch, name="emailhook-spool-commit")
+        self.spool = spool
+
+    def write(self, body: NewBody, timeout: float | None) -> None:
+        """Keep ``body`` durably; raise SpoolError (an OSError) if that fails."""
+        self.spool.write(body, timeout or 0.0)
+
+    async def write_async(self, body: NewBody, timeout: float | None) -> None:
+        """Keep ``body`` durably; ``timeout`` is not used: a sync cannot be abandoned."""
+        del timeout
+        await super().write_async(body, None)
+
+    def _append(self, claim: Claim) -> list[None]:
+        bodies = claim()
+        if bodies:
+            self.spool.append(bodies)
+        return [None] * len(bodies)

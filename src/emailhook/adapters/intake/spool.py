@@ -3,6 +3,8 @@
 Each request thread appends its record to a file its process owns with one ``write`` and
 makes it durable with ``fdatasync``, holding no lock meanwhile: no hand-off to a writer thread,
 no turn at a database lock before the answer (why, measured: docs/performance.md, "Ingest").
+Requests served as coroutines are kept by one thread a batch at a time (``append``: one
+``write`` of their records, one ``fdatasync``; ``group_commit.SpoolCommit``).
 The promoter (``spool_promoter``) then moves records into ``inbox_body`` in large
 transactions.
 
@@ -34,7 +36,7 @@ import struct
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -249,14 +251,21 @@ class SpoolWriter:
         be whole on disk): the sender posts it again, and its events are stored once anyway.
         """
         del timeout
-        record = encode_record(body)
+        self._append(encode_record(body))
+
+    def append(self, bodies: Sequence[NewBody]) -> None:
+        """Keep ``bodies`` durably with one write and one sync (a group commit's batch); raise
+        SpoolError (an OSError) if that fails."""
+        self._append(b"".join(encode_record(body) for body in bodies))
+
+    def _append(self, records: bytes) -> None:
         with self._lock:
             segment = self._writable()
             segment.writers += 1
-            segment.size += len(record)
+            segment.size += len(records)
         failed: OSError | None = None
         try:
-            if os.write(segment.fd, record) != len(record):
+            if os.write(segment.fd, records) != len(records):
                 failed = SpoolError("short write (disk full?)")
             else:
                 os.fdatasync(segment.fd)
