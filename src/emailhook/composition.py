@@ -24,7 +24,7 @@ from emailhook.adapters.db.engine import (
 )
 from emailhook.adapters.http_fetch import fetch as https_fetch
 from emailhook.adapters.infobip.api import InfobipApi
-from emailhook.adapters.intake.group_commit import GroupCommitWriter
+from emailhook.adapters.intake.group_commit import GroupCommitWriter, SpoolCommit
 from emailhook.adapters.intake.spool import SpoolWriter
 from emailhook.adapters.intake.spool_promoter import SpoolPromoter
 from emailhook.domain.suppression import SoftBounceRule
@@ -234,11 +234,12 @@ def web_services(settings: Settings, *, fetch: Fetch = https_fetch) -> WebServic
     promoter: SpoolPromoter | None = None
     if settings.intake == "spool":
         promoter = SpoolPromoter(database.engine, settings.resolved_spool_dir)
-        writer = promoter.writer = SpoolWriter(
+        promoter.writer = SpoolWriter(
             settings.resolved_spool_dir,
             segment_bytes=settings.spool_segment_bytes,
             on_new_segment=promoter.ensure_running,
         )
+        writer = SpoolCommit(promoter.writer)
     else:
         writer = GroupCommitWriter(database.engine)
     intake = Intake(

@@ -38,12 +38,27 @@ class Receipt:
     events: int
 
 
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """A body that passed validation, not kept yet: what to keep, and what to say once kept."""
+
+    body: NewBody
+    shape: Shape
+    events: int
+    #: the masked recipients for the DEBUG line, or None when that line is off
+    recipients: str | None = None
+
+
 class BodyWriter(Protocol):
     def write(self, body: NewBody, timeout: float) -> int | None:
         """Keep ``body`` durably and return its inbox id if it has one yet.
 
         Raises TimeoutError if that took too long, OSError or SQLAlchemyError if it failed.
         """
+        ...
+
+    async def write_async(self, body: NewBody, timeout: float) -> int | None:
+        """``write`` for a coroutine: the same guarantee, awaited instead of slept on."""
         ...
 
 
@@ -58,9 +73,17 @@ class SessionWriter:
         with self._sessions.begin() as session:
             return add_bodies(session, [body])[0]
 
+    async def write_async(self, body: NewBody, timeout: float) -> int:
+        return self.write(body, timeout)
+
 
 class Intake:
-    """Accepts bodies into the inbox; the relay moves them on to the queue."""
+    """Accepts bodies into the inbox; the relay moves them on to the queue.
+
+    Accepting is two steps, so that a thread and a coroutine share everything but the wait:
+    ``admit`` validates (and raises what the sender is answered), then ``keep`` (a thread
+    sleeps until the body is durable) or ``keep_async`` (a coroutine awaits it).
+    """
 
     def __init__(
         self,
@@ -77,6 +100,10 @@ class Intake:
 
     def accept(self, raw: bytes, *, request_id: str | None = None) -> Receipt:
         """Keep ``raw`` durably and return its receipt, or raise a service error."""
+        return self.keep(self.admit(raw, request_id=request_id))
+
+    def admit(self, raw: bytes, *, request_id: str | None = None) -> Admission:
+        """Return ``raw`` ready to be kept, or raise InvalidBodyError saying why not."""
         body = decode_body(raw, max_depth=self._max_depth)
         shape = detect_shape(body)
         events = count_events(body, shape)
@@ -84,25 +111,23 @@ class Intake:
         new = NewBody(
             raw, shape.value, events, state, self._clock(), storable_request_id(request_id)
         )
-        body_id = self._write(new)
-        if log.isEnabledFor(logging.DEBUG):  # a line per body is for debugging: metrics count them
-            log.debug(
-                "accepted body id=%s shape=%s events=%d to=%s",
-                body_id,
-                shape.value,
-                events,
-                _masked_recipients(body, shape),
-            )
-        return Receipt(body_id, new.request_id, shape, events)
+        # a line per body is for debugging: metrics count them
+        recipients = _masked_recipients(body, shape) if log.isEnabledFor(logging.DEBUG) else None
+        return Admission(new, shape, events, recipients)
 
     def accept_provider(
         self, provider: Provider, request: WebhookRequest, *, request_id: str | None = None
     ) -> Receipt:
-        """Keep an authenticated provider body durably, with what its parsing needs (content
-        type, ``kept_headers``); its events are counted by the provider's own parsing.
+        """Keep an authenticated provider body durably (``admit_provider``, then ``keep``)."""
+        return self.keep(self.admit_provider(provider, request, request_id=request_id))
 
-        Raises InvalidBodyError for a body that is not the provider's, StorageUnavailableError
-        when it could not be kept.
+    def admit_provider(
+        self, provider: Provider, request: WebhookRequest, *, request_id: str | None = None
+    ) -> Admission:
+        """Return an authenticated provider body ready to be kept, with what its parsing needs
+        (content type, ``kept_headers``); its events are counted by the provider's own parsing.
+
+        Raises InvalidBodyError for a body that is not the provider's.
         """
         try:
             events = provider.check_body(request)
@@ -120,16 +145,46 @@ class Intake:
             content_type=stored.content_type or None,
             headers=dict(stored.headers),
         )
-        body_id = self._write(new)
-        log.debug("accepted %s body id=%s events=%d", provider.name, body_id, events)
-        return Receipt(body_id, new.request_id, Shape.PROVIDER, events)
+        return Admission(new, Shape.PROVIDER, events)
 
-    def _write(self, new: NewBody) -> int | None:
+    def keep(self, admission: Admission) -> Receipt:
+        """Keep an admitted body durably and return its receipt; this thread waits meanwhile.
+
+        Raises StorageUnavailableError when it could not be kept.
+        """
         try:
-            return self._writer.write(new, self._timeout)
+            body_id = self._writer.write(admission.body, self._timeout)
         except (SQLAlchemyError, OSError) as error:  # TimeoutError is an OSError
-            log.warning("body not kept, answering 503: %s", type(error).__name__)
-            raise StorageUnavailableError("the body could not be stored; retry later") from error
+            raise _unavailable(error) from error
+        return _receipt(admission, body_id)
+
+    async def keep_async(self, admission: Admission) -> Receipt:
+        """``keep`` for a coroutine: it awaits the body's group commit, holding no thread."""
+        try:
+            body_id = await self._writer.write_async(admission.body, self._timeout)
+        except (SQLAlchemyError, OSError) as error:
+            raise _unavailable(error) from error
+        return _receipt(admission, body_id)
+
+
+def _unavailable(error: Exception) -> StorageUnavailableError:
+    log.warning("body not kept, answering 503: %s", type(error).__name__)
+    return StorageUnavailableError("the body could not be stored; retry later")
+
+
+def _receipt(admission: Admission, body_id: int | None) -> Receipt:
+    new = admission.body
+    if admission.shape is Shape.PROVIDER:
+        log.debug("accepted %s body id=%s events=%d", new.provider, body_id, admission.events)
+    elif admission.recipients is not None:
+        log.debug(
+            "accepted body id=%s shape=%s events=%d to=%s",
+            body_id,
+            admission.shape.value,
+            admission.events,
+            admission.recipients,
+        )
+    return Receipt(body_id, new.request_id, admission.shape, admission.events)
 
 
 def decode_body(raw: bytes, *, max_depth: int) -> Mapping[str, Any]:

@@ -16,7 +16,7 @@ from datetime import datetime
 from emailhook.clock import utcnow
 from emailhook.providers.base import Provider, WebhookRequest
 from emailhook.service.errors import FeatureDisabledError, UpstreamUnavailableError
-from emailhook.service.intake import Intake, Receipt
+from emailhook.service.intake import Admission, Intake, Receipt
 
 log = logging.getLogger("emailhook.webhooks")
 
@@ -73,11 +73,19 @@ class ProviderWebhooks:
     def receive(
         self, name: str, request: WebhookRequest, *, request_id: str | None = None
     ) -> Receipt | Answered:
-        """Authenticate ``request`` and keep it, or answer its control message.
+        """Authenticate ``request`` and keep it, or answer its control message (``admit``,
+        then the intake's ``keep``)."""
+        admitted = self.admit(name, request, request_id=request_id)
+        return admitted if isinstance(admitted, Answered) else self._intake.keep(admitted)
+
+    def admit(
+        self, name: str, request: WebhookRequest, *, request_id: str | None = None
+    ) -> Admission | Answered:
+        """Authenticate ``request`` and return it ready to be kept, or answer its control
+        message.
 
         Raises FeatureDisabledError (404), AuthenticationError (401), ForbiddenSourceError
-        (403), InvalidBodyError (400), StorageUnavailableError or UpstreamUnavailableError
-        (503).
+        (403), InvalidBodyError (400) or UpstreamUnavailableError (503).
         """
         provider = self.provider(name)
         provider.authenticate(request, self._clock())
@@ -89,4 +97,4 @@ class ProviderWebhooks:
         if control is not None:
             log.info("%s control message answered: %s", name, control)
             return Answered(control)
-        return self._intake.accept_provider(provider, request, request_id=request_id)
+        return self._intake.admit_provider(provider, request, request_id=request_id)

@@ -1,10 +1,19 @@
-"""The one place where errors become HTTP answers: always JSON, never a 5xx for bad input."""
+"""The one place where errors become HTTP answers: always JSON, never a 5xx for bad input.
+
+Each error becomes an :class:`ErrorAnswer` (status, JSON body, headers) here, whoever serves
+the request: Flask's error handlers send it, and so does the webhook front (``front.py``), so
+that a refusal reads the same byte for byte whichever of them answered.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from flask import Flask, Response, jsonify
+import orjson
+from flask import Flask, Response
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from emailhook.observability.metrics import RejectReason, record_rejected
@@ -28,103 +37,137 @@ log = logging.getLogger("emailhook.http")
 RETRY_AFTER_SECONDS = 5
 
 
+@dataclass(frozen=True, slots=True)
+class ErrorAnswer:
+    """An error as the client gets it: ``{"error": code, "message": message}`` and headers."""
+
+    status: int
+    code: str
+    message: str
+    headers: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def body(self) -> bytes:
+        # What Flask's jsonify writes with the app's JSON provider (orjson), newline included
+        return orjson.dumps({"error": self.code, "message": self.message}) + b"\n"
+
+
+E = TypeVar("E", bound=Exception)
+_ANSWERS: dict[type[Exception], Callable[[Any], ErrorAnswer]] = {}
+
+
+def _answers(kind: type[E]) -> Callable[[Callable[[E], ErrorAnswer]], Callable[[E], ErrorAnswer]]:
+    def register(answer: Callable[[E], ErrorAnswer]) -> Callable[[E], ErrorAnswer]:
+        _ANSWERS[kind] = answer
+        return answer
+
+    return register
+
+
+def error_answer(error: Exception) -> ErrorAnswer:
+    """Return the answer to ``error``: that of its most specific class with one, as Flask
+    picks a handler (call it inside the ``except`` block: an unexpected error logs its
+    traceback)."""
+    for kind in type(error).__mro__:
+        answer = _ANSWERS.get(kind)
+        if answer is not None:
+            return answer(error)
+    raise TypeError(f"not an exception: {error!r}")  # unreachable: Exception has an answer
+
+
 def init_app(app: Flask) -> None:
-    app.register_error_handler(InvalidBodyError, _invalid_body)
-    app.register_error_handler(UnauthorizedError, _unauthorized)
-    app.register_error_handler(OperatorUnauthorizedError, _operator_unauthorized)
-    app.register_error_handler(ForbiddenError, _forbidden)
-    app.register_error_handler(AuthenticationError, _provider_unauthenticated)
-    app.register_error_handler(ForbiddenSourceError, _forbidden_source)
-    app.register_error_handler(FeatureDisabledError, _disabled)
-    app.register_error_handler(BodyNotFoundError, _body_not_found)
-    app.register_error_handler(InvalidQueryError, _invalid_query)
-    app.register_error_handler(StorageUnavailableError, _storage_unavailable)
-    app.register_error_handler(UpstreamUnavailableError, _upstream_unavailable)
-    app.register_error_handler(HTTPException, _http_error)
-    app.register_error_handler(Exception, _unexpected)
+    for kind, answer in _ANSWERS.items():
+        app.register_error_handler(kind, lambda error, answer=answer: flask_response(answer(error)))
 
 
-def _error(status: int, code: str, message: str) -> tuple[Response, int]:
-    return jsonify(error=code, message=message), status
+def flask_response(answer: ErrorAnswer) -> Response:
+    return Response(
+        answer.body, status=answer.status, headers=list(answer.headers), mimetype="application/json"
+    )
 
 
-def _invalid_body(error: InvalidBodyError) -> tuple[Response, int]:
+@_answers(InvalidBodyError)
+def _invalid_body(error: InvalidBodyError) -> ErrorAnswer:
     record_rejected(RejectReason.INVALID_BODY)
-    return _error(400, "invalid_body", str(error))
+    return ErrorAnswer(400, "invalid_body", str(error))
 
 
-def _unauthorized(error: UnauthorizedError) -> tuple[Response, int]:
+@_answers(UnauthorizedError)
+def _unauthorized(error: UnauthorizedError) -> ErrorAnswer:
     # The same words for a missing, wrong or retired secret of any method: nothing to guess by.
     record_rejected(RejectReason.UNAUTHORIZED)
-    response, status = _error(401, "unauthorized", "authentication required")
-    if error.challenge_basic:
-        response.headers["WWW-Authenticate"] = 'Basic realm="emailhook"'
-    return response, status
+    challenge = (("WWW-Authenticate", 'Basic realm="emailhook"'),) if error.challenge_basic else ()
+    return ErrorAnswer(401, "unauthorized", "authentication required", challenge)
 
 
-def _operator_unauthorized(error: OperatorUnauthorizedError) -> tuple[Response, int]:
+@_answers(OperatorUnauthorizedError)
+def _operator_unauthorized(error: OperatorUnauthorizedError) -> ErrorAnswer:
     # The browser asks for user and password on this challenge; not a webhook rejection.
-    response, status = _error(401, "unauthorized", "operator credentials required")
-    response.headers["WWW-Authenticate"] = f'Basic realm="{REALM}", charset="UTF-8"'
-    return response, status
+    challenge = ("WWW-Authenticate", f'Basic realm="{REALM}", charset="UTF-8"')
+    return ErrorAnswer(401, "unauthorized", "operator credentials required", (challenge,))
 
 
-def _provider_unauthenticated(error: AuthenticationError) -> tuple[Response, int]:
+@_answers(AuthenticationError)
+def _provider_unauthenticated(error: AuthenticationError) -> ErrorAnswer:
     # The reason is for the log; the sender gets the same words whatever failed.
     record_rejected(RejectReason.UNAUTHORIZED)
     log.info("provider request refused (401): %s", error.reason)
-    response, status = _error(401, "unauthorized", "authentication required")
-    if error.challenge:
-        response.headers["WWW-Authenticate"] = error.challenge
-    return response, status
+    challenge = (("WWW-Authenticate", error.challenge),) if error.challenge else ()
+    return ErrorAnswer(401, "unauthorized", "authentication required", challenge)
 
 
-def _forbidden_source(error: ForbiddenSourceError) -> tuple[Response, int]:
+@_answers(ForbiddenSourceError)
+def _forbidden_source(error: ForbiddenSourceError) -> ErrorAnswer:
     record_rejected(RejectReason.UNAUTHORIZED)
     log.warning("provider request refused (403): %s", error)
-    return _error(403, "forbidden", "this source is not allowed")
+    return ErrorAnswer(403, "forbidden", "this source is not allowed")
 
 
-def _forbidden(error: ForbiddenError) -> tuple[Response, int]:
-    return _error(403, "forbidden", str(error))
+@_answers(ForbiddenError)
+def _forbidden(error: ForbiddenError) -> ErrorAnswer:
+    return ErrorAnswer(403, "forbidden", str(error))
 
 
-def _disabled(error: FeatureDisabledError) -> tuple[Response, int]:
-    return _error(404, "not_found", str(error))
+@_answers(FeatureDisabledError)
+def _disabled(error: FeatureDisabledError) -> ErrorAnswer:
+    return ErrorAnswer(404, "not_found", str(error))
 
 
-def _body_not_found(error: BodyNotFoundError) -> tuple[Response, int]:
-    return _error(404, "not_found", str(error))
+@_answers(BodyNotFoundError)
+def _body_not_found(error: BodyNotFoundError) -> ErrorAnswer:
+    return ErrorAnswer(404, "not_found", str(error))
 
 
-def _invalid_query(error: InvalidQueryError) -> tuple[Response, int]:
-    return _error(400, "invalid_query", str(error))
+@_answers(InvalidQueryError)
+def _invalid_query(error: InvalidQueryError) -> ErrorAnswer:
+    return ErrorAnswer(400, "invalid_query", str(error))
 
 
-def _storage_unavailable(error: StorageUnavailableError) -> tuple[Response, int]:
+_RETRY_LATER = (("Retry-After", str(RETRY_AFTER_SECONDS)),)
+
+
+@_answers(StorageUnavailableError)
+def _storage_unavailable(error: StorageUnavailableError) -> ErrorAnswer:
     record_rejected(RejectReason.UNAVAILABLE)
-    response, status = _error(503, "unavailable", str(error))
-    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-    return response, status
+    return ErrorAnswer(503, "unavailable", str(error), _RETRY_LATER)
 
 
-def _upstream_unavailable(error: UpstreamUnavailableError) -> tuple[Response, int]:
-    response, status = _error(503, "unavailable", str(error))
-    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-    return response, status
+@_answers(UpstreamUnavailableError)
+def _upstream_unavailable(error: UpstreamUnavailableError) -> ErrorAnswer:
+    return ErrorAnswer(503, "unavailable", str(error), _RETRY_LATER)
 
 
-def _http_error(error: HTTPException) -> tuple[Response, int]:
-    if isinstance(error, RequestEntityTooLarge):  # only POST /email reads a body
+@_answers(HTTPException)
+def _http_error(error: HTTPException) -> ErrorAnswer:
+    if isinstance(error, RequestEntityTooLarge):  # only the webhooks read a body
         record_rejected(RejectReason.TOO_LARGE)
     code = (error.name or "error").lower().replace(" ", "_")
-    status = error.code or 500
-    response, _ = _error(status, code, error.description or "")
-    if status == 405 and error.get_response().headers.get("Allow"):
-        response.headers["Allow"] = error.get_response().headers["Allow"]
-    return response, status
+    allow = error.get_response().headers.get("Allow") if error.code == 405 else None
+    headers = (("Allow", allow),) if allow else ()
+    return ErrorAnswer(error.code or 500, code, error.description or "", headers)
 
 
-def _unexpected(error: Exception) -> tuple[Response, int]:
+@_answers(Exception)
+def _unexpected(error: Exception) -> ErrorAnswer:
     log.exception("unexpected error")
-    return _error(500, "internal_error", "internal error; the body was not accepted")
+    return ErrorAnswer(500, "internal_error", "internal error; the body was not accepted")

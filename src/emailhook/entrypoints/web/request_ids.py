@@ -28,6 +28,11 @@ def init_app(app: Flask) -> None:
     app.wsgi_app = RequestIds(app.wsgi_app)  # type: ignore[method-assign]
 
 
+def request_id_of(sent: str) -> str:
+    """Return the id a request goes by: the caller's ``X-Request-Id`` if usable, else a new one."""
+    return sent if _USABLE.fullmatch(sent) else os.urandom(16).hex()
+
+
 class RequestIds:
     """Binds each request's id for its log lines and sends it back in ``X-Request-Id``."""
 
@@ -35,8 +40,7 @@ class RequestIds:
         self._app = app
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        sent = environ.get(_ENVIRON_KEY, "")
-        request_id = sent if _USABLE.fullmatch(sent) else os.urandom(16).hex()
+        request_id = request_id_of(environ.get(_ENVIRON_KEY, ""))
 
         def start(status: str, headers: list[tuple[str, str]], *exc_info: Any) -> Any:
             headers.append((HEADER, request_id))

@@ -1,17 +1,22 @@
-"""HTTP routes: each turns a request into one service call and the result into JSON."""
+"""HTTP routes: each turns a request into one service call and the result into JSON.
+
+Flask serves the webhooks under ``flask --app emailhook run`` and in tests; ``emailhook
+serve`` answers them from the webhook front's event loop (front.py) instead, through the same
+steps (receiving.py).
+"""
 
 from __future__ import annotations
 
 from typing import BinaryIO
 
-import orjson
 from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from emailhook.entrypoints.web import receiving
+from emailhook.entrypoints.web.receiving import Target
 from emailhook.entrypoints.web.services import current_services
 from emailhook.observability.logs import current_request_id
-from emailhook.observability.metrics import metrics
-from emailhook.service.auth import Credentials
+from emailhook.service.webhooks import Answered
 
 webhook = Blueprint("webhook", __name__)
 
@@ -25,28 +30,18 @@ def receive_email(token: str | None = None) -> Response:
 
     ``/webhooks/infobip`` is the same route under the providers' paths.
     """
-    metrics().received.inc()
+    return receive(Target(None, token))
+
+
+def receive(target: Target) -> Response:
+    """Answer a webhook POST: 200 once its body is durably kept (this thread waits for it)."""
+    receiving.arrived()
     services = current_services()
     raw = read_body(current_app.config["MAX_CONTENT_LENGTH"])
-    offered = Credentials(
-        path_token=token,
-        query_token=request.args.get("token"),
-        headers=dict(request.headers.items()),
-        body=raw,
-    )
-    services.auth.verify(offered, remote_addr=request.remote_addr)
-    receipt = services.intake.accept(raw, request_id=current_request_id())
-    metrics().accepted.labels(receipt.shape.value).inc()
-    answer = {
-        "accepted": True,
-        "request_id": receipt.request_id,
-        "shape": receipt.shape,
-        "events": receipt.events,
-    }
-    if receipt.body_id is not None:  # a spooled body gets its inbox id when it is moved there
-        answer["id"] = receipt.body_id
+    admitted = receiving.admit(services, target, request, raw, current_request_id())
+    outcome = admitted if isinstance(admitted, Answered) else services.intake.keep(admitted)
     # orjson, not jsonify: this is the hottest route, and jsonify's encoder costs more than it
-    return Response(orjson.dumps(answer), mimetype="application/json")
+    return Response(receiving.answer(target, outcome), mimetype="application/json")
 
 
 def read_body(limit: int) -> bytes:
