@@ -1,4 +1,4 @@
-"""Group commit: many waiters, one writer thread, one write per batch.
+"""Group commit into the inbox: many waiters, one writer thread, one transaction per batch.
 
 A web process answers many requests at once, and each must wait until its body is kept.
 Keeping each body on its own costs a transaction (and on SQLite, a turn at the one write lock)
@@ -11,14 +11,13 @@ A waiter is a thread (``write``: it sleeps on an event) or a coroutine of an eve
 hand-off to their loop). The webhook front serves its requests as coroutines, so that no
 thread sleeps per body (docs/performance.md, "Ingest").
 
-Each request may have a deadline. Until the writer claims the batch (a database's write lock
-held, or the spool's write about to start), a request whose deadline passes withdraws (and is
+Each request may have a deadline. Until the writer claims the batch (the database's write lock
+held), a request whose deadline passes withdraws (and is
 answered 503, its body not kept); once claimed, the writer keeps only the requests still
 waiting, so a body is never kept after its caller gave up.
 
 ``GroupCommitWriter`` is the ``EMAILHOOK_INTAKE=database`` path (one statement per batch,
-``inbox.add_bodies``); ``SpoolCommit`` the default spool's (one write and one ``fdatasync``
-per batch of coroutines; a thread still syncs its own record, which many threads do faster).
+``inbox.add_bodies``); the default spool's group commit is ``spool_commit``.
 """
 
 from __future__ import annotations
@@ -33,7 +32,6 @@ from collections.abc import Callable, Sequence
 from sqlalchemy import Engine
 
 from emailhook.adapters.intake.inbox import add_bodies
-from emailhook.adapters.intake.spool import SpoolWriter
 from emailhook.domain.inbox import NewBody
 
 
@@ -78,6 +76,8 @@ class GroupCommit:
         self._max_bytes = max_batch_bytes
         self._name = name
         self._queue: deque[_Request] = deque()
+        #: coroutines' requests of the loop's current turn, not handed to the writer yet
+        self._pending: dict[asyncio.AbstractEventLoop, list[_Request]] = {}
         self._ready = threading.Condition()
         self._pid = -1
 
@@ -95,9 +95,20 @@ class GroupCommit:
         return self._outcome(request)
 
     async def write_async(self, body: NewBody, timeout: float | None) -> int | None:
-        """``write`` for a coroutine: it awaits the batch's end without holding a thread."""
-        future: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
-        request = self._submit(body, future)
+        """``write`` for a coroutine: it awaits the batch's end without holding a thread.
+
+        The bodies of a loop's coroutines are handed to the writer together, once per turn of
+        the loop (a thread wakes once for all of them, not once each).
+        """
+        self._ensure_writer()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[int | None] = loop.create_future()
+        request = _Request(body, future)
+        pending = self._pending.get(loop)
+        if pending is None:  # the first of this turn: hand them over once the turn's work is done
+            self._pending[loop] = pending = []
+            loop.call_soon(self._hand_over, loop)
+        pending.append(request)
         if timeout is None:
             return await future
         try:
@@ -113,6 +124,12 @@ class GroupCommit:
             self._queue.append(request)
             self._ready.notify()
         return request
+
+    def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
+        requests = self._pending.pop(loop)
+        with self._ready:
+            self._queue.extend(requests)
+            self._ready.notify()
 
     def _withdraw(self, request: _Request) -> None:
         """Give ``request`` up unless the writer claimed it; raise TimeoutError if given up."""
@@ -133,6 +150,7 @@ class GroupCommit:
             with self._ready:
                 if self._pid != os.getpid():
                     self._queue.clear()
+                    self._pending.clear()
                     thread = threading.Thread(target=self._run, name=self._name, daemon=True)
                     thread.start()
                     self._pid = os.getpid()
@@ -225,31 +243,3 @@ class GroupCommitWriter(GroupCommit):
         with self._engine.begin() as connection:
             bodies = claim()  # on SQLite, now that the write lock is ours (BEGIN IMMEDIATE)
             return add_bodies(connection, bodies) if bodies else []
-
-
-class SpoolCommit(GroupCommit):
-    """The spool's group commit for coroutines: one write and one sync per batch.
-
-    A thread (``write``: the development server, tools) appends and syncs its own record, as
-    ``SpoolWriter.write`` does: the kernel shares concurrent syncs of one file among threads
-    better than a writer thread hands them back (docs/performance.md, "The spool").
-    """
-
-    def __init__(self, spool: SpoolWriter, *, max_batch: int = 512) -> None:
-        super().__init__(max_batch=max_batch, name="emailhook-spool-commit")
-        self.spool = spool
-
-    def write(self, body: NewBody, timeout: float | None) -> None:
-        """Keep ``body`` durably; raise SpoolError (an OSError) if that fails."""
-        self.spool.write(body, timeout or 0.0)
-
-    async def write_async(self, body: NewBody, timeout: float | None) -> None:
-        """Keep ``body`` durably; ``timeout`` is not used: a sync cannot be abandoned."""
-        del timeout
-        await super().write_async(body, None)
-
-    def _append(self, claim: Claim) -> list[None]:
-        bodies = claim()
-        if bodies:
-            self.spool.append(bodies)
-        return [None] * len(bodies)

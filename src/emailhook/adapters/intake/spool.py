@@ -3,8 +3,8 @@
 Each request thread appends its record to a file its process owns with one ``write`` and
 makes it durable with ``fdatasync``, holding no lock meanwhile: no hand-off to a writer thread,
 no turn at a database lock before the answer (why, measured: docs/performance.md, "Ingest").
-Requests served as coroutines are kept by one thread a batch at a time (``append``: one
-``write`` of their records, one ``fdatasync``; ``group_commit.SpoolCommit``).
+Requests served as coroutines share one ``write`` and one ``fdatasync`` per batch
+(``write_records``, then ``synced``; ``spool_commit``).
 The promoter (``spool_promoter``) then moves records into ``inbox_body`` in large
 transactions.
 
@@ -36,7 +36,7 @@ import struct
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -253,12 +253,18 @@ class SpoolWriter:
         del timeout
         self._append(encode_record(body))
 
-    def append(self, bodies: Sequence[NewBody]) -> None:
-        """Keep ``bodies`` durably with one write and one sync (a group commit's batch); raise
-        SpoolError (an OSError) if that fails."""
-        self._append(b"".join(encode_record(body) for body in bodies))
-
     def _append(self, records: bytes) -> None:
+        segment = self.write_records(records)
+        failed: OSError | None = None
+        try:
+            os.fdatasync(segment.fd)
+        except OSError as error:
+            failed = error
+        self.synced(segment, failed)
+
+    def write_records(self, records: bytes) -> Segment:
+        """Append ``records`` (whole, in one write) and return their segment, not synced yet:
+        sync its ``fd``, then call ``synced``. Raises SpoolError if the write failed."""
         with self._lock:
             segment = self._writable()
             segment.writers += 1
@@ -267,10 +273,15 @@ class SpoolWriter:
         try:
             if os.write(segment.fd, records) != len(records):
                 failed = SpoolError("short write (disk full?)")
-            else:
-                os.fdatasync(segment.fd)
         except OSError as error:
             failed = error
+        if failed is not None:
+            self.synced(segment, failed)
+        return segment
+
+    def synced(self, segment: Segment, failed: BaseException | None) -> None:
+        """End a write of ``segment`` whose sync ended (``failed``: how it failed); raise
+        SpoolError unless what was written is known to be on disk."""
         with self._lock:
             segment.writers -= 1
             if failed is not None:
