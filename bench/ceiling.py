@@ -1,8 +1,8 @@
 """The ceiling: bare Flask that parses the JSON body and answers 200, nothing else.
 
-Served by ``emailhook serve --target bench.ceiling:create_app``: the same WSGI server with the
-same processes and threads as the real service, and the same JSON parser, so the ratio
-ingest/ceiling measures exactly what durable acceptance costs.
+Served by granian's WSGI interface with the processes and threads of ``emailhook serve`` (as
+``serve`` ran the whole app before its webhook front) and the same JSON parser: the ratio
+ingest/ceiling compares a durable answer with a Flask endpoint that keeps nothing.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """``make bench``: how fast emailhook accepts and stores, measured in one run on this machine.
 
 Prints a table and writes the same figures to bench/results/latest.json:
-  ceiling    bare Flask parsing the JSON, same server, processes and threads as ``emailhook serve``
+  ceiling    bare Flask parsing the JSON, served by granian's WSGI with the processes and threads of
+             ``emailhook serve`` (how `serve` ran the whole app before its webhook front)
   ingest     POST /email accepted per second with the worker stopped (wrk), p50/p99, ratio
   drain      events stored per second from a backlog: 50,000 one-event bodies; 500 x 100
   sustained  web + worker under a fixed offered load (open loop, bench/loadgen.py), p50/p99 from
@@ -134,12 +135,20 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
+#: the app factory `emailhook serve` serves (behind its webhook front)
+APP = "emailhook:create_app"
+
+
 def server_args(server: str, target: str, port: int) -> list[str]:
     """How ``server`` serves ``target`` (a factory) in the processes and threads of SERVE."""
     workers, threads = str(SERVE["workers"]), str(SERVE["threads"])
-    if server == "granian":  # what `emailhook serve` runs
-        args = ["-m", "emailhook", "serve", "--port", str(port), "--target", target]
+    if server == "granian" and target == APP:  # what `emailhook serve` runs: the webhook front
+        args = ["-m", "emailhook", "serve", "--port", str(port)]
         return [*args, "--workers", workers, "--threads", threads]
+    if server == "granian":  # a Flask app alone (the ceiling): granian's WSGI, blocking threads
+        args = ["-m", "granian", "--interface", "wsgi", "--factory", "--host", "127.0.0.1"]
+        args += ["--port", str(port), "--workers", workers, "--blocking-threads", threads]
+        return [*args, "--no-access-log", target]
     if server == "gunicorn":  # the other candidate: gthread workers, the same processes and threads
         args = ["-m", "gunicorn", "--worker-class", "gthread", "--workers", workers]
         args += ["--threads", threads, "--bind", f"127.0.0.1:{port}", "--log-level", "warning"]
@@ -149,7 +158,7 @@ def server_args(server: str, target: str, port: int) -> list[str]:
 
 @contextmanager
 def web(
-    backend: Backend, target: str = "emailhook:create_app", server: str = "granian"
+    backend: Backend, target: str = APP, server: str = "granian"
 ) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
     port = free_port()
     process = backend.spawn("web", server_args(server, target, port))
@@ -579,7 +588,7 @@ def compare_servers(root: Path, args: argparse.Namespace) -> dict[str, dict[str,
         for server in ("granian", "gunicorn"):
             with web(backend, "bench.ceiling:create_app", server) as (port, _):
                 ceiling = wrk(port, SEED, args.seconds, args.connections)
-            with web(backend, "emailhook:create_app", server) as (port, _):
+            with web(backend, APP, server) as (port, _):
                 ingest = wrk(port, SEED, args.seconds, args.connections)
             figures[server] = {"ceiling_rps": ceiling["rps"], "ingest_rps": ingest["rps"]}
             figures[server]["ingest_p99_ms"] = ingest["p99_ms"]

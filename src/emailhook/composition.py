@@ -24,8 +24,9 @@ from emailhook.adapters.db.engine import (
 )
 from emailhook.adapters.http_fetch import fetch as https_fetch
 from emailhook.adapters.infobip.api import InfobipApi
-from emailhook.adapters.intake.group_commit import GroupCommitWriter, SpoolCommit
+from emailhook.adapters.intake.group_commit import GroupCommitWriter
 from emailhook.adapters.intake.spool import SpoolWriter
+from emailhook.adapters.intake.spool_commit import SpoolCommit
 from emailhook.adapters.intake.spool_promoter import SpoolPromoter
 from emailhook.domain.suppression import SoftBounceRule
 from emailhook.observability.metrics import (

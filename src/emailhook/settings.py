@@ -134,6 +134,9 @@ class Settings(_WithProviders):
     spool_segment_bytes: PositiveInt = 16 * 1024 * 1024
     #: with ``intake=database``: how long a web request waits for the database before a 503
     web_lock_timeout_seconds: PositiveFloat = 1.0
+    #: threads of each ``emailhook serve`` process that run Flask for everything but the
+    #: webhooks (query API, dashboard, ops), which its event loop answers (``serve --threads``)
+    web_threads: PositiveInt = 8
     #: the same wait for the worker and the relay, which retry afterwards
     worker_lock_timeout_seconds: PositiveFloat = 5.0
     #: PostgreSQL: how soon a connection whose peer vanished (a host cut off mid-transaction)

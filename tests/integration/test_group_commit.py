@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
 import time
@@ -60,6 +61,42 @@ def test_a_body_whose_caller_gave_up_waiting_for_the_lock_is_never_kept(tmp_path
     holder.close()
 
     assert writer.write(new_body(2), timeout=5) > 0
+    with database.engine.connect() as conn:
+        kept = [row[0] for row in conn.execute(text("SELECT request_id FROM inbox_body"))]
+    assert sorted(kept) == ["req-0", "req-2"]
+    database.engine.dispose()
+
+
+def test_coroutines_each_get_the_id_of_their_own_body(database: Database) -> None:
+    writer = GroupCommitWriter(database.engine)
+
+    async def many() -> list[int | None]:
+        return await asyncio.gather(*(writer.write_async(new_body(n), 10) for n in range(60)))
+
+    ids = asyncio.run(many())
+    assert len(set(ids)) == 60
+    with database.engine.connect() as conn:
+        rows = dict(conn.execute(text("SELECT id, request_id FROM inbox_body")).all())
+    assert [rows[body_id] for body_id in ids] == [f"req-{n}" for n in range(60)]
+
+
+def test_a_coroutine_that_gave_up_waiting_for_the_lock_is_never_kept(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    database = open_database(settings, lock_timeout_seconds=2)
+    writer = GroupCommitWriter(database.engine)
+    writer.write(new_body(0), timeout=5)
+
+    holder = sqlite3.connect(tmp_path / "emailhook.db", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    started = time.monotonic()
+    with pytest.raises(TimeoutError):
+        asyncio.run(writer.write_async(new_body(1), 0.5))
+    assert time.monotonic() - started < 1.0
+    time.sleep(0.3)
+    holder.execute("ROLLBACK")
+    holder.close()
+
+    assert asyncio.run(writer.write_async(new_body(2), 5)) is not None
     with database.engine.connect() as conn:
         kept = [row[0] for row in conn.execute(text("SELECT request_id FROM inbox_body"))]
     assert sorted(kept) == ["req-0", "req-2"]

@@ -38,24 +38,35 @@ def run(host: str, port: int, workers: int, concurrency: int) -> None:
     sys.exit(supervisor.run_together({"web": serve_cmd, "worker": worker_cmd}))
 
 
+#: what each server process runs: webhooks on its event loop, the rest on Flask's threads
+FRONT = "emailhook.entrypoints.web.front:create_front"
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int, help="Server processes.")
-@click.option("--threads", default=8, show_default=True, type=int, help="Threads per process.")
-@click.option("--target", default="emailhook:create_app", hidden=True, help="App factory.")
+@click.option(
+    "--threads",
+    default=8,
+    show_default=True,
+    type=int,
+    help="Flask threads per process (query API, dashboard, ops); webhooks need none.",
+)
+@click.option("--target", default=FRONT, hidden=True, help="RSGI app factory.")
 def serve(host: str, port: int, workers: int, threads: int, target: str) -> None:
-    """Serve the web app with granian, a production WSGI server."""
+    """Serve the web app with granian: webhooks from an event loop, the rest with Flask."""
     settings = _startable_settings()  # a refusal here, not in each granian worker
     operators.announce(settings, host)
     environment = dict(os.environ)
+    environment["EMAILHOOK_WEB_THREADS"] = str(threads)
     if settings.auto_migrate:
         # Once, here, rather than raced by every server process: they are told not to.
         migrate(settings)
         environment["EMAILHOOK_AUTO_MIGRATE"] = "false"
-    argv = [sys.executable, "-m", "granian", "--interface", "wsgi", "--factory"]
+    argv = [sys.executable, "-m", "granian", "--interface", "rsgi", "--factory"]
     argv += ["--host", host, "--port", str(port), "--workers", str(workers)]
-    argv += ["--blocking-threads", str(threads), "--no-access-log", target]
+    argv += ["--no-access-log", target]
     # Replaced by granian's own command, as `worker` is by Celery's: the server's processes
     # then hold granian and the app, not this command's imports (Alembic, Celery: ~25 MB
     # that every forked server process would carry).

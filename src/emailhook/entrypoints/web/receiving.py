@@ -5,20 +5,23 @@ wherever they are served: ``arrived`` counts the request, the body is read (at m
 limit), ``admit`` authenticates and validates it, the intake keeps it (``Intake.keep`` for a
 thread, ``Intake.keep_async`` for a coroutine), and ``answer`` says so. Flask's routes
 (webhook.py, providers.py) call them under ``flask --app emailhook run`` and in tests; the
-webhook front (front.py) calls them from its event loop under ``emailhook serve``. A request
-is werkzeug's sans-I/O request (Flask's is one), so its query string, headers and URL read the
-same either way, and every error is answered by errors.py.
+webhook front (front.py) calls them from its event loop under ``emailhook serve``. Each reads
+the request into a :class:`Posted` the way Werkzeug reads it, and every error is answered by
+errors.py, so that an answer is the same byte for byte whichever served it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 
 import orjson
+from prometheus_client import Counter
 from werkzeug.exceptions import RequestEntityTooLarge
-from werkzeug.sansio.request import Request
 
 from emailhook.composition import WebServices
+from emailhook.domain.events import Shape
 from emailhook.observability.metrics import metrics
 from emailhook.providers.base import WebhookRequest
 from emailhook.service.auth import Credentials
@@ -55,48 +58,69 @@ def target_of(path: str) -> Target | None:
     return Target(name) if not slash else None
 
 
+@dataclass(frozen=True, slots=True)
+class Posted:
+    """A webhook POST as received, read as Werkzeug (so Flask) reads it whoever served it:
+    header names as WSGI spells them (``X-Webhook-Secret``; ``_`` read as ``-``), a repeated
+    header's values joined by commas, the query's first ``token``."""
+
+    body: bytes
+    headers: Mapping[str, str]
+    query_token: str | None
+    remote_addr: str | None
+    #: the URL as called (scheme, host, path, query): providers only (Mandrill signs it)
+    url: str = ""
+    method: str = "POST"
+
+
+@cache
+def _counters() -> tuple[Counter, dict[str, Counter]]:
+    """This process's received counter, and its accepted counters by shape (one lookup)."""
+    current = metrics()
+    return current.received, {shape.value: current.accepted.labels(shape.value) for shape in Shape}
+
+
 def arrived() -> None:
     """Count a webhook request, before anything is read (a 413 is counted too)."""
-    metrics().received.inc()
+    _counters()[0].inc()
 
 
-def refuse_announced_excess(request: Request, limit: int) -> None:
-    """Raise 413 when ``request`` announces a body longer than ``limit``: nothing is read."""
-    length = request.content_length
+def refuse_announced_excess(length: int | None, limit: int) -> None:
+    """Raise 413 when a request announces a body longer than ``limit``: nothing is read."""
     if length is not None and length > limit:
         raise RequestEntityTooLarge()
 
 
 def admit(
-    services: WebServices, target: Target, request: Request, body: bytes, request_id: str | None
+    services: WebServices, target: Target, posted: Posted, request_id: str | None
 ) -> Admission | Answered:
     """Authenticate and validate a webhook body: ready to be kept, or a provider's control
     message answered. Raises the service errors errors.py answers (401, 403, 404, 400, 503)."""
     if target.provider is None:
         offered = Credentials(
             path_token=target.token,
-            query_token=request.args.get("token"),
-            headers=dict(request.headers.items()),
-            body=body,
+            query_token=posted.query_token,
+            headers=posted.headers,
+            body=posted.body,
         )
-        services.auth.verify(offered, remote_addr=request.remote_addr)
-        return services.intake.admit(body, request_id=request_id)
-    posted = WebhookRequest(
-        body=body,
-        headers={name.lower(): value for name, value in request.headers.items()},
-        content_type=request.headers.get("Content-Type", ""),
-        url=request.url,
-        method=request.method,
-        remote_addr=request.remote_addr,
+        services.auth.verify(offered, remote_addr=posted.remote_addr)
+        return services.intake.admit(posted.body, request_id=request_id)
+    request = WebhookRequest(
+        body=posted.body,
+        headers={name.lower(): value for name, value in posted.headers.items()},
+        content_type=posted.headers.get("Content-Type", ""),
+        url=posted.url,
+        method=posted.method,
+        remote_addr=posted.remote_addr,
     )
-    return services.providers.admit(target.provider, posted, request_id=request_id)
+    return services.providers.admit(target.provider, request, request_id=request_id)
 
 
 def answer(target: Target, outcome: Receipt | Answered) -> bytes:
     """Return the JSON of a 200: the body kept (its receipt) or a control message answered."""
     if isinstance(outcome, Answered):
         return orjson.dumps({"accepted": True, "events": 0, "control": outcome.description})
-    metrics().accepted.labels(outcome.shape.value).inc()
+    _counters()[1][outcome.shape.value].inc()
     said: dict[str, object] = {"accepted": True, "request_id": outcome.request_id}
     if target.provider is None:
         said["shape"] = outcome.shape

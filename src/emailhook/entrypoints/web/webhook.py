@@ -13,7 +13,7 @@ from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from emailhook.entrypoints.web import receiving
-from emailhook.entrypoints.web.receiving import Target
+from emailhook.entrypoints.web.receiving import Posted, Target
 from emailhook.entrypoints.web.services import current_services
 from emailhook.observability.logs import current_request_id
 from emailhook.service.webhooks import Answered
@@ -37,8 +37,15 @@ def receive(target: Target) -> Response:
     """Answer a webhook POST: 200 once its body is durably kept (this thread waits for it)."""
     receiving.arrived()
     services = current_services()
-    raw = read_body(current_app.config["MAX_CONTENT_LENGTH"])
-    admitted = receiving.admit(services, target, request, raw, current_request_id())
+    posted = Posted(
+        body=read_body(current_app.config["MAX_CONTENT_LENGTH"]),
+        headers=dict(request.headers.items()),
+        query_token=request.args.get("token"),
+        remote_addr=request.remote_addr,
+        url=request.url if target.provider is not None else "",
+        method=request.method,
+    )
+    admitted = receiving.admit(services, target, posted, current_request_id())
     outcome = admitted if isinstance(admitted, Answered) else services.intake.keep(admitted)
     # orjson, not jsonify: this is the hottest route, and jsonify's encoder costs more than it
     return Response(receiving.answer(target, outcome), mimetype="application/json")

@@ -1,0 +1,168 @@
+"""The webhook front: what ``emailhook serve`` runs in each granian process (RSGI).
+
+Webhook POSTs (``/email``, ``/webhooks/<provider>``) are answered from the process's event
+loop: each request is a coroutine that awaits its body's group commit (one thread writes and
+syncs the spool for every waiting request, and wakes them with one hand-off), so no thread
+sleeps per body. Every other request (the query API, the dashboard, ops, the providers'
+probes) goes to the Flask app, run on a pool of threads (wsgi_bridge.py). Both serve the same
+services, and the webhooks take the same steps as under Flask (receiving.py); why an event
+loop, and why this one, measured: docs/performance.md, "Ingest".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import parse_qsl
+
+from werkzeug import urls  # noqa: F401 (registers the "werkzeug.url_quote" error handler)
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.sansio.utils import get_content_length, get_current_url, get_host
+
+from emailhook.composition import WebServices, load_settings, web_services
+from emailhook.entrypoints.web import receiving
+from emailhook.entrypoints.web.app import build_app
+from emailhook.entrypoints.web.errors import error_answer
+from emailhook.entrypoints.web.receiving import Posted
+from emailhook.entrypoints.web.request_ids import HEADER, request_id_of
+from emailhook.entrypoints.web.wsgi_bridge import (
+    Scope,
+    WsgiBridge,
+    client_address,
+    raw_query,
+    read_at_most,
+)
+from emailhook.observability.logs import bind_request_id, unbind_request_id
+from emailhook.service.intake import Admission
+from emailhook.service.webhooks import Answered
+
+_JSON = ("content-type", "application/json")
+_NOTHING: tuple[tuple[str, str], ...] = ()
+
+
+class WebhookFront:
+    """An RSGI application: webhooks on the event loop, the rest to Flask's threads."""
+
+    def __init__(self, services: WebServices, flask: WsgiBridge) -> None:
+        self._services = services
+        self._flask = flask
+        self._limit = services.settings.max_body_bytes
+
+    def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._flask.start()
+
+    def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._flask.stop()
+
+    async def __rsgi__(self, scope: Scope, protocol: Any) -> None:
+        if scope.method == "POST":
+            target = receiving.target_of(scope.path)
+            if target is not None:
+                await self.receive(target, scope, protocol)
+                return
+        await self._flask(scope, protocol)
+
+    async def receive(self, target: receiving.Target, scope: Scope, protocol: Any) -> None:
+        """Answer a webhook POST: 200 once its body is durably kept, or the error's answer."""
+        receiving.arrived()
+        headers = werkzeug_headers(scope.headers.items())
+        request_id = request_id_of(headers.get("X-Request-Id", ""))
+        context = bind_request_id(request_id)  # this coroutine's log lines carry it
+        try:
+            answer = await self._accept(target, scope, headers, protocol, request_id)
+            status, extra = 200, _NOTHING
+        except Exception as error:  # every error is answered by errors.py, as under Flask
+            refusal = error_answer(error)
+            status, answer, extra = refusal.status, refusal.body, refusal.headers
+        finally:
+            unbind_request_id(context)
+        protocol.response_bytes(status, [_JSON, (HEADER, request_id), *extra], answer)
+
+    async def _accept(
+        self,
+        target: receiving.Target,
+        scope: Scope,
+        headers: dict[str, str],
+        protocol: Any,
+        request_id: str,
+    ) -> bytes:
+        length = get_content_length(headers.get("Content-Length"), headers.get("Transfer-Encoding"))
+        receiving.refuse_announced_excess(length, self._limit)
+        if length is not None:
+            body = await protocol()
+        else:  # chunked: read one byte more than allowed, and refuse the body if it is there
+            body = await read_at_most(protocol, self._limit + 1)
+            if len(body) > self._limit:
+                raise RequestEntityTooLarge()
+        services = self._services
+        admitted: Admission | Answered
+        if target.provider is None:  # an HMAC at most, and JSON: on the loop
+            posted = Posted(body, headers, _query_token(scope), client_address(scope))
+            admitted = receiving.admit(services, target, posted, request_id)
+        else:  # a signature to verify (RSA, ECDSA), a certificate to fetch: on a thread
+            admitted = await asyncio.get_running_loop().run_in_executor(
+                self._flask.pool,
+                contextvars.copy_context().run,
+                self._admit_provider,
+                target,
+                scope,
+                headers,
+                body,
+                request_id,
+            )
+        if isinstance(admitted, Answered):
+            return receiving.answer(target, admitted)
+        return receiving.answer(target, await services.intake.keep_async(admitted))
+
+    def _admit_provider(
+        self,
+        target: receiving.Target,
+        scope: Scope,
+        headers: dict[str, str],
+        body: bytes,
+        request_id: str,
+    ) -> Admission | Answered:
+        host, _, port = scope.server.rpartition(":")
+        server = (host, int(port) if port.isdigit() else None)
+        path, query = scope.path, raw_query(scope)
+        url = get_current_url(
+            scope.scheme, get_host(scope.scheme, headers.get("Host"), server), "", path, query
+        )
+        posted = Posted(body, headers, None, client_address(scope), url, scope.method)
+        return receiving.admit(self._services, target, posted, request_id)
+
+
+def werkzeug_headers(items: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Return request headers named as Werkzeug names WSGI's (``X-Webhook-Secret``: a ``_``
+    is read as ``-``), repeated headers joined by commas as granian's WSGI joins them."""
+    headers: dict[str, str] = {}
+    for name, value in items:
+        key = name.replace("_", "-").title()
+        headers[key] = f"{headers[key]},{value}" if key in headers else value
+    for empty in ("Content-Type", "Content-Length"):  # WSGI's CONTENT_* are left out if empty
+        if headers.get(empty) == "":
+            del headers[empty]
+    return headers
+
+
+def _query_token(scope: Scope) -> str | None:
+    """Return the query's first ``token``, as Werkzeug's ``request.args.get("token")``."""
+    if not scope.query_string:
+        return None
+    pairs = parse_qsl(
+        raw_query(scope).decode(), keep_blank_values=True, errors="werkzeug.url_quote"
+    )
+    return next((value for key, value in pairs if key == "token"), None)
+
+
+def create_front() -> WebhookFront:
+    """Return the front of a web process for this process's settings (granian's factory)."""
+    services = web_services(load_settings())
+    flask = WsgiBridge(
+        build_app(services),
+        threads=services.settings.web_threads,
+        max_body_bytes=services.settings.max_body_bytes,
+    )
+    return WebhookFront(services, flask)

@@ -1,0 +1,195 @@
+"""Flask behind the webhook front: every request the front does not answer itself (the query
+API, the dashboard, ops) runs in the WSGI app on a thread of a pool, with the environ granian's
+own WSGI server would give it.
+
+The body is read before the app runs, at most one byte past the app's limit: the app then
+refuses a longer one with 413 as it would have (Werkzeug checks ``CONTENT_LENGTH`` against
+``MAX_CONTENT_LENGTH``, and reads a chunked body up to it), and the process never holds more.
+A response is sent whole, or streamed when the app streams it (the suppressions CSV).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from io import BytesIO
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication, WSGIEnvironment
+
+#: a response is sent whole up to this size, streamed past it
+_WHOLE_BYTES = 1024 * 1024
+_END = object()
+
+
+class Scope(Protocol):
+    """What an RSGI scope holds (granian's, typed here so nothing imports granian)."""
+
+    http_version: str
+    server: str
+    client: str
+    scheme: str
+    method: str
+    path: str
+    query_string: str
+
+    @property
+    def headers(self) -> Any: ...
+
+
+def environ_headers(items: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Return request headers as WSGI environ keys, as granian's WSGI server writes them:
+    ``HTTP_X_NAME`` (a ``-`` and a ``_`` alike), repeated headers joined by commas."""
+    environ: dict[str, str] = {}
+    for name, value in items:
+        key = name.upper().replace("-", "_")
+        if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            key = "HTTP_" + key
+        environ[key] = f"{environ[key]},{value}" if key in environ else value
+    return environ
+
+
+def client_address(scope: Scope) -> str:
+    """Return the peer's address without its port (IPv6 without brackets), as REMOTE_ADDR."""
+    return scope.client.rsplit(":", 1)[0].strip("[]")
+
+
+def raw_query(scope: Scope) -> bytes:
+    """Return the query string's bytes (as Werkzeug reads them from the environ): the server
+    takes only ASCII in a request line, where UTF-8 and Latin-1 agree."""
+    return scope.query_string.encode()
+
+
+class WsgiBridge:
+    """Runs a WSGI app for RSGI requests on ``threads`` threads of this process."""
+
+    def __init__(self, app: WSGIApplication, *, threads: int, max_body_bytes: int) -> None:
+        self._app = app
+        self._threads = threads
+        self._limit = max_body_bytes
+        self._pool: ThreadPoolExecutor | None = None
+
+    def start(self) -> None:
+        """Start the threads (in the server process: a pool does not survive a fork)."""
+        self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="emailhook-flask")
+
+    def stop(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+
+    @property
+    def pool(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self.start()
+        assert self._pool is not None
+        return self._pool
+
+    async def __call__(self, scope: Scope, protocol: Any) -> None:
+        environ = self.environ(scope)
+        announced = environ.get("CONTENT_LENGTH")
+        if announced is None or (announced.isdigit() and int(announced) <= self._limit):
+            environ["wsgi.input"] = BytesIO(await read_at_most(protocol, self._limit + 1))
+        loop = asyncio.get_running_loop()
+        status, headers, head, rest = await loop.run_in_executor(self.pool, self._call, environ)
+        if rest is None:
+            protocol.response_bytes(status, headers, head)
+            return
+        transport = protocol.response_stream(status, headers)
+        try:
+            await transport.send_bytes(head)
+            while (chunk := await loop.run_in_executor(self.pool, next, rest, _END)) is not _END:
+                await transport.send_bytes(chunk)
+        finally:
+            await loop.run_in_executor(self.pool, _close, rest)
+
+    def environ(self, scope: Scope) -> WSGIEnvironment:
+        host, _, port = scope.server.rpartition(":")
+        environ: dict[str, Any] = environ_headers(scope.headers.items())
+        environ.update(
+            {
+                "REQUEST_METHOD": scope.method,
+                "SCRIPT_NAME": "",
+                "PATH_INFO": scope.path.encode().decode("latin-1"),
+                "QUERY_STRING": scope.query_string,
+                "SERVER_NAME": host,
+                "SERVER_PORT": port,
+                "SERVER_PROTOCOL": f"HTTP/{scope.http_version}",
+                "REMOTE_ADDR": client_address(scope),
+                "GATEWAY_INTERFACE": "CGI/1.1",
+                "SERVER_SOFTWARE": "Granian",
+                "wsgi.version": (1, 0),
+                "wsgi.url_scheme": scope.scheme,
+                "wsgi.input": BytesIO(),
+                "wsgi.errors": sys.stderr,
+                "wsgi.multithread": True,
+                "wsgi.multiprocess": True,
+                "wsgi.run_once": False,
+                # not in PEP 3333: the whole body is in wsgi.input (what granian sets, and
+                # what makes Werkzeug read a chunked body at all)
+                "wsgi.input_terminated": True,
+            }
+        )
+        return environ
+
+    def _call(
+        self, environ: WSGIEnvironment
+    ) -> tuple[int, list[tuple[str, str]], bytes, Iterator[bytes] | None]:
+        """Run the app; return its status, headers, and its body whole, or the first
+        megabyte and an iterator of the rest."""
+        started: list[Any] = []
+
+        def start_response(status: str, headers: list[tuple[str, str]], *_: Any) -> Any:
+            started[:] = [int(status.split(" ", 1)[0]), headers]
+            return _no_write
+
+        result = self._app(environ, start_response)
+        chunks = iter(result)
+        head: list[bytes] = []
+        size = 0
+        for chunk in chunks:
+            head.append(chunk)
+            size += len(chunk)
+            if size > _WHOLE_BYTES:
+                status, headers = started
+                return status, headers, b"".join(head), _Rest(chunks, result)
+        _close(result)
+        status, headers = started
+        return status, headers, b"".join(head), None
+
+
+async def read_at_most(protocol: Any, size: int) -> bytes:
+    """Return the request body, or its first ``size`` bytes when it is longer."""
+    chunks: list[bytes] = []
+    read = 0
+    async for chunk in protocol:
+        chunks.append(chunk)
+        read += len(chunk)
+        if read >= size:
+            break
+    return b"".join(chunks)[:size]
+
+
+class _Rest(Iterator[bytes]):
+    """The rest of a streamed response; closing it closes the app's result."""
+
+    def __init__(self, chunks: Iterator[bytes], result: Iterable[bytes]) -> None:
+        self._chunks, self._result = chunks, result
+
+    def __next__(self) -> bytes:
+        return next(self._chunks)
+
+    def close(self) -> None:
+        _close(self._result)
+
+
+def _close(result: Any) -> None:
+    close = getattr(result, "close", None)
+    if close is not None:
+        close()
+
+
+def _no_write(data: bytes) -> None:
+    raise NotImplementedError("write() of start_response is not supported")
