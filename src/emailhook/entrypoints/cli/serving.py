@@ -64,7 +64,8 @@ def serve(host: str, port: int, workers: int, threads: int, target: str) -> None
         # Once, here, rather than raced by every server process: they are told not to.
         migrate(settings)
         environment["EMAILHOOK_AUTO_MIGRATE"] = "false"
-    argv = [sys.executable, "-m", "granian", "--interface", "rsgi", "--factory"]
+    # rloop: the event loop that served the webhooks fastest here (docs/performance.md)
+    argv = [sys.executable, "-m", "granian", "--interface", "rsgi", "--loop", "rloop", "--factory"]
     argv += ["--host", host, "--port", str(port), "--workers", str(workers)]
     argv += ["--no-access-log", target]
     # Replaced by granian's own command, as `worker` is by Celery's: the server's processes
