@@ -23,7 +23,7 @@ from sqlalchemy import select
 from emailhook import create_app
 from emailhook.adapters.db.engine import Database, open_read_only_database
 from emailhook.adapters.db.models import EmailCallback
-from emailhook.adapters.intake import inbox
+from emailhook.adapters.inbox import bodies as inbox
 from emailhook.adapters.reads import dashboard as dq
 from emailhook.adapters.reads import queries
 from emailhook.domain.inbox import BodyState

@@ -28,6 +28,8 @@ from emailhook.adapters.intake.group_commit import GroupCommitWriter
 from emailhook.adapters.intake.spool import SpoolWriter
 from emailhook.adapters.intake.spool_promoter import SpoolPromoter
 from emailhook.domain.suppression import SoftBounceRule
+from emailhook.entrypoints.web.operators import OperatorAuth
+from emailhook.entrypoints.worker.periodic import start_every
 from emailhook.observability.metrics import (
     record_events_pruned,
     record_pruned,
@@ -35,19 +37,17 @@ from emailhook.observability.metrics import (
     record_reconciled,
 )
 from emailhook.providers.base import Fetch, Provider
-from emailhook.providers.infobip.provider import NAME as INFOBIP
+from emailhook.providers.infobip.webhook import NAME as INFOBIP
 from emailhook.providers.registry import PROVIDERS
-from emailhook.service.auth import WebhookAuth, require_authentication
-from emailhook.service.intake import BodyWriter, Intake
 from emailhook.service.operations import Operations
-from emailhook.service.operators import OperatorAuth
-from emailhook.service.periodic import start_every
-from emailhook.service.processing import Processor, RetryPolicy
-from emailhook.service.reconciler import Reconciler
-from emailhook.service.relay import Publish, Relay, RelayPolicy
-from emailhook.service.retention import Retention
-from emailhook.service.suppression_sync import SuppressionSync
-from emailhook.service.webhooks import ProviderWebhooks
+from emailhook.service.receive.auth import WebhookAuth, require_authentication
+from emailhook.service.receive.intake import BodyWriter, Intake
+from emailhook.service.receive.processing import Processor, RetryPolicy
+from emailhook.service.receive.reconciler import Reconciler
+from emailhook.service.receive.relay import Publish, Relay, RelayPolicy
+from emailhook.service.receive.retention import Retention
+from emailhook.service.receive.suppression_sync import SuppressionSync
+from emailhook.service.receive.webhooks import ProviderWebhooks
 from emailhook.settings import Settings
 
 if TYPE_CHECKING:
@@ -351,6 +351,6 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 def create_celery(settings: Settings | None = None) -> Celery:
     """Return the Celery app for ``settings`` (default: this process's environment)."""
-    from emailhook.entrypoints.worker import build_celery
+    from emailhook.entrypoints.worker.app import build_celery
 
     return build_celery(worker_services(settings or load_settings()))

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from emailhook.adapters.db.engine import Database
-from emailhook.adapters.intake import inbox
+from emailhook.adapters.inbox import bodies as inbox
 from emailhook.domain.inbox import BodyState, NewBody
 
 RECEIVED = datetime(2026, 1, 2, tzinfo=UTC)

@@ -12,7 +12,7 @@ from sqlalchemy.dialects import sqlite
 from emailhook.adapters.db.bulk import sqlite_time
 from emailhook.adapters.db.engine import Database
 from emailhook.adapters.db.models import EmailCallback, InboxBody
-from emailhook.adapters.intake import inbox
+from emailhook.adapters.inbox import bodies as inbox
 from emailhook.adapters.store.event_keys import stored_key
 from emailhook.adapters.store.events import (
     Provenance,

@@ -13,10 +13,10 @@ from conftest import SEED_EVENTS
 from emailhook.adapters.db.engine import Database, open_database, open_read_only_database
 from emailhook.adapters.db.models import EmailCallback, InboxBody
 from emailhook.adapters.db.sqlite_lock import writer_lock
-from emailhook.adapters.intake import inbox
+from emailhook.adapters.inbox import bodies as inbox
 from emailhook.domain.inbox import BodyState
-from emailhook.service.intake import SessionWriter
-from emailhook.service.processing import Processor
+from emailhook.service.receive.intake import SessionWriter
+from emailhook.service.receive.processing import Processor
 from emailhook.settings import Settings
 from support.poison import install_poison_trigger, poison_body, remove_poison_trigger
 from support.policies import new_intake, retry, soft_bounces

@@ -15,17 +15,17 @@ from sqlalchemy import func, select
 from emailhook import create_app
 from emailhook.adapters.db.engine import Database, open_database
 from emailhook.adapters.db.models import EmailCallback, EventPrune, InboxBody
-from emailhook.adapters.intake import inbox
-from emailhook.adapters.intake.retention import Pruned
+from emailhook.adapters.inbox import bodies as inbox
+from emailhook.adapters.inbox.retention import Pruned
 from emailhook.adapters.reads import dashboard as dashboard_queries
 from emailhook.adapters.reads.queries import CallbackFilter
 from emailhook.composition import operations, retention, worker_services
 from emailhook.domain.inbox import BodyState
 from emailhook.entrypoints.cli.main import main
 from emailhook.service.errors import BodyNotFoundError
-from emailhook.service.intake import SessionWriter
-from emailhook.service.processing import Processor
-from emailhook.service.retention import Retention
+from emailhook.service.receive.intake import SessionWriter
+from emailhook.service.receive.processing import Processor
+from emailhook.service.receive.retention import Retention
 from emailhook.settings import Settings
 from support.policies import new_intake, retry, soft_bounces
 

@@ -26,14 +26,14 @@ from emailhook.adapters.db.models import (
     SuppressedAddress,
 )
 from emailhook.adapters.infobip.api import InfobipApi
-from emailhook.clock import utcnow
 from emailhook.composition import worker_services
+from emailhook.domain.clock import utcnow
 from emailhook.domain.inbox import BodyState
 from emailhook.entrypoints.cli.main import main
-from emailhook.service.intake import SessionWriter
 from emailhook.service.operations import Operations
-from emailhook.service.processing import Processor
-from emailhook.service.reconciler import RECONCILED_SHAPE, WATERMARK, Reconciler
+from emailhook.service.receive.intake import SessionWriter
+from emailhook.service.receive.processing import Processor
+from emailhook.service.receive.reconciler import RECONCILED_SHAPE, WATERMARK, Reconciler
 from emailhook.settings import Settings
 from support.infobip_api import DOMAINS, LOGS, FakeInfobip
 from support.policies import new_intake, retry, soft_bounces

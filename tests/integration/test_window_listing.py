@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from emailhook.adapters.db.models import BodyState
-from emailhook.adapters.intake import inbox
+from emailhook.adapters.inbox import bodies as inbox
 from emailhook.adapters.reads import queries
 from emailhook.adapters.store.events import Provenance, insert_events
 from emailhook.composition import Database

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from emailhook.composition import worker_services
-from emailhook.service.periodic import run_every, start_every
+from emailhook.entrypoints.worker.periodic import run_every, start_every
 from emailhook.settings import Settings
 
 

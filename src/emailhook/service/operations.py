@@ -18,11 +18,11 @@ from sqlalchemy.orm import Session
 
 from emailhook.adapters.db.engine import Database, is_transient
 from emailhook.adapters.db.models import InboxBody
-from emailhook.adapters.intake import inbox
+from emailhook.adapters.inbox import bodies as inbox
 from emailhook.adapters.intake.spool_promoter import spool_backlog
 from emailhook.adapters.reads.dashboard import events_stored
 from emailhook.adapters.store import contact_state, event_retention, rollup, suppressions
-from emailhook.clock import utcnow
+from emailhook.domain.clock import utcnow
 from emailhook.domain.inbox import BodyState
 from emailhook.domain.suppression import SoftBounceRule
 from emailhook.service.errors import (

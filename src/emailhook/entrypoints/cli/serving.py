@@ -13,11 +13,11 @@ from emailhook.adapters.db.engine import migrate
 from emailhook.composition import worker_services
 from emailhook.entrypoints.cli import supervisor
 from emailhook.entrypoints.cli.context import settings as current_settings
-from emailhook.entrypoints.worker import QUEUE, build_celery, celery_publisher
+from emailhook.entrypoints.web import operators
+from emailhook.entrypoints.worker.app import QUEUE, build_celery, celery_publisher
 from emailhook.observability.metrics import clear_metrics
-from emailhook.service import operators
-from emailhook.service.auth import require_authentication
 from emailhook.service.errors import ConfigurationError
+from emailhook.service.receive.auth import require_authentication
 from emailhook.settings import Settings
 
 

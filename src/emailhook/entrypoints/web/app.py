@@ -18,7 +18,7 @@ from emailhook.entrypoints.web.services import EXTENSION
 from emailhook.entrypoints.web.webhook import webhook
 from emailhook.observability.logs import configure_logging
 from emailhook.observability.metrics import configure_metrics
-from emailhook.service.auth import announce
+from emailhook.service.receive.auth import announce
 
 
 class JSONProvider(DefaultJSONProvider):

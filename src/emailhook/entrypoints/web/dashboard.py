@@ -21,9 +21,9 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from emailhook.adapters.reads import dashboard as dq
 from emailhook.adapters.reads import queries
 from emailhook.adapters.store import reconciliation
-from emailhook.clock import utcnow
 from emailhook.domain import rates
 from emailhook.domain.buckets import series
+from emailhook.domain.clock import utcnow
 from emailhook.domain.inbox import BodyState
 from emailhook.domain.statuses import EVENT_STATUSES
 from emailhook.domain.suppression import SuppressionReason
@@ -35,8 +35,8 @@ from emailhook.entrypoints.web.dashboard_forms import (
     search_term,
     sort_choice,
 )
+from emailhook.entrypoints.web.operators import require_same_origin
 from emailhook.entrypoints.web.services import current_services
-from emailhook.service.operators import require_same_origin
 
 log = logging.getLogger("emailhook.dashboard")
 

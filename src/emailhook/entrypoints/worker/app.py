@@ -17,7 +17,7 @@ from emailhook.composition import WorkerServices
 from emailhook.observability.logs import configure_logging
 from emailhook.observability.metrics import configure_metrics, record_stored
 from emailhook.observability.redaction import install_redaction
-from emailhook.service.relay import Publish
+from emailhook.service.receive.relay import Publish
 
 log = logging.getLogger("emailhook.worker")
 

@@ -19,10 +19,10 @@ from typing import Any, ClassVar
 import orjson
 
 from emailhook.domain.events import ParsedBody, RejectedItem, Shape
-from emailhook.providers import _ses_events
 from emailhook.providers._basic import require_basic
 from emailhook.providers._fields import load_json, text
-from emailhook.providers._sns import SigningCertificates
+from emailhook.providers.amazon_ses import events as _ses_events
+from emailhook.providers.amazon_ses.sns import SigningCertificates
 from emailhook.providers.base import (
     AuthenticationError,
     Fetch,

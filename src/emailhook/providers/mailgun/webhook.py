@@ -18,7 +18,6 @@ from typing import Any, ClassVar
 from emailhook.domain.events import EmailEvent, ParsedBody, Shape
 from emailhook.domain.instants import from_epoch_seconds
 from emailhook.domain.vocabulary import BounceClass, EventType, RejectReason
-from emailhook.providers import _mailgun_legacy as legacy
 from emailhook.providers._fields import (
     SeenTokens,
     address,
@@ -28,7 +27,6 @@ from emailhook.providers._fields import (
     require_fresh,
     text,
 )
-from emailhook.providers._mailgun_forms import MULTIPART, URLENCODED, last, media_type, read_form
 from emailhook.providers.base import (
     AuthenticationError,
     Fetch,
@@ -41,6 +39,8 @@ from emailhook.providers.base import (
     any_secret_matches,
     event_key,
 )
+from emailhook.providers.mailgun import legacy as legacy
+from emailhook.providers.mailgun.forms import MULTIPART, URLENCODED, last, media_type, read_form
 
 #: ``event-data.event`` -> EventType
 EVENT_TYPES: dict[str, EventType] = {

@@ -14,8 +14,8 @@ from emailhook.domain.events import EmailEvent
 from emailhook.domain.instants import from_epoch_seconds
 from emailhook.domain.vocabulary import BounceClass, EventType, RejectReason
 from emailhook.providers._fields import address, provider_event
-from emailhook.providers._mailgun_forms import Form, first, last
 from emailhook.providers.base import event_key
+from emailhook.providers.mailgun.forms import Form, first, last
 
 #: legacy ``event`` -> EventType
 LEGACY_EVENT_TYPES: dict[str, EventType] = {

@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from emailhook.adapters.intake import inbox
-from emailhook.clock import utcnow
+from emailhook.adapters.inbox import bodies as inbox
+from emailhook.domain.clock import utcnow
 from emailhook.domain.inbox import Claimed
 
 log = logging.getLogger("emailhook.relay")

@@ -25,7 +25,7 @@ from emailhook.adapters.db.models import SuppressedAddress
 from emailhook.adapters.infobip.answers import InfobipApiError
 from emailhook.adapters.infobip.api import InfobipApi
 from emailhook.adapters.store import suppressions
-from emailhook.clock import utcnow
+from emailhook.domain.clock import utcnow
 from emailhook.domain.suppression import Source, SuppressionReason
 from emailhook.providers.infobip import suppressions as infobip
 from emailhook.providers.infobip.suppressions import Imported

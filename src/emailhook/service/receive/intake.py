@@ -12,8 +12,8 @@ import orjson
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from emailhook.adapters.intake.inbox import add_bodies
-from emailhook.clock import utcnow
+from emailhook.adapters.inbox.bodies import add_bodies
+from emailhook.domain.clock import utcnow
 from emailhook.domain.events import Shape
 from emailhook.domain.inbox import BodyState, NewBody, storable_request_id
 from emailhook.domain.masking import mask_email

@@ -25,21 +25,21 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from emailhook.adapters.db.engine import dumps_json
+from emailhook.adapters.inbox.bodies import add_bodies
 from emailhook.adapters.infobip.api import InfobipApi
-from emailhook.adapters.intake.inbox import add_bodies
 from emailhook.adapters.store import reconciliation as bookkeeping
-from emailhook.clock import utcnow
+from emailhook.domain.clock import utcnow
 from emailhook.domain.events import EmailEvent
 from emailhook.domain.inbox import BodyState, NewBody
-from emailhook.providers.infobip.logs import as_report
-from emailhook.service.processing import Processor
-from emailhook.service.reconciliation import reconcile
-from emailhook.service.reconciliation_plan import (
+from emailhook.domain.reconciliation_plan import (
     ReconcileReport,
     ReconcileWindow,
     next_watermark,
     plan_window,
 )
+from emailhook.providers.infobip.logs import as_report
+from emailhook.service.receive.processing import Processor
+from emailhook.service.receive.reconciliation import reconcile
 
 log = logging.getLogger("emailhook.reconcile")
 

@@ -18,10 +18,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from emailhook.adapters.intake import retention
-from emailhook.adapters.intake.retention import Pruned
+from emailhook.adapters.inbox import retention
+from emailhook.adapters.inbox.retention import Pruned
 from emailhook.adapters.store import event_retention, raw_retention
-from emailhook.clock import utcnow
+from emailhook.domain.clock import utcnow
 
 
 class Retention:

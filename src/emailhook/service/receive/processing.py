@@ -20,7 +20,7 @@ from tenacity import (
 )
 
 from emailhook.adapters.db.engine import is_transient
-from emailhook.adapters.intake import inbox
+from emailhook.adapters.inbox import bodies as inbox
 from emailhook.adapters.store import contact_state, rollup
 from emailhook.adapters.store.events import (
     StoredEvent,
@@ -28,7 +28,7 @@ from emailhook.adapters.store.events import (
     insert_prepared,
     prepare_events,
 )
-from emailhook.clock import utcnow
+from emailhook.domain.clock import utcnow
 from emailhook.domain.events import ParsedBody, Shape
 from emailhook.domain.inbox import BodyState, Finished, PendingBody, Provenance
 from emailhook.domain.scrub import NUL_ESCAPE, scrub_nul
@@ -36,7 +36,7 @@ from emailhook.domain.suppression import SoftBounceRule
 from emailhook.providers import registry
 from emailhook.providers.base import Provider, StoredRequest
 from emailhook.providers.infobip.parsing import parse_body
-from emailhook.providers.infobip.provider import NAME as INFOBIP
+from emailhook.providers.infobip.webhook import NAME as INFOBIP
 
 log = logging.getLogger("emailhook.processing")
 

@@ -13,10 +13,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from emailhook.clock import utcnow
+from emailhook.domain.clock import utcnow
 from emailhook.providers.base import Provider, WebhookRequest
 from emailhook.service.errors import FeatureDisabledError, UpstreamUnavailableError
-from emailhook.service.intake import Intake, Receipt
+from emailhook.service.receive.intake import Intake, Receipt
 
 log = logging.getLogger("emailhook.webhooks")
 

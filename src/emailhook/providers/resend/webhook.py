@@ -28,7 +28,7 @@ from emailhook.providers._fields import (
     require_fresh,
     text,
 )
-from emailhook.providers._ses_events import BOUNCE_CLASSES, SUPPRESSED_SUBTYPES
+from emailhook.providers.amazon_ses.events import BOUNCE_CLASSES, SUPPRESSED_SUBTYPES
 from emailhook.providers.base import (
     AuthenticationError,
     Fetch,

@@ -16,8 +16,8 @@ from typing import Any
 from emailhook.adapters.infobip.answers import InfobipApiError
 from emailhook.domain.events import EmailEvent
 from emailhook.domain.instants import parse_instant
+from emailhook.domain.reconciliation_plan import ReconcileReport, ReconcileWindow
 from emailhook.providers.infobip.logs import FINAL_GROUPS, LogSkip, log_event, status_group
-from emailhook.service.reconciliation_plan import ReconcileReport, ReconcileWindow
 
 log = logging.getLogger(__name__)
 
