@@ -34,7 +34,7 @@ import orjson
 
 from emailhook.adapters.db.engine import Database
 from emailhook.adapters.inbox import bodies as inbox
-from emailhook.composition import retry_policy, soft_bounce_rule
+from emailhook.composition.policies import retry_policy, soft_bounce_rule
 from emailhook.domain.events import EmailEvent
 from emailhook.domain.inbox import BodyState
 from emailhook.providers.infobip.parsing import parse_body, report_key

@@ -10,7 +10,7 @@ from alembic import command
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
-from emailhook.adapters.db import migrations
+from emailhook.adapters.db import schema as migrations
 from emailhook.adapters.db.body_encoding import DEFLATE, IDENTITY
 from emailhook.adapters.db.bulk import sqlite_time
 from emailhook.adapters.db.engine import Database

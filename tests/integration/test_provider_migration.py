@@ -10,8 +10,8 @@ from alembic import command
 from sqlalchemy import Engine, select, text
 
 from emailhook.adapters.db.engine import Database
-from emailhook.adapters.db.migrations import alembic_config, upgrade
 from emailhook.adapters.db.models import EmailCallback
+from emailhook.adapters.db.schema import alembic_config, upgrade
 from emailhook.service.receive.intake import SessionWriter
 from emailhook.service.receive.processing import Processor
 from support.clock import Clock

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from emailhook import create_app
 from emailhook.adapters.db.models import EmailCallback, InboxBody
-from emailhook.composition import parsers
+from emailhook.composition.processing import parsers
 from emailhook.providers import registry
 from emailhook.providers.base import StoredRequest
 from emailhook.service.receive.processing import Processor

@@ -23,10 +23,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, select
 
+from emailhook.adapters.db.engine import Database, open_database
 from emailhook.adapters.db.models import InboxBody
 from emailhook.adapters.intake import spool_promoter
 from emailhook.adapters.intake.spool_promoter import SpoolPromoter
-from emailhook.composition import Database, open_database
 from emailhook.service.receive.spool_recovery import recover_folder
 from emailhook.settings import Settings
 from support.services import fresh_postgres_database

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from emailhook.composition import relay_policy, retry_policy, soft_bounce_rule
+from emailhook.composition.policies import relay_policy, retry_policy, soft_bounce_rule
 from emailhook.domain.suppression import SoftBounceRule
 from emailhook.service.receive.intake import BodyWriter, Intake
 from emailhook.service.receive.processing import RetryPolicy

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from emailhook.composition import retention
+from emailhook.composition.pulls import retention
 from emailhook.entrypoints.cli.context import database, settings
 from emailhook.entrypoints.cli.errors import reported
 from emailhook.entrypoints.cli.progress import progress

@@ -1,25 +1,29 @@
-"""The Celery app: the task that stores bodies, and the relay that feeds the queue."""
+"""The Celery app: the task that stores bodies, wired to the configured broker.
+
+``create_celery`` builds it from settings; ``worker_app`` is a worker process's entry (``celery
+-A emailhook worker`` reaches it through ``emailhook.celery``): observability configured once,
+then the app, whose bootstep starts the relay and the periodic jobs beside the pool.
+"""
 
 from __future__ import annotations
 
 import functools
 import logging
 import os
-import threading
 from typing import Any
 
-from celery import Celery, bootsteps
+from celery import Celery
 from celery.signals import setup_logging, worker_init
 from kombu import Queue
 
 from emailhook.adapters.broker.config import broker_config
-from emailhook.composition import WorkerServices
-from emailhook.observability.logs import configure_logging
-from emailhook.observability.metrics import configure_metrics, record_stored
-from emailhook.observability.redaction import install_redaction
+from emailhook.composition import load_settings
+from emailhook.composition.worker import WorkerServices, worker_services
+from emailhook.entrypoints.worker.background import BackgroundStep
+from emailhook.observability import configure
+from emailhook.observability.metrics import record_stored
 from emailhook.service.receive.relay import Publish
-
-log = logging.getLogger("emailhook.worker")
+from emailhook.settings import Settings
 
 #: The queue named in the brief; producers and workers agree on nothing else.
 QUEUE = "email-webhook"
@@ -27,14 +31,33 @@ QUEUE = "email-webhook"
 PROCESS_BODIES = "emailhook.process_bodies"
 
 
-def build_celery(services: WorkerServices) -> Celery:
+class EmailhookCelery(Celery):
+    """The Celery app, holding the services its task and its background threads use."""
+
+    services: WorkerServices
+    #: publishes a batch of body ids to the queue (the relay's way out)
+    publish: Publish
+
+
+def worker_app() -> EmailhookCelery:
+    """Return the Celery app of a worker process, its observability configured first."""
+    settings = load_settings()
+    configure(settings, root=True)
+    return create_celery(settings)
+
+
+def create_celery(settings: Settings | None = None) -> EmailhookCelery:
+    """Return the Celery app for ``settings`` (default: this process's environment)."""
+    return build_celery(worker_services(settings or load_settings()))
+
+
+def build_celery(services: WorkerServices) -> EmailhookCelery:
     """Return a Celery app wired to the configured broker, with the task and the relay."""
     settings = services.settings
-    install_redaction(settings)  # broker and database passwords masked in logs
-    configure_metrics(settings)
-    # Celery leaves logging to us when someone listens: its lines get our format too.
+    # Celery leaves logging to us when someone listens: its --loglevel sets its own lines'
+    # level, EMAILHOOK_LOG_LEVEL emailhook's (DEBUG: a line per stored body).
     setup_logging.connect(
-        functools.partial(_configure_logging, level=settings.log_level),
+        functools.partial(_set_levels, level=settings.log_level),
         weak=False,
         dispatch_uid="emailhook.logs",
     )
@@ -44,7 +67,7 @@ def build_celery(services: WorkerServices) -> Celery:
         weak=False,
         dispatch_uid="emailhook.nice",
     )
-    app = Celery("emailhook", set_as_current=False)
+    app = EmailhookCelery("emailhook", set_as_current=False)
     app.conf.update(broker_config(settings))
     app.conf.update(
         task_queues=[Queue(QUEUE, durable=True)],
@@ -61,7 +84,8 @@ def build_celery(services: WorkerServices) -> Celery:
         worker_prefetch_multiplier=2,
         worker_hijack_root_logger=False,
     )
-    app.emailhook_services = services  # type: ignore[attr-defined]
+    app.services = services
+    app.publish = celery_publisher(app, settings.broker_timeout_seconds)
 
     @app.task(name=PROCESS_BODIES)
     def process_bodies(body_ids: list[int]) -> dict[str, object]:
@@ -69,7 +93,7 @@ def build_celery(services: WorkerServices) -> Celery:
         record_stored(outcome.stored, outcome.duplicates, outcome.latencies, outcome.other_channels)
         return outcome.as_dict()
 
-    app.steps["worker"].add(RelayStep)
+    app.steps["worker"].add(BackgroundStep)
     return app
 
 
@@ -79,10 +103,8 @@ def lower_priority(nice: int) -> None:
         os.setpriority(os.PRIO_PROCESS, 0, nice)
 
 
-def _configure_logging(loglevel: int | str | None = None, *, level: str, **_: Any) -> None:
-    configure_logging(loglevel if isinstance(loglevel, int) else logging.INFO, root=True)
-    # Celery's --loglevel sets its own lines; EMAILHOOK_LOG_LEVEL sets emailhook's (DEBUG: a
-    # line per stored body with its request id)
+def _set_levels(loglevel: int | str | None = None, *, level: str, **_: Any) -> None:
+    logging.getLogger().setLevel(loglevel if isinstance(loglevel, int) else logging.INFO)
     logging.getLogger("emailhook").setLevel(level)
 
 
@@ -104,37 +126,3 @@ def celery_publisher(app: Celery, timeout: float) -> Publish:
         )
 
     return publish
-
-
-class RelayStep(bootsteps.StartStopStep):
-    """Runs the relay in the worker's main process, beside the pool; and, while Infobip
-    credentials are set, reconciliation and suppression sync on their intervals (a thread
-    each: no Celery beat to run)."""
-
-    requires = ("celery.worker.components:Pool",)
-
-    def __init__(self, worker: Any, **kwargs: Any) -> None:
-        super().__init__(worker, **kwargs)
-        self._thread: threading.Thread | None = None
-        self._stop: threading.Event | None = None
-        self._pulls_stop = threading.Event()
-        self._pulls: list[threading.Thread] = []
-
-    def start(self, worker: Any) -> None:
-        services: WorkerServices = worker.app.emailhook_services
-        if services.settings.relay_in_worker:
-            publish = celery_publisher(worker.app, services.settings.broker_timeout_seconds)
-            threads = services.start_relay(publish)
-            self._thread, self._stop = threads.relay, threads.stop
-            log.info("relay started")
-        self._pulls = services.start_pulls(self._pulls_stop)
-        if self._pulls:
-            log.info("started %s", ", ".join(t.name for t in self._pulls))
-
-    def stop(self, worker: Any) -> None:
-        self._pulls_stop.set()
-        for thread in self._pulls:
-            thread.join(timeout=10)
-        if self._thread and self._stop:
-            self._stop.set()
-            self._thread.join(timeout=10)

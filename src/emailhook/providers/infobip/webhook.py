@@ -1,6 +1,6 @@
 """Infobip as one provider of the registry: the first one, whose path is also ``POST /email``.
 
-Infobip's authentication is the service's own (``service.auth.WebhookAuth``: URL tokens,
+Infobip's authentication is the service's own (``service.receive.auth.WebhookAuth``: URL tokens,
 HTTP Basic, a shared-secret header, bearer tokens, an HMAC of the body), configured by the
 top-level ``EMAILHOOK_WEBHOOK_TOKENS``, ``EMAILHOOK_BASIC_AUTH``, ... settings, and it is
 always enabled. This class gives the registry its name and its parsing, so that the worker

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 def alembic_config(engine: Engine) -> Config:
     config = Config()
-    config.set_main_option("script_location", str(files("emailhook") / "migrations"))
+    config.set_main_option("script_location", str(files("emailhook.adapters.db") / "migrations"))
     config.attributes["engine"] = engine
     return config
 

@@ -1,4 +1,4 @@
-"""Alembic environment: runs on the connection ``emailhook.adapters.db.migrations`` hands it."""
+"""Alembic environment: runs on the connection ``emailhook.adapters.db.schema`` hands it."""
 
 from __future__ import annotations
 
