@@ -14,7 +14,6 @@ held for one batch at a time (a few milliseconds), so the worker's stores interl
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,11 +21,9 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, and_, delete, false, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from emailhook.adapters.db.batches import BATCH, in_batches
 from emailhook.adapters.db.models import InboxBody
 from emailhook.domain.inbox import BodyState
-
-#: bodies per delete: one short transaction each
-BATCH = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,23 +57,16 @@ def prune(
 ) -> Pruned:
     """Delete processed bodies processed before ``before`` (and failed ones received before
     ``failed_before``), ``batch`` a transaction; return how many. A None cutoff prunes none."""
-    total = batches = 0
-    condition = _old(before, failed_before)
-    while True:
-        with sessions.begin() as session:
-            ids = list(
-                session.execute(
-                    select(InboxBody.id).where(condition).order_by(InboxBody.id).limit(batch)
-                ).scalars()
-            )
-            if ids:
-                session.execute(delete(InboxBody).where(InboxBody.id.in_(ids)))
-        if not ids:
-            return Pruned(total, batches)
-        total, batches = total + len(ids), batches + 1
-        on_batch(len(ids))
-        if pause_seconds:
-            time.sleep(pause_seconds)  # leave the write lock to the worker between batches
+    done = in_batches(
+        sessions,
+        InboxBody.id,
+        _old(before, failed_before),
+        lambda session, ids: session.execute(delete(InboxBody).where(InboxBody.id.in_(ids))),
+        batch=batch,
+        pause_seconds=pause_seconds,
+        on_batch=on_batch,
+    )
+    return Pruned(done.rows, done.batches)
 
 
 def _old(before: datetime | None, failed_before: datetime | None) -> ColumnElement[bool]:

@@ -28,15 +28,6 @@ from emailhook.providers.infobip.parsing import parse_body
 
 NAME = "infobip"
 
-#: the settings that authenticate Infobip's requests (read by ``WebhookAuth``, not here)
-AUTH_VARIABLES = (
-    "EMAILHOOK_WEBHOOK_TOKENS",
-    "EMAILHOOK_BASIC_AUTH",
-    "EMAILHOOK_SECRET_HEADER_VALUES",
-    "EMAILHOOK_BEARER_TOKENS",
-    "EMAILHOOK_HMAC_SECRETS",
-)
-
 
 class Infobip(Provider):
     """Infobip's e-mail delivery reports and tracking events (``POST /email``)."""
@@ -44,7 +35,7 @@ class Infobip(Provider):
     name: ClassVar[str] = NAME
     #: none of its own: its authentication is the service's top-level webhook settings
     settings: ClassVar[tuple[ProviderSetting, ...]] = ()
-    #: empty: always enabled (production refuses to start without one of AUTH_VARIABLES)
+    #: empty: always enabled (production refuses to start without a webhook secret)
     enabled_by: ClassVar[tuple[str, ...]] = ()
 
     def authenticate(self, request: WebhookRequest, now: datetime) -> None:

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from emailhook.adapters.inbox import bodies as inbox
+from emailhook.adapters.inbox import claims
 from emailhook.domain.clock import utcnow
 from emailhook.domain.inbox import Claimed
 
@@ -74,7 +75,7 @@ class Relay:
             if room <= 0:
                 self._idle = True
                 return 0
-            claimed = inbox.claim_due(
+            claimed = claims.claim_due(
                 session,
                 now=now,
                 until=now + timedelta(seconds=policy.redelivery_seconds),
@@ -112,12 +113,12 @@ class Relay:
         """
         assert self._readers is not None
         with self._readers.begin() as session:
-            return self._room(session, now) > 0 and inbox.any_due(session, now)
+            return self._room(session, now) > 0 and claims.any_due(session, now)
 
     def _room(self, session: Session, now: datetime) -> int:
         """How many more bodies may be in flight: the queue is kept short."""
         policy = self._policy
-        return policy.max_in_flight_messages * policy.batch_bodies - inbox.count_in_flight(
+        return policy.max_in_flight_messages * policy.batch_bodies - claims.count_in_flight(
             session, now
         )
 
@@ -157,4 +158,4 @@ class Relay:
             return
         when = self._clock() + timedelta(seconds=self._policy.publish_retry_seconds)
         with self._sessions.begin() as session:
-            inbox.release(session, ids, available_at=when)
+            claims.release(session, ids, available_at=when)

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from emailhook.adapters.db.batches import BATCH
 from emailhook.adapters.inbox import retention
 from emailhook.adapters.inbox.retention import Pruned
 from emailhook.adapters.store import event_retention, raw_retention
@@ -36,7 +37,7 @@ class Retention:
         days: int | None,
         *,
         failed_days: int | None = None,
-        batch: int = retention.BATCH,
+        batch: int = BATCH,
         pause_seconds: float = 0.0,
         clock: Callable[[], datetime] = utcnow,
         on_pruned: Callable[[int], None] = lambda bodies: None,

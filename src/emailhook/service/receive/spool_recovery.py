@@ -17,8 +17,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from emailhook.adapters.intake.spool import SUFFIX
 from emailhook.adapters.intake.spool_promoter import SpoolPromoter
+from emailhook.adapters.intake.spool_records import SUFFIX
 
 
 @dataclass(frozen=True, slots=True)
