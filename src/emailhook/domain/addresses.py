@@ -12,7 +12,6 @@ from functools import lru_cache
 
 from email_validator import EmailNotValidError, validate_email
 
-
 #: RFC 5321's limit on the local part, in octets (UTF-8 ones for an SMTPUTF8 address)
 LOCAL_PART_OCTETS = 64
 

@@ -20,6 +20,7 @@ from emailhook.adapters.db.models.events import (
     PlatformEventRow,
 )
 from emailhook.adapters.db.models.inbox import SPOOL_NAME_CHARS, InboxBody, SpoolSegment
+from emailhook.adapters.db.models.messages import PUBLIC_ID_CHARS, Message
 from emailhook.adapters.db.models.reconciliation import ReconcileRun, ReconcileWatermark
 from emailhook.adapters.db.models.state import (
     ContactEmailCount,
@@ -33,6 +34,7 @@ from emailhook.adapters.db.models.state import (
 __all__ = [
     "NAMING_CONVENTION",
     "PROVIDER_CHARS",
+    "PUBLIC_ID_CHARS",
     "ROLLUP_TEXT_CHARS",
     "SPOOL_NAME_CHARS",
     "VOCABULARY_CHARS",
@@ -45,6 +47,7 @@ __all__ = [
     "EventRollup",
     "InboxBody",
     "JSONDocument",
+    "Message",
     "PlatformEventRow",
     "ReconcileRun",
     "ReconcileWatermark",
