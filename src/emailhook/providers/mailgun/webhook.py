@@ -39,7 +39,7 @@ from emailhook.providers.base import (
     any_secret_matches,
     event_key,
 )
-from emailhook.providers.mailgun import legacy as legacy
+from emailhook.providers.mailgun import legacy
 from emailhook.providers.mailgun.forms import MULTIPART, URLENCODED, last, media_type, read_form
 
 #: ``event-data.event`` -> EventType
