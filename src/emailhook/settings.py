@@ -98,12 +98,18 @@ class Settings(_WithProviders):
         hide_input_in_errors=True,
     )
 
+    #: ``production`` refuses to start without webhook authentication and disables the
+    #: dashboard and query API without operator credentials; ``development`` allows both
     env: Literal["development", "production"] = "development"
     #: where the embedded default keeps its SQLite database and queue folder
     data_dir: Path = Path("var")
+    #: the database (``postgresql://user@host/db``, psycopg 3); unset: the embedded SQLite file
+    #: ``emailhook.db`` in the data directory. Every host of a deployment uses the same one
     database_url: str | None = Field(
         default=None, validation_alias=AliasChoices("DATABASE_URL", "EMAILHOOK_DATABASE_URL")
     )
+    #: Celery's broker (``redis://host:6379/0``, ``amqp://user:pass@host//``); unset: the
+    #: embedded folder queue in the data directory (one machine only)
     broker_url: str | None = Field(
         default=None,
         validation_alias=AliasChoices("CELERY_BROKER_URL", "EMAILHOOK_BROKER_URL"),
@@ -122,6 +128,7 @@ class Settings(_WithProviders):
     #: SQLite's page cache of each connection, MiB (``PRAGMA cache_size``; SQLite's own
     #: default is 2): the btrees every insert touches at random places stay in memory
     sqlite_cache_mb: PositiveInt = 2
+    # --- intake: where a body is kept before the 200 ---
     #: where ``POST /email`` keeps a body before answering 200: ``spool``, a file of the web
     #: process synced to disk and moved into the database in the background (fast, and
     #: answers while the database is down), or ``database``, committed before the answer
@@ -134,6 +141,7 @@ class Settings(_WithProviders):
     spool_segment_bytes: PositiveInt = 16 * 1024 * 1024
     #: with ``intake=database``: how long a web request waits for the database before a 503
     web_lock_timeout_seconds: PositiveFloat = 1.0
+    # --- the database and the broker ---
     #: the same wait for the worker and the relay, which retry afterwards
     worker_lock_timeout_seconds: PositiveFloat = 5.0
     #: PostgreSQL: how soon a connection whose peer vanished (a host cut off mid-transaction)
@@ -144,14 +152,17 @@ class Settings(_WithProviders):
     #: broker connect/read timeout: a dead or silent broker never stalls a publish longer
     broker_timeout_seconds: PositiveFloat = 1.0
 
+    # --- the worker and the relay ---
     #: CPU priority (nice, 0-19) of worker processes. Above 0 the web processes come first on
     #: a machine that runs both: answering Infobip is what must be fast, and what the worker
     #: has not stored yet waits safely in the inbox. 0: the same priority as the web
     worker_nice: int = Field(default=10, ge=0, le=19)
     #: run the relay (inbox -> queue) inside each Celery worker; off when it runs on its own
     relay_in_worker: bool = True
-    #: bodies per queue message, and events per message at most
+    #: bodies per queue message at most
     relay_batch_bodies: PositiveInt = 2000
+    #: events per queue message at most (a message holds whole bodies, so one large body may
+    #: pass it alone)
     relay_batch_events: PositiveInt = 5000
     #: how often the relay looks for bodies to publish when it found none
     relay_poll_seconds: PositiveFloat = 0.05
@@ -159,6 +170,7 @@ class Settings(_WithProviders):
     relay_max_in_flight: PositiveInt = 8
     #: a body published this long ago and still pending is published again
     redelivery_seconds: PositiveFloat = 60.0
+    # --- retention: what is kept, and for how long ---
     #: processed (DONE) inbox bodies older than this many days are pruned by the worker (and
     #: ``emailhook prune``): long enough to replay; their events, derived state and rollup
     #: stay. Empty keeps them for ever. A pruned body can no longer be replayed.
@@ -175,37 +187,44 @@ class Settings(_WithProviders):
     event_retention_days: PositiveInt | None = None
     #: how often a worker prunes (minutes); 0: only ``emailhook prune``
     prune_interval_minutes: float = Field(default=60.0, ge=0)
+    # --- retries and dead letters ---
     #: a body is dead-lettered after failing this many times ...
     max_attempts: PositiveInt = 5
     #: ... or after being published this many times without completing (it kills the worker)
     max_deliveries: PositiveInt = 10
     #: first retry delay of a failed body; doubles per attempt up to the cap
     retry_backoff_seconds: PositiveFloat = 2.0
+    #: the cap of that delay
     retry_backoff_max_seconds: PositiveFloat = 300.0
 
-    # --- who may post (README "Security"); production refuses to start with none of them ---
+    # --- who may post: production refuses to start with none of them ---
     #: secret tokens accepted in the URL: ``POST /email/<token>`` or ``POST /email?token=``
     webhook_tokens: WebhookSecrets = ()
     #: HTTP Basic credentials, each ``user:password``
     basic_auth: WebhookSecrets = ()
-    #: a static shared-secret header: its name, and the values accepted
+    #: the name of a static shared-secret header (its values: the setting below)
     secret_header: str = "X-Webhook-Secret"  # noqa: S105 (a header name, not a secret)
+    #: the values of that header accepted
     secret_header_values: WebhookSecrets = ()
     #: ``Authorization: Bearer <token>`` tokens
     bearer_tokens: WebhookSecrets = ()
-    #: HMAC of the raw body: keys, the header carrying it, its algorithm and encoding
+    #: keys of an HMAC of the raw body (the header, algorithm and encoding: below)
     hmac_secrets: WebhookSecrets = ()
+    #: the header carrying the HMAC; a label before the digest (``sha256=<hex>``) is ignored
     hmac_header: str = "X-Signature"
+    #: the HMAC's hash algorithm
     hmac_algorithm: HmacAlgorithm = "sha256"
+    #: how the HMAC is written: hex, or base64 (standard or URL-safe, padded or not)
     hmac_encoding: Literal["hex", "base64"] = "hex"
     #: JSON nesting allowed in a body; Infobip's deepest is 4 (results, report, status, ...)
     max_json_depth: PositiveInt = 32
 
-    # --- who may use the dashboard (README "Dashboard"); HTTP Basic, ``user:password`` each ---
-    #: none: the dashboard is open in development and disabled (404) in production
+    # --- who may use the dashboard and the query API: HTTP Basic ---
+    #: ``user:password`` of each operator; none: the dashboard and the query API are open in
+    #: development and disabled (404) in production
     operator_users: OperatorSecrets = ()
 
-    # --- Infobip's API (README "Reconciliation", "Suppression sync"): off without a key ---
+    # --- Infobip's API (reconciliation, suppression sync): off without a key ---
     #: the account's base URL, ``https://xxxxx.api.infobip.com``
     infobip_base_url: str | None = None
     #: ``Authorization: App <key>``; needs the e-mail logs and suppressions scopes
@@ -275,9 +294,11 @@ class Settings(_WithProviders):
             raise ValueError(f"not an HTTP header name: {value!r}")
         return name
 
+    # --- the suppression rule ---
     #: this many soft bounces of one address within the window below put it on the
     #: suppression list (hard bounces, complaints and unsubscribes need one event)
     soft_bounce_limit: PositiveInt = 3
+    #: the window of that rule, in days
     soft_bounce_window_days: PositiveFloat = 7.0
     #: a soft-bounce suppression ends this many days after the latest bounce that met the
     #: rule, or at a later delivery; 0 keeps it until an operator removes it
