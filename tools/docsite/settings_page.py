@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import inspect
 import re
+import textwrap
 import types
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 import annotated_types
 from pydantic import AliasChoices, SecretStr
 from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings
 
 from docsite import Undocumented
 from docsite.markdown import code, prose
@@ -46,9 +48,9 @@ class Setting:
     section: str
 
 
-def settings() -> list[Setting]:
-    """Return every field of Settings, in sections; raise Undocumented for one undescribed."""
-    comments = dict(_class_comments())
+def settings(model: type[BaseSettings] = Settings) -> list[Setting]:
+    """Return every field of ``model``, in sections; raise Undocumented for one undescribed."""
+    comments = dict(_class_comments(model))
     by_provider = {
         provider_field_name(provider, setting): provider
         for provider in PROVIDERS
@@ -56,7 +58,7 @@ def settings() -> list[Setting]:
     }
     found: list[Setting] = []
     missing: list[str] = []
-    for name, field in Settings.model_fields.items():
+    for name, field in model.model_fields.items():
         provider = by_provider.get(name)
         section, comment = comments.get(name, (FIRST_SECTION, ""))
         if provider is not None:
@@ -68,7 +70,7 @@ def settings() -> list[Setting]:
         found.append(
             Setting(
                 name=name,
-                variables=_variables(name, field),
+                variables=_variables(model, name, field),
                 description=description,
                 kind=_kind(field),
                 default=_default(field),
@@ -83,11 +85,11 @@ def settings() -> list[Setting]:
     return found
 
 
-def render() -> str:
+def render(model: type[BaseSettings] = Settings) -> str:
     """Return the Markdown of every setting, grouped by section, each under its variable."""
     lines: list[str] = []
     section = None
-    for setting in _sections_in_order(settings()):
+    for setting in _sections_in_order(settings(model)):
         if setting.section != section:
             section = setting.section
             lines += [*_section_heading(section), ""]
@@ -131,10 +133,21 @@ def _sections_in_order(found: list[Setting]) -> list[Setting]:
     return sorted(own, key=lambda s: order[s.section]) + providers
 
 
-def _class_comments() -> Iterator[tuple[str, tuple[str, str]]]:
-    """Yield each field declared in Settings' body with its section and ``#:`` comment."""
-    lines = inspect.getsource(Settings).splitlines()
-    tree = ast.parse("\n".join(lines))
+def _class_comments(model: type[BaseSettings]) -> Iterator[tuple[str, tuple[str, str]]]:
+    """Yield each field declared in the bodies of ``model`` and its bases, with its section
+    and ``#:`` comment (a base made by ``create_model`` has no source, and is skipped)."""
+    for klass in reversed(model.__mro__):
+        if issubclass(klass, BaseSettings) and klass is not BaseSettings:
+            try:
+                source = textwrap.dedent(inspect.getsource(klass))
+            except (OSError, TypeError):
+                continue
+            yield from _body_comments(source)
+
+
+def _body_comments(source: str) -> Iterator[tuple[str, tuple[str, str]]]:
+    lines = source.splitlines()
+    tree = ast.parse(source)
     body = tree.body[0]
     assert isinstance(body, ast.ClassDef)
     sections = {
@@ -155,13 +168,13 @@ def _class_comments() -> Iterator[tuple[str, tuple[str, str]]]:
         yield node.target.id, (above[-1] if above else FIRST_SECTION, "\n".join(comment))
 
 
-def _variables(name: str, field: FieldInfo) -> tuple[str, ...]:
+def _variables(model: type[BaseSettings], name: str, field: FieldInfo) -> tuple[str, ...]:
     alias = field.validation_alias
     if isinstance(alias, AliasChoices):
         return tuple(str(choice) for choice in alias.choices)
     if isinstance(alias, str):
         return (alias,)
-    prefix = Settings.model_config.get("env_prefix", "")
+    prefix = model.model_config.get("env_prefix") or ""
     return (f"{prefix}{name}".upper(),)
 
 
