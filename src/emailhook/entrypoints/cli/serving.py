@@ -10,14 +10,14 @@ from collections.abc import Sequence
 import click
 
 from emailhook.adapters.db.engine import migrate
-from emailhook.composition import worker_services
 from emailhook.entrypoints.cli import supervisor
 from emailhook.entrypoints.cli.context import settings as current_settings
-from emailhook.entrypoints.worker import QUEUE, build_celery, celery_publisher
+from emailhook.entrypoints.web import operators
+from emailhook.entrypoints.worker.app import QUEUE, create_celery
+from emailhook.entrypoints.worker.background import start_relay
 from emailhook.observability.metrics import clear_metrics
-from emailhook.service import operators
-from emailhook.service.auth import require_authentication
 from emailhook.service.errors import ConfigurationError
+from emailhook.service.receive.auth import require_authentication
 from emailhook.settings import Settings
 
 
@@ -77,9 +77,8 @@ def worker(concurrency: int, celery_args: Sequence[str]) -> None:
 @click.command()
 def relay() -> None:
     """Run only the relay (inbox -> queue), for workers started with EMAILHOOK_RELAY_IN_WORKER=0."""
-    services = worker_services(current_settings())
-    app = build_celery(services)
-    threads = services.start_relay(celery_publisher(app, services.settings.broker_timeout_seconds))
+    app = create_celery(current_settings())
+    threads = start_relay(app.services, app.publish)
     signal.signal(signal.SIGTERM, lambda *_: threads.stop.set())
     try:
         while threads.relay.is_alive():
