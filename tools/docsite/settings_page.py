@@ -1,9 +1,10 @@
 """The settings reference: every field of ``Settings``, read from the class itself.
 
 A field's description is its ``Field(description=...)`` (every provider's setting has one, from
-its ``ProviderSetting.help``) or the ``#:`` comment right above it in ``settings.py`` (the
-house's way of commenting a declaration). A field with neither is :class:`Undocumented`. The
-``# --- title ---`` comments of the class body group the fields into sections.
+its ``ProviderSetting.help``) or the ``#:`` comment right above it in its class (in
+``settings/``; the house's way of commenting a declaration). A field with neither is
+:class:`Undocumented`. The ``# --- title ---`` comments of the class bodies group the fields
+into sections.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from pydantic_settings import BaseSettings
 from docsite import Undocumented
 from docsite.markdown import code, prose
 from emailhook.providers.registry import BY_NAME, PROVIDERS
-from emailhook.settings import SecretFor, Settings, provider_field_name
+from emailhook.settings import Settings, provider_field_name
+from emailhook.settings.types import SecretFor
 
 #: the section of the fields declared before the first ``# --- title ---`` comment
 FIRST_SECTION = "The process and where it keeps things"
@@ -46,6 +48,8 @@ class Setting:
     kind: str
     default: str
     section: str
+    #: where it is declared: (the class's place in the MRO, from Settings itself; the line)
+    order: tuple[int, int]
 
 
 def settings(model: type[BaseSettings] = Settings) -> list[Setting]:
@@ -60,7 +64,7 @@ def settings(model: type[BaseSettings] = Settings) -> list[Setting]:
     missing: list[str] = []
     for name, field in model.model_fields.items():
         provider = by_provider.get(name)
-        section, comment = comments.get(name, (FIRST_SECTION, ""))
+        section, comment, order = comments.get(name, (FIRST_SECTION, "", (len(model.__mro__), 0)))
         if provider is not None:
             section = f"{PROVIDER_SECTION}{provider.name}"
         description = field.description or comment
@@ -75,12 +79,13 @@ def settings(model: type[BaseSettings] = Settings) -> list[Setting]:
                 kind=_kind(field),
                 default=_default(field),
                 section=section,
+                order=order,
             )
         )
     if missing:
         raise Undocumented(
             "settings without a description (add a #: comment above the field in "
-            f"settings.py, or a ProviderSetting help): {', '.join(missing)}"
+            f"its class in settings/, or a ProviderSetting help): {', '.join(missing)}"
         )
     return found
 
@@ -127,25 +132,31 @@ def _sentence(text: str) -> str:
 
 def _sections_in_order(found: list[Setting]) -> list[Setting]:
     """The service's own sections first, in declaration order, then one per provider."""
-    own = [s for s in found if not s.section.startswith(PROVIDER_SECTION)]
+    own = sorted(
+        (s for s in found if not s.section.startswith(PROVIDER_SECTION)), key=lambda s: s.order
+    )
     providers = [s for s in found if s.section.startswith(PROVIDER_SECTION)]
-    order = {name: index for index, name in enumerate(dict.fromkeys(s.section for s in own))}
-    return sorted(own, key=lambda s: order[s.section]) + providers
+    first = {name: index for index, name in enumerate(dict.fromkeys(s.section for s in own))}
+    return sorted(own, key=lambda s: first[s.section]) + providers
 
 
-def _class_comments(model: type[BaseSettings]) -> Iterator[tuple[str, tuple[str, str]]]:
-    """Yield each field declared in the bodies of ``model`` and its bases, with its section
-    and ``#:`` comment (a base made by ``create_model`` has no source, and is skipped)."""
-    for klass in reversed(model.__mro__):
+Comment = tuple[str, str, tuple[int, int]]
+
+
+def _class_comments(model: type[BaseSettings]) -> Iterator[tuple[str, Comment]]:
+    """Yield each field declared in the bodies of ``model`` and its bases, with its section,
+    ``#:`` comment and place (a base made by ``create_model`` has no source, and is skipped)."""
+    for rank, klass in reversed(list(enumerate(model.__mro__))):
         if issubclass(klass, BaseSettings) and klass is not BaseSettings:
             try:
                 source = textwrap.dedent(inspect.getsource(klass))
             except (OSError, TypeError):
                 continue
-            yield from _body_comments(source)
+            for name, (section, comment, line) in _body_comments(source):
+                yield name, (section, comment, (rank, line))
 
 
-def _body_comments(source: str) -> Iterator[tuple[str, tuple[str, str]]]:
+def _body_comments(source: str) -> Iterator[tuple[str, tuple[str, str, int]]]:
     lines = source.splitlines()
     tree = ast.parse(source)
     body = tree.body[0]
@@ -165,7 +176,8 @@ def _body_comments(source: str) -> Iterator[tuple[str, tuple[str, str]]]:
             comment.insert(0, match.group(1))
             index -= 1
         above = [title for at, title in sections.items() if at < first]
-        yield node.target.id, (above[-1] if above else FIRST_SECTION, "\n".join(comment))
+        section = above[-1] if above else FIRST_SECTION
+        yield node.target.id, (section, "\n".join(comment), node.lineno)
 
 
 def _variables(model: type[BaseSettings], name: str, field: FieldInfo) -> tuple[str, ...]:
