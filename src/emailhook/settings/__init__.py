@@ -40,12 +40,18 @@ class Settings(ReceiveSettings, WithProviders):
         hide_input_in_errors=True,
     )
 
+    #: ``production`` refuses to start without webhook authentication and disables the
+    #: dashboard and query API without operator credentials; ``development`` allows both
     env: Literal["development", "production"] = "development"
     #: where the embedded default keeps its SQLite database and queue folder
     data_dir: Path = Path("var")
+    #: the database (``postgresql://user@host/db``, psycopg 3); unset: the embedded SQLite file
+    #: ``emailhook.db`` in the data directory. Every host of a deployment uses the same one
     database_url: str | None = Field(
         default=None, validation_alias=AliasChoices("DATABASE_URL", "EMAILHOOK_DATABASE_URL")
     )
+    #: Celery's broker (``redis://host:6379/0``, ``amqp://user:pass@host//``); unset: the
+    #: embedded folder queue in the data directory (one machine only)
     broker_url: str | None = Field(
         default=None,
         validation_alias=AliasChoices("CELERY_BROKER_URL", "EMAILHOOK_BROKER_URL"),
@@ -64,6 +70,7 @@ class Settings(ReceiveSettings, WithProviders):
     #: SQLite's page cache of each connection, MiB (``PRAGMA cache_size``; SQLite's own
     #: default is 2): the btrees every insert touches at random places stay in memory
     sqlite_cache_mb: PositiveInt = 2
+    # --- timeouts, and the worker's priority ---
     #: with ``intake=database``: how long a web request waits for the database before a 503
     web_lock_timeout_seconds: PositiveFloat = 1.0
     #: the same wait for the worker and the relay, which retry afterwards
@@ -81,8 +88,9 @@ class Settings(ReceiveSettings, WithProviders):
     #: has not stored yet waits safely in the inbox. 0: the same priority as the web
     worker_nice: int = Field(default=10, ge=0, le=19)
 
-    # --- who may use the dashboard (README "Dashboard"); HTTP Basic, ``user:password`` each ---
-    #: none: the dashboard is open in development and disabled (404) in production
+    # --- who may use the dashboard and the query API: HTTP Basic ---
+    #: ``user:password`` of each operator; none: the dashboard and the query API are open in
+    #: development and disabled (404) in production
     operator_users: OperatorSecrets = ()
 
     @field_validator("*", mode="before")

@@ -22,8 +22,8 @@ from emailhook.settings import Settings
 
 
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--workers", default=1, show_default=True, type=int, help="Web server processes.")
 @click.option("--concurrency", default=2, show_default=True, type=int, help="Worker processes.")
 def run(host: str, port: int, workers: int, concurrency: int) -> None:
@@ -39,8 +39,8 @@ def run(host: str, port: int, workers: int, concurrency: int) -> None:
 
 
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--workers", default=2, show_default=True, type=int, help="Server processes.")
 @click.option("--threads", default=8, show_default=True, type=int, help="Threads per process.")
 @click.option("--target", default="emailhook:create_app", hidden=True, help="App factory.")
@@ -63,7 +63,9 @@ def serve(host: str, port: int, workers: int, threads: int, target: str) -> None
 
 
 @click.command(context_settings={"ignore_unknown_options": True})
-@click.option("--concurrency", "-c", default=2, show_default=True, type=int)
+@click.option(
+    "--concurrency", "-c", default=2, show_default=True, type=int, help="Worker processes."
+)
 @click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
 def worker(concurrency: int, celery_args: Sequence[str]) -> None:
     """Run a Celery worker on the email-webhook queue (with the relay)."""
