@@ -4,8 +4,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+DOCS_PORT ?= 8001
 
-.PHONY: setup run test lint unit e2e browser screenshot faults multihost bench bench-growth fuzz clean
+.PHONY: setup run test lint docs docs-build unit e2e browser screenshot faults multihost bench bench-growth fuzz clean
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "emailhook needs Python 3.11; set PYTHON=/path/to/python3.11")'
@@ -24,12 +25,19 @@ test: lint  ## set up and run every test
 	$(BIN)/pytest
 
 lint: setup
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
 	$(BIN)/mypy
 	$(BIN)/mypy tests/support
+	MYPYPATH=src:tools $(BIN)/mypy -p docsite
 	$(BIN)/lint-imports --no-cache  # the layering: pyproject.toml [tool.importlinter]
 	EMAILHOOK_DATA_DIR=$$(mktemp -d) $(BIN)/emailhook db check
+
+docs: setup  ## serve the documentation site on http://127.0.0.1:8001 (rebuilt on every change)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --dev-addr $(HOST):$(DOCS_PORT)
+
+docs-build: setup  ## build the site strictly into site/ (tests/docs builds it too, in make test)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 unit: setup
 	$(BIN)/pytest tests/unit
@@ -59,4 +67,4 @@ fuzz: setup  ## the long fuzzing run (20000 examples per test); `make test` runs
 	HYPOTHESIS_PROFILE=long $(BIN)/pytest tests/fuzz --timeout=0 --hypothesis-show-statistics
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) var site .pytest_cache .mypy_cache .ruff_cache .hypothesis

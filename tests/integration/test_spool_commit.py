@@ -17,7 +17,7 @@ import pytest
 from emailhook.adapters.intake.kernel_sync import Done, KernelSync
 from emailhook.adapters.intake.spool import SpoolError, SpoolWriter, read_records
 from emailhook.adapters.intake.spool_commit import SpoolCommit
-from emailhook.clock import utcnow
+from emailhook.domain.clock import utcnow
 from emailhook.domain.inbox import BodyState, NewBody
 
 

@@ -22,7 +22,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
 
 from emailhook.adapters.intake.kernel_sync import Done, KernelSync
-from emailhook.adapters.intake.spool import Segment, SpoolWriter, encode_record
+from emailhook.adapters.intake.spool import Segment, SpoolWriter
+from emailhook.adapters.intake.spool_records import encode_record
 from emailhook.domain.inbox import NewBody
 
 #: errors of a kernel sync that mean "not this way": the thread takes over for good

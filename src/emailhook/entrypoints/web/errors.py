@@ -16,6 +16,7 @@ import orjson
 from flask import Flask, Response
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from emailhook.entrypoints.web.operators import REALM
 from emailhook.observability.metrics import RejectReason, record_rejected
 from emailhook.providers.base import AuthenticationError, ForbiddenSourceError
 from emailhook.service.errors import (
@@ -29,7 +30,6 @@ from emailhook.service.errors import (
     UnauthorizedError,
     UpstreamUnavailableError,
 )
-from emailhook.service.operators import REALM
 
 log = logging.getLogger("emailhook.http")
 

@@ -21,7 +21,8 @@ from werkzeug import urls  # noqa: F401 (registers the "werkzeug.url_quote" erro
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.sansio.utils import get_content_length, get_current_url, get_host
 
-from emailhook.composition import WebServices, load_settings, web_services
+from emailhook.composition import load_settings
+from emailhook.composition.web import WebServices, web_services
 from emailhook.entrypoints.web import receiving
 from emailhook.entrypoints.web.app import build_app
 from emailhook.entrypoints.web.errors import error_answer
@@ -35,8 +36,8 @@ from emailhook.entrypoints.web.wsgi_bridge import (
     read_at_most,
 )
 from emailhook.observability.logs import bind_request_id, unbind_request_id
-from emailhook.service.intake import Admission
-from emailhook.service.webhooks import Answered
+from emailhook.service.receive.intake import Admission
+from emailhook.service.receive.webhooks import Answered
 
 _JSON = ("content-type", "application/json")
 _NOTHING: tuple[tuple[str, str], ...] = ()

@@ -20,13 +20,13 @@ import orjson
 from prometheus_client import Counter
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from emailhook.composition import WebServices
+from emailhook.composition.web import WebServices
 from emailhook.domain.events import Shape
 from emailhook.observability.metrics import metrics
 from emailhook.providers.base import WebhookRequest
-from emailhook.service.auth import Credentials
-from emailhook.service.intake import Admission, Receipt
-from emailhook.service.webhooks import Answered
+from emailhook.service.receive.auth import Credentials
+from emailhook.service.receive.intake import Admission, Receipt
+from emailhook.service.receive.webhooks import Answered
 
 #: the providers' paths of Infobip, whose body takes ``POST /email``'s way
 INFOBIP = "infobip"

@@ -16,7 +16,7 @@ from emailhook.entrypoints.web import receiving
 from emailhook.entrypoints.web.receiving import Posted, Target
 from emailhook.entrypoints.web.services import current_services
 from emailhook.observability.logs import current_request_id
-from emailhook.service.webhooks import Answered
+from emailhook.service.receive.webhooks import Answered
 
 webhook = Blueprint("webhook", __name__)
 
