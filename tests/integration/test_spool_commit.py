@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from emailhook.adapters.intake.kernel_sync import Done, KernelSync
-from emailhook.adapters.intake.spool import SpoolError, SpoolWriter, read_records
+from emailhook.adapters.intake.spool import SpoolError, SpoolWriter
 from emailhook.adapters.intake.spool_commit import SpoolCommit
+from emailhook.adapters.intake.spool_records import read_records
 from emailhook.domain.clock import utcnow
 from emailhook.domain.inbox import BodyState, NewBody
 
