@@ -96,4 +96,8 @@ SEGMENTS = st.sampled_from(["email", "webhooks", "infobip", "sendgrid", "", "x",
 @given(st.lists(SEGMENTS, min_size=1, max_size=4))
 def test_the_front_routes_a_post_where_flask_does(segments: list[str]) -> None:
     path = "/" + "/".join(segments)
-    assert target_of(path) == _flask_target(path)
+    target = target_of(path)
+    if "//" in path:  # Werkzeug reads "//email" as "/email"; the front leaves it to Flask
+        assert target is None
+        return
+    assert target == _flask_target(path)
