@@ -127,6 +127,12 @@ class FakeSender:
         """The provider's 429 answer, with the rate-limit headers it documents."""
         return self.error(429, "Too many requests")
 
+    def on_hold(self, request: Request) -> None:
+        """A ``hang`` fault holds ``request`` (e.g. an idempotency key is now in flight)."""
+
+    def on_release(self, request: Request) -> None:
+        """The held ``request`` was let go without an answer."""
+
     # -- the test's controls -----------------------------------------------------------------
     @property
     def url(self) -> str:
@@ -343,7 +349,9 @@ class _Handler(BaseHTTPRequestHandler):
         fault = fake._take(request.path)
         gate = fake._release  # release() swaps it: a later hang waits on the next one
         if fault is not None and fault.kind == "hang":
+            fake.on_hold(request)
             gate.wait()
+            fake.on_release(request)
             self._drop()
             return
         answer = fake.respond(request, fault)
