@@ -174,6 +174,12 @@ class FakeSender:
         """Accept the next ``times`` requests (ledger), then close the connection unanswered."""
         self._add(_Fault("lost", times, path))
 
+    @property
+    def faults_pending(self) -> int:
+        """How many injected faults have not met their request yet."""
+        with self.lock:
+            return sum(fault.times for fault in self._faults)
+
     def release(self) -> None:
         """Let every request hung so far go (its connection is closed unanswered)."""
         with self.lock:

@@ -35,9 +35,22 @@ BATCH_MAX = 500
 #: recipients per message, To + Cc + Bcc
 RECIPIENTS_MAX = 50
 FIELDS = {
-    "From", "To", "Cc", "Bcc", "Subject", "Tag", "HtmlBody", "TextBody", "ReplyTo", "Headers",
-    "TrackOpens", "TrackLinks", "Metadata", "Attachments", "MessageStream",
-}  # fmt: skip
+    "From",
+    "To",
+    "Cc",
+    "Bcc",
+    "Subject",
+    "Tag",
+    "HtmlBody",
+    "TextBody",
+    "ReplyTo",
+    "Headers",
+    "TrackOpens",
+    "TrackLinks",
+    "Metadata",
+    "Attachments",
+    "MessageStream",
+}
 TRACK_LINKS = {"None", "HtmlAndText", "HtmlOnly", "TextOnly"}
 INACTIVE_NOTE = (
     "Inactive recipients are ones that have generated a hard bounce or a spam complaint."

@@ -35,14 +35,36 @@ SEND = "/v3/mail/send"
 BATCH_MAX = 1000
 HELP = "http://sendgrid.com/docs/API_Reference/Web_API_v3/Mail/errors.html"
 FIELDS = {
-    "personalizations", "from", "reply_to", "reply_to_list", "subject", "content",
-    "attachments", "template_id", "headers", "categories", "custom_args", "send_at",
-    "batch_id", "asm", "ip_pool_name", "mail_settings", "tracking_settings",
-}  # fmt: skip
+    "personalizations",
+    "from",
+    "reply_to",
+    "reply_to_list",
+    "subject",
+    "content",
+    "attachments",
+    "template_id",
+    "headers",
+    "categories",
+    "custom_args",
+    "send_at",
+    "batch_id",
+    "asm",
+    "ip_pool_name",
+    "mail_settings",
+    "tracking_settings",
+}
 PERSONALIZATION = {
-    "to", "cc", "bcc", "from", "subject", "headers", "substitutions", "dynamic_template_data",
-    "custom_args", "send_at",
-}  # fmt: skip
+    "to",
+    "cc",
+    "bcc",
+    "from",
+    "subject",
+    "headers",
+    "substitutions",
+    "dynamic_template_data",
+    "custom_args",
+    "send_at",
+}
 
 
 class FakeSendGrid(FakeSender):
