@@ -70,7 +70,8 @@ class FakeInfobipSender(FakeSender):
         self.log_lag = 0.0
         #: messageId -> status object the logs report (default: PENDING)
         self.log_status: dict[str, dict[str, Any]] = {}
-        self._logged: dict[str, tuple[float, Accepted, str, str]] = {}
+        #: messageId -> (monotonic time, the row, bulkId, sender, sentAt as Infobip writes it)
+        self._logged: dict[str, tuple[float, Accepted, str, str, str]] = {}
 
     def routes(self) -> list[tuple[str, str, Route]]:
         return [("POST", MESSAGES, self._messages), ("GET", LOGS, self._logs)]
@@ -162,7 +163,8 @@ class FakeInfobipSender(FakeSender):
             if self.idempotent and row.provider_id in self._logged:
                 self.duplicates.append(row)
                 return True
-            self._logged[row.provider_id] = (time.monotonic(), row, bulk_id, sender)
+            sent_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
+            self._logged[row.provider_id] = (time.monotonic(), row, bulk_id, sender, sent_at)
             return False
 
     @staticmethod
@@ -220,8 +222,8 @@ class FakeInfobipSender(FakeSender):
         now = time.monotonic()
         with self.lock:
             rows = [
-                self._log(message_id, row, bulk_id, sender)
-                for message_id, (at, row, bulk_id, sender) in self._logged.items()
+                self._log(message_id, row, bulk_id, sender, sent_at)
+                for message_id, (at, row, bulk_id, sender, sent_at) in self._logged.items()
                 if now - at >= self.log_lag
                 and (ids is None or message_id in ids)
                 and query.get("bulkId") in (None, bulk_id)
@@ -235,14 +237,16 @@ class FakeInfobipSender(FakeSender):
             cursor["nextCursor"] = base64.urlsafe_b64encode(str(offset + limit).encode()).decode()
         return Answer(200, {"results": page, "cursor": cursor})
 
-    def _log(self, message_id: str, row: Accepted, bulk_id: str, sender: str) -> dict[str, Any]:
+    def _log(
+        self, message_id: str, row: Accepted, bulk_id: str, sender: str, sent_at: str
+    ) -> dict[str, Any]:
         # SYNTH_email_v4_logs_response.json; logs carry no callbackData (sending-infobip.md §6)
         return {
             "sender": sender,
             "destination": row.recipient,
             "bulkId": bulk_id,
             "messageId": message_id,
-            "sentAt": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000",
+            "sentAt": sent_at,
             "messageCount": 1,
             "price": {"pricePerMessage": 0, "currency": "UNKNOWN"},
             "status": self.log_status.get(message_id, PENDING),
