@@ -654,3 +654,15 @@ def test_smtp_refuses_defers_and_drops(certificate: Certificate) -> None:
         client.close()
         assert smtp.ledger.recipients() == ["a@example.com", "kept@example.com"]
         assert smtp.ledger.count("X-Emailhook-Id") == {"m0": 1, "m1": 1}
+
+
+def test_refusing_connections_also_cuts_a_pooled_keep_alive_connection(
+    http: httpx.Client,
+) -> None:
+    example = EXAMPLES["postmark"]
+    with FAKES["postmark"]() as fake:
+        assert example.ok(example.send(http, fake, example.good(1), 5))  # the pool keeps it
+        with fake.refusing(), pytest.raises((httpx.ConnectError, httpx.RemoteProtocolError)):
+            example.send(http, fake, example.good(1), 5)
+        assert example.ok(example.send(http, fake, example.good(1), 5))
+        assert len(fake.ledger) == 2

@@ -109,6 +109,8 @@ class FakeSender:
         self.port: int = self._server.server_address[1]
         self._thread: threading.Thread | None = None
         self._placeholder: socket.socket | None = None
+        #: open client connections (keep-alive ones too): cut when the server stops
+        self._connections: set[socket.socket] = set()
 
     # -- what subclasses provide -------------------------------------------------------------
     def routes(self) -> list[tuple[str, str, Route]]:
@@ -263,6 +265,10 @@ class FakeSender:
             self._thread.join(timeout=5)
             self._thread = None
         self._server.server_close()
+        # a down provider does not keep serving a client's pooled keep-alive connection
+        for connection in list(self._connections):
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
 
     # -- the core's own machinery ------------------------------------------------------------
     def _add(self, fault: _Fault) -> None:
@@ -339,6 +345,17 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # quiet: pytest shows what matters
+
+    def setup(self) -> None:
+        super().setup()
+        with self.state.lock:
+            self.state._connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.state.lock:
+            self.state._connections.discard(self.connection)
+        with contextlib.suppress(OSError):
+            super().finish()
 
     def do_GET(self) -> None:
         self._serve()
