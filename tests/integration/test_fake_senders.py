@@ -46,6 +46,7 @@ def http() -> Iterator[httpx.Client]:
 def case(request: pytest.FixtureRequest) -> Iterator[tuple[Example, FakeSender]]:
     with FAKES[request.param]() as fake:
         yield EXAMPLES[request.param], fake
+    assert not fake.crashes, "the fake itself failed on a request"
 
 
 def _send(

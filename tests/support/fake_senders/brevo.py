@@ -89,7 +89,7 @@ class FakeBrevo(FakeSender):
         for n, group in enumerate(groups):
             path = "" if not versions else f"messageVersions[{n}]"
             if versions:
-                check.obj(group, path, required=("to",), allowed=VERSION)
+                group = check.obj(group, path, required=("to",), allowed=VERSION)
             for kind in ("to", "cc", "bcc"):
                 for m, item in enumerate(check.array(group.get(kind), f"{path}.{kind}")):
                     where = f"{path}.{kind}[{m}]"

@@ -40,7 +40,9 @@ def merged_echo(*sources: Mapping[str, Any] | None) -> dict[str, Any]:
     """The sources merged left to right; a string value holding a JSON object is merged too."""
     echo: dict[str, Any] = {}
     for source in sources:
-        for key, value in (source or {}).items():
+        if not isinstance(source, Mapping):
+            continue
+        for key, value in source.items():
             echo[key] = value
             if isinstance(value, str) and value.startswith("{"):
                 try:

@@ -115,7 +115,8 @@ class FakeMailjet(FakeSender):
             return self.error(400, check.text())
         results, accepted = [], []
         for n, message in enumerate(messages):
-            result, rows = self._one(n, {**globals_, **message}, message, request)
+            own = message if isinstance(message, dict) else {}
+            result, rows = self._one(n, {**globals_, **own}, message, request)
             results.append(result)
             accepted += rows
         failed = any(result["Status"] == "error" for result in results)

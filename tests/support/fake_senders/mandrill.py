@@ -118,7 +118,8 @@ class FakeMandrill(FakeSender):
         metas = check.array(message.get("recipient_metadata"), "message.recipient_metadata")
         for n, item in enumerate(metas):
             item = check.obj(item, f"message.recipient_metadata[{n}]", required=("rcpt",))
-            per_rcpt[str(item.get("rcpt", "")).lower()] = item.get("values") or {}
+            values = check.obj(item.get("values") or {}, f"message.recipient_metadata[{n}].values")
+            per_rcpt[str(item.get("rcpt", "")).lower()] = values
         if not check.ok:
             return self._error("ValidationError", f"Validation error: {check.text()}")
         results, accepted = [], []

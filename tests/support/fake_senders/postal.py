@@ -94,6 +94,8 @@ class FakePostal(FakeSender):
         unknown = sorted(set(params) - FIELDS)
         if unknown:  # the real Postal ignores them: the fake is strict (a misspelt field)
             return self._status("parameter-error", {"message": f"unknown fields {unknown}"})
+        if any(not isinstance(params.get(k), (str, list, type(None))) for k in ("to", "cc", "bcc")):
+            return self._status("parameter-error", {"message": "to, cc and bcc are arrays"})
         lists = {kind: _addresses(params.get(kind)) for kind in ("to", "cc", "bcc")}
         code = self._invalid(params, lists)
         if code:

@@ -173,6 +173,8 @@ class FakeResend(FakeSender):
         if len(to) > TO_MAX:
             check.add(f"{path}.to", f"{len(to)} addresses; the maximum is {TO_MAX}")
         for kind in ("to", "cc", "bcc", "reply_to"):
+            if not isinstance(email.get(kind), (str, list, type(None))):
+                check.add(f"{path}.{kind}", "must be a string or an array of strings")
             for address in _listed(email.get(kind), raw=True):
                 check.address(address, f"{path}.{kind}")
         if batch and ("attachments" in email or "scheduled_at" in email):
@@ -190,7 +192,7 @@ class FakeResend(FakeSender):
 
 def _listed(value: Any, *, raw: bool = False) -> list[str]:
     """A string or a list of strings as a list (bare, lower-cased addresses unless ``raw``)."""
-    items = [value] if isinstance(value, str) else list(value or [])
+    items = [value] if isinstance(value, str) else value if isinstance(value, list) else []
     if raw:
         return [str(item) for item in items]
     return [bare(str(item)) for item in items]

@@ -97,8 +97,8 @@ class FakeSendGrid(FakeSender):
     def _send(self, request: Request) -> Answer:
         check = Check()
         mail = check.obj(request.json(), "", required=("personalizations", "from"), allowed=FIELDS)
-        check.obj(mail.get("from"), "from", required=("email",), allowed=("email", "name"))
-        check.address((mail.get("from") or {}).get("email"), "from.email", named=False)
+        sender = check.obj(mail.get("from"), "from", required=("email",), allowed=("email", "name"))
+        check.address(sender.get("email"), "from.email", named=False)
         if "custom_args" in mail and not isinstance(mail["custom_args"], dict):
             check.add("custom_args", "Invalid type. Expected: object, given: string.")
         elif "custom_args" in mail:
