@@ -40,7 +40,7 @@ def write_and_die(directory: Path, count: int, *, segment_bytes: int = 16 << 20)
         from datetime import UTC, datetime
         from pathlib import Path
         from emailhook.adapters.inbox.bodies import NewBody
-        from emailhook.adapters.db.models import BodyState
+        from emailhook.domain.inbox import BodyState
         from emailhook.adapters.intake.spool import SpoolWriter
         writer = SpoolWriter(Path({str(directory)!r}), segment_bytes={segment_bytes})
         at = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
