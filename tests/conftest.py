@@ -19,6 +19,9 @@ from support.services import (
 )
 
 REPO = Path(__file__).resolve().parents[1]
+#: the order folders are handed to pytest-xdist's workers in: the longest first (multihost
+#: and its one cluster, the fault scenarios), the many short ones last to fill the gaps
+FOLDER_ORDER = ("multihost", "faults", "e2e", "browser", "fuzz", "integration", "unit")
 SEED_DIR = Path(os.environ.get("EMAILHOOK_SEED_DIR", REPO / "tests" / "data" / "seed"))
 SEED_NAMES = sorted(p.stem for p in SEED_DIR.glob("*.json"))
 #: the brief's eight bodies carry twelve events
@@ -62,3 +65,15 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[st
     """(DATABASE_URL, CELERY_BROKER_URL or None) for each supported combination."""
     with backend_urls(request.param, tmp_path) as urls:
         yield urls
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Long folders first (see FOLDER_ORDER); within a folder, pytest's own order."""
+
+    def rank(item: pytest.Item) -> int:
+        parts = item.path.parts
+        folder = parts[parts.index("tests") + 1] if "tests" in parts[:-1] else ""
+        return FOLDER_ORDER.index(folder) if folder in FOLDER_ORDER else len(FOLDER_ORDER)
+
+    items.sort(key=rank)

@@ -42,6 +42,13 @@ def rabbit() -> Iterator[RabbitServer]:
         yield server
 
 
+def rabbit_of(request: pytest.FixtureRequest) -> RabbitServer:
+    """The module's RabbitMQ node, started only for a scenario on RabbitMQ (a pytest-xdist
+    worker that runs none of them starts none)."""
+    server: RabbitServer = request.getfixturevalue("rabbit")
+    return server
+
+
 def test_redis_restarted_losing_its_data_loses_nothing(
     make_stack: StackFactory, shared_postgres: str
 ) -> None:
@@ -83,12 +90,12 @@ def test_rabbitmq_stopped_and_restarted_loses_nothing(
 def test_a_broker_that_accepts_but_never_answers_keeps_acceptance_fast(
     make_stack: StackFactory,
     shared_postgres: str,
-    rabbit: RabbitServer,
+    request: pytest.FixtureRequest,
     broker: str,
     tmp_path: Path,
 ) -> None:
     with RedisServer().start() as redis:
-        target = redis if broker == "redis" else rabbit
+        target = redis if broker == "redis" else rabbit_of(request)
         with FaultProxy("127.0.0.1", target.port).start() as proxy:
             stack = make_stack(shared_postgres, proxy.url_for(target.url)).start()
             bodies = make_bodies(400)
@@ -107,10 +114,10 @@ def test_a_broker_that_accepts_but_never_answers_keeps_acceptance_fast(
 
 @pytest.mark.parametrize("broker", ["redis", "rabbitmq"])
 def test_postgres_crashed_and_restarted_loses_nothing(
-    make_stack: StackFactory, rabbit: RabbitServer, broker: str
+    make_stack: StackFactory, request: pytest.FixtureRequest, broker: str
 ) -> None:
     with PostgresServer().start() as postgres, RedisServer().start() as redis:
-        broker_url = redis.url if broker == "redis" else rabbit.url
+        broker_url = redis.url if broker == "redis" else rabbit_of(request).url
         stack = make_stack(postgres.url, broker_url).start()
         bodies = make_bodies(400)
         with Background(stack.base_url, bodies, duration=8) as load:

@@ -25,7 +25,8 @@ from support.ledger import HOSTS_PUBLISHED, assert_exactly_once, assert_moved_on
 from support.netns import call_in
 from support.sender import Sender, delivery_reports
 
-pytestmark = pytest.mark.multihost
+# one worker runs every scenario on the module's one cluster (pytest-xdist's loadgroup)
+pytestmark = [pytest.mark.multihost, pytest.mark.xdist_group("multihost")]
 
 REPORTS = 3000
 

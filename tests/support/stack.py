@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,14 +18,14 @@ from sqlalchemy import Engine, create_engine, func, select, text
 
 from emailhook.adapters.db.models import EmailCallback
 from emailhook.adapters.intake.spool_promoter import spool_backlog
+from support.ports import reserve_port
 
 WORKER_ARGS = ["-m", "celery", "-A", "emailhook", "worker", "-Q", "email-webhook"]
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port for a server of the tests, which no other test process is given."""
+    return reserve_port()
 
 
 def wait_until(check: Callable[[], bool], timeout: float, what: str, step: float = 0.05) -> None:
