@@ -4,8 +4,17 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+#: pytest-xdist workers for `make test`: most tests wait on processes, servers and the network,
+#: so more workers than this machine's 2 cores (see README, Tests)
+TEST_WORKERS ?= 4
+XDIST := -n $(TEST_WORKERS) --dist loadgroup
 
-.PHONY: setup run test lint unit e2e browser screenshot faults multihost bench bench-growth fuzz clean
+.PHONY: help setup run test check lint unit e2e browser screenshot faults multihost bench \
+	bench-growth fuzz clean
+
+help:  ## list the targets and what each does
+	@awk 'BEGIN {FS = ":[^#]*## "} /^[a-z][a-z0-9-]*:[^#]*## / {printf "  %-13s %s\n", $$1, $$2}' \
+		$(MAKEFILE_LIST)
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "emailhook needs Python 3.11; set PYTHON=/path/to/python3.11")'
@@ -14,16 +23,23 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed  ## make .venv with emailhook and its development tools
 
 run: setup  ## set up, migrate and start web server + worker on the embedded default
 	$(BIN)/emailhook db upgrade
 	$(BIN)/emailhook run --host $(HOST) --port $(PORT)
 
-test: lint  ## set up and run every test
-	$(BIN)/pytest
+test: lint  ## lint, then every test on $(TEST_WORKERS) pytest-xdist workers (a missing tool: skipped, saying why)
+	$(BIN)/pytest $(XDIST) --durations=15
 
-lint: setup
+check: setup  ## the inner loop, under a minute: lint, types, import contracts, unit and quick integration tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+	$(BIN)/pytest -n 2 -m quick tests/unit tests/integration
+
+lint: setup  ## ruff, ruff format, mypy, import contracts, alembic check
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
@@ -31,11 +47,11 @@ lint: setup
 	$(BIN)/lint-imports --no-cache  # the layering: pyproject.toml [tool.importlinter]
 	EMAILHOOK_DATA_DIR=$$(mktemp -d) $(BIN)/emailhook db check
 
-unit: setup
+unit: setup  ## the unit tests
 	$(BIN)/pytest tests/unit
 
-e2e: setup
-	$(BIN)/pytest tests/e2e
+e2e: setup  ## real web servers and workers on each backend
+	$(BIN)/pytest $(XDIST) tests/e2e
 
 browser: setup  ## the dashboard in headless Chromium (Debian's: apt-get install chromium)
 	$(BIN)/pytest tests/browser
@@ -43,8 +59,8 @@ browser: setup  ## the dashboard in headless Chromium (Debian's: apt-get install
 screenshot: setup  ## refresh docs/dashboard-overview.png from the browser tests
 	EMAILHOOK_SCREENSHOTS=docs $(BIN)/pytest tests/browser -k overview
 
-faults: setup
-	$(BIN)/pytest tests/faults
+faults: setup  ## workers, brokers and databases broken mid-load, checked against a ledger
+	$(BIN)/pytest $(XDIST) tests/faults
 
 multihost: setup  ## two web, two worker and a database host in network namespaces (root)
 	$(BIN)/pytest tests/multihost
@@ -58,5 +74,5 @@ bench-growth: setup  ## drain, queries, pages and bytes per event at 0-10M event
 fuzz: setup  ## the long fuzzing run (20000 examples per test); `make test` runs a bounded one
 	HYPOTHESIS_PROFILE=long $(BIN)/pytest tests/fuzz --timeout=0 --hypothesis-show-statistics
 
-clean:
+clean:  ## remove .venv, var and the tools' caches
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

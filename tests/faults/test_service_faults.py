@@ -7,7 +7,6 @@ restarted like a crash. Every scenario keeps a ledger and checks that each event
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -56,9 +55,9 @@ def test_redis_restarted_losing_its_data_loses_nothing(
         stack = make_stack(shared_postgres, redis.url).start()
         bodies = make_bodies(400)
         with Background(stack.base_url, bodies, duration=8) as load:
-            time.sleep(2)
+            load.wait_answered(100)  # 2 s of the load
             redis.stop()  # queued and unacked messages are gone with it
-            time.sleep(2)
+            load.wait_answered(100)  # accepted while Redis is down
             redis.restart()
         stack.wait_until_drained(timeout=90)
 
@@ -74,9 +73,9 @@ def test_rabbitmq_stopped_and_restarted_loses_nothing(
     stack = make_stack(shared_postgres, rabbit.url).start()
     bodies = make_bodies(400)
     with Background(stack.base_url, bodies, duration=10) as load:
-        time.sleep(2)
+        load.wait_answered(80)  # 2 s of the load
         rabbit.kill()  # as a crash: no clean close of connections
-        time.sleep(2)
+        load.wait_answered(80)  # accepted while RabbitMQ is down
         rabbit.start()
     stack.wait_until_drained(timeout=120)
 
@@ -100,9 +99,9 @@ def test_a_broker_that_accepts_but_never_answers_keeps_acceptance_fast(
             stack = make_stack(shared_postgres, proxy.url_for(target.url)).start()
             bodies = make_bodies(400)
             with Background(stack.base_url, bodies, duration=8) as load:
-                time.sleep(2)
+                load.wait_answered(100)  # 2 s of the load
                 proxy.set_mode("blackhole")  # connections stay open; nothing comes back
-                time.sleep(4)
+                load.wait_answered(200)  # 4 s of accepting while the broker hangs
                 proxy.set_mode("drop")  # the hung connections die; new ones work again
             stack.wait_until_drained(timeout=120)
 
@@ -121,9 +120,9 @@ def test_postgres_crashed_and_restarted_loses_nothing(
         stack = make_stack(postgres.url, broker_url).start()
         bodies = make_bodies(400)
         with Background(stack.base_url, bodies, duration=8) as load:
-            time.sleep(2)
+            load.wait_answered(100)  # 2 s of the load
             postgres.stop(mode="immediate")  # a crash: no shutdown checkpoint
-            time.sleep(2)
+            load.wait_answered(100)  # accepted while PostgreSQL is down
             postgres.start()
         stack.wait_until_drained(timeout=120)
 

@@ -211,6 +211,7 @@ def test_redis_killed_and_restarted_empty_loses_and_doubles_nothing(scenario: Cl
     settle(scenario, sender, "redis-restarted-empty", spools(scenario, "web1", "web2"))
 
 
+@pytest.mark.usefixtures("link_shaping")  # before the scenario starts its processes
 def test_latency_and_loss_between_web_hosts_and_database(scenario: Cluster) -> None:
     sender = send(scenario, duration=30)
     sender.wait_answered(300)

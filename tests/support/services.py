@@ -1,4 +1,4 @@
-"""The PostgreSQL, Redis and RabbitMQ of the tests, each test process's own.
+"""The PostgreSQL, Redis and RabbitMQ of the tests: each test's or stack's own.
 
 Any number of pytest workers (``make test`` runs several) and of runs from other worktrees share
 this machine, so nothing a test empties or drops is shared:
@@ -6,10 +6,10 @@ this machine, so nothing a test empties or drops is shared:
 * PostgreSQL: the machine's server (``EMAILHOOK_TEST_POSTGRES_URL``); a database of its own for
   every test, named after the test process (``emailhook_test_<pid>_<hex>``), either empty or
   copied from a template the process migrated once (``CREATE DATABASE ... TEMPLATE``).
-* Redis: a private ``redis-server`` per test process on a reserved port (support/ports.py), or,
-  when ``EMAILHOOK_TEST_REDIS_URL`` names a server, its database number plus the worker's number.
-* RabbitMQ: the machine's broker (``EMAILHOOK_TEST_RABBITMQ_URL``), in a virtual host of the
-  test process's own, made with ``rabbitmqctl`` and deleted at exit.
+* Redis: a private ``redis-server`` for each use (each stack, each test that asks), on a
+  port reserved for the test process (support/ports.py).
+* RabbitMQ: the machine's broker (``EMAILHOOK_TEST_RABBITMQ_URL``), in a virtual host made with
+  ``rabbitmqctl`` for each use and deleted afterwards.
 
 What a test process leaves behind when it is killed (databases, virtual hosts) is swept by the
 next test process that starts, by the owner's pid in the name. A missing service or tool skips
@@ -30,19 +30,14 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import pytest
 
-if TYPE_CHECKING:
-    from support.servers import RedisServer
-
 POSTGRES_URL = os.environ.get(
     "EMAILHOOK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
-#: a Redis server to use instead of a private one (its database number + the worker's number)
-REDIS_URL = os.environ.get("EMAILHOOK_TEST_REDIS_URL", "")
 #: the broker; the virtual host is replaced by the test process's own
 RABBITMQ_URL = os.environ.get("EMAILHOOK_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
 RABBITMQCTL = os.environ.get("EMAILHOOK_TEST_RABBITMQCTL", "rabbitmqctl")
@@ -51,8 +46,6 @@ CHROMIUM = os.environ.get("EMAILHOOK_TEST_CHROMIUM", "/usr/bin/chromium")
 #: what must run rather than skip: postgres, redis, rabbitmq, chromium, netns, systemd
 #: (``.ci/run`` sets them all)
 REQUIRED = {s.strip() for s in os.environ.get("EMAILHOOK_TEST_REQUIRE", "").split(",") if s}
-#: the pytest-xdist worker's number (0 without xdist)
-WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
 #: in every name this process gives a database or a virtual host: whose it is
 OWNER = str(os.getpid())
 
@@ -186,47 +179,26 @@ def fresh_postgres_database(*, migrated: bool = False) -> Iterator[str]:
 
 # -- Redis --------------------------------------------------------------------------------------
 
-_redis: dict[str, RedisServer] = {}
 
+@contextmanager
+def private_redis() -> Iterator[str]:
+    """A redis-server of the caller's own, empty, on a reserved port; yield its URL.
 
-def _private_redis_url() -> str:
-    """The URL of this process's own redis-server, started on first use."""
+    One per use, not per process: a worker's e2e stack lives for its whole group while other
+    stacks come and go beside it, and two Celery workers on one queue would take each other's
+    messages. A redis-server starts in milliseconds.
+    """
     from support.servers import RedisServer
 
-    with _lock:
-        server = _redis.get("server")
-        if server is None or not server.running:  # (RedisServer skips without redis-server)
-            server = _redis["server"] = RedisServer().start()
-        return server.url
-
-
-def _shared_redis_url() -> str:
-    """``EMAILHOOK_TEST_REDIS_URL`` with the worker's own database number."""
-    parts = urlsplit(REDIS_URL)
-    base = int(parts.path.strip("/") or 0)
-    url = urlunsplit(parts._replace(path=f"/{base + WORKER}"))
-    require("redis", url)
-    return url
-
-
-def clean_redis() -> str:
-    """Return the URL of a Redis database of this test process's own, emptied."""
-    import redis
-
-    url = _shared_redis_url() if REDIS_URL else _private_redis_url()
-    client = redis.Redis.from_url(url, socket_timeout=10)
-    try:
-        client.flushdb()
-    finally:
-        client.close()
-    return url
+    with RedisServer().start() as server:  # (RedisServer skips without redis-server)
+        yield server.url
 
 
 # -- RabbitMQ -----------------------------------------------------------------------------------
 
 #: virtual hosts of test processes: emailhook-test-<pid>-<hex>
 _VHOST = re.compile(r"emailhook-test-(\d+)-[0-9a-f]{8}")
-_rabbitmq: dict[str, str] = {}  # "url" -> the broker URL in this process's virtual host
+_swept: list[bool] = []
 
 
 def _rabbitmqctl(*args: str) -> str:
@@ -244,31 +216,26 @@ def _rabbitmqctl(*args: str) -> str:
     return result.stdout
 
 
-def _own_vhost_url() -> str:
-    """This process's virtual host on the broker, made on first use; return its URL."""
-    with _lock:
-        if "url" in _rabbitmq:
-            return _rabbitmq["url"]
-        if shutil.which(RABBITMQCTL) is None:
-            unavailable(
-                "rabbitmq",
-                f"no {RABBITMQCTL} to make a virtual host of the tests' own"
-                " (apt-get install rabbitmq-server; or EMAILHOOK_TEST_RABBITMQCTL)",
-            )
-        parts = urlsplit(RABBITMQ_URL)
-        user = parts.username or "guest"
-        vhost = f"emailhook-test-{OWNER}-{uuid.uuid4().hex[:8]}"
-        try:
-            for line in _rabbitmqctl("list_vhosts", "name").split():
-                if _stale(line.strip(), _VHOST):
-                    _rabbitmqctl("delete_vhost", line.strip())
-            _rabbitmqctl("add_vhost", vhost)
-            atexit.register(_delete_vhost, vhost)
-            _rabbitmqctl("set_permissions", "-p", vhost, user, ".*", ".*", ".*")
-        except (RuntimeError, OSError, subprocess.TimeoutExpired) as error:
-            unavailable("rabbitmq", f"could not make a RabbitMQ virtual host: {error}")
-        _rabbitmq["url"] = urlunsplit(parts._replace(path=f"/{quote(vhost, safe='')}"))
-        return _rabbitmq["url"]
+def _add_vhost(vhost: str, user: str) -> None:
+    """Make ``vhost`` for ``user``, first deleting those of test processes that are gone."""
+    if shutil.which(RABBITMQCTL) is None:
+        unavailable(
+            "rabbitmq",
+            f"no {RABBITMQCTL} to make a virtual host of the tests' own"
+            " (apt-get install rabbitmq-server; or EMAILHOOK_TEST_RABBITMQCTL)",
+        )
+    try:
+        with _lock:
+            if not _swept:
+                for name in _rabbitmqctl("list_vhosts", "name").split():
+                    if _stale(name, _VHOST):
+                        _rabbitmqctl("delete_vhost", name)
+                _swept.append(True)
+        _rabbitmqctl("add_vhost", vhost)
+        _rabbitmqctl("set_permissions", "-p", vhost, user, ".*", ".*", ".*")
+    except (RuntimeError, OSError, subprocess.TimeoutExpired) as error:
+        _delete_vhost(vhost)
+        unavailable("rabbitmq", f"could not make a RabbitMQ virtual host: {error}")
 
 
 def _delete_vhost(vhost: str) -> None:
@@ -276,16 +243,18 @@ def _delete_vhost(vhost: str) -> None:
         _rabbitmqctl("delete_vhost", vhost)
 
 
-def clean_rabbitmq() -> str:
-    """Return a broker URL in this test process's own virtual host, its queue emptied."""
-    from kombu import Connection, Queue
-
+@contextmanager
+def private_rabbitmq() -> Iterator[str]:
+    """A virtual host of the caller's own on the machine's broker, deleted afterwards; yield
+    the broker's URL in it (``EMAILHOOK_TEST_RABBITMQ_URL`` with that virtual host)."""
     require("rabbitmq", RABBITMQ_URL)
-    url = _own_vhost_url()
-    with Connection(url, connect_timeout=3) as conn:
-        Queue("email-webhook", durable=True)(conn.default_channel).declare()
-        Queue("email-webhook", durable=True)(conn.default_channel).purge()
-    return url
+    parts = urlsplit(RABBITMQ_URL)
+    vhost = f"emailhook-test-{OWNER}-{uuid.uuid4().hex[:8]}"
+    _add_vhost(vhost, parts.username or "guest")
+    try:
+        yield urlunsplit(parts._replace(path=f"/{quote(vhost, safe='')}"))
+    finally:
+        _delete_vhost(vhost)
 
 
 #: the combinations the service supports: embedded default, and PostgreSQL with each broker
@@ -300,10 +269,10 @@ def on_backend(name: str) -> Any:
 
 @contextmanager
 def backend_urls(name: str, workdir: Path) -> Iterator[tuple[str, str | None]]:
-    """Yield (DATABASE_URL, CELERY_BROKER_URL or None) for a backend, cleaned for a test."""
+    """Yield (DATABASE_URL, CELERY_BROKER_URL or None) for a backend, the caller's own."""
     if name == "sqlite+folder":
         yield f"sqlite:///{workdir / 'var' / 'emailhook.db'}", None
         return
-    broker = clean_redis() if name == "postgres+redis" else clean_rabbitmq()
-    with fresh_postgres_database() as database_url:
-        yield database_url, broker
+    broker = private_redis() if name == "postgres+redis" else private_rabbitmq()
+    with broker as broker_url, fresh_postgres_database() as database_url:
+        yield database_url, broker_url
