@@ -23,7 +23,7 @@ from sqlalchemy import select
 from emailhook import create_app
 from emailhook.adapters.db.engine import Database, open_read_only_database
 from emailhook.adapters.db.models import EmailCallback
-from emailhook.adapters.intake import inbox
+from emailhook.adapters.inbox import backlog
 from emailhook.adapters.reads import dashboard as dq
 from emailhook.adapters.reads import queries
 from emailhook.domain.inbox import BodyState
@@ -82,11 +82,11 @@ def query_cases(database: Database, contacts: int) -> list[tuple[str, Callable[[
             "contact: by address",
             run(lambda s: dq.contacts_with_email(s, address(rnd.randrange(1, contacts)))),
         ),
-        ("pipeline: backlog counts", run(inbox.backlog)),
+        ("pipeline: backlog counts", run(backlog.counts)),
         ("pipeline: events stored (rollup sum)", run(dq.events_stored)),
         (
             "pipeline: dead bodies",
-            run(lambda s: inbox.list_bodies(s, states=[BodyState.DEAD], limit=100)),
+            run(lambda s: backlog.list_bodies(s, states=[BodyState.DEAD], limit=100)),
         ),
     ]
 

@@ -60,11 +60,11 @@ from workload import (
 from emailhook import create_app
 from emailhook.adapters.db.engine import Database, open_database
 from emailhook.adapters.db.models import EmailCallback
-from emailhook.adapters.intake import inbox
-from emailhook.composition import retry_policy, soft_bounce_rule
+from emailhook.adapters.inbox import bodies as inbox
+from emailhook.composition.policies import retry_policy, soft_bounce_rule
 from emailhook.domain.events import EmailEvent, ParsedBody, Shape
 from emailhook.domain.inbox import BodyState, PendingBody
-from emailhook.service.processing import Outcome, Processor, _Parsed
+from emailhook.service.receive.processing import Outcome, Processor, _Parsed
 from emailhook.settings import Settings
 
 API = "/email-callbacks"

@@ -28,7 +28,7 @@ from emailhook.adapters.db.models import EmailCallback, InboxBody, SuppressedAdd
 from emailhook.adapters.reads import queries
 from emailhook.adapters.store import contact_state, rollup
 from emailhook.adapters.store.events import insert_events
-from emailhook.composition import soft_bounce_rule
+from emailhook.composition.policies import soft_bounce_rule
 from emailhook.domain.events import EmailEvent, EventKind
 from emailhook.domain.inbox import Provenance
 from emailhook.settings import Settings

@@ -33,12 +33,12 @@ from typing import Any
 import orjson
 
 from emailhook.adapters.db.engine import Database
-from emailhook.adapters.intake import inbox
-from emailhook.composition import retry_policy, soft_bounce_rule
+from emailhook.adapters.inbox import bodies as inbox
+from emailhook.composition.policies import retry_policy, soft_bounce_rule
 from emailhook.domain.events import EmailEvent
 from emailhook.domain.inbox import BodyState
 from emailhook.providers.infobip.parsing import parse_body, report_key
-from emailhook.service.processing import Processor
+from emailhook.service.receive.processing import Processor
 from emailhook.settings import Settings
 
 SEED = Path(__file__).resolve().parents[1] / "tests" / "data" / "seed"

@@ -21,7 +21,7 @@ from support.services import (
 REPO = Path(__file__).resolve().parents[1]
 #: the order folders are handed to pytest-xdist's workers in: the longest first (multihost
 #: and its one cluster, the fault scenarios), the many short ones last to fill the gaps
-FOLDER_ORDER = ("multihost", "faults", "e2e", "browser", "fuzz", "integration", "unit")
+FOLDER_ORDER = ("multihost", "faults", "e2e", "browser", "docs", "fuzz", "integration", "unit")
 #: the integration modules that ``make check`` runs with the unit tests (``-m quick``): each of
 #: their tests takes well under a second; the others make many databases, start processes or
 #: generate hundreds of examples, and run in ``make test``

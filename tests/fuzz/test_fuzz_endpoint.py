@@ -34,8 +34,8 @@ from emailhook.domain.inbox import BodyState
 from emailhook.domain.scrub import scrub_nul
 from emailhook.providers.infobip.parsing import parse_body
 from emailhook.service.errors import InvalidBodyError
-from emailhook.service.intake import decode_body
-from emailhook.service.processing import Processor
+from emailhook.service.receive.intake import decode_body
+from emailhook.service.receive.processing import Processor
 from emailhook.settings import Settings
 from support.fuzzing import json_objects, mutated_bodies, raw_bodies, to_bytes
 from support.policies import retry, soft_bounces

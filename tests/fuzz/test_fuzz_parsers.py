@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from emailhook.domain.callback_data import MAX_CALLBACK_DATA_CHARS, parse_callback_data
 from emailhook.domain.events import Shape
 from emailhook.providers.infobip.parsing import detect_shape, parse_body
-from emailhook.service.auth import Credentials, WebhookAuth
 from emailhook.service.errors import InvalidBodyError
-from emailhook.service.intake import decode_body
+from emailhook.service.receive.auth import Credentials, WebhookAuth
+from emailhook.service.receive.intake import decode_body
 from support.fuzzing import (
     callback_data,
     json_objects,

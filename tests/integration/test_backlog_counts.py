@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import text
 
 from emailhook.adapters.db.engine import Database
-from emailhook.adapters.intake import inbox
+from emailhook.adapters.inbox import backlog
+from emailhook.adapters.inbox import bodies as inbox
 from emailhook.domain.inbox import BodyState, NewBody
 
 RECEIVED = datetime(2026, 1, 2, tzinfo=UTC)
@@ -23,7 +24,7 @@ def _add(database: Database, states: list[BodyState]) -> None:
 
 def _backlog(database: Database) -> dict[str, int]:
     with database.sessions() as session:
-        return inbox.backlog(session)
+        return backlog.counts(session)
 
 
 def test_a_small_inbox_is_counted_exactly(database: Database) -> None:
@@ -39,7 +40,7 @@ def test_a_large_inbox_estimates_only_its_processed_bodies_on_postgresql(
     _add(database, [BodyState.DONE] * 300 + [BodyState.PENDING] * 5 + [BodyState.DEAD] * 2)
     with database.engine.connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE inbox_body"))
-    monkeypatch.setattr(inbox, "COUNT_DONE_UP_TO", 100)
+    monkeypatch.setattr(backlog, "COUNT_DONE_UP_TO", 100)
     counts = _backlog(database)
     assert (counts["pending"], counts["dead"]) == (5, 2)  # counted, always
     if database.engine.dialect.name == "sqlite":  # no estimate: every state counted

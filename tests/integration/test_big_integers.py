@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from emailhook import create_app
-from emailhook.service.processing import Processor
+from emailhook.service.receive.processing import Processor
 from emailhook.settings import Settings
 from support.policies import retry, soft_bounces
 from support.services import fresh_postgres_database

@@ -12,7 +12,8 @@ from sqlalchemy.dialects import sqlite
 from emailhook.adapters.db.bulk import sqlite_time
 from emailhook.adapters.db.engine import Database
 from emailhook.adapters.db.models import EmailCallback, InboxBody
-from emailhook.adapters.intake import inbox
+from emailhook.adapters.inbox import backlog
+from emailhook.adapters.inbox import bodies as inbox
 from emailhook.adapters.store.event_keys import stored_key
 from emailhook.adapters.store.events import (
     Provenance,
@@ -182,7 +183,7 @@ def test_mark_done_records_every_body_of_a_batch(database: Database) -> None:
             now=done_at,
         )
     with database.sessions() as session:
-        bodies = {b.id: b for b in inbox.list_bodies(session, states=list(BodyState), limit=10)}
+        bodies = {b.id: b for b in backlog.list_bodies(session, states=list(BodyState), limit=10)}
         pending = session.execute(
             select(func.count()).where(InboxBody.state == BodyState.PENDING)
         ).scalar_one()

@@ -12,7 +12,7 @@ from alembic import command
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from emailhook.adapters.db import migrations
+from emailhook.adapters.db import schema as migrations
 from emailhook.adapters.db.bulk import sqlite_time
 from emailhook.adapters.db.engine import dumps_json
 from emailhook.adapters.reads import dashboard as dashboard_queries

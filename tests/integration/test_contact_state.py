@@ -19,15 +19,15 @@ from emailhook.adapters.db.models import (
     EmailCallback,
     SuppressedAddress,
 )
-from emailhook.adapters.intake import inbox
+from emailhook.adapters.inbox import bodies as inbox
 from emailhook.adapters.store import contact_state
 from emailhook.adapters.store.events import insert_events
 from emailhook.domain.email_status import EmailStatus, Observation, classify, summarize
 from emailhook.domain.inbox import Provenance
 from emailhook.domain.suppression import SoftBounceRule
 from emailhook.providers.infobip.parsing import parse_body
-from emailhook.service.intake import SessionWriter
-from emailhook.service.processing import Processor
+from emailhook.service.receive.intake import SessionWriter
+from emailhook.service.receive.processing import Processor
 from emailhook.settings import Settings
 from support.clock import Clock
 from support.policies import new_intake, retry, soft_bounces

@@ -13,12 +13,12 @@ from sqlalchemy import select
 from emailhook.adapters.db.engine import Database
 from emailhook.adapters.db.models import ContactEmailCount, ContactEmailState, SuppressedAddress
 from emailhook.adapters.store import contact_state
-from emailhook.providers.amazon_ses import AmazonSES
+from emailhook.providers.amazon_ses.webhook import AmazonSES
 from emailhook.providers.base import Provider, WebhookRequest
 from emailhook.providers.registry import default_values
-from emailhook.providers.sendgrid import SendGrid
-from emailhook.service.intake import SessionWriter
-from emailhook.service.processing import Processor
+from emailhook.providers.sendgrid.webhook import SendGrid
+from emailhook.service.receive.intake import SessionWriter
+from emailhook.service.receive.processing import Processor
 from support.clock import Clock
 from support.policies import new_intake, retry, soft_bounces
 

@@ -16,10 +16,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, select, text
 
 from emailhook import create_app
-from emailhook.adapters.db.migrations import alembic_config, upgrade
 from emailhook.adapters.db.models import EventRollup
+from emailhook.adapters.db.schema import alembic_config, upgrade
 from emailhook.adapters.store import rollup
-from emailhook.service.processing import Processor
+from emailhook.service.receive.processing import Processor
 from emailhook.settings import Settings
 from support.dashboard_data import LONG_CAMPAIGN, campaign_bodies, status_counts
 from support.operators import OPERATOR, credentials

@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from emailhook.adapters.db.engine import Database, open_database
 from emailhook.adapters.intake.group_commit import GroupCommitWriter
-from emailhook.clock import utcnow
+from emailhook.domain.clock import utcnow
 from emailhook.domain.inbox import BodyState, NewBody
 from emailhook.settings import Settings
 

@@ -10,12 +10,12 @@ from alembic import command
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
-from emailhook.adapters.db import migrations
+from emailhook.adapters.db import schema as migrations
 from emailhook.adapters.db.body_encoding import DEFLATE, IDENTITY
 from emailhook.adapters.db.bulk import sqlite_time
 from emailhook.adapters.db.engine import Database
 from emailhook.adapters.db.models import InboxBody
-from emailhook.adapters.intake import inbox
+from emailhook.adapters.inbox import bodies as inbox
 from emailhook.domain.inbox import BodyState, NewBody
 
 RECEIVED = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)

@@ -16,8 +16,8 @@ import pytest
 from emailhook.adapters.infobip.api import InfobipApi, InfobipApiError, infobip_instant
 from emailhook.adapters.infobip.rate_limit import Backoff
 from emailhook.domain.events import EmailEvent
+from emailhook.domain.reconciliation_plan import ReconcileReport, plan_window
 from emailhook.providers.infobip.logs import LogSkip, log_event
-from emailhook.service.reconciliation_plan import ReconcileReport, plan_window
 from support.infobip_api import BLOCKLISTS, DOMAINS, LOGS, SUPPRESSIONS, FakeInfobip
 
 NOW = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)

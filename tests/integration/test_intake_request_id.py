@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from emailhook.adapters.db.engine import Database
 from emailhook.adapters.db.models import InboxBody
-from emailhook.service.intake import SessionWriter
+from emailhook.service.receive.intake import SessionWriter
 from support.policies import new_intake
 
 

@@ -29,7 +29,7 @@ from emailhook.domain.suppression import SuppressionReason
 from emailhook.domain.vocabulary import BounceClass, EventType, RejectReason
 from emailhook.entrypoints.web.ops import OPENAPI
 from emailhook.providers.registry import PROVIDERS
-from emailhook.service.processing import Processor
+from emailhook.service.receive.processing import Processor
 from emailhook.settings import Settings
 from support.policies import retry, soft_bounces
 from support.services import fresh_postgres_database

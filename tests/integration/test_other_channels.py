@@ -21,7 +21,7 @@ from emailhook.adapters.db.models import (
 )
 from emailhook.domain.inbox import BodyState
 from emailhook.providers.infobip.channels import looks_like_phone
-from emailhook.service.processing import Processor
+from emailhook.service.receive.processing import Processor
 from emailhook.settings import Settings
 from support.policies import retry, soft_bounces
 from support.services import fresh_postgres_database

@@ -13,10 +13,10 @@ from conftest import SEED_EVENTS
 from emailhook.adapters.db.engine import Database, open_database, open_read_only_database
 from emailhook.adapters.db.models import EmailCallback, InboxBody
 from emailhook.adapters.db.sqlite_lock import writer_lock
-from emailhook.adapters.intake import inbox
+from emailhook.adapters.inbox import backlog
 from emailhook.domain.inbox import BodyState
-from emailhook.service.intake import SessionWriter
-from emailhook.service.processing import Processor
+from emailhook.service.receive.intake import SessionWriter
+from emailhook.service.receive.processing import Processor
 from emailhook.settings import Settings
 from support.poison import install_poison_trigger, poison_body, remove_poison_trigger
 from support.policies import new_intake, retry, soft_bounces
@@ -89,10 +89,14 @@ def test_replaying_a_dead_body_after_the_fix_stores_it_once(database: Database) 
 
     remove_poison_trigger(database.engine)
     with database.sessions.begin() as session:
-        assert inbox.replay(session, now=state_of(database, poison).received_at, ids=[poison]) == 1
+        assert (
+            backlog.replay(session, now=state_of(database, poison).received_at, ids=[poison]) == 1
+        )
     assert processor.process([poison]).stored == 1
     with database.sessions.begin() as session:
-        assert inbox.replay(session, now=state_of(database, poison).received_at, ids=[poison]) == 1
+        assert (
+            backlog.replay(session, now=state_of(database, poison).received_at, ids=[poison]) == 1
+        )
     assert processor.process([poison]).stored == 0
     assert stored(database) == 1
     assert state_of(database, poison).state == BodyState.DONE
@@ -102,7 +106,7 @@ def test_unrecognized_body_replayed_stays_unrecognized(database: Database) -> No
     body_id = accept(database, {"something": "else"})
     assert state_of(database, body_id).state == BodyState.UNRECOGNIZED
     with database.sessions.begin() as session:
-        inbox.replay(session, now=state_of(database, body_id).received_at, ids=[body_id])
+        backlog.replay(session, now=state_of(database, body_id).received_at, ids=[body_id])
     Processor(database.sessions, retry(), soft_bounces=soft_bounces()).process([body_id])
     assert state_of(database, body_id).state == BodyState.UNRECOGNIZED
 

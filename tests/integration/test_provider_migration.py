@@ -10,10 +10,10 @@ from alembic import command
 from sqlalchemy import Engine, select, text
 
 from emailhook.adapters.db.engine import Database
-from emailhook.adapters.db.migrations import alembic_config, upgrade
 from emailhook.adapters.db.models import EmailCallback
-from emailhook.service.intake import SessionWriter
-from emailhook.service.processing import Processor
+from emailhook.adapters.db.schema import alembic_config, upgrade
+from emailhook.service.receive.intake import SessionWriter
+from emailhook.service.receive.processing import Processor
 from support.clock import Clock
 from support.policies import new_intake, retry, soft_bounces
 

@@ -15,10 +15,10 @@ from sqlalchemy import func, select
 
 from emailhook import create_app
 from emailhook.adapters.db.models import EmailCallback, InboxBody
-from emailhook.composition import parsers
+from emailhook.composition.processing import parsers
 from emailhook.providers import registry
 from emailhook.providers.base import StoredRequest
-from emailhook.service.processing import Processor
+from emailhook.service.receive.processing import Processor
 from emailhook.settings import Settings
 from support.policies import retry, soft_bounces
 from support.provider_posts import PROVIDER_NAMES, Post, Senders

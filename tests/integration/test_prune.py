@@ -15,17 +15,20 @@ from sqlalchemy import func, select
 from emailhook import create_app
 from emailhook.adapters.db.engine import Database, open_database
 from emailhook.adapters.db.models import EmailCallback, EventPrune, InboxBody
-from emailhook.adapters.intake import inbox
-from emailhook.adapters.intake.retention import Pruned
+from emailhook.adapters.inbox import bodies as inbox
+from emailhook.adapters.inbox.retention import Pruned
 from emailhook.adapters.reads import dashboard as dashboard_queries
 from emailhook.adapters.reads.queries import CallbackFilter
-from emailhook.composition import operations, retention, worker_services
+from emailhook.composition.commands import operations
+from emailhook.composition.pulls import retention
+from emailhook.composition.worker import worker_services
 from emailhook.domain.inbox import BodyState
 from emailhook.entrypoints.cli.main import main
+from emailhook.entrypoints.worker.background import start_periodic
 from emailhook.service.errors import BodyNotFoundError
-from emailhook.service.intake import SessionWriter
-from emailhook.service.processing import Processor
-from emailhook.service.retention import Retention
+from emailhook.service.receive.intake import SessionWriter
+from emailhook.service.receive.processing import Processor
+from emailhook.service.receive.retention import Retention
 from emailhook.settings import Settings
 from support.policies import new_intake, retry, soft_bounces
 
@@ -152,7 +155,7 @@ def test_the_worker_prunes_on_its_interval(tmp_path: Path, seed_bodies: dict[str
     recent = new_intake(SessionWriter(db.sessions)).accept(seed_bodies["opened"]).body_id
     processor(db, datetime.now(UTC)).process([recent])
     stop = threading.Event()
-    threads = worker_services(settings).start_pulls(stop)
+    threads = start_periodic(worker_services(settings), stop)
     try:
         assert [t.name for t in threads] == ["emailhook-prune"]
         deadline = time.monotonic() + 15

@@ -9,8 +9,8 @@ from typing import Any
 from emailhook.adapters.db.engine import Database
 from emailhook.adapters.reads import queries
 from emailhook.adapters.reads.queries import CallbackFilter
-from emailhook.service.intake import SessionWriter
-from emailhook.service.processing import Processor
+from emailhook.service.receive.intake import SessionWriter
+from emailhook.service.receive.processing import Processor
 from support.clock import Clock
 from support.policies import new_intake, retry, soft_bounces
 

@@ -8,7 +8,7 @@ import pytest
 
 from conftest import SEED_EVENTS
 from emailhook import create_app
-from emailhook.service.processing import Processor
+from emailhook.service.receive.processing import Processor
 from emailhook.settings import Settings
 from support.operators import OPERATOR, credentials
 from support.policies import retry, soft_bounces

@@ -11,9 +11,9 @@ import pytest
 
 from emailhook.adapters.infobip.api import InfobipApi
 from emailhook.domain.events import EmailEvent
+from emailhook.domain.reconciliation_plan import next_watermark, plan_window
 from emailhook.providers.infobip.parsing import parse_body
-from emailhook.service.reconciliation import reconcile
-from emailhook.service.reconciliation_plan import next_watermark, plan_window
+from emailhook.service.receive.reconciliation import reconcile
 from support.infobip_api import LOGS, FakeInfobip
 
 NOW = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)

@@ -26,14 +26,15 @@ from emailhook.adapters.db.models import (
     SuppressedAddress,
 )
 from emailhook.adapters.infobip.api import InfobipApi
-from emailhook.clock import utcnow
-from emailhook.composition import worker_services
+from emailhook.composition.worker import worker_services
+from emailhook.domain.clock import utcnow
 from emailhook.domain.inbox import BodyState
 from emailhook.entrypoints.cli.main import main
-from emailhook.service.intake import SessionWriter
+from emailhook.entrypoints.worker.background import start_periodic
 from emailhook.service.operations import Operations
-from emailhook.service.processing import Processor
-from emailhook.service.reconciler import RECONCILED_SHAPE, WATERMARK, Reconciler
+from emailhook.service.receive.intake import SessionWriter
+from emailhook.service.receive.processing import Processor
+from emailhook.service.receive.reconciler import RECONCILED_SHAPE, WATERMARK, Reconciler
 from emailhook.settings import Settings
 from support.infobip_api import DOMAINS, LOGS, FakeInfobip
 from support.policies import new_intake, retry, soft_bounces
@@ -295,7 +296,7 @@ def test_the_worker_reconciles_and_syncs_on_its_intervals(
         suppression_sync_interval_minutes=0.005,
     )
     stop = threading.Event()
-    threads = worker_services(settings).start_pulls(stop)
+    threads = start_periodic(worker_services(settings), stop)
     try:
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline and (

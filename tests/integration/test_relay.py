@@ -13,8 +13,8 @@ from emailhook.adapters.db.engine import Database, open_database, open_read_only
 from emailhook.adapters.db.models import InboxBody
 from emailhook.adapters.db.sqlite_lock import writer_lock
 from emailhook.domain.inbox import BodyState
-from emailhook.service.intake import SessionWriter
-from emailhook.service.relay import Relay
+from emailhook.service.receive.intake import SessionWriter
+from emailhook.service.receive.relay import Relay
 from emailhook.settings import Settings
 from support.clock import Clock
 from support.policies import new_intake, relay_with

@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from emailhook.adapters.db.engine import Database, open_database
 from emailhook.adapters.db.models import InboxBody
-from emailhook.adapters.intake import inbox
-from emailhook.composition import operations
+from emailhook.adapters.inbox import bodies as inbox
+from emailhook.composition.commands import operations
 from emailhook.domain.inbox import BodyState, NewBody
 from emailhook.entrypoints.cli.main import main
 from emailhook.service.operations import REPLAY_BATCH

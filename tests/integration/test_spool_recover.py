@@ -23,11 +23,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, select
 
+from emailhook.adapters.db.engine import Database, open_database
 from emailhook.adapters.db.models import InboxBody
 from emailhook.adapters.intake import spool_promoter
 from emailhook.adapters.intake.spool_promoter import SpoolPromoter
-from emailhook.composition import Database, open_database
-from emailhook.service.spool_recovery import recover_folder
+from emailhook.service.receive.spool_recovery import recover_folder
 from emailhook.settings import Settings
 from support.services import fresh_postgres_database
 
@@ -39,8 +39,8 @@ def write_and_die(directory: Path, count: int, *, segment_bytes: int = 16 << 20)
         import os
         from datetime import UTC, datetime
         from pathlib import Path
-        from emailhook.adapters.intake.inbox import NewBody
-        from emailhook.adapters.db.models import BodyState
+        from emailhook.adapters.inbox.bodies import NewBody
+        from emailhook.domain.inbox import BodyState
         from emailhook.adapters.intake.spool import SpoolWriter
         writer = SpoolWriter(Path({str(directory)!r}), segment_bytes={segment_bytes})
         at = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)

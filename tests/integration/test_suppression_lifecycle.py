@@ -13,9 +13,9 @@ from sqlalchemy import select
 from emailhook.adapters.db.engine import Database
 from emailhook.adapters.db.models import EmailCallback, SuppressedAddress, SuppressionRemoval
 from emailhook.adapters.reads import queries
-from emailhook.service.intake import SessionWriter
 from emailhook.service.operations import Operations
-from emailhook.service.processing import Processor
+from emailhook.service.receive.intake import SessionWriter
+from emailhook.service.receive.processing import Processor
 from support.infobip_bodies import blocklist, report, reports
 from support.policies import new_intake, retry, soft_bounces
 

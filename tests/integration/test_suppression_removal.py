@@ -14,7 +14,7 @@ from sqlalchemy import select
 from emailhook import create_app
 from emailhook.adapters.db.models import SuppressedAddress, SuppressionRemoval
 from emailhook.entrypoints.cli.main import main
-from emailhook.service.processing import Processor
+from emailhook.service.receive.processing import Processor
 from emailhook.settings import Settings
 from support.infobip_bodies import blocklist
 from support.operators import OPERATOR, credentials

@@ -21,10 +21,10 @@ from emailhook.adapters.db.models import SuppressedAddress
 from emailhook.adapters.infobip.api import InfobipApi
 from emailhook.entrypoints.cli.main import main
 from emailhook.observability.logs import configure_logging
-from emailhook.service.intake import SessionWriter
 from emailhook.service.operations import Operations
-from emailhook.service.processing import Processor
-from emailhook.service.suppression_sync import SuppressionSync
+from emailhook.service.receive.intake import SessionWriter
+from emailhook.service.receive.processing import Processor
+from emailhook.service.receive.suppression_sync import SuppressionSync
 from emailhook.settings import Settings
 from support.infobip_api import SUPPRESSIONS, FakeInfobip
 from support.infobip_bodies import report, reports

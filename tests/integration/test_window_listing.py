@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from emailhook.adapters.db.models import BodyState
-from emailhook.adapters.intake import inbox
+from emailhook.adapters.db.engine import Database
+from emailhook.adapters.inbox import bodies as inbox
 from emailhook.adapters.reads import queries
 from emailhook.adapters.store.events import Provenance, insert_events
-from emailhook.composition import Database
 from emailhook.domain.events import EmailEvent, EventKind
+from emailhook.domain.inbox import BodyState
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -66,7 +66,7 @@ class Cluster:
         self._engine = create_engine(
             self.database_url.replace("postgresql:", "postgresql+psycopg:")
         )
-        from emailhook.adapters.db.migrations import upgrade
+        from emailhook.adapters.db.schema import upgrade
 
         self.call(upgrade, self.engine)
         self.call(_flush_redis, self.redis.url)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from emailhook.composition import relay_policy, retry_policy, soft_bounce_rule
+from emailhook.composition.policies import relay_policy, retry_policy, soft_bounce_rule
 from emailhook.domain.suppression import SoftBounceRule
-from emailhook.service.intake import BodyWriter, Intake
-from emailhook.service.processing import RetryPolicy
-from emailhook.service.relay import RelayPolicy
+from emailhook.service.receive.intake import BodyWriter, Intake
+from emailhook.service.receive.processing import RetryPolicy
+from emailhook.service.receive.relay import RelayPolicy
 from emailhook.settings import Settings
 
 #: the defaults, written once in Settings (the test environment sets none of these)

@@ -143,7 +143,7 @@ def _migrated_template() -> str:
             return _postgres["template"]
         from sqlalchemy import create_engine
 
-        from emailhook.adapters.db.migrations import upgrade
+        from emailhook.adapters.db.schema import upgrade
 
         _sweep_stale_databases()
         name = f"emailhook_tmpl_{OWNER}_{uuid.uuid4().hex[:8]}"

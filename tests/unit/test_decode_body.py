@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from emailhook.service.errors import InvalidBodyError
-from emailhook.service.intake import decode_body
+from emailhook.service.receive.intake import decode_body
 from support.policies import DEFAULTS
 
 

@@ -17,7 +17,7 @@ from emailhook.adapters.store.event_keys import (
 )
 from emailhook.domain.events import EmailEvent
 from emailhook.providers.base import event_key
-from emailhook.providers.infobip.provider import NAME as INFOBIP
+from emailhook.providers.infobip.webhook import NAME as INFOBIP
 from emailhook.providers.registry import PROVIDERS, parsers
 from support.signing import parse_sample, sample_names
 

@@ -8,16 +8,16 @@ import logging
 import pytest
 from pydantic import ValidationError
 
-from emailhook.service.errors import (
-    FeatureDisabledError,
-    ForbiddenError,
-    OperatorUnauthorizedError,
-)
-from emailhook.service.operators import (
+from emailhook.entrypoints.web.operators import (
     OperatorAuth,
     announce,
     is_loopback,
     require_same_origin,
+)
+from emailhook.service.errors import (
+    FeatureDisabledError,
+    ForbiddenError,
+    OperatorUnauthorizedError,
 )
 from emailhook.settings import Settings
 

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from emailhook.composition import worker_services
-from emailhook.service.periodic import run_every, start_every
+from emailhook.composition.worker import worker_services
+from emailhook.entrypoints.worker.background import start_periodic
+from emailhook.entrypoints.worker.periodic import run_every, start_every
 from emailhook.settings import Settings
 
 
@@ -43,7 +44,7 @@ def test_the_worker_starts_no_pulls_without_infobip_credentials(tmp_path: Path) 
     stop = threading.Event()
     # the worker's prune (on by default) is not one of the pulls: off here
     settings = Settings(data_dir=tmp_path, prune_interval_minutes=0)
-    assert worker_services(settings).start_pulls(stop) == []
+    assert start_periodic(worker_services(settings), stop) == []
 
 
 def test_the_worker_starts_both_pulls_with_credentials_unless_turned_off(tmp_path: Path) -> None:
@@ -56,7 +57,7 @@ def test_the_worker_starts_both_pulls_with_credentials_unless_turned_off(tmp_pat
         prune_interval_minutes=0,
     )
     try:
-        threads = worker_services(settings).start_pulls(stop)
+        threads = start_periodic(worker_services(settings), stop)
         assert [t.name for t in threads] == ["emailhook-reconcile"]
     finally:
         stop.set()

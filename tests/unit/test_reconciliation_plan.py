@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from emailhook.service.reconciliation_plan import (
+from emailhook.domain.reconciliation_plan import (
     DEFAULT_OVERLAP,
     LOG_RETENTION,
     RETENTION_MARGIN,

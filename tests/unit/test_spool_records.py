@@ -9,8 +9,14 @@ from pathlib import Path
 import orjson
 import pytest
 
-from emailhook.adapters.intake import spool
-from emailhook.adapters.intake.spool import MAGIC, MARK, decode_payload, encode_record, read_records
+from emailhook.adapters.intake import spool_records
+from emailhook.adapters.intake.spool_records import (
+    MAGIC,
+    MARK,
+    decode_payload,
+    encode_record,
+    read_records,
+)
 from emailhook.domain.inbox import BodyState, NewBody
 
 RECEIVED = datetime(2026, 11, 27, 14, 30, 1, 123456, tzinfo=UTC)
@@ -143,7 +149,7 @@ def read_all(path: Path, *, finished: bool) -> list[NewBody]:
 def test_records_straddling_read_chunks_are_all_read_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
 ) -> None:
-    monkeypatch.setattr(spool, "_READ_CHUNK", chunk)
+    monkeypatch.setattr(spool_records, "_READ_CHUNK", chunk)
     path = segment(tmp_path, *(encode_record(body(n, size=n * 7)) for n in range(20)))
     for finished in (False, True):
         assert read_all(path, finished=finished) == [body(n, size=n * 7) for n in range(20)]
@@ -153,7 +159,7 @@ def test_records_straddling_read_chunks_are_all_read_once(
 def test_a_finished_segment_is_read_past_a_short_record_whatever_the_chunks(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
 ) -> None:
-    monkeypatch.setattr(spool, "_READ_CHUNK", chunk)
+    monkeypatch.setattr(spool_records, "_READ_CHUNK", chunk)
     short = encode_record(body(5, size=3000))[:700]
     path = segment(
         tmp_path,

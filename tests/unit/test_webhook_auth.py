@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from emailhook.service import auth as auth_module
-from emailhook.service.auth import Credentials, WebhookAuth, require_authentication
 from emailhook.service.errors import ConfigurationError, UnauthorizedError
+from emailhook.service.receive import auth as auth_module
+from emailhook.service.receive.auth import Credentials, WebhookAuth, require_authentication
 from emailhook.settings import Settings
 
 BODY = b'{"results": [{"messageId": "m-1", "to": "a@example.com"}]}'

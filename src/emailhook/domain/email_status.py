@@ -176,12 +176,6 @@ def classify_event(
     return classify_vocabulary(event_type, bounce_class, reject_reason)
 
 
-#: bounce classes whose bounces count towards the soft-bounce rule (every one but hard)
-SOFT_BOUNCE_CLASSES: frozenset[BounceClass] = frozenset(
-    {BounceClass.SOFT, BounceClass.UNDETERMINED, BounceClass.BLOCK}
-)
-
-
 @dataclass(frozen=True, slots=True)
 class Observation:
     """What the derived state needs of one stored event."""

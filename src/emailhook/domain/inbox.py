@@ -26,10 +26,6 @@ class BodyState(enum.StrEnum):
     OTHER_CHANNEL = "other_channel"
 
 
-#: the sender's X-Request-Id is kept up to this many characters
-REQUEST_ID_CHARS = 64
-
-
 @dataclass(frozen=True, slots=True)
 class Claimed:
     id: int

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from emailhook.providers.amazon_ses import AmazonSES
 from emailhook.providers.base import Provider
 from emailhook.providers.brevo import Brevo
-from emailhook.providers.infobip.provider import Infobip
+from emailhook.providers.infobip import Infobip
 from emailhook.providers.mailersend import MailerSend
 from emailhook.providers.mailgun import Mailgun
 from emailhook.providers.mailjet import Mailjet

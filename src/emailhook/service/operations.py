@@ -18,11 +18,11 @@ from sqlalchemy.orm import Session
 
 from emailhook.adapters.db.engine import Database, is_transient
 from emailhook.adapters.db.models import InboxBody
-from emailhook.adapters.intake import inbox
+from emailhook.adapters.inbox import backlog
 from emailhook.adapters.intake.spool_promoter import spool_backlog
 from emailhook.adapters.reads.dashboard import events_stored
 from emailhook.adapters.store import contact_state, event_retention, rollup, suppressions
-from emailhook.clock import utcnow
+from emailhook.domain.clock import utcnow
 from emailhook.domain.inbox import BodyState
 from emailhook.domain.suppression import SoftBounceRule
 from emailhook.service.errors import (
@@ -112,13 +112,13 @@ class Operations:
         if ids:
             with self._transaction(self._database) as session:
                 _refuse_missing(session, ids)
-                count = inbox.replay(session, now=self._clock(), ids=ids, states=states)
+                count = backlog.replay(session, now=self._clock(), ids=ids, states=states)
             on_batch(count)
             return count
         total, after = 0, 0
         while True:
             with self._transaction(self._database) as session:
-                replayed = inbox.replay_next(
+                replayed = backlog.replay_next(
                     session, now=self._clock(), states=states, after=after, limit=REPLAY_BATCH
                 )
             if not replayed:
@@ -129,14 +129,16 @@ class Operations:
     def count_bodies(self, states: Sequence[BodyState]) -> int:
         """Return how many bodies are in ``states``."""
         with self._transaction(self._reads) as session:
-            return sum(inbox.count_states(session, states).values())
+            return sum(backlog.count_states(session, states).values())
 
     def replay_failed(self, body_id: int) -> bool:
         """Queue one dead-lettered or unrecognized body again; False when it is neither.
         Raises BodyNotFoundError when the inbox no longer holds it."""
         with self._transaction(self._database) as session:
             _refuse_missing(session, [body_id])
-            return bool(inbox.replay(session, now=self._clock(), ids=[body_id], states=REPLAYABLE))
+            return bool(
+                backlog.replay(session, now=self._clock(), ids=[body_id], states=REPLAYABLE)
+            )
 
     def rebuild(self, on_batch: Callable[[int], None] = lambda events: None) -> int:
         """Recompute the derived tables and the rollup from every stored event; return the
@@ -192,7 +194,7 @@ class Operations:
     def backlog(self) -> Backlog:
         """Return the bodies by state, the events stored and the spool's unmoved bytes."""
         with self._transaction(self._reads) as session:
-            bodies = inbox.backlog(session)
+            bodies = backlog.counts(session)
             stored = events_stored(session)
         files, unmoved = spool_backlog(self._reads.engine, self._spool_dir)
         return Backlog(bodies, stored, files, unmoved)
@@ -200,21 +202,21 @@ class Operations:
     def gauges(self) -> dict[str, int]:
         """Return what ``/metrics`` shows of the inbox: pending and dead bodies, the spool."""
         with self._transaction(self._reads) as session:
-            counts = inbox.count_states(session, [BodyState.PENDING, BodyState.DEAD])
+            counts = backlog.count_states(session, [BodyState.PENDING, BodyState.DEAD])
         files, unmoved = spool_backlog(self._reads.engine, self._spool_dir)
         return {**counts, "spool_files": files, "spool_unmoved_bytes": unmoved}
 
     def list_bodies(self, states: Sequence[BodyState], limit: int) -> list[InboxBody]:
         """Return bodies in ``states``, newest first."""
         with self._transaction(self._reads) as session:
-            bodies = inbox.list_bodies(session, states=states, limit=limit)
+            bodies = backlog.list_bodies(session, states=states, limit=limit)
             session.expunge_all()
             return bodies
 
     def get_body(self, body_id: int) -> InboxBody | None:
         """Return one body with its bookkeeping, or None."""
         with self._transaction(self._reads) as session:
-            body = inbox.get_body(session, body_id)
+            body = backlog.get_body(session, body_id)
             session.expunge_all()
             return body
 
@@ -231,7 +233,7 @@ class Operations:
 
 
 def _refuse_missing(session: Session, ids: Sequence[int]) -> None:
-    missing = inbox.missing(session, ids)
+    missing = backlog.missing(session, ids)
     if missing:
         named = ", ".join(map(str, missing))
         raise BodyNotFoundError(

@@ -13,7 +13,7 @@ import pytest
 
 from emailhook.domain.events import EmailEvent, EventKind, Shape
 from emailhook.domain.vocabulary import ALREADY_SUPPRESSED, BounceClass, EventType, RejectReason
-from emailhook.providers.amazon_ses import DEFAULT_CERT_URL_PATTERN, AmazonSES
+from emailhook.providers.amazon_ses.webhook import DEFAULT_CERT_URL_PATTERN, AmazonSES
 from emailhook.providers.base import (
     AuthenticationError,
     ForbiddenSourceError,

@@ -9,7 +9,7 @@ import pytest
 
 from emailhook.domain.vocabulary import ALREADY_SUPPRESSED, BounceClass, EventType, RejectReason
 from emailhook.providers.base import AuthenticationError, StoredRequest, UnreadableBodyError
-from emailhook.providers.brevo import Brevo
+from emailhook.providers.brevo.webhook import Brevo
 from support.signing import (
     assert_fields,
     basic,

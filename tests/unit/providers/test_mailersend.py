@@ -12,7 +12,7 @@ import pytest
 
 from emailhook.domain.vocabulary import BounceClass, EventType, RejectReason
 from emailhook.providers.base import AuthenticationError, StoredRequest, UnreadableBodyError
-from emailhook.providers.mailersend import MailerSend
+from emailhook.providers.mailersend.webhook import MailerSend
 from support.signing import (
     assert_fields,
     json_request,

@@ -17,7 +17,7 @@ from emailhook.providers.base import (
     UnreadableBodyError,
     WebhookRequest,
 )
-from emailhook.providers.mailgun import Mailgun
+from emailhook.providers.mailgun.webhook import Mailgun
 from support.signing import mailgun_signature, multipart, sample, urlencoded
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)

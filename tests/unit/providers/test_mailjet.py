@@ -10,7 +10,7 @@ import pytest
 
 from emailhook.domain.vocabulary import ALREADY_SUPPRESSED, BounceClass, EventType, RejectReason
 from emailhook.providers.base import StoredRequest, UnreadableBodyError
-from emailhook.providers.mailjet import Mailjet
+from emailhook.providers.mailjet.webhook import Mailjet
 from support.signing import assert_fields, parse_sample, provider_values, sample_names
 
 PROVIDER = Mailjet(provider_values(Mailjet, basic_auth=["hook:s3cret"]))

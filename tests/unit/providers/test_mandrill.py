@@ -15,7 +15,7 @@ from emailhook.providers.base import (
     UnreadableBodyError,
     WebhookRequest,
 )
-from emailhook.providers.mandrill import Mandrill
+from emailhook.providers.mandrill.webhook import Mandrill
 from support.signing import (
     MANDRILL_URL,
     assert_fields,

@@ -17,7 +17,7 @@ from emailhook.providers.base import (
     UnreadableBodyError,
     WebhookRequest,
 )
-from emailhook.providers.postal import Postal, load_public_key
+from emailhook.providers.postal.webhook import Postal, load_public_key
 from support.signing import (
     RsaSigner,
     assert_fields,

@@ -15,7 +15,7 @@ from emailhook.providers.base import (
     UnreadableBodyError,
     WebhookRequest,
 )
-from emailhook.providers.postmark import Postmark
+from emailhook.providers.postmark.webhook import Postmark
 from support.signing import basic_header, sample_bytes
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)

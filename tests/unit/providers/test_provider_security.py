@@ -22,19 +22,19 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import hashes
 
-from emailhook.providers.amazon_ses import AmazonSES
+from emailhook.providers.amazon_ses.webhook import AmazonSES
 from emailhook.providers.base import AuthenticationError, Provider, WebhookRequest
-from emailhook.providers.brevo import Brevo
-from emailhook.providers.mailersend import MailerSend
-from emailhook.providers.mailgun import Mailgun
-from emailhook.providers.mailjet import Mailjet
-from emailhook.providers.mandrill import Mandrill
-from emailhook.providers.postal import Postal
-from emailhook.providers.postmark import Postmark
-from emailhook.providers.resend import Resend
-from emailhook.providers.sendgrid import SendGrid
-from emailhook.providers.sparkpost import SparkPost
-from emailhook.providers.unisender_go import UnisenderGo
+from emailhook.providers.brevo.webhook import Brevo
+from emailhook.providers.mailersend.webhook import MailerSend
+from emailhook.providers.mailgun.webhook import Mailgun
+from emailhook.providers.mailjet.webhook import Mailjet
+from emailhook.providers.mandrill.webhook import Mandrill
+from emailhook.providers.postal.webhook import Postal
+from emailhook.providers.postmark.webhook import Postmark
+from emailhook.providers.resend.webhook import Resend
+from emailhook.providers.sendgrid.webhook import SendGrid
+from emailhook.providers.sparkpost.webhook import SparkPost
+from emailhook.providers.unisender_go.webhook import UnisenderGo
 from support.signing import (
     LocalServer,
     RsaSigner,

@@ -15,7 +15,7 @@ from emailhook.providers.base import (
     UnreadableBodyError,
     WebhookRequest,
 )
-from emailhook.providers.resend import Resend
+from emailhook.providers.resend.webhook import Resend
 from support.signing import sample_bytes, svix_headers, svix_secret
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)

@@ -15,7 +15,7 @@ from emailhook.providers.base import (
     UnreadableBodyError,
     WebhookRequest,
 )
-from emailhook.providers.sendgrid import SendGrid
+from emailhook.providers.sendgrid.webhook import SendGrid
 from support.signing import SendGridSigner, sample_bytes
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)

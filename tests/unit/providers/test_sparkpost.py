@@ -10,7 +10,7 @@ import pytest
 
 from emailhook.domain.vocabulary import ALREADY_SUPPRESSED, BounceClass, EventType, RejectReason
 from emailhook.providers.base import StoredRequest, UnreadableBodyError
-from emailhook.providers.sparkpost import BOUNCE_CLASSES, SparkPost
+from emailhook.providers.sparkpost.webhook import BOUNCE_CLASSES, SparkPost
 from support.signing import (
     assert_fields,
     basic,

@@ -11,7 +11,7 @@ import pytest
 
 from emailhook.domain.vocabulary import ALREADY_SUPPRESSED, BounceClass, EventType, RejectReason
 from emailhook.providers.base import AuthenticationError, StoredRequest, UnreadableBodyError
-from emailhook.providers.unisender_go import UnisenderGo
+from emailhook.providers.unisender_go.webhook import UnisenderGo
 from support.signing import (
     assert_fields,
     json_request,

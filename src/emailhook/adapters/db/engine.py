@@ -166,7 +166,7 @@ def migrate(settings: Settings) -> None:
     """Bring the schema up to date, on a connection without the web's short timeouts."""
     # Imported here: Alembic adds about 10 MB to a process, and web processes started by
     # `emailhook serve` never migrate (the server migrates once, before it starts them).
-    from emailhook.adapters.db.migrations import upgrade
+    from emailhook.adapters.db.schema import upgrade
 
     engine = create_db_engine(settings, lock_timeout_seconds=settings.worker_lock_timeout_seconds)
     try:

@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 
 from sqlalchemy import Engine
 
-from emailhook.adapters.intake.inbox import add_bodies
+from emailhook.adapters.inbox.bodies import add_bodies
 from emailhook.domain.inbox import NewBody
 
 

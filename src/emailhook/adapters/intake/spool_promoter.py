@@ -28,9 +28,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from emailhook.adapters.db.models import SpoolSegment
-from emailhook.adapters.intake.inbox import append_bodies
-from emailhook.adapters.intake.spool import MAGIC, SUFFIX, SpoolWriter, orphans, read_records
-from emailhook.clock import utcnow
+from emailhook.adapters.inbox.bodies import append_bodies
+from emailhook.adapters.intake.spool import SpoolWriter, orphans
+from emailhook.adapters.intake.spool_records import MAGIC, SUFFIX, read_records
+from emailhook.domain.clock import utcnow
 
 log = logging.getLogger("emailhook.spool")
 

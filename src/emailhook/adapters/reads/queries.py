@@ -16,7 +16,7 @@ from emailhook.adapters.db.models import (
     EmailCallback,
     SuppressedAddress,
 )
-from emailhook.clock import utcnow
+from emailhook.domain.clock import utcnow
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,17 +10,14 @@ each, with a pause: the worker's stores interleave.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from emailhook.adapters.db.batches import BATCH, in_batches
 from emailhook.adapters.db.models import EmailCallback, EventPrune
-
-#: events per delete: one short transaction each
-BATCH = 500
 
 
 def prunable(session: Session, before: datetime) -> int:
@@ -40,29 +37,27 @@ def prune(
 ) -> int:
     """Delete the events received before ``before``, ``batch`` a transaction, and record the
     prune (when it deleted any); return how many."""
-    total = 0
-    while True:
-        with sessions.begin() as session:
-            ids = list(
-                session.execute(
-                    select(EmailCallback.id)
-                    .where(EmailCallback.data_recebimento < before)
-                    .order_by(EmailCallback.id)
-                    .limit(batch)
-                ).scalars()
-            )
-            if ids:
-                session.execute(delete(EmailCallback).where(EmailCallback.id.in_(ids)))
-                if not total:  # recorded with the first batch: no deletion goes unrecorded
-                    session.add(EventPrune(ran_at=now, received_before=before, events=0))
-                    session.flush()
-                _count(session, before, len(ids))
-        if not ids:
-            return total
-        total += len(ids)
-        on_batch(len(ids))
-        if pause_seconds:
-            time.sleep(pause_seconds)  # leave the write lock to the worker between batches
+    recorded = False
+
+    def delete_and_count(session: Session, ids: list[int]) -> None:
+        nonlocal recorded
+        session.execute(delete(EmailCallback).where(EmailCallback.id.in_(ids)))
+        if not recorded:  # recorded with the first batch: no deletion goes unrecorded
+            session.add(EventPrune(ran_at=now, received_before=before, events=0))
+            session.flush()
+            recorded = True
+        _count(session, before, len(ids))
+
+    done = in_batches(
+        sessions,
+        EmailCallback.id,
+        EmailCallback.data_recebimento < before,
+        delete_and_count,
+        batch=batch,
+        pause_seconds=pause_seconds,
+        on_batch=on_batch,
+    )
+    return done.rows
 
 
 def _count(session: Session, before: datetime, events: int) -> None:

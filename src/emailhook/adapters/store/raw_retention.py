@@ -9,17 +9,14 @@ small batches, each its own transaction, with a pause: the worker's stores inter
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, func, null, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from emailhook.adapters.db.batches import BATCH, in_batches
 from emailhook.adapters.db.models import EmailCallback
-
-#: events per update: one short transaction each
-BATCH = 500
 
 
 def _old(before: datetime) -> ColumnElement[bool]:
@@ -41,24 +38,14 @@ def prune(
 ) -> int:
     """Drop the raw rest of events received before ``before``, ``batch`` a transaction;
     return how many."""
-    total = 0
-    while True:
-        with sessions.begin() as session:
-            ids = list(
-                session.execute(
-                    select(EmailCallback.id)
-                    .where(_old(before))
-                    .order_by(EmailCallback.id)
-                    .limit(batch)
-                ).scalars()
-            )
-            if ids:
-                session.execute(
-                    update(EmailCallback).where(EmailCallback.id.in_(ids)).values(raw_rest=null())
-                )
-        if not ids:
-            return total
-        total += len(ids)
-        on_batch(len(ids))
-        if pause_seconds:
-            time.sleep(pause_seconds)  # leave the write lock to the worker between batches
+    return in_batches(
+        sessions,
+        EmailCallback.id,
+        _old(before),
+        lambda session, ids: session.execute(
+            update(EmailCallback).where(EmailCallback.id.in_(ids)).values(raw_rest=null())
+        ),
+        batch=batch,
+        pause_seconds=pause_seconds,
+        on_batch=on_batch,
+    ).rows

@@ -163,10 +163,6 @@ def restore_removals(session: Session) -> None:
     add_lifts(session, collect_lifts((email, Lift.REMOVED, at) for email, at in rows))
 
 
-def suppression_of(session: Session, email: str) -> SuppressedAddress | None:
-    return session.get(SuppressedAddress, email)
-
-
 def record_removal(
     session: Session, email: str, *, at: datetime, operator: str, reason: str
 ) -> SuppressionRemoval:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from emailhook.adapters.db.engine import Database
-from emailhook.composition import cli_database, operations
+from emailhook.composition.commands import cli_database, operations
 from emailhook.service.operations import Operations
 from emailhook.settings import Settings
 

@@ -26,7 +26,7 @@ def inbox_group() -> None:
 @click.option(
     "--state", "states", multiple=True, type=_STATES, help="Default: dead and unrecognized."
 )
-@click.option("--limit", default=50, show_default=True, type=int)
+@click.option("--limit", default=50, show_default=True, type=int, help="Bodies listed at most.")
 def inbox_list(states: Sequence[str], limit: int) -> None:
     """List bodies, newest first, with their errors."""
     wanted = [BodyState(s) for s in states] or list(REPLAYABLE)
@@ -77,7 +77,7 @@ def inbox_replay(body_ids: Sequence[int], dead: bool, unrecognized: bool) -> Non
 
 
 @click.command()
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
 def backlog(as_json: bool) -> None:
     """Show the bodies by state, events stored, and what the spool holds not yet moved."""
     with reported():
@@ -90,7 +90,7 @@ def backlog(as_json: bool) -> None:
 
 
 @click.command()
-@click.option("--limit", default=20, show_default=True, type=int)
+@click.option("--limit", default=20, show_default=True, type=int, help="Rows printed at most.")
 @click.option("--contact", "qj_contact_id", type=int, help="Only this qj_contact_id.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def events(limit: int, qj_contact_id: int | None, as_json: bool) -> None:

@@ -15,7 +15,7 @@ from emailhook.entrypoints.cli import (
     state,
     suppressions,
 )
-from emailhook.observability.logs import configure_logging
+from emailhook.observability import configure
 
 
 @click.group()
@@ -23,7 +23,7 @@ from emailhook.observability.logs import configure_logging
 def main(ctx: click.Context) -> None:
     """emailhook: e-mail webhooks in, every event stored exactly once."""
     settings = load_settings()
-    configure_logging(settings=settings)
+    configure(settings, metrics=False)
     ctx.obj = settings
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
-from emailhook.composition import retention
+from emailhook.composition.pulls import retention
 from emailhook.entrypoints.cli.context import database, settings
 from emailhook.entrypoints.cli.errors import reported
 from emailhook.entrypoints.cli.progress import progress
-from emailhook.service.retention import Retention
+from emailhook.service.receive.retention import Retention
 
 
 @click.command("prune")

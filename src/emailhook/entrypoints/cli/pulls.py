@@ -8,10 +8,11 @@ import sys
 import click
 import orjson
 
-from emailhook.composition import cli_processor, reconciler, suppression_sync
+from emailhook.composition.commands import cli_processor
+from emailhook.composition.pulls import reconciler, suppression_sync
+from emailhook.domain.reconciliation_plan import parse_since
 from emailhook.entrypoints.cli.context import database, settings
 from emailhook.entrypoints.cli.errors import reported
-from emailhook.service.reconciliation_plan import parse_since
 
 log = logging.getLogger("emailhook.reconcile")
 

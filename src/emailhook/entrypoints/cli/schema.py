@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from emailhook.adapters.db.engine import create_db_engine, migrate
-from emailhook.adapters.db.migrations import check, upgrade
+from emailhook.adapters.db.schema import check, upgrade
 from emailhook.entrypoints.cli.context import settings
 
 

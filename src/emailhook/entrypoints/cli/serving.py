@@ -10,20 +10,20 @@ from collections.abc import Sequence
 import click
 
 from emailhook.adapters.db.engine import migrate
-from emailhook.composition import worker_services
 from emailhook.entrypoints.cli import supervisor
 from emailhook.entrypoints.cli.context import settings as current_settings
-from emailhook.entrypoints.worker import QUEUE, build_celery, celery_publisher
+from emailhook.entrypoints.web import operators
+from emailhook.entrypoints.worker.app import QUEUE, create_celery
+from emailhook.entrypoints.worker.background import start_relay
 from emailhook.observability.metrics import clear_metrics
-from emailhook.service import operators
-from emailhook.service.auth import require_authentication
 from emailhook.service.errors import ConfigurationError
+from emailhook.service.receive.auth import require_authentication
 from emailhook.settings import Settings
 
 
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--workers", default=1, show_default=True, type=int, help="Web server processes.")
 @click.option("--concurrency", default=2, show_default=True, type=int, help="Worker processes.")
 def run(host: str, port: int, workers: int, concurrency: int) -> None:
@@ -39,8 +39,8 @@ def run(host: str, port: int, workers: int, concurrency: int) -> None:
 
 
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--workers", default=2, show_default=True, type=int, help="Server processes.")
 @click.option("--threads", default=8, show_default=True, type=int, help="Threads per process.")
 @click.option("--target", default="emailhook:create_app", hidden=True, help="App factory.")
@@ -63,7 +63,9 @@ def serve(host: str, port: int, workers: int, threads: int, target: str) -> None
 
 
 @click.command(context_settings={"ignore_unknown_options": True})
-@click.option("--concurrency", "-c", default=2, show_default=True, type=int)
+@click.option(
+    "--concurrency", "-c", default=2, show_default=True, type=int, help="Worker processes."
+)
 @click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
 def worker(concurrency: int, celery_args: Sequence[str]) -> None:
     """Run a Celery worker on the email-webhook queue (with the relay)."""
@@ -75,9 +77,8 @@ def worker(concurrency: int, celery_args: Sequence[str]) -> None:
 @click.command()
 def relay() -> None:
     """Run only the relay (inbox -> queue), for workers started with EMAILHOOK_RELAY_IN_WORKER=0."""
-    services = worker_services(current_settings())
-    app = build_celery(services)
-    threads = services.start_relay(celery_publisher(app, services.settings.broker_timeout_seconds))
+    app = create_celery(current_settings())
+    threads = start_relay(app.services, app.publish)
     signal.signal(signal.SIGTERM, lambda *_: threads.stop.set())
     try:
         while threads.relay.is_alive():

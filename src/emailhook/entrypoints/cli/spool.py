@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from emailhook.entrypoints.cli.context import database
-from emailhook.service.spool_recovery import recover_folder
+from emailhook.service.receive.spool_recovery import recover_folder
 
 
 @click.group("spool")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import g, request
 
-from emailhook.entrypoints.web.services import current_services
+from emailhook.entrypoints.web.services import current_operators
 
 
 def operators_only() -> None:
@@ -12,6 +12,6 @@ def operators_only() -> None:
 
     The name of the operator (None when none are configured) is kept in ``g.operator``.
     """
-    g.operator = current_services().operators.verify(
+    g.operator = current_operators().verify(
         request.headers.get("Authorization"), remote_addr=request.remote_addr
     )

@@ -1,24 +1,29 @@
-"""The Flask app, assembled from ready-made services: blueprints, error mapping, request ids."""
+"""The Flask app: ``create_app`` builds a web process's services from settings and assembles
+the app from them (blueprints, error mapping, request ids); granian and ``flask --app emailhook``
+reach it through ``emailhook.create_app``."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import orjson
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
-from emailhook.composition import WebServices
+from emailhook.composition import load_settings
+from emailhook.composition.web import WebServices, web_services
 from emailhook.entrypoints.web import errors, ops, request_ids
 from emailhook.entrypoints.web.api import api
 from emailhook.entrypoints.web.dashboard import dashboard
+from emailhook.entrypoints.web.operators import OperatorAuth
 from emailhook.entrypoints.web.providers import providers
-from emailhook.entrypoints.web.services import EXTENSION
+from emailhook.entrypoints.web.services import EXTENSION, OPERATORS
 from emailhook.entrypoints.web.webhook import webhook
-from emailhook.observability.logs import configure_logging
-from emailhook.observability.metrics import configure_metrics
-from emailhook.service.auth import announce
+from emailhook.observability import configure
+from emailhook.service.receive.auth import announce
+from emailhook.settings import Settings
 
 
 class JSONProvider(DefaultJSONProvider):
@@ -42,16 +47,23 @@ class JSONProvider(DefaultJSONProvider):
             return super().dumps(obj, **kwargs)
 
 
+def create_app(settings: Settings | None = None) -> Flask:
+    """Return the web app for ``settings`` (default: this process's environment), this
+    process's observability configured first."""
+    settings = settings or load_settings()
+    configure(settings)
+    return build_app(web_services(settings))
+
+
 def build_app(services: WebServices) -> Flask:
     """Return the web app: ``POST /email``, the query API, the dashboard and friends."""
-    configure_logging(settings=services.settings)
     announce(services.auth)
-    configure_metrics(services.settings)
-    app = Flask("emailhook")
+    app = Flask("emailhook", root_path=str(Path(__file__).parent))  # templates/, static/
     app.json = JSONProvider(app)
     # Checked against Content-Length before reading, and while reading a chunked body.
     app.config["MAX_CONTENT_LENGTH"] = services.settings.max_body_bytes
     app.extensions[EXTENSION] = services
+    app.extensions[OPERATORS] = OperatorAuth.from_settings(services.settings)
     request_ids.init_app(app)
     errors.init_app(app)
     app.register_blueprint(webhook)

@@ -2,7 +2,7 @@
 
 Each view reads its parameters, calls read-only queries and renders a template; the replay
 button is the only write, POST only, from the dashboard's own pages. Every route asks for
-operator credentials (``service.operators``) when any are configured.
+operator credentials (``entrypoints.web.operators``) when any are configured.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from emailhook.adapters.reads import dashboard as dq
 from emailhook.adapters.reads import queries
 from emailhook.adapters.store import reconciliation
-from emailhook.clock import utcnow
 from emailhook.domain import rates
 from emailhook.domain.buckets import series
+from emailhook.domain.clock import utcnow
 from emailhook.domain.inbox import BodyState
 from emailhook.domain.statuses import EVENT_STATUSES
 from emailhook.domain.suppression import SuppressionReason
@@ -35,8 +35,8 @@ from emailhook.entrypoints.web.dashboard_forms import (
     search_term,
     sort_choice,
 )
-from emailhook.entrypoints.web.services import current_services
-from emailhook.service.operators import require_same_origin
+from emailhook.entrypoints.web.operators import require_same_origin
+from emailhook.entrypoints.web.services import current_operators, current_services
 
 log = logging.getLogger("emailhook.dashboard")
 
@@ -75,7 +75,7 @@ def _no_framing(response: Response) -> Response:
 
 
 def _page(template: str, **context: Any) -> str:
-    operators = current_services().operators
+    operators = current_operators()
     return render_template(
         f"dashboard/{template}", open_dashboard=not operators.configured, **context
     )

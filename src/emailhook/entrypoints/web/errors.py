@@ -7,6 +7,7 @@ import logging
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from emailhook.entrypoints.web.operators import REALM
 from emailhook.observability.metrics import RejectReason, record_rejected
 from emailhook.providers.base import AuthenticationError, ForbiddenSourceError
 from emailhook.service.errors import (
@@ -20,7 +21,6 @@ from emailhook.service.errors import (
     UnauthorizedError,
     UpstreamUnavailableError,
 )
-from emailhook.service.operators import REALM
 
 log = logging.getLogger("emailhook.http")
 

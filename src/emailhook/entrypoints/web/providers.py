@@ -12,7 +12,7 @@ from emailhook.entrypoints.web.webhook import read_body
 from emailhook.observability.logs import current_request_id
 from emailhook.observability.metrics import metrics
 from emailhook.providers.base import WebhookRequest
-from emailhook.service.webhooks import Answered
+from emailhook.service.receive.webhooks import Answered
 
 providers = Blueprint("providers", __name__)
 

@@ -11,7 +11,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from emailhook.entrypoints.web.services import current_services
 from emailhook.observability.logs import current_request_id
 from emailhook.observability.metrics import metrics
-from emailhook.service.auth import Credentials
+from emailhook.service.receive.auth import Credentials
 
 webhook = Blueprint("webhook", __name__)
 

@@ -1,0 +1,8 @@
+"""Infobip: its webhook side (``webhook.py``); its send side goes in ``send.py`` beside it.
+ Its other modules: parsing (reports, tracking, platform events), fields, channels
+(other channels' items), blocklist, logs (reconciliation), suppressions (its lists).
+"""
+
+from emailhook.providers.infobip.webhook import Infobip
+
+__all__ = ["Infobip"]

@@ -1,0 +1,61 @@
+"""Typed SQLAlchemy models, a module per part of the schema; every one is imported here, so
+that ``Base.metadata`` knows every table. Schema changes go through the Alembic migrations
+(``adapters/db/migrations``), which ``emailhook db check`` compares with these models."""
+
+from emailhook.adapters.db.models.base import (
+    NAMING_CONVENTION,
+    PROVIDER_CHARS,
+    VOCABULARY_CHARS,
+    Base,
+    BigId,
+    JSONDocument,
+    UTCDateTime,
+    table_of,
+)
+from emailhook.adapters.db.models.events import (
+    ROLLUP_TEXT_CHARS,
+    EmailCallback,
+    EventPrune,
+    EventRollup,
+    PlatformEventRow,
+)
+from emailhook.adapters.db.models.inbox import SPOOL_NAME_CHARS, InboxBody, SpoolSegment
+from emailhook.adapters.db.models.messages import PUBLIC_ID_CHARS, Message
+from emailhook.adapters.db.models.reconciliation import ReconcileRun, ReconcileWatermark
+from emailhook.adapters.db.models.state import (
+    ContactEmailCount,
+    ContactEmailState,
+    SuppressedAddress,
+    SuppressionEvidence,
+    SuppressionLift,
+    SuppressionRemoval,
+)
+
+__all__ = [
+    "NAMING_CONVENTION",
+    "PROVIDER_CHARS",
+    "PUBLIC_ID_CHARS",
+    "ROLLUP_TEXT_CHARS",
+    "SPOOL_NAME_CHARS",
+    "VOCABULARY_CHARS",
+    "Base",
+    "BigId",
+    "ContactEmailCount",
+    "ContactEmailState",
+    "EmailCallback",
+    "EventPrune",
+    "EventRollup",
+    "InboxBody",
+    "JSONDocument",
+    "Message",
+    "PlatformEventRow",
+    "ReconcileRun",
+    "ReconcileWatermark",
+    "SpoolSegment",
+    "SuppressedAddress",
+    "SuppressionEvidence",
+    "SuppressionLift",
+    "SuppressionRemoval",
+    "UTCDateTime",
+    "table_of",
+]

@@ -1,0 +1,41 @@
+"""The rules a process reads from its settings: retries, the soft-bounce rule, the relay's."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from emailhook.domain.suppression import SoftBounceRule
+from emailhook.service.receive.processing import RetryPolicy
+from emailhook.service.receive.relay import RelayPolicy
+from emailhook.settings import Settings
+
+
+def retry_policy(settings: Settings) -> RetryPolicy:
+    return RetryPolicy(
+        max_attempts=settings.max_attempts,
+        backoff_seconds=settings.retry_backoff_seconds,
+        backoff_max_seconds=settings.retry_backoff_max_seconds,
+    )
+
+
+def soft_bounce_rule(settings: Settings) -> SoftBounceRule:
+    return SoftBounceRule(
+        limit=settings.soft_bounce_limit,
+        window=timedelta(days=settings.soft_bounce_window_days),
+        suppress_for=(
+            timedelta(days=settings.soft_bounce_suppression_days)
+            if settings.soft_bounce_suppression_days > 0
+            else None
+        ),
+    )
+
+
+def relay_policy(settings: Settings) -> RelayPolicy:
+    return RelayPolicy(
+        batch_bodies=settings.relay_batch_bodies,
+        batch_events=settings.relay_batch_events,
+        max_in_flight_messages=settings.relay_max_in_flight,
+        redelivery_seconds=settings.redelivery_seconds,
+        max_deliveries=settings.max_deliveries,
+        poll_seconds=settings.relay_poll_seconds,
+    )

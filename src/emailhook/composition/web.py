@@ -1,0 +1,96 @@
+"""A web process's services: the intake with its durable writer, the providers' webhooks,
+the databases it writes and reads, the operators' service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from emailhook.adapters.db.engine import Database, open_database, open_read_only_database
+from emailhook.adapters.http_fetch import fetch as https_fetch
+from emailhook.adapters.intake.group_commit import GroupCommitWriter
+from emailhook.adapters.intake.spool import SpoolWriter
+from emailhook.adapters.intake.spool_promoter import SpoolPromoter
+from emailhook.composition.commands import operations
+from emailhook.providers.base import Fetch, Provider
+from emailhook.providers.infobip.webhook import NAME as INFOBIP
+from emailhook.providers.registry import PROVIDERS
+from emailhook.service.operations import Operations
+from emailhook.service.receive.auth import WebhookAuth, require_authentication
+from emailhook.service.receive.intake import BodyWriter, Intake
+from emailhook.service.receive.webhooks import ProviderWebhooks
+from emailhook.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class WebServices:
+    """What a web process serves with."""
+
+    settings: Settings
+    auth: WebhookAuth
+    intake: Intake
+    #: the writer: the inbox (with ``intake=database``), replays
+    database: Database
+    #: read-only: the query API, the dashboard, ``/metrics``
+    reads: Database
+    operations: Operations
+    #: the spool's promoter, when bodies are spooled
+    spool: SpoolPromoter | None
+    #: ``POST /webhooks/<provider>``: the enabled providers, built once
+    providers: ProviderWebhooks
+
+
+def provider_webhooks(
+    settings: Settings, intake: Intake, fetch: Fetch = https_fetch
+) -> ProviderWebhooks:
+    """Return the web process's providers: each enabled one built once from its settings
+    (keys decoded here), the others named with the variables that would enable them."""
+    enabled: dict[str, Provider] = {}
+    disabled: dict[str, tuple[str, ...]] = {}
+    for provider in PROVIDERS:
+        if provider.name == INFOBIP:  # POST /email's path, with WebhookAuth
+            continue
+        if settings.provider_enabled(provider.name):
+            enabled[provider.name] = provider(settings.provider_values(provider.name), fetch=fetch)
+        else:
+            disabled[provider.name] = tuple(
+                setting.variable(provider.name)
+                for setting in provider.settings
+                if setting.name in provider.enabled_by
+            )
+    return ProviderWebhooks(enabled, disabled, intake)
+
+
+def web_services(settings: Settings, *, fetch: Fetch = https_fetch) -> WebServices:
+    """Return a web process's services. Raises ConfigurationError in production when no
+    webhook authentication is configured. ``fetch`` reaches providers' hosts (SNS)."""
+    auth = require_authentication(settings)
+    database = open_database(
+        settings,
+        lock_timeout_seconds=settings.web_lock_timeout_seconds,
+        statement_timeout_seconds=settings.web_lock_timeout_seconds,
+    )
+    writer: BodyWriter
+    promoter: SpoolPromoter | None = None
+    if settings.intake == "spool":
+        promoter = SpoolPromoter(database.engine, settings.resolved_spool_dir)
+        writer = promoter.writer = SpoolWriter(
+            settings.resolved_spool_dir,
+            segment_bytes=settings.spool_segment_bytes,
+            on_new_segment=promoter.ensure_running,
+        )
+    else:
+        writer = GroupCommitWriter(database.engine)
+    intake = Intake(
+        writer, timeout=settings.web_lock_timeout_seconds, max_json_depth=settings.max_json_depth
+    )
+    reads = open_read_only_database(settings)
+    return WebServices(
+        settings=settings,
+        auth=auth,
+        intake=intake,
+        database=database,
+        reads=reads,
+        operations=operations(settings, database, reads),
+        spool=promoter,
+        providers=provider_webhooks(settings, intake, fetch),
+    )

@@ -1,0 +1,77 @@
+"""The threads a worker runs beside its pool: the relay (inbox -> queue), the spool sweep and
+the periodic jobs (reconciliation, suppression sync, prune): no Celery beat to run."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from celery import bootsteps
+
+from emailhook.composition.worker import WorkerServices
+from emailhook.entrypoints.worker.periodic import start_every
+from emailhook.service.receive.relay import Publish
+
+log = logging.getLogger("emailhook.worker")
+
+
+@dataclass(frozen=True, slots=True)
+class RelayThreads:
+    """The relay and the spool sweep of a worker; set ``stop`` to end both."""
+
+    relay: threading.Thread
+    stop: threading.Event
+
+
+def start_relay(services: WorkerServices, publish: Publish) -> RelayThreads:
+    """Start the relay, publishing through ``publish``, and the sweep of stopped web servers'
+    spools (web processes move their own)."""
+    relay = services.relay(publish)
+    stop = threading.Event()
+    thread = threading.Thread(target=relay.run_forever, args=(stop,), name="emailhook-relay")
+    thread.daemon = True
+    thread.start()
+    sweeper = services.sweeper()
+    threading.Thread(
+        target=sweeper.sweep_forever, args=(stop,), name="emailhook-spool-sweep", daemon=True
+    ).start()
+    return RelayThreads(thread, stop)
+
+
+def start_periodic(services: WorkerServices, stop: threading.Event) -> list[threading.Thread]:
+    """Start a thread for each periodic job the settings turn on; return them."""
+    return [
+        start_every(job.name, job.interval_seconds, job.run, stop) for job in services.periodic()
+    ]
+
+
+class BackgroundStep(bootsteps.StartStopStep):
+    """Starts the relay (unless ``EMAILHOOK_RELAY_IN_WORKER`` is off) and the periodic jobs in
+    the worker's main process, beside the pool; stops them with the worker."""
+
+    requires = ("celery.worker.components:Pool",)
+
+    def __init__(self, worker: Any, **kwargs: Any) -> None:
+        super().__init__(worker, **kwargs)
+        self._relay: RelayThreads | None = None
+        self._periodic_stop = threading.Event()
+        self._periodic: list[threading.Thread] = []
+
+    def start(self, worker: Any) -> None:
+        services: WorkerServices = worker.app.services
+        if services.settings.relay_in_worker:
+            self._relay = start_relay(services, worker.app.publish)
+            log.info("relay started")
+        self._periodic = start_periodic(services, self._periodic_stop)
+        if self._periodic:
+            log.info("started %s", ", ".join(t.name for t in self._periodic))
+
+    def stop(self, worker: Any) -> None:
+        self._periodic_stop.set()
+        for thread in self._periodic:
+            thread.join(timeout=10)
+        if self._relay:
+            self._relay.stop.set()
+            self._relay.relay.join(timeout=10)
