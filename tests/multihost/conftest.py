@@ -14,6 +14,7 @@ from support.hosts import Network, shaping_unavailable
 from support.hosts import unavailable as netns_unavailable
 from support.ledger import HOSTS_PUBLISHED
 from support.services import unavailable
+from support.stack import ahead_of_other_tests
 
 
 def _require_netns() -> None:
@@ -25,6 +26,14 @@ def _require_netns() -> None:
         reason = "no redis-server (apt-get install redis-server)"
     if reason is not None:
         unavailable("netns", f"multi-host tests skipped: {reason}")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def ahead() -> Iterator[None]:
+    """The multi-host scenarios (their stacks, servers and load) run ahead of the suite's
+    other workers: they assert answer latencies (support/stack.py, ahead_of_other_tests)."""
+    with ahead_of_other_tests():
+        yield
 
 
 @pytest.fixture
