@@ -16,7 +16,8 @@ from support.stack import Stack, wait_until
 
 from .conftest import POSTED_EVENTS, posted_bodies
 
-pytestmark = pytest.mark.browser
+# one worker runs them all against the module's one stack (pytest-xdist's loadgroup)
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 #: every bar of the chart: its status and count (zero bars carry no label)
 CHART_BARS = """

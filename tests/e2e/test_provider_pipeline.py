@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from support.provider_posts import Post, Senders
-from support.services import backend_urls
+from support.services import backend_urls, on_backend
 from support.signing import LocalServer, local_server
 from support.stack import Stack
 
@@ -32,7 +32,7 @@ def senders(sns_server: LocalServer) -> Senders:
     return made
 
 
-@pytest.fixture(scope="module", params=["sqlite+folder", "postgres+redis"])
+@pytest.fixture(scope="module", params=[on_backend("sqlite+folder"), on_backend("postgres+redis")])
 def stack(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, senders: Senders
 ) -> Iterator[Stack]:

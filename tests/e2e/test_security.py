@@ -25,7 +25,8 @@ from conftest import SEED_EVENTS
 from emailhook.adapters.db import body_encoding
 from support.stack import Stack, free_port, wait_until
 
-pytestmark = pytest.mark.e2e
+# one worker runs them all, and starts the module's secured stack once (pytest-xdist)
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e-security")]
 
 OLD_TOKEN, NEW_TOKEN = "tok-old-5d1c9e7a3b", "tok-new-8f2b6d4a0c"
 HMAC_KEY = "hmac-key-1a3c5e7g9i"

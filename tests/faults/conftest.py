@@ -9,7 +9,7 @@ import pytest
 
 from support.ledger import PUBLISHED
 from support.services import backend_urls
-from support.stack import Stack, StackFactory
+from support.stack import Stack, StackFactory, ahead_of_other_tests
 
 #: republish after 3 s instead of 60, retry a failed body after 0.2 s, dead after 3 failures
 FAULT_ENV = {
@@ -17,6 +17,14 @@ FAULT_ENV = {
     "EMAILHOOK_RETRY_BACKOFF_SECONDS": "0.2",
     "EMAILHOOK_MAX_ATTEMPTS": "3",
 }
+
+
+@pytest.fixture(scope="module", autouse=True)
+def ahead() -> Iterator[None]:
+    """The fault scenarios (their stacks, servers and load) run ahead of the suite's
+    other workers: they assert answer latencies (support/stack.py, ahead_of_other_tests)."""
+    with ahead_of_other_tests():
+        yield
 
 
 @pytest.fixture

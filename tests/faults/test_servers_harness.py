@@ -111,6 +111,7 @@ def test_postgres_immediate_stop_keeps_committed_rows() -> None:
     assert not workdir.exists()
 
 
+@pytest.mark.xdist_group("harness-rabbitmq")  # the module's node, started once
 def test_rabbit_restart_keeps_persistent_message(rabbit: RabbitServer) -> None:
     assert {rabbit.port, rabbit.dist_port}.isdisjoint(RESERVED_PORTS)
     name = f"harness-{uuid.uuid4().hex[:8]}"
@@ -138,6 +139,7 @@ def test_rabbit_restart_keeps_persistent_message(rabbit: RabbitServer) -> None:
         assert message.decode() == {"n": 1}
 
 
+@pytest.mark.xdist_group("harness-rabbitmq")
 def test_rabbit_kill_and_start(rabbit: RabbitServer) -> None:
     rabbit.kill()
     assert not port_open(rabbit.port)

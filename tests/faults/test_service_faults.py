@@ -7,7 +7,6 @@ restarted like a crash. Every scenario keeps a ledger and checks that each event
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -42,6 +41,13 @@ def rabbit() -> Iterator[RabbitServer]:
         yield server
 
 
+def rabbit_of(request: pytest.FixtureRequest) -> RabbitServer:
+    """The module's RabbitMQ node, started only for a scenario on RabbitMQ (a pytest-xdist
+    worker that runs none of them starts none)."""
+    server: RabbitServer = request.getfixturevalue("rabbit")
+    return server
+
+
 def test_redis_restarted_losing_its_data_loses_nothing(
     make_stack: StackFactory, shared_postgres: str
 ) -> None:
@@ -49,9 +55,9 @@ def test_redis_restarted_losing_its_data_loses_nothing(
         stack = make_stack(shared_postgres, redis.url).start()
         bodies = make_bodies(400)
         with Background(stack.base_url, bodies, duration=8) as load:
-            time.sleep(2)
+            load.wait_answered(100)  # 2 s of the load
             redis.stop()  # queued and unacked messages are gone with it
-            time.sleep(2)
+            load.wait_answered(100)  # accepted while Redis is down
             redis.restart()
         stack.wait_until_drained(timeout=90)
 
@@ -67,9 +73,9 @@ def test_rabbitmq_stopped_and_restarted_loses_nothing(
     stack = make_stack(shared_postgres, rabbit.url).start()
     bodies = make_bodies(400)
     with Background(stack.base_url, bodies, duration=10) as load:
-        time.sleep(2)
+        load.wait_answered(80)  # 2 s of the load
         rabbit.kill()  # as a crash: no clean close of connections
-        time.sleep(2)
+        load.wait_answered(80)  # accepted while RabbitMQ is down
         rabbit.start()
     stack.wait_until_drained(timeout=120)
 
@@ -83,19 +89,19 @@ def test_rabbitmq_stopped_and_restarted_loses_nothing(
 def test_a_broker_that_accepts_but_never_answers_keeps_acceptance_fast(
     make_stack: StackFactory,
     shared_postgres: str,
-    rabbit: RabbitServer,
+    request: pytest.FixtureRequest,
     broker: str,
     tmp_path: Path,
 ) -> None:
     with RedisServer().start() as redis:
-        target = redis if broker == "redis" else rabbit
+        target = redis if broker == "redis" else rabbit_of(request)
         with FaultProxy("127.0.0.1", target.port).start() as proxy:
             stack = make_stack(shared_postgres, proxy.url_for(target.url)).start()
             bodies = make_bodies(400)
             with Background(stack.base_url, bodies, duration=8) as load:
-                time.sleep(2)
+                load.wait_answered(100)  # 2 s of the load
                 proxy.set_mode("blackhole")  # connections stay open; nothing comes back
-                time.sleep(4)
+                load.wait_answered(200)  # 4 s of accepting while the broker hangs
                 proxy.set_mode("drop")  # the hung connections die; new ones work again
             stack.wait_until_drained(timeout=120)
 
@@ -107,16 +113,16 @@ def test_a_broker_that_accepts_but_never_answers_keeps_acceptance_fast(
 
 @pytest.mark.parametrize("broker", ["redis", "rabbitmq"])
 def test_postgres_crashed_and_restarted_loses_nothing(
-    make_stack: StackFactory, rabbit: RabbitServer, broker: str
+    make_stack: StackFactory, request: pytest.FixtureRequest, broker: str
 ) -> None:
     with PostgresServer().start() as postgres, RedisServer().start() as redis:
-        broker_url = redis.url if broker == "redis" else rabbit.url
+        broker_url = redis.url if broker == "redis" else rabbit_of(request).url
         stack = make_stack(postgres.url, broker_url).start()
         bodies = make_bodies(400)
         with Background(stack.base_url, bodies, duration=8) as load:
-            time.sleep(2)
+            load.wait_answered(100)  # 2 s of the load
             postgres.stop(mode="immediate")  # a crash: no shutdown checkpoint
-            time.sleep(2)
+            load.wait_answered(100)  # accepted while PostgreSQL is down
             postgres.start()
         stack.wait_until_drained(timeout=120)
 

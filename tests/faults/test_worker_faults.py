@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -30,7 +29,7 @@ def test_worker_killed_with_sigkill_repeatedly_loses_and_doubles_nothing(
     bodies = make_bodies(400)
     with Background(fault_stack.base_url, bodies, duration=8) as load:
         for _ in range(3):
-            time.sleep(2)
+            load.wait_answered(100)  # 2 s of the load
             fault_stack.processes["worker"].kill()  # SIGKILL, the whole process group
             fault_stack.start_worker()
     fault_stack.wait_until_drained(timeout=90)
@@ -99,7 +98,7 @@ def test_sqlite_locked_past_the_busy_timeout_slows_no_answer_and_loses_nothing(
     )
     bodies = make_bodies(300)
     with Background(stack.base_url, bodies, duration=6) as load:
-        time.sleep(1.5)
+        load.wait_answered(75)  # 1.5 s of the load
         with subprocess.Popen(
             [sys.executable, "-c", holder, str(database), "3"], stdout=subprocess.PIPE, text=True
         ) as lock:
@@ -142,7 +141,7 @@ def test_a_web_server_killed_under_load_loses_no_body_it_answered(
     stack = make_stack(f"sqlite:///{tmp_path / 'var' / 'emailhook.db'}", None).start()
     bodies = make_bodies(300)
     with Background(stack.base_url, bodies, duration=4) as load:
-        time.sleep(1.5)
+        load.wait_answered(110)  # 1.5 s of the load
         stack.processes["web"].kill()  # SIGKILL mid-load: its spool is left behind, unmoved
     # The worker's sweep takes over the dead process's spool file.
     stack.wait_until_drained(timeout=60)

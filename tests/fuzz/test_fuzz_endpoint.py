@@ -59,7 +59,7 @@ def app(
     with contextlib.ExitStack() as stack:
         database_url = None
         if request.param == "postgres":
-            database_url = stack.enter_context(fresh_postgres_database())
+            database_url = stack.enter_context(fresh_postgres_database(migrated=True))
         settings = Settings(
             env="production",
             data_dir=data_dir,

@@ -22,13 +22,14 @@ def clock() -> Clock:
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A migrated database: SQLite in ``tmp_path``, or PostgreSQL copied from a template."""
     if request.param == "sqlite":
         settings = Settings(data_dir=tmp_path, database_url=None)
         db = open_database(settings, lock_timeout_seconds=2)
         yield db
         db.engine.dispose()
         return
-    with fresh_postgres_database() as url:
+    with fresh_postgres_database(migrated=True) as url:
         db = open_database(Settings(database_url=url), lock_timeout_seconds=2)
         yield db
         db.engine.dispose()

@@ -48,7 +48,7 @@ def app(
         _seed(made, _bodies(seed_bodies))
         yield made
         return
-    with fresh_postgres_database() as url:
+    with fresh_postgres_database(migrated=True) as url:
         made = create_app(Settings(data_dir=tmp_path, database_url=url))
         _seed(made, _bodies(seed_bodies))
         yield made

@@ -62,7 +62,7 @@ def seeded_app(
     if request.param == "sqlite":
         yield _seeded(Settings(data_dir=data_dir), seed_bodies)
         return
-    with fresh_postgres_database() as url:
+    with fresh_postgres_database(migrated=True) as url:
         app = _seeded(Settings(data_dir=data_dir, database_url=url), seed_bodies)
         yield app
         app.extensions["emailhook"].database.engine.dispose()

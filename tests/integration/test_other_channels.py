@@ -43,7 +43,7 @@ def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
     if request.param == "sqlite":
         yield create_app(Settings(data_dir=tmp_path))
         return
-    with fresh_postgres_database() as url:
+    with fresh_postgres_database(migrated=True) as url:
         made = create_app(Settings(data_dir=tmp_path, database_url=url))
         yield made
         made.extensions["emailhook"].database.engine.dispose()

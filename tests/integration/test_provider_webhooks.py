@@ -226,7 +226,7 @@ def test_every_sample_of_every_provider_is_stored_once_and_reposts_store_nothing
     if backend == "sqlite":
         _every_sample_once(_app(tmp_path, senders), senders)
         return
-    with fresh_postgres_database() as url:
+    with fresh_postgres_database(migrated=True) as url:
         _every_sample_once(_app(tmp_path, senders, database_url=url), senders)
 
 

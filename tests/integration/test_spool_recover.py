@@ -127,7 +127,7 @@ def test_recovery_moves_only_what_the_lost_machine_had_not_moved(
 
 @pytest.fixture
 def postgres_database() -> Iterator[Database]:
-    with fresh_postgres_database() as url:
+    with fresh_postgres_database(migrated=True) as url:
         db = open_database(Settings(database_url=url), lock_timeout_seconds=10)
         yield db
         db.engine.dispose()

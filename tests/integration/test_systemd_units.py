@@ -8,11 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from emailhook.entrypoints.cli.main import main
 from emailhook.settings import Settings
+from support.services import unavailable
 
 UNITS = Path(__file__).resolve().parents[2] / "deploy" / "systemd"
 INSTALLED = "/opt/emailhook/.venv/bin/emailhook"
@@ -76,7 +76,7 @@ def test_web_and_worker_units_keep_spool_and_metrics_on_the_host() -> None:
 def test_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
-        pytest.skip("systemd-analyze is not installed (apt-get install systemd)")
+        unavailable("systemd", "systemd-analyze is not installed (apt-get install systemd)")
     emailhook = Path(sys.executable).with_name("emailhook")
     for unit in services():  # verify wants the ExecStart binary to exist: point it at ours
         text = unit.read_text().replace(INSTALLED, str(emailhook))

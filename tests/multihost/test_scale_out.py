@@ -25,7 +25,8 @@ from support.ledger import HOSTS_PUBLISHED, assert_exactly_once, assert_moved_on
 from support.netns import call_in
 from support.sender import Sender, delivery_reports
 
-pytestmark = pytest.mark.multihost
+# one worker runs every scenario on the module's one cluster (pytest-xdist's loadgroup)
+pytestmark = [pytest.mark.multihost, pytest.mark.xdist_group("multihost")]
 
 REPORTS = 3000
 
@@ -210,6 +211,7 @@ def test_redis_killed_and_restarted_empty_loses_and_doubles_nothing(scenario: Cl
     settle(scenario, sender, "redis-restarted-empty", spools(scenario, "web1", "web2"))
 
 
+@pytest.mark.usefixtures("link_shaping")  # before the scenario starts its processes
 def test_latency_and_loss_between_web_hosts_and_database(scenario: Cluster) -> None:
     sender = send(scenario, duration=30)
     sender.wait_answered(300)

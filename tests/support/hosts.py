@@ -71,6 +71,34 @@ def unavailable() -> str | None:
     return None
 
 
+_shaping: dict[str, str | None] = {}
+
+
+def shaping_unavailable() -> str | None:
+    """Why :class:`Shaper` cannot delay a link here, or None when it can (probed once, in a
+    namespace of its own): ``tc netem`` where the kernel has it, else iptables' NFQUEUE."""
+    if "reason" in _shaping:
+        return _shaping["reason"]
+    probe = f"{PREFIX}{os.getpid()}-shape"
+    reason: str | None = None
+    sh("ip", "netns", "add", probe)
+    try:
+        sh("ip", "-n", probe, "link", "set", "lo", "up")
+        netem = ["tc", "qdisc", "add", "dev", "lo", "root", "netem", "delay", "1ms"]
+        if sh("ip", "netns", "exec", probe, *netem, check=False).returncode != 0:
+            if shutil.which("iptables") is None:
+                reason = "no netem in this kernel and no iptables (apt-get install iptables)"
+            else:
+                rule = ["OUTPUT", "-o", "lo", "-j", "NFQUEUE", "--queue-num", "0", "--queue-bypass"]
+                made = sh("ip", "netns", "exec", probe, "iptables", "-A", *rule, check=False)
+                if made.returncode != 0:
+                    reason = f"no netem in this kernel and iptables' NFQUEUE failed: {made.stderr}"
+    finally:
+        sh("ip", "netns", "del", probe, check=False)
+    _shaping["reason"] = reason
+    return reason
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

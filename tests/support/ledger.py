@@ -159,6 +159,27 @@ class Background:
     def __exit__(self, *exc: object) -> None:
         self._thread.join()
 
+    @property
+    def answered(self) -> int:
+        """Bodies answered 200 so far."""
+        with self.ledger._lock:
+            return self.ledger.statuses[200]
+
+    def wait_answered(self, more: int, timeout: float = 60) -> None:
+        """Wait until ``more`` bodies beyond those answered now are answered 200, or the load
+        has ended.
+
+        Faults are triggered by the load's progress, not by the clock: on a busy machine the
+        load starts late and runs slow, and a fault timed by ``sleep`` could come before the
+        first request or after the last.
+        """
+        target = self.answered + more
+        deadline = time.monotonic() + timeout
+        while self.answered < target and self._thread.is_alive():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.answered} answered 200 of {target} awaited")
+            time.sleep(0.02)
+
 
 def stored_events(engine: Engine) -> Counter[str]:
     """Ledger ids of every stored email_callback row (a count above 1 is a duplicate)."""

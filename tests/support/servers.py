@@ -42,6 +42,7 @@ from typing import Literal, Self
 from urllib.parse import urlsplit, urlunsplit
 
 from support.netns import call_in, port_open_in
+from support.services import unavailable
 from support.stack import free_port, wait_until
 
 __all__ = [
@@ -290,6 +291,8 @@ class RedisServer(_Server):
         host: str = LOCALHOST,
         netns: str | None = None,
     ) -> None:
+        if shutil.which(binary) is None:
+            unavailable("redis", f"no {binary} (apt-get install redis-server)")
         super().__init__(port, host=host, netns=netns)
         self.binary = binary
         self.log = self.dir / "redis.log"
@@ -393,10 +396,10 @@ class RabbitServer(_Server):
     kind = "rabbitmq"
 
     def __init__(self, port: int | None = None, dist_port: int | None = None) -> None:
+        self.bindir = self._find_bindir()
         super().__init__(port)
         self.dist_port = dist_port if dist_port is not None else spare_port([self.port])
         self.node = f"ehtest{self.port}@localhost"
-        self.bindir = self._find_bindir()
         self.home = self.dir / "home"
         self.log_dir = self.dir / "log"
         self.mnesia_dir = self.dir / "mnesia"
@@ -426,7 +429,7 @@ class RabbitServer(_Server):
             return Path(RABBITMQ_BIN)
         found = shutil.which("rabbitmq-server")
         if not found:
-            raise RuntimeError("rabbitmq-server not found")
+            unavailable("rabbitmq", "no rabbitmq-server (apt-get install rabbitmq-server)")
         return Path(os.path.realpath(found)).parent
 
     @property
@@ -566,7 +569,7 @@ def postgres_bindir() -> Path:
     """The newest /usr/lib/postgresql/<version>/bin that has initdb (15 on this machine)."""
     found = glob.glob("/usr/lib/postgresql/*/bin/initdb")
     if not found:
-        raise RuntimeError("no /usr/lib/postgresql/*/bin/initdb: is postgresql installed?")
+        unavailable("postgres", "no /usr/lib/postgresql/*/bin/initdb (apt-get install postgresql)")
 
     def version(path: str) -> float:
         with contextlib.suppress(ValueError):
@@ -590,8 +593,8 @@ class PostgresServer(_Server):
         host: str = LOCALHOST,
         netns: str | None = None,
     ) -> None:
-        super().__init__(port, host=host, netns=netns)
         self.bindir = bindir or postgres_bindir()
+        super().__init__(port, host=host, netns=netns)
         self.data = self.dir / "data"
         self.log = self.dir / "postgres.log"
         self.ctl_log = self.dir / "pg_ctl.log"
