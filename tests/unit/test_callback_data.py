@@ -119,9 +119,11 @@ def test_callback_data_just_under_the_cap_is_decoded() -> None:
     ],
 )
 def test_hostile_python_literal_gives_none_without_raising(text: str) -> None:
-    started = time.perf_counter()
+    # A guard against a blow-up (a parser gone quadratic or exponential), not a speed target:
+    # this process's own CPU seconds, which the machine's other work does not inflate.
+    started = time.process_time()
     assert parse_callback_data(text) is None
-    assert time.perf_counter() - started < 2
+    assert time.process_time() - started < 2
 
 
 @pytest.mark.parametrize(
@@ -137,9 +139,9 @@ def test_hostile_python_literal_gives_none_without_raising(text: str) -> None:
     ],
 )
 def test_heavy_but_valid_python_literal_is_decoded_quickly_into_storable_json(text: str) -> None:
-    started = time.perf_counter()
+    started = time.process_time()
     data = parse_callback_data(text)
-    assert time.perf_counter() - started < 2
+    assert time.process_time() - started < 2
     assert data is not None
     json.dumps(data)
 

@@ -44,9 +44,9 @@ def test_masking_a_long_attacker_chosen_line_takes_linear_time(text: str) -> Non
     # for a 30 000-letter word).
     redactor = RedactingFilter()
     redactor.add_secrets(["some-secret-value"])
-    started = time.perf_counter()
+    started = time.process_time()
     redactor.redact(f"GET /email/{text}?token={text} Authorization: Basic {text} {text}")
-    assert time.perf_counter() - started < 1
+    assert time.process_time() - started < 1
 
 
 def test_filter_masks_configured_secrets_in_every_spelling() -> None:
