@@ -35,6 +35,7 @@ from emailhook.entrypoints.web.wsgi_bridge import (
     raw_query,
     read_at_most,
 )
+from emailhook.observability import configure
 from emailhook.observability.logs import bind_request_id, unbind_request_id
 from emailhook.service.receive.intake import Admission
 from emailhook.service.receive.webhooks import Answered
@@ -159,8 +160,11 @@ def _query_token(scope: Scope) -> str | None:
 
 
 def create_front() -> WebhookFront:
-    """Return the front of a web process for this process's settings (granian's factory)."""
-    services = web_services(load_settings())
+    """Return the front of a web process for this process's settings (granian's factory),
+    this process's observability configured first (log lines, masking, metrics' folder)."""
+    settings = load_settings()
+    configure(settings)
+    services = web_services(settings)
     flask = WsgiBridge(
         build_app(services),
         threads=services.settings.web_threads,
