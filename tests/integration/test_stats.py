@@ -5,16 +5,13 @@ stored events describe; a message opened three times is one opened message."""
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
-from emailhook.adapters.db.models import EmailCallback
-from emailhook.domain.message_outcomes import FINAL_FLAGS, FLAGS
+from support.message_oracle import expected_rates, messages_by_provider
 from support.provider_app import NOT_WEBHOOKS, App, _app
 from support.provider_posts import PROVIDER_NAMES, Senders
 from support.services import fresh_postgres_database
@@ -62,48 +59,6 @@ def post_all(app: App, senders: Senders, provider: str) -> None:
     assert len(app.processor.process(bodies).done) == len(bodies)
 
 
-def messages_of_events(app: App) -> dict[str, dict[str, int]]:
-    """The oracle: per provider, messages (provider, message id, recipient) by outcome,
-    read straight from the stored events."""
-    flags: dict[tuple[str, str, str], set[str]] = defaultdict(set)
-    with app.database.sessions() as session:
-        rows = session.execute(
-            select(
-                EmailCallback.provider,
-                EmailCallback.id_externo,
-                EmailCallback.email,
-                EmailCallback.event_type,
-            )
-        ).all()
-    for provider, message_id, email, event_type in rows:
-        if message_id and email:
-            seen = flags[(provider, message_id, email)]
-            if event_type in FLAGS:
-                seen.add(event_type)
-    counts: dict[str, dict[str, int]] = {}
-    for (provider, _, _), seen in flags.items():
-        mine = counts.setdefault(provider, dict.fromkeys(("messages", "final", *FLAGS), 0))
-        mine["messages"] += 1
-        mine["final"] += bool(seen & FINAL_FLAGS)
-        for flag in seen:
-            mine[flag] += 1
-    return counts
-
-
-def expected_rates(m: dict[str, int]) -> dict[str, float | None]:
-    def ratio(a: str, b: str) -> float | None:
-        return round(m[a] / m[b], 3) if m[b] else None
-
-    return {
-        "delivery": ratio("delivered", "final"),
-        "bounce": ratio("bounced", "final"),
-        "open": ratio("opened", "delivered"),
-        "click": ratio("clicked", "delivered"),
-        "complaint": ratio("complained", "delivered"),
-        "unsubscribe": ratio("unsubscribed", "delivered"),
-    }
-
-
 def stats(app: App, query: str) -> dict[str, Any]:
     answer = app.client.get(f"/stats?{query}")
     assert answer.status_code == 200, answer.get_json()
@@ -115,7 +70,7 @@ def test_each_providers_samples_give_its_messages_and_rates(
     app: App, senders: Senders, provider: str
 ) -> None:
     post_all(app, senders, provider)
-    expected = messages_of_events(app)[provider]
+    expected = messages_by_provider(app.database.engine)[provider]
     assert expected["messages"] > 0
     answer = stats(app, "by=provider")
     [group] = answer["groups"]
@@ -150,7 +105,7 @@ def _all_thirteen(app: App, senders: Senders) -> None:
 def _mixed(app: App, senders: Senders) -> None:
     for provider in ALL:
         post_all(app, senders, provider)
-    expected = messages_of_events(app)
+    expected = messages_by_provider(app.database.engine)
     answer = stats(app, "by=provider")
     assert {g["key"]["provider"]: g["messages"] for g in answer["groups"]} == expected
     total = {name: sum(m[name] for m in expected.values()) for name in expected["postmark"]}

@@ -22,7 +22,6 @@ from emailhook.adapters.reads import dashboard as dq
 from emailhook.adapters.reads import queries, stats
 from emailhook.adapters.store import reconciliation
 from emailhook.domain import message_outcomes as outcomes
-from emailhook.domain import rates
 from emailhook.domain.buckets import series
 from emailhook.domain.clock import utcnow
 from emailhook.domain.inbox import BodyState
@@ -95,21 +94,26 @@ def _page(template: str, **context: Any) -> str:
 
 @dashboard.get("/")
 def overview() -> str:
-    """Events per status over time, and the rates of the range."""
+    """Events per event type over time (each provider's own names as detail), and the rates
+    of the range's messages."""
     choice = range_choice(_args(), utcnow())
+    start, end = choice.span.start, choice.span.end
     with _reader().begin() as session:
-        hourly = dq.hourly_counts(session, choice.span.start, choice.span.end)
-    per_status = series(choice.span, hourly)
-    totals = {status: sum(counts) for status, counts in per_status.items()}
+        hourly = dq.hourly_counts(session, start, end)
+        detail = dq.provider_detail(session, start, end)
+        total = stats.stats(session, since=start, until=end).total
+    per_type = series(choice.span, hourly)
+    totals = {event_type: sum(counts) for event_type, counts in per_type.items()}
     return _page(
         "overview.html",
         choice=choice,
         presets=PRESETS,
-        chart=charts.status_chart(choice.span, per_status),
+        chart=charts.status_chart(choice.span, per_type),
         bars=len(choice.span) <= charts.BAR_LIMIT,
-        totals=[(s, totals[s]) for s in charts.ordered_statuses(list(totals))],
-        rates=rates.compute(totals),
-        definitions=[(d.name, rates.describe(d)) for d in rates.DEFINITIONS],
+        totals=[(t, totals[t], detail.get(t, {})) for t in charts.ordered_statuses(list(totals))],
+        rates=outcomes.rates(total.messages),
+        messages=total.messages,
+        definitions=RATE_DEFINITIONS,
     )
 
 
