@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from emailhook.adapters.db.models import Message
 from support.message_oracle import expected_rates, messages_by_provider
 from support.provider_app import NOT_WEBHOOKS, App, _app
 from support.provider_posts import PROVIDER_NAMES, Senders
@@ -111,6 +114,20 @@ def _mixed(app: App, senders: Senders) -> None:
     total = {name: sum(m[name] for m in expected.values()) for name in expected["postmark"]}
     assert answer["total"]["messages"] == total
     assert answer["total"]["rates"] == expected_rates(total)
+    # the events' filters in the vocabulary, and by a provider's own name
+    hard = app.client.get("/email-callbacks?bounce_class=hard&limit=1000").get_json()["items"]
+    assert hard
+    assert {item["bounce_class"] for item in hard} == {"hard"}
+    assert len({item["provider"] for item in hard}) > 5
+    postmark = app.client.get("/email-callbacks?provider=postmark&status=HardBounce").get_json()
+    assert [item["status"] for item in postmark["items"]] == ["HardBounce"]
+    infobip = app.client.get("/email-callbacks?status=delivered&limit=1000").get_json()["items"]
+    assert {(item["provider"], item["status"]) for item in infobip} == {("infobip", "DELIVERED")}
+    events_page = app.client.get("/dashboard/events?event_type=bounced&bounce_class=soft")
+    assert events_page.status_code == 200
+    html = events_page.get_data(as_text=True)
+    assert 'data-event-type="bounced"' in html
+    assert 'data-event-type="delivered"' not in html
     only = stats(app, "by=provider&provider=mailgun")
     assert [g["key"] for g in only["groups"]] == [{"provider": "mailgun"}]
     assert only["total"]["messages"] == expected["mailgun"]
@@ -157,3 +174,38 @@ def test_an_unknown_grouping_or_provider_is_a_400(app: App) -> None:
     empty = stats(app, "")
     assert empty["groups"] == [] or empty["groups"][0]["key"] == {}
     assert empty["total"]["rates"]["delivery"] is None
+
+
+def test_an_event_stamped_with_our_id_joins_the_message_the_send_side_made(app: App) -> None:
+    with app.database.sessions.begin() as session:
+        session.add(
+            Message(
+                public_id="msg_01JTEST",
+                provider=None,
+                provider_message_id=None,
+                email="bia@example.com",
+                campaign="julho",
+                created_at=datetime(2026, 1, 1, tzinfo=UTC),
+            )
+        )
+    report = {
+        "messageId": "ib-777",
+        "to": "bia@example.com",
+        "doneAt": "2026-01-01T00:00:00.000+0000",
+        "status": {"groupName": "DELIVERED"},
+        "callbackData": json.dumps({"emailhook_id": "msg_01JTEST"}),
+    }
+    body_id = int(
+        app.client.post("/email", data=json.dumps({"results": [report]})).get_json()["id"]
+    )
+    assert app.processor.process([body_id]).done == [body_id]
+    with app.database.sessions() as session:
+        rows = session.execute(select(Message.public_id, Message.delivered_at)).all()
+    assert len(rows) == 1  # joined, not a second message
+    assert rows[0].public_id == "msg_01JTEST"
+    assert rows[0].delivered_at is not None
+    # counted under the message's own campaign, as the send side recorded it
+    groups = {g["key"]["campaign"]: g for g in stats(app, "by=campaign")["groups"]}
+    group = groups["julho"]  # the event itself carries no campaign: its count is under ''
+    assert groups[""]["events"]["delivered"] == 1
+    assert group["messages"]["delivered"] == group["messages"]["messages"] == 1

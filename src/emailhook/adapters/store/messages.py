@@ -30,7 +30,7 @@ from emailhook.adapters.db.models import (
 from emailhook.adapters.store.events import StoredEvent
 from emailhook.domain.buckets import Bucket, floor
 from emailhook.domain.callback_data import parse_callback_data
-from emailhook.domain.message_outcomes import COUNTS, flag_of, new_flags
+from emailhook.domain.message_outcomes import COUNTS, FINAL_FLAGS, flag_of, new_flags
 
 #: the key in the sender's metadata that carries our message's ``public_id``
 PUBLIC_ID_FIELD = "emailhook_id"
@@ -72,6 +72,8 @@ class JoinedMessage:
     campaign: str | None
     creditor_name: str | None
     on: frozenset[str]
+    #: made by this join, its flags already written
+    fresh: bool = False
 
 
 def sighting_of(stored: StoredEvent) -> Sighting:
@@ -101,36 +103,33 @@ def record(session: Session, stored: Sequence[StoredEvent]) -> None:
 def record_sightings(session: Session, sightings: Sequence[Sighting]) -> None:
     """Join ``sightings`` to their messages; set each flag's first time; count what turned on."""
     joined = join_messages(session, sightings)
-    # per message: the first receipt time of each count this batch sees
-    seen: dict[int, dict[str, datetime]] = defaultdict(dict)
+    per_message: dict[int, list[Sighting]] = defaultdict(list)
+    by_id: dict[int, JoinedMessage] = {}
     for sighting, message in zip(sightings, joined, strict=True):
-        if message is None:
-            continue
-        firsts = seen[message.id]
-        names = ["messages"]
-        flag = flag_of(sighting.event_type)
-        if flag is not None:
-            names.append(flag)
-        for name in names:
-            if name not in firsts or sighting.received_at < firsts[name]:
-                firsts[name] = sighting.received_at
-    by_id = {m.id: m for m in joined if m is not None}
+        if message is not None:
+            per_message[message.id].append(sighting)
+            by_id[message.id] = message
     updates: list[dict[str, Any]] = []
     counts: Counter[tuple[Any, ...]] = Counter()
-    for message_id in sorted(seen):
-        message, firsts = by_id[message_id], seen[message_id]
-        turned_on = new_flags(message.on, frozenset(firsts))
-        if "final" in turned_on:
-            firsts["final"] = min(firsts[f] for f in turned_on if f in firsts)
-        if not turned_on:
-            continue
-        message.on = message.on | turned_on
-        row: dict[str, Any] = dict.fromkeys(COLUMN_OF.values())
-        row["message_id"] = message_id
+    for message_id in sorted(per_message):
+        message = by_id[message_id]
+        firsts = _firsts(per_message[message_id])
+        if message.fresh:  # made by this join with its flags: every one is new
+            turned_on, message.fresh = message.on, False
+        else:
+            turned_on = new_flags(message.on, frozenset(firsts))
+            if "final" in turned_on:
+                firsts["final"] = min(firsts[f] for f in turned_on if f in firsts)
+            if not turned_on:
+                continue
+            message.on = message.on | turned_on
+            row: dict[str, Any] = dict.fromkeys(COLUMN_OF.values())
+            row["message_id"] = message_id
+            for name in turned_on:
+                row[COLUMN_OF[name]] = firsts[name]
+            updates.append(row)
         for name in turned_on:
-            row[COLUMN_OF[name]] = firsts[name]
             counts[(*_rollup_key(firsts[name], message), name)] += 1
-        updates.append(row)
     if updates:
         session.connection().execute(_SET_FLAGS, updates)
     _add_rollup(session, counts)
@@ -140,16 +139,21 @@ def join_messages(session: Session, sightings: Sequence[Sighting]) -> list[Joine
     """Return each sighting's message (None: it names none), creating rows on first sight.
 
     By ``public_id`` first (a message we sent, whatever the provider called it), else by
-    (provider, provider message id, recipient). Rows are locked
-    for the transaction on PostgreSQL, so two workers never both turn on one flag.
+    (provider, provider message id, recipient). A row made here is made with the flags its
+    sightings turn on (``fresh``); rows found are locked for the transaction on PostgreSQL, so
+    two workers never both turn on one flag (one that loses the race to make a row finds it).
     """
     by_public = _by_public_id(session, {s.public_id for s in sightings if s.public_id})
-    wanted: dict[MessageKey, Sighting] = {}
+    wanted: dict[MessageKey, list[Sighting]] = defaultdict(list)
     for sighting in sightings:
         if sighting.key is not None and sighting.public_id not in by_public:
-            wanted.setdefault(sighting.key, sighting)
-    _insert_new(session, wanted)
+            wanted[sighting.key].append(sighting)
     by_key = _by_key(session, sorted(wanted))
+    missing = sorted(key for key in wanted if key not in by_key)
+    if missing:
+        by_key.update(_insert_new(session, {key: wanted[key] for key in missing}))
+        lost = [key for key in missing if key not in by_key]  # made meanwhile by another worker
+        by_key.update(_by_key(session, lost))
     joined: list[JoinedMessage | None] = []
     for sighting in sightings:
         message = by_public.get(sighting.public_id) if sighting.public_id else None
@@ -157,6 +161,20 @@ def join_messages(session: Session, sightings: Sequence[Sighting]) -> list[Joine
             message = by_key.get(sighting.key)
         joined.append(message)
     return joined
+
+
+def _firsts(sightings: Sequence[Sighting]) -> dict[str, datetime]:
+    """Return the first receipt time of each count the sightings of one message turn on."""
+    firsts: dict[str, datetime] = {}
+    for sighting in sightings:
+        flag = flag_of(sighting.event_type)
+        for name in ("messages", flag) if flag is not None else ("messages",):
+            if name not in firsts or sighting.received_at < firsts[name]:
+                firsts[name] = sighting.received_at
+    finals = [firsts[f] for f in FINAL_FLAGS if f in firsts]
+    if finals:
+        firsts["final"] = min(finals)
+    return firsts
 
 
 def rebuild(session: Session, batch_size: int = 20000) -> int:
@@ -247,23 +265,32 @@ def _by_key(session: Session, keys: Sequence[MessageKey]) -> dict[MessageKey, Jo
     return found
 
 
-def _insert_new(session: Session, wanted: dict[MessageKey, Sighting]) -> None:
-    rows = []
+def _insert_new(
+    session: Session, wanted: dict[MessageKey, list[Sighting]]
+) -> dict[MessageKey, JoinedMessage]:
+    """Make a row for each key with the flags its sightings turn on; return those made."""
+    rows, made = [], {}
     for key in sorted(wanted):
-        s = wanted[key]
-        rows.append(
-            (
-                s.provider,
-                s.provider_message_id,
-                s.email,
-                s.qj_contact_id,
-                s.campaign,
-                s.creditor_id,
-                s.creditor_name,
-                s.received_at,
-            )
+        first, firsts = wanted[key][0], _firsts(wanted[key])
+        values = {
+            "provider": first.provider,
+            "provider_message_id": first.provider_message_id,
+            "email": first.email,
+            "qj_contact_id": first.qj_contact_id,
+            "campaign": first.campaign,
+            "creditor_id": first.creditor_id,
+            "creditor_name": first.creditor_name,
+            "created_at": firsts["messages"],
+        }
+        values.update({column: firsts.get(name) for name, column in COLUMN_OF.items()})
+        rows.append(_INSERT.row(values))
+    for row_id, provider, message_id, email in _INSERT.returning(session.connection(), rows):
+        sighting = wanted[(provider, message_id, email)][0]
+        on = frozenset(_firsts(wanted[(provider, message_id, email)]))
+        made[(provider, message_id, email)] = JoinedMessage(
+            int(row_id), provider, sighting.campaign, sighting.creditor_name, on, fresh=True
         )
-    _INSERT.execute(session.connection(), rows)
+    return made
 
 
 def _rollup_key(at: datetime, message: JoinedMessage) -> tuple[Any, ...]:
@@ -301,6 +328,7 @@ _SET_FLAGS = (
     )
 )
 
+#: a new message with its flags; a key another worker made meanwhile comes back as nothing
 _INSERT = BulkInsert(
     "message",
     [
@@ -312,8 +340,9 @@ _INSERT = BulkInsert(
         ("creditor_id", Kind.TEXT),
         ("creditor_name", Kind.TEXT),
         ("created_at", Kind.TIME),
+        *((column, Kind.TIME) for column in COLUMN_OF.values()),
     ],
-    "ON CONFLICT DO NOTHING",
+    "ON CONFLICT DO NOTHING RETURNING id, provider, provider_message_id, email",
 )
 
 _ADD = BulkInsert(

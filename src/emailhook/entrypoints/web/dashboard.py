@@ -164,6 +164,7 @@ def events() -> str:
         statuses=EVENT_STATUSES,
         providers=params.PROVIDER_NAMES,
         event_types=params.EVENT_TYPES,
+        bounce_classes=params.BOUNCE_CLASSES,
     )
 
 
