@@ -157,6 +157,10 @@ class Stack:
             body = json.dumps(body)
         return httpx.post(f"{self.base_url}/email", content=body, timeout=10, **kwargs)
 
+    def post_to(self, path: str, body: bytes, **kwargs: Any) -> httpx.Response:
+        """POST ``body`` to ``path`` (a provider's ``/webhooks/<name>``)."""
+        return httpx.post(f"{self.base_url}{path}", content=body, timeout=10, **kwargs)
+
     @property
     def engine(self) -> Engine:
         if self._engine is None:

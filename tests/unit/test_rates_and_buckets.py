@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
-from emailhook.domain import rates
+from emailhook.domain import message_outcomes as outcomes
 from emailhook.domain.buckets import Bucket, Span, ceil, floor, series
 
 
@@ -14,47 +12,39 @@ def at(hour: int, minute: int = 0, day: int = 16) -> datetime:
     return datetime(2024, 7, day, hour, minute, tzinfo=UTC)
 
 
-def test_rates_divide_by_final_reports_and_by_deliveries() -> None:
-    counts = {
-        "DELIVERED": 80,
-        "UNDELIVERABLE": 10,
-        "EXPIRED": 5,
-        "REJECTED": 5,
-        "PENDING": 50,  # not final: in no denominator
-        "LATE_BOUNCE": 2,
-        "OPENED": 40,
-        "CLICKED": 8,
-        "COMPLAINED": 1,
-        "UNSUBSCRIBED": 4,
+def test_rates_divide_messages_by_final_outcomes_and_by_deliveries() -> None:
+    messages = {"final": 4, "delivered": 3, "bounced": 1, "opened": 2, "clicked": 1}
+    computed = outcomes.rates(messages)
+    assert computed == {
+        "delivery": 0.75,
+        "bounce": 0.25,
+        "open": 0.667,
+        "click": 0.333,
+        "complaint": 0.0,
+        "unsubscribe": 0.0,
     }
-    computed = rates.compute(counts)
-    assert computed.final_reports == 100
-    assert computed.delivered == 80
-    assert computed["delivery"] == pytest.approx(0.80)
-    assert computed["bounce"] == pytest.approx(0.12)  # (10 + 2) / 100
-    assert computed["open"] == pytest.approx(0.50)
-    assert computed["click"] == pytest.approx(0.10)
-    assert computed["complaint"] == pytest.approx(0.0125)
-    assert computed["unsubscribe"] == pytest.approx(0.05)
-    assert list(computed.values) == list(rates.RATE_NAMES)
+    assert list(computed) == list(outcomes.RATE_NAMES)
 
 
 def test_a_rate_with_nothing_to_divide_by_is_none_not_zero() -> None:
-    only_opens = rates.compute({"OPENED": 3, "PENDING": 2})
-    assert all(only_opens[name] is None for name in rates.RATE_NAMES)
-    assert rates.compute({})["delivery"] is None
-    assert rates.compute({"UNDELIVERABLE": 1})["delivery"] == 0.0
+    only_opens = outcomes.rates({"opened": 3})
+    assert all(only_opens[name] is None for name in outcomes.RATE_NAMES)
+    assert outcomes.rates({"final": 1, "bounced": 1})["delivery"] == 0.0
 
 
-def test_open_rate_counts_events_so_it_can_pass_one() -> None:
-    assert rates.compute({"DELIVERED": 1, "OPENED": 3})["open"] == 3.0
-
-
-def test_rates_are_described_as_formulas() -> None:
-    described = {d.name: rates.describe(d) for d in rates.DEFINITIONS}
-    assert described["delivery"] == "DELIVERED / (DELIVERED + UNDELIVERABLE + EXPIRED + REJECTED)"
-    assert described["bounce"].startswith("(UNDELIVERABLE + LATE_BOUNCE) / ")
-    assert described["open"] == "OPENED / DELIVERED"
+def test_a_flag_turns_on_once_and_final_with_the_first_final_outcome() -> None:
+    assert outcomes.new_flags(frozenset(), frozenset({"opened"})) == {"opened"}
+    assert outcomes.new_flags(frozenset({"opened"}), frozenset({"opened"})) == frozenset()
+    assert outcomes.new_flags(frozenset(), frozenset({"delivered", "opened"})) == {
+        "delivered",
+        "opened",
+        "final",
+    }
+    # a late bounce after a delivery: bounced turns on, the message was already final
+    late = outcomes.new_flags(frozenset({"delivered", "final"}), frozenset({"bounced"}))
+    assert late == {"bounced"}
+    assert outcomes.flag_of("deferred") is None
+    assert outcomes.flag_of("no such type") is None
 
 
 def test_floor_and_ceil_cut_to_whole_utc_buckets() -> None:

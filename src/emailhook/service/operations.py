@@ -21,7 +21,13 @@ from emailhook.adapters.db.models import InboxBody
 from emailhook.adapters.inbox import backlog
 from emailhook.adapters.intake.spool_promoter import spool_backlog
 from emailhook.adapters.reads.dashboard import events_stored
-from emailhook.adapters.store import contact_state, event_retention, rollup, suppressions
+from emailhook.adapters.store import (
+    contact_state,
+    event_retention,
+    messages,
+    rollup,
+    suppressions,
+)
 from emailhook.domain.clock import utcnow
 from emailhook.domain.inbox import BodyState
 from emailhook.domain.suppression import SoftBounceRule
@@ -149,6 +155,7 @@ class Operations:
         with self._transaction(self._database) as session:
             events = contact_state.rebuild(session, self._soft_bounces, on_batch=on_batch)
             rollup.rebuild(session)
+            messages.rebuild(session)
         return events
 
     def events_pruned_before(self) -> datetime | None:

@@ -27,29 +27,34 @@ GROUPINGS: dict[str, tuple[str, ...]] = {
 def hourly_counts(
     session: Session, start: datetime, end: datetime
 ) -> list[tuple[datetime, str, int]]:
-    """Return (hour, status, events) for every hour of [start, end) that has events."""
+    """Return (hour, event type, events) for every hour of [start, end) that has events."""
     rows = session.execute(
-        select(EventRollup.bucket_hour, EventRollup.status, func.sum(EventRollup.events))
+        select(EventRollup.bucket_hour, EventRollup.event_type, func.sum(EventRollup.events))
         .where(EventRollup.bucket_hour >= start, EventRollup.bucket_hour < end)
-        .group_by(EventRollup.bucket_hour, EventRollup.status)
+        .group_by(EventRollup.bucket_hour, EventRollup.event_type)
     ).all()
-    return [(hour, status, int(n)) for hour, status, n in rows]
+    return [(hour, event_type, int(n)) for hour, event_type, n in rows]
 
 
-def grouped_counts(
-    session: Session, start: datetime, end: datetime, grouping: str
-) -> dict[tuple[str, ...], dict[str, int]]:
-    """Return events per status for each group (e.g. each campaign) within [start, end)."""
-    columns = [getattr(EventRollup, name) for name in GROUPINGS[grouping]]
+def provider_detail(
+    session: Session, start: datetime, end: datetime
+) -> dict[str, dict[str, dict[str, int]]]:
+    """Return, per event type within [start, end), its events per provider and, within each
+    provider, per the provider's own status name: the detail behind the overview's words."""
     rows = session.execute(
-        select(*columns, EventRollup.status, func.sum(EventRollup.events))
+        select(
+            EventRollup.event_type,
+            EventRollup.provider,
+            EventRollup.status,
+            func.sum(EventRollup.events),
+        )
         .where(EventRollup.bucket_hour >= start, EventRollup.bucket_hour < end)
-        .group_by(*columns, EventRollup.status)
+        .group_by(EventRollup.event_type, EventRollup.provider, EventRollup.status)
     ).all()
-    found: dict[tuple[str, ...], dict[str, int]] = {}
-    for row in rows:
-        *group, status, n = row
-        found.setdefault(tuple(group), {})[status] = int(n)
+    found: dict[str, dict[str, dict[str, int]]] = {}
+    for event_type, provider, status, n in rows:
+        statuses = found.setdefault(event_type, {}).setdefault(provider, {})
+        statuses[status] = statuses.get(status, 0) + int(n)
     return found
 
 

@@ -30,6 +30,8 @@ class CallbackFilter:
     #: who sent it (a registry name) and what happened (``domain.vocabulary.EventType``)
     provider: str | None = None
     event_type: str | None = None
+    #: how final a bounce or rejection was (``domain.vocabulary.BounceClass``)
+    bounce_class: str | None = None
     #: on ``data_recebimento``: since inclusive, until exclusive
     since: datetime | None = None
     until: datetime | None = None
@@ -121,6 +123,7 @@ def list_callbacks(
         (where.id_externo, EmailCallback.id_externo.__eq__),
         (where.provider, EmailCallback.provider.__eq__),
         (where.event_type, EmailCallback.event_type.__eq__),
+        (where.bounce_class, EmailCallback.bounce_class.__eq__),
         (where.since, EmailCallback.data_recebimento.__ge__),
         (where.until, EmailCallback.data_recebimento.__lt__),
         (before_id, EmailCallback.id.__lt__),

@@ -1,4 +1,5 @@
-"""The read-only query API: stored events, per-contact status, the suppression list."""
+"""The read-only query API: stored events, per-contact status, the suppression list, and the
+numbers (``GET /stats``)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import NotFound
 
-from emailhook.adapters.reads import queries
+from emailhook.adapters.reads import queries, stats
 from emailhook.domain.suppression import SuppressionReason
 from emailhook.entrypoints.web import params
 from emailhook.entrypoints.web.access import operators_only
@@ -44,6 +45,18 @@ def list_email_callbacks() -> Response:
         items, more = queries.list_callbacks(session, where, limit=_limit(), before_id=before)
     next_cursor = params.encode_cursor(items[-1].id) if more else None
     return jsonify(items=items, next_cursor=next_cursor)
+
+
+@api.get("/stats")
+def show_stats() -> Response:
+    """Events by type, messages by outcome and the rates, per group, within a window."""
+    args = request.args
+    by = params.choice(args, "by", list(stats.GROUPINGS)) or "none"
+    provider = params.choice(args, "provider", params.PROVIDER_NAMES)
+    since, until = params.instant(args, "since"), params.instant(args, "until")
+    with _sessions().begin() as session:
+        found = stats.stats(session, since=since, until=until, by=by, provider=provider)
+    return jsonify(found.as_dict())
 
 
 @api.get("/contacts/<qj_contact_id>")

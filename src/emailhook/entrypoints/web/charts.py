@@ -15,20 +15,23 @@ from collections.abc import Mapping, Sequence
 from html import escape
 
 from emailhook.domain.buckets import Bucket, Span
-from emailhook.domain.statuses import InfobipStatus as S
+from emailhook.domain.vocabulary import EventType as T
 
-#: the order (and colour) of statuses in a chart: delivery, engagement, then trouble
+#: the order (and colour) of event types in a chart: delivery, engagement, then trouble
 STATUS_COLOURS: dict[str, str] = {
-    S.DELIVERED: "#2e7d32",
-    S.OPENED: "#66bb6a",
-    S.CLICKED: "#1e88e5",
-    S.PENDING: "#9e9e9e",
-    S.UNDELIVERABLE: "#e53935",
-    S.LATE_BOUNCE: "#b71c1c",
-    S.EXPIRED: "#fb8c00",
-    S.REJECTED: "#8d6e63",
-    S.UNSUBSCRIBED: "#8e24aa",
-    S.COMPLAINED: "#000000",
+    T.DELIVERED: "#2e7d32",
+    T.OPENED: "#66bb6a",
+    T.CLICKED: "#1e88e5",
+    T.QUEUED: "#9e9e9e",
+    T.SENT: "#b0bec5",
+    T.DEFERRED: "#ffb74d",
+    T.AUTORESPONDED: "#90a4ae",
+    T.BOUNCED: "#e53935",
+    T.FAILED: "#fb8c00",
+    T.REJECTED: "#8d6e63",
+    T.UNSUBSCRIBED: "#8e24aa",
+    T.SUBSCRIBED: "#26a69a",
+    T.COMPLAINED: "#000000",
 }
 _OTHER_COLOUR = "#cfd8dc"
 #: up to this many buckets a chart is stacked bars, each carrying its count; beyond, a stacked
@@ -57,7 +60,7 @@ def colour(status: str) -> str:
 
 
 def status_chart(span: Span, series: Mapping[str, list[int]]) -> str:
-    """Return an inline SVG: events per status (stacked) in each bucket of ``span``."""
+    """Return an inline SVG: events per event type (stacked) in each bucket of ``span``."""
     statuses = ordered_statuses([s for s in series if any(series[s])])
     labels = [start.strftime(_LABEL_FORMAT[span.bucket]) for start in span.starts()]
     totals = [sum(series[s][i] for s in statuses) for i in range(len(labels))]
@@ -65,7 +68,7 @@ def status_chart(span: Span, series: Mapping[str, list[int]]) -> str:
     plot = _Plot(len(labels), top)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}"'
-        ' class="status-chart" role="img" aria-label="events per status"'
+        ' class="status-chart" role="img" aria-label="events per event type"'
         ' font-family="system-ui, sans-serif" font-size="11">',
         *_y_axis(plot, top),
         *_x_axis(plot, labels),

@@ -19,9 +19,9 @@ from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from emailhook.adapters.reads import dashboard as dq
-from emailhook.adapters.reads import queries
+from emailhook.adapters.reads import queries, stats
 from emailhook.adapters.store import reconciliation
-from emailhook.domain import rates
+from emailhook.domain import message_outcomes as outcomes
 from emailhook.domain.buckets import series
 from emailhook.domain.clock import utcnow
 from emailhook.domain.inbox import BodyState
@@ -49,7 +49,18 @@ DEAD_LIMIT = 100
 #: reconciliation runs the pipeline page shows
 RUNS_LIMIT = 10
 #: what the campaign table sorts by: a rate, or a count
-SORT_COLUMNS = ["name", "events", "final_reports", "delivered", *rates.RATE_NAMES]
+SORT_COLUMNS = ["name", "events", "messages", "final", "delivered", *outcomes.RATE_NAMES]
+#: the campaign page's ``by`` -> ``GET /stats``'s ``by``
+CAMPAIGN_GROUPINGS = {
+    "campaign": "campaign",
+    "creditor": "creditor",
+    "campaign_creditor": "campaign,creditor",
+    "provider": "provider",
+}
+#: each rate and what it divides, for the pages that explain them
+RATE_DEFINITIONS = [
+    (r.name, f"messages {r.numerator} / messages {r.denominator}") for r in outcomes.RATES
+]
 #: no script runs on these pages; the chart's SVG (``charts``) styles itself with attributes
 CSP = (
     "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
@@ -83,21 +94,26 @@ def _page(template: str, **context: Any) -> str:
 
 @dashboard.get("/")
 def overview() -> str:
-    """Events per status over time, and the rates of the range."""
+    """Events per event type over time (each provider's own names as detail), and the rates
+    of the range's messages."""
     choice = range_choice(_args(), utcnow())
+    start, end = choice.span.start, choice.span.end
     with _reader().begin() as session:
-        hourly = dq.hourly_counts(session, choice.span.start, choice.span.end)
-    per_status = series(choice.span, hourly)
-    totals = {status: sum(counts) for status, counts in per_status.items()}
+        hourly = dq.hourly_counts(session, start, end)
+        detail = dq.provider_detail(session, start, end)
+        total = stats.stats(session, since=start, until=end).total
+    per_type = series(choice.span, hourly)
+    totals = {event_type: sum(counts) for event_type, counts in per_type.items()}
     return _page(
         "overview.html",
         choice=choice,
         presets=PRESETS,
-        chart=charts.status_chart(choice.span, per_status),
+        chart=charts.status_chart(choice.span, per_type),
         bars=len(choice.span) <= charts.BAR_LIMIT,
-        totals=[(s, totals[s]) for s in charts.ordered_statuses(list(totals))],
-        rates=rates.compute(totals),
-        definitions=[(d.name, rates.describe(d)) for d in rates.DEFINITIONS],
+        totals=[(t, totals[t], detail.get(t, {})) for t in charts.ordered_statuses(list(totals))],
+        rates=outcomes.rates(total.messages),
+        messages=total.messages,
+        definitions=RATE_DEFINITIONS,
     )
 
 
@@ -105,25 +121,28 @@ def overview() -> str:
 def campaigns() -> str:
     """The rates per campaign, creditor, or both, sortable: the worst one is a click away."""
     choice = range_choice(_args(), utcnow())
-    grouping = params.choice(_args(), "by", list(dq.GROUPINGS)) or "campaign"
+    grouping = params.choice(_args(), "by", list(CAMPAIGN_GROUPINGS)) or "campaign"
     column, descending = sort_choice(_args(), SORT_COLUMNS, "bounce")
     with _reader().begin() as session:
-        groups = dq.grouped_counts(session, choice.span.start, choice.span.end, grouping)
-    rows = _sorted(
-        [GroupRow.of(names, counts) for names, counts in groups.items()], column, descending
-    )
+        found = stats.stats(
+            session,
+            since=choice.span.start,
+            until=choice.span.end,
+            by=CAMPAIGN_GROUPINGS[grouping],
+        )
+    rows = [GroupRow.of(group) for group in found.groups]
     return _page(
         "campaigns.html",
         choice=choice,
         presets=PRESETS,
         grouping=grouping,
-        groupings=list(dq.GROUPINGS),
+        groupings=list(CAMPAIGN_GROUPINGS),
         columns=dq.GROUPINGS[grouping],
         rows=_sorted(rows, column, descending),
         sort=column,
         descending=descending,
-        rate_names=rates.RATE_NAMES,
-        definitions=[(d.name, rates.describe(d)) for d in rates.DEFINITIONS],
+        rate_names=outcomes.RATE_NAMES,
+        definitions=RATE_DEFINITIONS,
     )
 
 
@@ -145,6 +164,7 @@ def events() -> str:
         statuses=EVENT_STATUSES,
         providers=params.PROVIDER_NAMES,
         event_types=params.EVENT_TYPES,
+        bounce_classes=params.BOUNCE_CLASSES,
     )
 
 
@@ -245,15 +265,21 @@ def replay(body_id: int) -> WerkzeugResponse:
 
 @dataclass(frozen=True, slots=True)
 class GroupRow:
-    """One line of the campaign table: a group's names, counts and rates."""
+    """One line of the campaign table: a group's names, event total, message counts, rates."""
 
     names: tuple[str, ...]
     events: int
-    rates: rates.Rates
+    messages: dict[str, int]
+    rates: dict[str, float | None]
 
     @classmethod
-    def of(cls, names: tuple[str, ...], counts: dict[str, int]) -> GroupRow:
-        return cls(names, sum(counts.values()), rates.compute(counts))
+    def of(cls, group: stats.Group) -> GroupRow:
+        return cls(
+            tuple(group.key.values()),
+            sum(group.events.values()),
+            dict(group.messages),
+            outcomes.rates(group.messages),
+        )
 
     @property
     def name(self) -> str:
@@ -264,8 +290,8 @@ class GroupRow:
             return self.name
         if column == "events":
             return self.events
-        if column in ("final_reports", "delivered"):
-            return int(getattr(self.rates, column))
+        if column in self.messages:
+            return self.messages[column]
         return self.rates[column]
 
 

@@ -10,13 +10,14 @@ from datetime import datetime
 from emailhook.adapters.reads.queries import CallbackFilter
 from emailhook.domain.instants import parse_instant
 from emailhook.domain.statuses import EVENT_STATUSES
-from emailhook.domain.vocabulary import EventType
+from emailhook.domain.vocabulary import BounceClass, EventType
 from emailhook.providers.registry import BY_NAME
 from emailhook.service.errors import InvalidQueryError
 
 #: the values the ``provider`` and ``event_type`` filters take
 PROVIDER_NAMES: tuple[str, ...] = tuple(BY_NAME)
 EVENT_TYPES: tuple[str, ...] = tuple(t.value for t in EventType)
+BOUNCE_CLASSES: tuple[str, ...] = tuple(c.value for c in BounceClass)
 
 #: the range of a PostgreSQL BIGINT (ids, qj_contact_id)
 BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
@@ -108,6 +109,16 @@ def decode_cursor(args: Mapping[str, str]) -> str | None:
     return value
 
 
+def provider_status(args: Mapping[str, str]) -> str | None:
+    """Return the ``status`` filter: a provider's own event name as stored (Postmark's
+    ``HardBounce``, SendGrid's ``dropped``); Infobip's statuses case-insensitively."""
+    raw = text(args, "status")
+    if raw is None:
+        return None
+    infobip = {s.casefold(): s for s in EVENT_STATUSES}.get(raw.strip().casefold())
+    return infobip or raw.strip()
+
+
 def callback_filter(args: Mapping[str, str]) -> CallbackFilter:
     """The event filters shared by ``GET /email-callbacks`` and the dashboard's events page."""
     email = text(args, "email")
@@ -115,10 +126,11 @@ def callback_filter(args: Mapping[str, str]) -> CallbackFilter:
         qj_contact_id=integer(args, "qj_contact_id"),
         # Addresses are stored lower-cased (domain.parsing), so the filter is too.
         email=email.lower() if email is not None else None,
-        status=choice(args, "status", EVENT_STATUSES),
+        status=provider_status(args),
         id_externo=text(args, "id_externo"),
         provider=choice(args, "provider", PROVIDER_NAMES),
         event_type=choice(args, "event_type", EVENT_TYPES),
+        bounce_class=choice(args, "bounce_class", BOUNCE_CLASSES),
         since=instant(args, "since"),
         until=instant(args, "until"),
     )

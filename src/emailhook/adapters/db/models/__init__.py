@@ -20,7 +20,7 @@ from emailhook.adapters.db.models.events import (
     PlatformEventRow,
 )
 from emailhook.adapters.db.models.inbox import SPOOL_NAME_CHARS, InboxBody, SpoolSegment
-from emailhook.adapters.db.models.messages import PUBLIC_ID_CHARS, Message
+from emailhook.adapters.db.models.messages import PUBLIC_ID_CHARS, Message, MessageRollup
 from emailhook.adapters.db.models.reconciliation import ReconcileRun, ReconcileWatermark
 from emailhook.adapters.db.models.state import (
     ContactEmailCount,
@@ -48,6 +48,7 @@ __all__ = [
     "InboxBody",
     "JSONDocument",
     "Message",
+    "MessageRollup",
     "PlatformEventRow",
     "ReconcileRun",
     "ReconcileWatermark",

@@ -40,6 +40,20 @@ class Message(Base):
     creditor_name: Mapped[str | None] = mapped_column(Text)
     #: when the send API accepted it, or when its first event was received
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # What happened to it (``domain.message_outcomes``): each flag is the receipt time of the
+    # first event that turned it on, NULL while off; set once, never cleared.
+    #: the first event heard of it (its ``messages`` count in the rollup)
+    first_event_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: the first final outcome (delivered, bounced, rejected or failed)
+    final_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    bounced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    rejected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    clicked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    complained_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (
         Index(
@@ -50,3 +64,30 @@ class Message(Base):
             unique=True,
         ),
     )
+
+
+class MessageRollup(Base):
+    """Messages counted per hour, provider, campaign and creditor, for ``GET /stats``.
+
+    ``messages`` counts a message in the hour its row was made by an event; each flag count
+    counts it in the hour that flag first turned on (``message.<flag>_at``). The worker adds
+    to it in the transaction that turns the flags on, so a repeat or a third open never counts
+    again. Missing values are '' so that each key has one row.
+    """
+
+    __tablename__ = "message_rollup"
+
+    bucket_hour: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(PROVIDER_CHARS), primary_key=True)
+    campaign: Mapped[str] = mapped_column(Text, primary_key=True)
+    creditor_name: Mapped[str] = mapped_column(Text, primary_key=True)
+    messages: Mapped[int] = mapped_column(BigInteger, default=0)
+    final: Mapped[int] = mapped_column(BigInteger, default=0)
+    delivered: Mapped[int] = mapped_column(BigInteger, default=0)
+    bounced: Mapped[int] = mapped_column(BigInteger, default=0)
+    rejected: Mapped[int] = mapped_column(BigInteger, default=0)
+    failed: Mapped[int] = mapped_column(BigInteger, default=0)
+    opened: Mapped[int] = mapped_column(BigInteger, default=0)
+    clicked: Mapped[int] = mapped_column(BigInteger, default=0)
+    complained: Mapped[int] = mapped_column(BigInteger, default=0)
+    unsubscribed: Mapped[int] = mapped_column(BigInteger, default=0)
