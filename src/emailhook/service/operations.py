@@ -21,7 +21,13 @@ from emailhook.adapters.db.models import InboxBody
 from emailhook.adapters.inbox import backlog
 from emailhook.adapters.intake.spool_promoter import spool_backlog
 from emailhook.adapters.reads.dashboard import events_stored
-from emailhook.adapters.store import contact_state, event_retention, rollup, suppressions
+from emailhook.adapters.store import (
+    contact_state,
+    event_retention,
+    flagged_events,
+    rollup,
+    suppressions,
+)
 from emailhook.domain.clock import utcnow
 from emailhook.domain.inbox import BodyState
 from emailhook.domain.suppression import SoftBounceRule
@@ -147,9 +153,17 @@ class Operations:
         Everything is rebuilt from events, removals and imported lists, never from the
         inbox: pruned bodies take nothing with them."""
         with self._transaction(self._database) as session:
-            events = contact_state.rebuild(session, self._soft_bounces, on_batch=on_batch)
+            events = contact_state.rebuild(
+                session, self._soft_bounces, on_batch=on_batch, now=self._clock()
+            )
             rollup.rebuild(session)
         return events
+
+    def flagged_events(self, limit: int = 20) -> tuple[int, list[int]]:
+        """Return how many stored events are flagged (kept, left out of contact state and
+        suppressions: their recipient is not an e-mail address), and the first ids."""
+        with self._transaction(self._reads) as session:
+            return flagged_events.flagged(session, limit)
 
     def events_pruned_before(self) -> datetime | None:
         """Return the latest cutoff before which events were deleted (None: none ever were):
