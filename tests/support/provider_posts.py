@@ -141,24 +141,27 @@ class Senders:
             variables[f"EMAILHOOK_{name.upper()}"] = text
         return variables
 
-    def post(self, provider: str, name: str, *, now: datetime | None = None) -> Post:
-        """Return sample ``name`` of ``provider``, signed as its sender signs it ``now``."""
+    def post(
+        self, provider: str, name: str, *, now: datetime | None = None, data: Any = None
+    ) -> Post:
+        """Return sample ``name`` of ``provider`` (or ``data`` in its stead, decoded), signed
+        as its sender signs it ``now``."""
         at = now or datetime.now(UTC)
         if provider == "amazon_ses":
-            return self.sns_post(self.ses_envelope(name))
+            return self.sns_post(self.ses_envelope(name, record=data))
         if provider == "mandrill":
-            request = mandrill_request(sample("mandrill", name))
+            request = mandrill_request(sample("mandrill", name) if data is None else data)
             signature = mandrill_signature(self.mandrill_key, request)
             headers = {"content-type": request.content_type, "x-mandrill-signature": signature}
             return Post(provider, request.body, headers)
         if provider == "mailgun":
-            return self._mailgun(name, now or self.mailgun_time)
+            return self._mailgun(name, now or self.mailgun_time, data)
         if provider == "unisender_go":
-            data = sample("unisender_go", name)
+            data = dict(sample("unisender_go", name) if data is None else data)
             data.pop("auth", None)
             body = unisender_signed(data, self.unisender_key)
             return Post(provider, body, {"content-type": "application/json"})
-        body = sample_bytes(provider, name)
+        body = sample_bytes(provider, name) if data is None else json.dumps(data).encode()
         return Post(
             provider,
             body,
@@ -178,8 +181,8 @@ class Senders:
             return {"signature": digest}
         return {"authorization": _basic(self.pairs[provider])}
 
-    def _mailgun(self, name: str, at: datetime) -> Post:
-        data = sample("mailgun", name)
+    def _mailgun(self, name: str, at: datetime, data: Any = None) -> Post:
+        data = sample("mailgun", name) if data is None else data
         # a fresh token each post: Mailgun's signature does not cover the body, so a token
         # comes with one body only within the window (another body is a replay)
         signature = mailgun_signature(
@@ -191,9 +194,10 @@ class Senders:
         body = urlencoded({**data, **signature})
         return Post("mailgun", body, {"content-type": "application/x-www-form-urlencoded"})
 
-    def ses_envelope(self, name: str, topic: str = TOPIC) -> dict[str, Any]:
-        """Return an SES sample as SNS delivers it: a Notification (confirmations as saved)."""
-        record = sample("amazon_ses", name)
+    def ses_envelope(self, name: str, topic: str = TOPIC, *, record: Any = None) -> dict[str, Any]:
+        """Return an SES sample (or ``record``) as SNS delivers it: a Notification
+        (confirmations as saved)."""
+        record = sample("amazon_ses", name) if record is None else record
         if record.get("Type") in ("SubscriptionConfirmation", "UnsubscribeConfirmation"):
             return {
                 **record,

@@ -94,3 +94,18 @@ def test_json_lines_stay_valid_when_an_address_follows_an_escaped_character(
     line = json.loads(stream.getvalue())
     assert line["message"] == "bell\x07j***@quite.com.br"
     assert line["data"] == {"to": ["a***@example.org"]}
+
+
+def test_on_a_terminal_a_value_cannot_forge_a_line(logger: logging.Logger) -> None:
+    stream = Terminal()
+    logger.addHandler(stream_handler(stream))
+    logger.warning("item from %s", "a\nINJECTED LINE \x1b[2J\u202eevil")
+    try:
+        raise ValueError("first\nsecond")
+    except ValueError:
+        logger.exception("failed: %s", "x\ry")
+    lines = lines_of(logger, stream)
+    assert lines[0].endswith("item from a\\nINJECTED LINE \\x1b[2J\\u202eevil")
+    assert lines[1].endswith("failed: x\\ry")
+    assert lines[2] == "Traceback (most recent call last):"  # a traceback keeps its lines
+    assert not any("INJECTED" in line for line in lines[1:])

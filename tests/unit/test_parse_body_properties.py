@@ -7,7 +7,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from emailhook.domain.addresses import is_address
 from emailhook.domain.events import Shape
+from emailhook.domain.recipients import NOT_AN_ADDRESS
 from emailhook.providers.infobip.blocklist import is_blocklist_body
 from emailhook.providers.infobip.channels import channel_of
 from emailhook.providers.infobip.parsing import count_events, detect_shape, parse_body
@@ -99,4 +101,9 @@ def test_every_batch_item_becomes_an_event_a_rejection_or_another_channel(
                 else ("report has neither messageId nor to",)
             )
     for other in others:
-        assert channel_of(results[other.index]) not in ("EMAIL", "UNKNOWN")
+        if other.channel == NOT_AN_ADDRESS:  # an e-mail item whose recipient is no address
+            assert channel_of(results[other.index]) in ("EMAIL", "UNKNOWN", "BLOCKLIST_EMAIL")
+        else:
+            assert channel_of(results[other.index]) not in ("EMAIL", "UNKNOWN")
+    for event in parsed.events:
+        assert event.email is None or is_address(event.email)

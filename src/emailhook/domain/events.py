@@ -85,7 +85,8 @@ class RejectedItem:
 
 @dataclass(frozen=True, slots=True)
 class OtherChannelItem:
-    """An item (or a whole body) of another channel than e-mail: SMS, WhatsApp, ...
+    """An item (or a whole body) of another channel than e-mail: SMS, WhatsApp, ...; or an
+    e-mail event whose recipient is not an e-mail address (``domain.recipients``).
 
     Infobip posts every channel's reports in the same shapes; such an item is kept raw in its
     body and counted, never stored as an e-mail event.
@@ -101,5 +102,6 @@ class ParsedBody:
     events: list[EmailEvent] = field(default_factory=list)
     platform_events: list[PlatformEvent] = field(default_factory=list)
     rejected: list[RejectedItem] = field(default_factory=list)
-    #: items of other channels than e-mail (``infobip.channels``), counted, not stored
+    #: items of other channels than e-mail (``infobip.channels``) and items whose recipient
+    #: is not an e-mail address (``domain.recipients``): counted, not stored
     other_channels: list[OtherChannelItem] = field(default_factory=list)

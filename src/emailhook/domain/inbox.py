@@ -22,7 +22,8 @@ class BodyState(enum.StrEnum):
     DONE = "done"  #: its events are stored
     DEAD = "dead"  #: failed every attempt: kept with its error until an operator replays it
     UNRECOGNIZED = "unrecognized"  #: JSON object of no known shape: kept raw for an operator
-    #: only items of other channels than e-mail (SMS, WhatsApp, ...): kept raw, counted
+    #: only items of other channels than e-mail (SMS, WhatsApp, ...) or whose recipient is
+    #: not an e-mail address (``domain.recipients``): kept raw, counted
     OTHER_CHANNEL = "other_channel"
 
 
@@ -72,7 +73,8 @@ class Finished:
     state: BodyState
     stored: int
     rejected: int
-    #: items of other channels than e-mail, counted and not stored
+    #: items of other channels than e-mail, or whose recipient is not an e-mail address:
+    #: counted and not stored
     other: int = 0
 
 

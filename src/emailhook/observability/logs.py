@@ -18,6 +18,7 @@ from typing import Any, TextIO
 from pythonjsonlogger.json import JsonFormatter
 
 from emailhook.domain.masking import mask_emails
+from emailhook.domain.printable import escaped
 from emailhook.observability.redaction import install_redaction
 from emailhook.settings import Settings
 
@@ -99,6 +100,12 @@ def _enrich(record: logging.LogRecord) -> bool:
 
 
 class _TextFormatter(logging.Formatter):
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's name)
+        # On a terminal one record is one line: a control character in a message (a value
+        # a sender chose) is shown escaped, never as a new line. A traceback keeps its lines.
+        record.message = escaped(record.message)
+        return super().formatMessage(record)
+
     def format(self, record: logging.LogRecord) -> str:
         # The whole line: message, arguments, traceback (which another handler may have
         # formatted and cached on the record already).

@@ -109,7 +109,8 @@ def _metrics() -> Metrics:
         ),
         other_channels=Counter(
             "emailhook_other_channel_items",
-            "Items of other channels than e-mail (SMS, WhatsApp, ...): kept raw, not stored",
+            "Items of other channels than e-mail (SMS, WhatsApp, ...) or whose recipient is not"
+            " an e-mail address (channel NOT_AN_ADDRESS): kept raw, not stored",
             ["channel"],
         ),
         reconciled=Counter(

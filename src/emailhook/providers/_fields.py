@@ -13,11 +13,11 @@ import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import datetime
-from email.utils import parseaddr
 from typing import Any
 
 import orjson
 
+from emailhook.domain.addresses import stored_address
 from emailhook.domain.callback_data import callback_fields
 from emailhook.domain.events import EmailEvent, EventKind
 from emailhook.domain.vocabulary import DELIVERY_TYPES, BounceClass, EventType, RejectReason
@@ -62,19 +62,25 @@ def text(value: object) -> str | None:
 
 
 def address(value: object) -> str | None:
-    """Return an e-mail address lower-cased, from ``a@b`` or ``Name <a@b>``, else None."""
+    """Return the recipient of ``a@b`` or ``Name <a@b>`` by the one definition
+    (``domain.addresses.stored_address``: lower-cased; text that is no address is kept as
+    it came, for the event to be set aside), else None."""
     raw = text(value)
     if raw is None:
         return None
-    _, parsed = parseaddr(raw)
-    return (parsed or raw).strip().lower() or None
+    # Only the plain ``Name <a@b>`` form is unwrapped: email.utils.parseaddr turns hostile
+    # text into an address (``=hyperlink("x")@evil.example`` gives ``=hyperlink@evil.example``).
+    if raw.endswith(">") and "<" in raw:
+        raw = raw[raw.rindex("<") + 1 : -1].strip() or raw
+    return stored_address(raw)
 
 
 def plain_address(value: object) -> str | None:
-    """Return a field that holds a bare address, stripped and lower-cased, or None (the
-    SparkPost .. Unisender Go modules read it so: their samples carry no display names)."""
+    """Return a field that holds a bare address by the one definition (``stored_address``),
+    or None (the SparkPost .. Unisender Go modules read it so: their samples carry no
+    display names)."""
     found = text(value)
-    return found.lower() if found else None
+    return stored_address(found) if found else None
 
 
 def kind_of(event_type: EventType) -> EventKind:

@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Any, ClassVar, Literal
 
 from emailhook.domain.events import ParsedBody
+from emailhook.domain.recipients import without_non_addresses
 
 #: ``fetch(url) -> body``: an HTTPS GET with a timeout, raising OSError on any failure.
 #: Given to providers that must reach their sender (SNS certificates and confirmations).
@@ -146,6 +147,12 @@ class Provider(abc.ABC):
         be read becomes a ``RejectedItem``; the others are kept. Raises UnreadableBodyError
         for a body that is not this provider's at all.
         """
+
+    def parse_checked(self, request: StoredRequest) -> ParsedBody:
+        """Return :meth:`parse`'s events less those whose recipient is not an e-mail address,
+        which are set aside (counted, kept raw in the body, never stored: ``domain.recipients``).
+        What the worker stores; a provider module need not check recipients itself."""
+        return without_non_addresses(self.parse(request))
 
     def check_body(self, request: WebhookRequest) -> int:
         """Return how many events the body carries, or raise UnreadableBodyError: run before

@@ -24,6 +24,7 @@ from emailhook.adapters.reads.dashboard import events_stored
 from emailhook.adapters.store import (
     contact_state,
     event_retention,
+    flagged_events,
     messages,
     rollup,
     suppressions,
@@ -153,10 +154,18 @@ class Operations:
         Everything is rebuilt from events, removals and imported lists, never from the
         inbox: pruned bodies take nothing with them."""
         with self._transaction(self._database) as session:
-            events = contact_state.rebuild(session, self._soft_bounces, on_batch=on_batch)
+            events = contact_state.rebuild(
+                session, self._soft_bounces, on_batch=on_batch, now=self._clock()
+            )
             rollup.rebuild(session)
             messages.rebuild(session)
         return events
+
+    def flagged_events(self, limit: int = 20) -> tuple[int, list[int]]:
+        """Return how many stored events are flagged (kept, left out of contact state and
+        suppressions: their recipient is not an e-mail address), and the first ids."""
+        with self._transaction(self._reads) as session:
+            return flagged_events.flagged(session, limit)
 
     def events_pruned_before(self) -> datetime | None:
         """Return the latest cutoff before which events were deleted (None: none ever were):

@@ -21,7 +21,9 @@ from emailhook.adapters.db.models import (
     ContactEmailState,
     EmailCallback,
 )
-from emailhook.adapters.store import suppressions
+from emailhook.adapters.store import flagged_events, suppressions
+from emailhook.domain.addresses import is_address
+from emailhook.domain.clock import utcnow
 from emailhook.domain.email_status import (
     RANK,
     EmailStatus,
@@ -66,13 +68,20 @@ def rebuild(
     rule: SoftBounceRule,
     batch_size: int = 5000,
     on_batch: Callable[[int], None] = lambda events: None,
+    now: datetime | None = None,
 ) -> int:
     """Recompute every derived table from ``email_callback`` (and the suppression list from
-    its events, operators' removals and Infobip's imported lists); return the events read."""
+    its events, operators' removals and Infobip's imported lists); return the events read.
+
+    An event whose recipient is not an e-mail address (stored before such events were set
+    aside at receipt) is flagged (``flagged_events``) and left out; so is imported evidence
+    naming no address. The events stay."""
     for model in (ContactEmailState, ContactEmailCount):
         session.execute(delete(model))
     suppressions.clear_derived(session)
+    flagged_events.drop_evidence_of_non_addresses(session)
     suppressions.restore_removals(session)
+    now = now or utcnow()
     after, total = 0, 0
     while True:
         stmt = (
@@ -95,7 +104,11 @@ def rebuild(
             # addresses with no events since the last batch: imported ones, removed ones
             suppressions.refresh_all(session, rule.suppress_for)
             return total
-        record(session, [_observation(*row) for row in rows], rule)
+        kept = [row for row in rows if row[2] is None or is_address(row[2])]
+        if len(kept) < len(rows):
+            apart = [row[0] for row in rows if row[2] is not None and not is_address(row[2])]
+            flagged_events.flag(session, apart, flagged_events.NOT_AN_ADDRESS, at=now)
+        record(session, [_observation(*row) for row in kept], rule)
         after, total = rows[-1][0], total + len(rows)
         on_batch(len(rows))
 

@@ -9,6 +9,7 @@ import orjson
 
 from emailhook.adapters.reads.queries import latest_callbacks
 from emailhook.domain.inbox import BodyState
+from emailhook.domain.printable import escaped
 from emailhook.entrypoints.cli.context import database, operators_service
 from emailhook.entrypoints.cli.errors import reported
 from emailhook.entrypoints.cli.progress import progress
@@ -34,9 +35,10 @@ def inbox_list(states: Sequence[str], limit: int) -> None:
         bodies = operators_service().list_bodies(wanted, limit)
     click.echo(f"{'id':>8}  {'received (UTC)':19}  {'state':12}  {'shape':16}  tries  error")
     for b in bodies:
-        error = (b.last_error or "").replace("\n", " ")[:80]
+        error = escaped((b.last_error or "").replace("\n", " ")[:80])
         received = b.received_at.strftime("%Y-%m-%d %H:%M:%S")
-        click.echo(f"{b.id:>8}  {received}  {b.state:12}  {b.shape:16}  {b.attempts:>5}  {error}")
+        shape = escaped(b.shape)
+        click.echo(f"{b.id:>8}  {received}  {b.state:12}  {shape:16}  {b.attempts:>5}  {error}")
     if not bodies:
         click.echo("(none)")
 
@@ -50,13 +52,14 @@ def inbox_show(body_id: int) -> None:
     if body is None:
         raise click.ClickException(f"no body {body_id}")
     for name in ("id", "received_at", "state", "shape", "event_count", "other_items", "attempts"):
-        click.echo(f"{name}: {getattr(body, name)}")
-    click.echo(f"deliveries: {body.deliveries}\nlast_error: {body.last_error or '-'}")
+        click.echo(f"{name}: {escaped(str(getattr(body, name)))}")
+    click.echo(f"deliveries: {body.deliveries}\nlast_error: {escaped(body.last_error or '-')}")
     try:
         pretty = orjson.dumps(orjson.loads(body.body), option=orjson.OPT_INDENT_2).decode()
     except orjson.JSONDecodeError:
         pretty = body.body.decode("utf-8", "replace")
-    click.echo(pretty)
+    # line by line: the layout's own newlines stay, a value's control characters do not
+    click.echo("\n".join(escaped(line) for line in pretty.split("\n")))
 
 
 @inbox_group.command("replay")
@@ -105,7 +108,7 @@ def events(limit: int, qj_contact_id: int | None, as_json: bool) -> None:
             if as_json:
                 click.echo(orjson.dumps(values).decode())
             else:
-                click.echo("  ".join(str(v) for v in values.values()))
+                click.echo("  ".join(escaped(str(v)) for v in values.values()))
 
 
 COMMANDS = (inbox_group, backlog, events)

@@ -36,6 +36,14 @@ def state_rebuild(force: bool) -> None:
     with reported(), progress("rebuilding from events", operations.events_stored()) as advance:
         events = operations.rebuild(on_batch=advance)
     click.echo(f"derived state and dashboard rollup rebuilt from {events} events")
+    with reported():
+        flagged, first = operations.flagged_events()
+    if flagged:
+        shown = ", ".join(str(i) for i in first) + (", ..." if flagged > len(first) else "")
+        click.echo(
+            f"{flagged} events flagged: their recipient is not an e-mail address; kept, left"
+            f" out of contact state and suppressions (ids {shown})"
+        )
     click.echo(
         "(from the stored events, operators' removals and imported lists: pruned inbox bodies"
         " take nothing with them)"

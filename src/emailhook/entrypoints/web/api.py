@@ -3,8 +3,6 @@ numbers (``GET /stats``)."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 
 from flask import Blueprint, Response, g, jsonify, request
@@ -12,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import NotFound
 
 from emailhook.adapters.reads import queries, stats
+from emailhook.domain.csv_cells import csv_lines
 from emailhook.domain.suppression import SuppressionReason
 from emailhook.entrypoints.web import params
 from emailhook.entrypoints.web.access import operators_only
@@ -112,11 +111,8 @@ def _wants_csv() -> bool:
 
 
 def _csv_rows(sessions: sessionmaker[Session], reason: str | None) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for chunk in queries.iter_suppressions(sessions, reason=reason):
-        writer.writerows(
+    chunks = (
+        (
             (
                 s.email,
                 s.reason,
@@ -126,7 +122,6 @@ def _csv_rows(sessions: sessionmaker[Session], reason: str | None) -> Iterator[s
             )
             for s in chunk
         )
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-    yield buffer.getvalue()
+        for chunk in queries.iter_suppressions(sessions, reason=reason)
+    )
+    return csv_lines(CSV_COLUMNS, chunks)

@@ -22,6 +22,7 @@ from typing import Any
 from emailhook.domain.callback_data import callback_fields
 from emailhook.domain.events import EmailEvent, EventKind, OtherChannelItem, RejectedItem
 from emailhook.domain.instants import parse_instant
+from emailhook.domain.recipients import has_address, set_aside
 from emailhook.domain.vocabulary import EventType
 from emailhook.providers.infobip.channels import BLOCKLIST_PREFIX, UNKNOWN
 from emailhook.providers.infobip.fields import address as _address
@@ -85,8 +86,12 @@ def parse_blocklist(body: Mapping[str, Any]) -> BlocklistBatch:
         reason = _unreadable(item)
         if reason:
             batch.rejected.append(RejectedItem(index, reason))
-        else:
-            batch.events.append(blocklist_event(item))
+            continue
+        event = blocklist_event(item)
+        if has_address(event):
+            batch.events.append(event)
+        else:  # its destination is not an e-mail address: kept raw, counted, never stored
+            batch.other_channels.append(set_aside(index))
     return batch
 
 

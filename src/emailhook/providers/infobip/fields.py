@@ -7,6 +7,8 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
+from emailhook.domain.addresses import stored_address
+
 
 def derived_key(prefix: str, *parts: str | None) -> str:
     """Return ``prefix:`` and a blake2b-160 digest of ``parts`` joined by the unit separator."""
@@ -37,9 +39,11 @@ def upper(value: object) -> str | None:
 
 
 def address(value: object) -> str | None:
-    # Addresses are compared case-insensitively everywhere (suppression, per-contact state).
+    """Return the recipient by the one definition (``domain.addresses.stored_address``):
+    lower-cased, as addresses are compared everywhere; text that is no address comes back as
+    it came, and its event is set aside (``domain.recipients``)."""
     found = text(value)
-    return found.lower() if found else None
+    return stored_address(found) if found else None
 
 
 def boolean(value: object) -> bool | None:

@@ -59,7 +59,9 @@ def log_event(item: object) -> EmailEvent | LogSkip:
     if group not in FINAL_GROUPS:
         return LogSkip(f"status {group or 'missing'} is not final", message_id)
     parsed = parse_body({"results": [as_report(item)]})
-    if not parsed.events:  # parse_body rejects only what the checks above already refuse
+    if not parsed.events:  # rejected: only what the checks above already refuse
+        if parsed.other_channels:  # a channel or a recipient that is not an e-mail address
+            return LogSkip(f"set aside as {parsed.other_channels[0].channel}", message_id)
         reason = parsed.rejected[0].reason if parsed.rejected else "unreadable"
         return LogSkip(reason, message_id)
     return dataclasses.replace(parsed.events[0], raw=dict(item))

@@ -3,7 +3,9 @@
 Infobip posts every channel's reports in the same shapes, so each item's channel is checked
 first (``infobip.channels``): only e-mail items become events; SMS, WhatsApp, Viber, RCS,
 Messages API and SMS click items are counted as other channels (``sms_dlr_v2_webhook.json``
-would otherwise give events whose address is a phone number). A blocklist body
+would otherwise give events whose address is a phone number), and so are e-mail items whose
+recipient is not an e-mail address by ``domain.addresses`` (channel ``NOT_AN_ADDRESS``:
+``domain.recipients``). A blocklist body
 (``blocklist_event_webhook__...json``) is read by ``infobip.blocklist``: as reports its items
 have neither status nor address.
 """
@@ -28,6 +30,7 @@ from emailhook.domain.events import (
     Shape,
 )
 from emailhook.domain.instants import from_epoch_millis, parse_instant
+from emailhook.domain.recipients import has_address, set_aside
 from emailhook.domain.statuses import STATUS_GROUPS
 from emailhook.domain.vocabulary import BounceClass, EventType, RejectReason
 from emailhook.providers.infobip.blocklist import is_blocklist_body, parse_blocklist
@@ -123,12 +126,18 @@ def parse_body(body: Mapping[str, Any]) -> ParsedBody:
         reason = _unreadable_report(body)
         if reason:
             return ParsedBody(shape, rejected=[RejectedItem(0, reason)])
-        return ParsedBody(shape, events=[_delivery_report(body)])
+        return _one(shape, _delivery_report(body))
     if shape is Shape.TRACKING_EVENT:
-        return ParsedBody(shape, events=[_tracking_event(body)])
+        return _one(shape, _tracking_event(body))
     if shape is Shape.PLATFORM_EVENT:
         return ParsedBody(shape, platform_events=[_platform_event(body)])
     return ParsedBody(shape)
+
+
+def _one(shape: Shape, event: EmailEvent) -> ParsedBody:
+    if has_address(event):
+        return ParsedBody(shape, events=[event])
+    return ParsedBody(shape, other_channels=[set_aside(0)])  # kept raw, counted, not stored
 
 
 def _batch(body: Mapping[str, Any]) -> ParsedBody:
@@ -151,8 +160,12 @@ def _batch(body: Mapping[str, Any]) -> ParsedBody:
         reason = _unreadable_report(item)
         if reason:
             rejected.append(RejectedItem(index, reason))
-        else:
-            events.append(_delivery_report(item))
+            continue
+        event = _delivery_report(item)
+        if has_address(event):
+            events.append(event)
+        else:  # its recipient is not an e-mail address: kept raw, counted, never stored
+            others.append(set_aside(index))
     return ParsedBody(
         Shape.DELIVERY_REPORTS, events=events, rejected=rejected, other_channels=others
     )

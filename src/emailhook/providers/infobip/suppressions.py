@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from emailhook.domain.addresses import InvalidAddressError, parse_address
 from emailhook.domain.instants import parse_instant
 from emailhook.domain.suppression import SuppressionReason
-from emailhook.providers.infobip.channels import looks_like_address
 
 #: Infobip's suppression types, in our reasons
 TYPES: Mapping[str, SuppressionReason] = {
@@ -64,9 +64,10 @@ def suppression_entry(item: Mapping[str, Any], type_: str) -> Imported | None:
     email = item.get("emailAddress")
     since = parse_instant(item.get("createdDate"))
     reason = TYPES.get(str(item.get("type") or type_).upper())
-    if not looks_like_address(email) or since is None or reason is None:
+    address = _address(email)
+    if address is None or since is None or reason is None:
         return None
-    return Imported(str(email).strip().lower(), reason, since)
+    return Imported(address, reason, since)
 
 
 def blocklist_entry(item: Mapping[str, Any]) -> Imported | None:
@@ -75,6 +76,17 @@ def blocklist_entry(item: Mapping[str, Any]) -> Imported | None:
         return None  # SMS, MMS, APPLE_MB, ...: numbers and ids, not addresses
     email = item.get("destination")
     since = parse_instant(item.get("createdDate"))
-    if not looks_like_address(email) or since is None:
+    address = _address(email)
+    if address is None or since is None:
         return None
-    return Imported(str(email).strip().lower(), SuppressionReason.UNSUBSCRIBE, since)
+    return Imported(address, SuppressionReason.UNSUBSCRIBE, since)
+
+
+def _address(value: object) -> str | None:
+    """Return an entry's address by the one definition; None for anything else."""
+    if type(value) is not str:
+        return None
+    try:
+        return parse_address(value.strip())
+    except InvalidAddressError:
+        return None

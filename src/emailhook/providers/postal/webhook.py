@@ -12,7 +12,6 @@ import base64
 import binascii
 from collections.abc import Mapping
 from datetime import datetime
-from email.utils import parseaddr
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes
@@ -22,7 +21,7 @@ from emailhook.domain.events import EmailEvent, ParsedBody, Shape
 from emailhook.domain.instants import from_epoch_seconds
 from emailhook.domain.vocabulary import BounceClass, EventType, RejectReason
 from emailhook.providers import _keys
-from emailhook.providers._fields import load_json, mapping, plain_address, provider_event, text
+from emailhook.providers._fields import address, load_json, mapping, provider_event, text
 from emailhook.providers.base import (
     AuthenticationError,
     Fetch,
@@ -139,7 +138,7 @@ def _event(
         # addresses after hard fails and bounces, and drops later messages to them
         event_type, reject_reason = EventType.REJECTED, RejectReason.BOUNCED
     message_id = text(message.get("id"))
-    email = plain_address(parseaddr(text(message.get("to")) or "")[1])
+    email = address(message.get("to"))
     uuid = text(body.get("uuid"))
     return provider_event(
         NAME,

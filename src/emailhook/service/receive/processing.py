@@ -31,6 +31,7 @@ from emailhook.adapters.store.events import (
 from emailhook.domain.clock import utcnow
 from emailhook.domain.events import ParsedBody, Shape
 from emailhook.domain.inbox import BodyState, Finished, PendingBody, Provenance
+from emailhook.domain.recipients import NOT_AN_ADDRESS
 from emailhook.domain.scrub import NUL_ESCAPE, scrub_nul
 from emailhook.domain.suppression import SoftBounceRule
 from emailhook.providers import registry
@@ -72,7 +73,8 @@ class Outcome:
     dead: list[int] = field(default_factory=list)
     #: seconds from receipt to stored, per body done
     latencies: list[float] = field(default_factory=list)
-    #: items of other channels than e-mail, by channel: counted, not stored
+    #: items of other channels than e-mail, by channel, and items whose recipient is not an
+    #: e-mail address (``NOT_AN_ADDRESS``): counted, not stored
     other_channels: Counter[str] = field(default_factory=Counter)
 
     def as_dict(self) -> dict[str, object]:
@@ -101,7 +103,7 @@ class _Parsed:
         if parsed.shape is Shape.UNKNOWN:
             state = BodyState.UNRECOGNIZED
         elif parsed.other_channels and not (parsed.events or parsed.platform_events):
-            state = BodyState.OTHER_CHANNEL  # only SMS, WhatsApp, ...: nothing of e-mail
+            state = BodyState.OTHER_CHANNEL  # only SMS, WhatsApp, non-addresses: nothing stored
         else:
             state = BodyState.DONE
         return Finished(
@@ -177,7 +179,7 @@ class Processor:
         if provider is None:
             raise LookupError(f"no provider named {body.provider!r} is registered")
         stored = StoredRequest(body.body, body.content_type or "", body.headers)
-        return provider.parse(stored)
+        return provider.parse_checked(stored)
 
     def _load(self, body_ids: Sequence[int]) -> list[PendingBody]:
         with self._readers.begin() as session:
@@ -232,6 +234,13 @@ class Processor:
                     *(body.id, new, known),
                     extra=context,
                 )
+            for aside in item.parsed.other_channels:
+                if aside.channel == NOT_AN_ADDRESS:  # hostile or broken: say so, not what
+                    log.warning(
+                        "body %d: item %d set aside: its recipient is not an e-mail address",
+                        *(body.id, aside.index),
+                        extra=context,
+                    )
             for rejected in item.parsed.rejected:
                 log.warning(
                     "body %d: item %d rejected: %s",

@@ -17,6 +17,7 @@ from emailhook.adapters.db.models.events import (
     EmailCallback,
     EventPrune,
     EventRollup,
+    FlaggedEvent,
     PlatformEventRow,
 )
 from emailhook.adapters.db.models.inbox import SPOOL_NAME_CHARS, InboxBody, SpoolSegment
@@ -45,6 +46,7 @@ __all__ = [
     "EmailCallback",
     "EventPrune",
     "EventRollup",
+    "FlaggedEvent",
     "InboxBody",
     "JSONDocument",
     "Message",

@@ -104,6 +104,24 @@ class EventPrune(Base):
     events: Mapped[int] = mapped_column(Integer)
 
 
+class FlaggedEvent(Base):
+    """A stored event kept but set apart: left out of contact state and the suppression list.
+
+    ``emailhook state rebuild`` flags the events a database holds from before an event
+    whose recipient is not an e-mail address was set aside at receipt (issue 28): they stay,
+    flagged, and no derived table counts them. No foreign key: a prune of old events leaves
+    its flags, which name no row then.
+    """
+
+    __tablename__ = "flagged_event"
+
+    #: the ``email_callback`` row
+    event_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    #: why: ``not_an_address`` (``domain.recipients``)
+    flag: Mapped[str] = mapped_column(String(32))
+    flagged_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class PlatformEventRow(Base):
     """An account-level event such as HIGH_BOUNCE_RATE_WARNING, stored once."""
 
