@@ -24,12 +24,13 @@ from pydantic_settings import SettingsConfigDict
 from emailhook.providers.registry import BY_NAME
 from emailhook.settings.providers import TEXT_LISTS, WithProviders, provider_field_name
 from emailhook.settings.receive import ReceiveSettings
+from emailhook.settings.send import SendSettings
 from emailhook.settings.types import OperatorSecrets, SecretFor
 
 __all__ = ["Settings", "provider_field_name", "secret_settings", "secret_values", "variable_of"]
 
 
-class Settings(ReceiveSettings, WithProviders):
+class Settings(ReceiveSettings, SendSettings, WithProviders):
     """emailhook's configuration, read from ``EMAILHOOK_*`` (and a few conventional) variables."""
 
     model_config = SettingsConfigDict(

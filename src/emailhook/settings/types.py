@@ -19,7 +19,7 @@ class SecretFor:
     (:func:`secret_settings`).
     """
 
-    reader: Literal["webhook", "operators", "infobip", "providers"]
+    reader: Literal["webhook", "operators", "infobip", "providers", "send"]
 
 
 #: A list of secrets from one variable: ``a,b`` (or a JSON array when a secret holds a comma).
@@ -33,3 +33,5 @@ HmacAlgorithm = Literal["md5", "sha1", "sha224", "sha256", "sha384", "sha512"]
 ProviderSecrets = Annotated[tuple[SecretStr, ...], NoDecode, SecretFor("providers")]
 #: a provider's list of plain texts (``kind="texts"``), e.g. SNS topic ARNs
 TextList = Annotated[tuple[str, ...], NoDecode]
+#: the send API's keys and the unsubscribe tokens' signing secrets (lists: rotation)
+SendSecrets = Annotated[tuple[SecretStr, ...], NoDecode, SecretFor("send")]

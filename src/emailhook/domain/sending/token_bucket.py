@@ -1,0 +1,44 @@
+"""A token bucket's arithmetic: ``rate`` tokens a second, at most ``burst`` kept.
+
+The state (tokens, when counted) lives wherever every worker sees it (a database row); this
+module only says what a take does to it, so that the rule is one and testable without a clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class BucketState:
+    tokens: float
+    counted_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Take:
+    """What one take did: granted, the new state, and how long to wait when refused."""
+
+    granted: bool
+    state: BucketState
+    wait_seconds: float
+
+
+def take(state: BucketState | None, now: datetime, rate: float, burst: float) -> Take:
+    """Take one token at ``now``: refill since ``counted_at`` (never beyond ``burst``), then
+    grant if a whole token is there, else say how long until one is."""
+    if state is None:
+        state = BucketState(burst, now)
+    elapsed = max(0.0, (now - state.counted_at).total_seconds())
+    tokens = min(burst, state.tokens + elapsed * rate)
+    counted = max(now, state.counted_at)
+    if tokens >= 1.0:
+        return Take(True, BucketState(tokens - 1.0, counted), 0.0)
+    return Take(False, BucketState(tokens, counted), (1.0 - tokens) / rate)
+
+
+def slowed(state: BucketState, now: datetime, pause_seconds: float) -> BucketState:
+    """Return the state after a 429: empty, and counted from ``pause_seconds`` ahead, so every
+    worker waits that long before the next token."""
+    return BucketState(0.0, max(state.counted_at, now + timedelta(seconds=pause_seconds)))

@@ -1,0 +1,34 @@
+"""The send pipeline's settings: who may send, through which provider, the public URL its
+reports come back to, idempotency, the pace of sends and their retries."""
+
+from __future__ import annotations
+
+from pydantic import PositiveFloat, PositiveInt
+from pydantic_settings import BaseSettings
+
+from emailhook.settings.types import SendSecrets
+
+
+class SendSettings(BaseSettings):
+    """Part of :class:`~emailhook.settings.Settings`: the send pipeline's settings."""
+
+    #: ``Authorization: Bearer`` keys of the send API (``POST /messages``); a list, so that a
+    #: key rotates without downtime. None: the send API answers 404 naming this setting
+    send_api_keys: SendSecrets = ()
+    #: the provider a message goes through when its request names none (``infobip``)
+    send_provider: str | None = "infobip"
+    #: this service's public origin (``https://hooks.example.com``): providers post reports
+    #: to it and unsubscribe links point at it; unset: no report URL, no List-Unsubscribe
+    public_url: str | None = None
+    #: how long an ``Idempotency-Key`` and its answer are kept (hours)
+    idempotency_hours: PositiveInt = 24
+    #: Infobip send requests per second, shared by every worker and host (a token bucket)
+    infobip_send_rate: PositiveFloat = 100.0
+    #: secrets that sign one-click unsubscribe tokens; the first signs, any verifies
+    unsubscribe_secrets: SendSecrets = ()
+    #: a message is dead-lettered after this many failed attempts
+    send_max_attempts: PositiveInt = 8
+    #: a message published and not sent this long after is published again
+    send_redelivery_seconds: PositiveFloat = 60.0
+    #: after an ambiguous failure, how long the provider's logs get before being asked
+    send_lookup_grace_seconds: PositiveFloat = 10.0
