@@ -32,7 +32,7 @@ from support.provider_posts import PROVIDER_NAMES, Senders
 from support.signing import local_server, sample_names
 from support.stack import Stack, wait_until
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e-webhook-front")]  # one pair, one worker
 
 TOKEN, BASIC, SECRET, BEARER, HMAC_KEY = (
     "tok-7f3a",
