@@ -25,7 +25,7 @@ from emailhook.adapters.store import (
     contact_state,
     event_retention,
     flagged_events,
-    messages,
+    message_rebuild,
     rollup,
     suppressions,
 )
@@ -158,7 +158,7 @@ class Operations:
                 session, self._soft_bounces, on_batch=on_batch, now=self._clock()
             )
             rollup.rebuild(session)
-            messages.rebuild(session)
+            message_rebuild.rebuild_messages(session)
         return events
 
     def flagged_events(self, limit: int = 20) -> tuple[int, list[int]]:

@@ -11,9 +11,17 @@ import base64
 import binascii
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
 
 from emailhook.domain.addresses import InvalidAddressError, parse_address
+from emailhook.domain.sending.fields import (
+    Errors,
+    read_address,
+    read_flag,
+    read_list,
+    read_metadata,
+    read_strings,
+    read_text,
+)
 from emailhook.domain.sending.message import Attachment, Category, Recipient, SendRequest
 
 #: recipients (messages) per request at most
@@ -73,14 +81,6 @@ class InvalidSendRequestError(ValueError):
         self.errors = dict(errors)
 
 
-class _Errors:
-    def __init__(self) -> None:
-        self.found: dict[str, list[str]] = {}
-
-    def add(self, where: str, problem: str) -> None:
-        self.found.setdefault(where, []).append(problem)
-
-
 def parse_send_request(
     body: object,
     *,
@@ -90,29 +90,29 @@ def parse_send_request(
 ) -> SendRequest:
     """Return the request ``body`` holds, or raise InvalidSendRequestError with every field's
     errors. ``providers`` maps each provider that can send to the features it carries."""
-    errors = _Errors()
+    errors = Errors()
     if not isinstance(body, dict):
         raise InvalidSendRequestError({"": ["the body must be a JSON object"]})
     for name in sorted(set(body) - KNOWN_FIELDS):
         errors.add(name, "unknown field")
     provider = _provider(body.get("provider"), providers, default_provider, errors)
-    from_email = _address(body.get("from"), "from", errors, required=True)
+    from_email = read_address(body.get("from"), "from", errors, required=True)
     reply_to = tuple(
         a
-        for n, item in enumerate(_list(body.get("reply_to"), "reply_to", errors))
-        if (a := _address(item, f"reply_to[{n}]", errors, required=True))
+        for n, item in enumerate(read_list(body.get("reply_to"), "reply_to", errors))
+        if (a := read_address(item, f"reply_to[{n}]", errors, required=True))
     )
-    subject = _text(body.get("subject"), "subject", errors, most=MAX_SUBJECT)
-    text = _text(body.get("text"), "text", errors)
-    html = _text(body.get("html"), "html", errors)
-    template_id = _text(body.get("template_id"), "template_id", errors)
+    subject = read_text(body.get("subject"), "subject", errors, most=MAX_SUBJECT)
+    text = read_text(body.get("text"), "text", errors)
+    html = read_text(body.get("html"), "html", errors)
+    template_id = read_text(body.get("template_id"), "template_id", errors)
     if template_id is None:
         if not (text or html):
             errors.add("text", "a message needs text, html or a template_id")
         if not subject:
             errors.add("subject", "required without a template_id")
     recipients = _recipients(body.get("to"), errors)
-    request_metadata = _metadata(body.get("metadata"), "metadata", errors)
+    request_metadata = read_metadata(body.get("metadata"), "metadata", errors)
     if provider is not None:
         lacking = providers[provider]
         for feature in sorted(FEATURES - lacking):
@@ -135,13 +135,13 @@ def parse_send_request(
         attachments=_attachments(body.get("attachments"), errors),
         tags=tuple(
             t
-            for n, t in enumerate(_list(body.get("tags"), "tags", errors))
-            if _text(t, f"tags[{n}]", errors, most=255)
+            for n, t in enumerate(read_list(body.get("tags"), "tags", errors))
+            if read_text(t, f"tags[{n}]", errors, most=255)
         ),
         metadata=request_metadata,
-        merge_global_data=_strings(body.get("merge_global_data"), "merge_global_data", errors),
-        track_opens=_flag(body.get("track_opens"), "track_opens", errors),
-        track_clicks=_flag(body.get("track_clicks"), "track_clicks", errors),
+        merge_global_data=read_strings(body.get("merge_global_data"), "merge_global_data", errors),
+        track_opens=read_flag(body.get("track_opens"), "track_opens", errors),
+        track_clicks=read_flag(body.get("track_clicks"), "track_clicks", errors),
         send_at=_instant(body.get("send_at"), "send_at", errors, now),
         category=Category(category),
     )
@@ -154,7 +154,7 @@ def _provider(
     value: object,
     providers: Mapping[str, frozenset[str]],
     default: str | None,
-    errors: _Errors,
+    errors: Errors,
 ) -> str | None:
     name = value if value is not None else default
     if name is None:
@@ -167,95 +167,7 @@ def _provider(
     return name
 
 
-def _address(value: object, where: str, errors: _Errors, *, required: bool) -> str | None:
-    if value is None:
-        if required:
-            errors.add(where, "required")
-        return None
-    if not isinstance(value, str):
-        errors.add(where, "must be a string")
-        return None
-    text = value.strip()
-    # "Name <addr>" is accepted for senders; the address part is checked
-    bare = text[text.rfind("<") + 1 : -1] if text.endswith(">") and "<" in text else text
-    try:
-        parse_address(bare)
-    except InvalidAddressError as error:
-        errors.add(where, f"not an e-mail address: {error}")
-        return None
-    return text
-
-
-def _text(value: object, where: str, errors: _Errors, *, most: int | None = None) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        errors.add(where, "must be a string")
-        return None
-    if most is not None and len(value) > most:
-        errors.add(where, f"at most {most} characters")
-        return None
-    return value
-
-
-def _list(value: object, where: str, errors: _Errors) -> list[Any]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        errors.add(where, "must be a list")
-        return []
-    return value
-
-
-def _flag(value: object, where: str, errors: _Errors) -> bool | None:
-    if value is None or isinstance(value, bool):
-        return value
-    errors.add(where, "must be true or false")
-    return None
-
-
-def _strings(value: object, where: str, errors: _Errors) -> dict[str, str]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        errors.add(where, "must be an object")
-        return {}
-    out: dict[str, str] = {}
-    for key, item in value.items():
-        if isinstance(item, (str, int, float)) and not isinstance(item, bool):
-            out[str(key)] = str(item)
-        else:
-            errors.add(f"{where}.{key}", "must be a string or a number")
-    return out
-
-
-def _metadata(value: object, where: str, errors: _Errors) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        errors.add(where, "must be an object")
-        return {}
-    out: dict[str, Any] = {}
-    for key, item in value.items():
-        if item is None or isinstance(item, (str, int, float, bool)):
-            out[str(key)] = item
-        else:
-            errors.add(f"{where}.{key}", "must be a string, a number, true, false or null")
-    contact = out.get("qj_contact_id")
-    if contact is not None and not _is_int(contact):
-        errors.add(f"{where}.qj_contact_id", "must be an integer")
-    return out
-
-
-def _is_int(value: object) -> bool:
-    if isinstance(value, bool):
-        return False
-    if isinstance(value, int):
-        return True
-    return isinstance(value, str) and value.strip().lstrip("-").isdigit()
-
-
-def _recipients(value: object, errors: _Errors) -> tuple[Recipient, ...]:
+def _recipients(value: object, errors: Errors) -> tuple[Recipient, ...]:
     if value is None:
         errors.add("to", "required: 1 to 1000 recipients")
         return ()
@@ -287,16 +199,16 @@ def _recipients(value: object, errors: _Errors) -> tuple[Recipient, ...]:
         out.append(
             Recipient(
                 address,
-                _text(item.get("name"), f"{where}.name", errors, most=255),
-                _strings(item.get("merge_data"), f"{where}.merge_data", errors),
-                _metadata(item.get("metadata"), f"{where}.metadata", errors),
+                read_text(item.get("name"), f"{where}.name", errors, most=255),
+                read_strings(item.get("merge_data"), f"{where}.merge_data", errors),
+                read_metadata(item.get("metadata"), f"{where}.metadata", errors),
             )
         )
     return tuple(out)
 
 
-def _headers(value: object, errors: _Errors) -> dict[str, str]:
-    headers = _strings(value, "headers", errors)
+def _headers(value: object, errors: Errors) -> dict[str, str]:
+    headers = read_strings(value, "headers", errors)
     for name in headers:
         if name.lower() in RESERVED_HEADERS:
             errors.add(f"headers.{name}", "set by emailhook or the provider; cannot be given")
@@ -305,9 +217,9 @@ def _headers(value: object, errors: _Errors) -> dict[str, str]:
     return headers
 
 
-def _attachments(value: object, errors: _Errors) -> tuple[Attachment, ...]:
+def _attachments(value: object, errors: Errors) -> tuple[Attachment, ...]:
     out: list[Attachment] = []
-    for n, item in enumerate(_list(value, "attachments", errors)):
+    for n, item in enumerate(read_list(value, "attachments", errors)):
         where = f"attachments[{n}]"
         if not isinstance(item, dict):
             errors.add(where, "must be an object")
@@ -329,7 +241,7 @@ def _attachments(value: object, errors: _Errors) -> tuple[Attachment, ...]:
     return tuple(out)
 
 
-def _instant(value: object, where: str, errors: _Errors, now: datetime) -> datetime | None:
+def _instant(value: object, where: str, errors: Errors, now: datetime) -> datetime | None:
     if value is None:
         return None
     if not isinstance(value, str):
