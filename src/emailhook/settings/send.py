@@ -12,6 +12,7 @@ from emailhook.settings.types import SendSecrets
 class SendSettings(BaseSettings):
     """Part of :class:`~emailhook.settings.Settings`: the send pipeline's settings."""
 
+    # --- sending (read and checked; the send API that uses them is still being built) ---
     #: ``Authorization: Bearer`` keys of the send API (``POST /messages``); a list, so that a
     #: key rotates without downtime. None: the send API answers 404 naming this setting
     send_api_keys: SendSecrets = ()
