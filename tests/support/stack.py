@@ -20,7 +20,7 @@ from emailhook.adapters.db.models import EmailCallback
 from emailhook.adapters.intake.spool_promoter import spool_backlog
 from support.ports import reserve_port
 
-WORKER_ARGS = ["-m", "celery", "-A", "emailhook", "worker", "-Q", "email-webhook"]
+WORKER_ARGS = ["-m", "celery", "-A", "emailhook", "worker", "-Q", "email-webhook,email-send"]
 
 
 def free_port() -> int:

@@ -12,6 +12,7 @@ from emailhook.adapters.intake.spool import SpoolWriter
 from emailhook.adapters.intake.spool_commit import SpoolCommit
 from emailhook.adapters.intake.spool_promoter import SpoolPromoter
 from emailhook.composition.commands import operations
+from emailhook.composition.send import SendWeb, send_web
 from emailhook.providers.base import Fetch, Provider
 from emailhook.providers.infobip.webhook import NAME as INFOBIP
 from emailhook.providers.registry import PROVIDERS
@@ -38,6 +39,8 @@ class WebServices:
     spool: SpoolPromoter | None
     #: ``POST /webhooks/<provider>``: the enabled providers, built once
     providers: ProviderWebhooks
+    #: the send API and one-click unsubscribe
+    send: SendWeb
 
 
 def provider_webhooks(
@@ -95,4 +98,5 @@ def web_services(settings: Settings, *, fetch: Fetch = https_fetch) -> WebServic
         operations=operations(settings, database, reads),
         spool=promoter,
         providers=provider_webhooks(settings, intake, fetch),
+        send=send_web(settings, database.sessions, reads.sessions),
     )

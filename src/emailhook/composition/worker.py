@@ -13,11 +13,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from emailhook.adapters.db.engine import PerProcess, open_database, open_read_only_database
 from emailhook.adapters.intake.spool_promoter import SpoolPromoter
+from emailhook.composition import send
 from emailhook.composition.policies import relay_policy
 from emailhook.composition.processing import parsers, processor
 from emailhook.composition.pulls import PeriodicJob, periodic_jobs
 from emailhook.service.receive.processing import Processor
 from emailhook.service.receive.relay import Publish, Relay
+from emailhook.service.send.dispatch import Dispatcher
+from emailhook.service.send.relay import PublishSend, SendRelay
 from emailhook.settings import Settings
 
 
@@ -34,6 +37,10 @@ class WorkerServices:
     sweeper: Callable[[], SpoolPromoter]
     #: reconciliation, suppression sync and the prune, as far as settings turn them on
     periodic: Callable[[], list[PeriodicJob]]
+    #: this process's dispatcher (the ``email-send`` task's service)
+    dispatcher: Callable[[], Dispatcher]
+    #: the send relay (outbox -> ``email-send``) of this process
+    send_relay: Callable[[PublishSend], SendRelay]
 
 
 def worker_services(settings: Settings) -> WorkerServices:
@@ -57,7 +64,14 @@ def worker_services(settings: Settings) -> WorkerServices:
     def periodic() -> list[PeriodicJob]:
         return periodic_jobs(settings, databases.get(), this_processor)
 
-    return WorkerServices(settings, this_processor, relay, sweeper, periodic)
+    dispatchers = PerProcess(lambda: send.dispatcher(settings, databases.get().sessions))
+
+    def send_relay(publish: PublishSend) -> SendRelay:
+        return send.send_relay(settings, databases.get().sessions, publish, readers())
+
+    return WorkerServices(
+        settings, this_processor, relay, sweeper, periodic, dispatchers.get, send_relay
+    )
 
 
 def _sqlite_readers(settings: Settings) -> Callable[[], sessionmaker[Session] | None]:

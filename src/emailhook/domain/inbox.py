@@ -82,7 +82,8 @@ class Finished:
 class Provenance:
     """Which inbox body an event came from, and when this service received it."""
 
-    inbox_id: int
+    #: None for emailhook's own events (a one-click unsubscribe), which came in no body
+    inbox_id: int | None
     received_at: datetime
 
 

@@ -194,6 +194,19 @@ def active_suppression(
     return min(candidates, key=_precedence)
 
 
+def active_reasons(
+    evidence: Iterable[Evidence], lifts: Lifts, soft_bounce_window: timedelta | None, now: datetime
+) -> list[ActiveSuppression]:
+    """Return every reason active at ``now``, most severe first (the list shows only the first;
+    the send side needs all: an unsubscribe hides a hard bounce that blocks receipts too)."""
+    found = [
+        item
+        for item in (active_suppression([one], lifts, soft_bounce_window) for one in evidence)
+        if item is not None and (item.until is None or item.until > now)
+    ]
+    return sorted(found, key=_precedence)
+
+
 def _precedence(item: ActiveSuppression) -> tuple[int, int, datetime, str]:
     # most severe first; then one that never ends by itself; then the earliest; then by source
     return (-REASON_RANK[item.reason], item.until is not None, item.since, item.source.value)

@@ -59,6 +59,15 @@ class Metrics:
     pruned: Counter
     raw_pruned: Counter
     events_pruned: Counter
+    send_accepted: Counter
+    send_outcomes: Counter
+    send_latency: Histogram
+
+
+#: what became of a message in a send task (``emailhook_messages_total{outcome}``)
+SEND_OUTCOMES = ("sent", "failed", "retried", "suppressed", "dead", "uncertain")
+#: a provider's send call: tens of milliseconds to its timeout
+SEND_LATENCY_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
 
 def configure_metrics(settings: Settings) -> Path:
@@ -129,6 +138,22 @@ def _metrics() -> Metrics:
             "emailhook_events_pruned",
             "Events deleted past EMAILHOOK_EVENT_RETENTION_DAYS (derived state kept)",
         ),
+        send_accepted=Counter(
+            "emailhook_messages_accepted",
+            "Messages the send API accepted, by what it answered (queued, scheduled, suppressed)",
+            ["status"],
+        ),
+        send_outcomes=Counter(
+            "emailhook_messages_dispatched",
+            "What send tasks did with messages: sent, failed, retried, suppressed (at send"
+            " time), dead (dead-lettered), uncertain (to be asked of the provider)",
+            ["outcome"],
+        ),
+        send_latency=Histogram(
+            "emailhook_send_call_seconds",
+            "Seconds a provider's send call took",
+            buckets=SEND_LATENCY_BUCKETS,
+        ),
     )
 
 
@@ -152,6 +177,24 @@ def record_stored(
         current.latency.observe(seconds)
     for channel, items in (other_channels or {}).items():
         current.other_channels.labels(channel).inc(items)
+
+
+def record_accepted_messages(statuses: Iterable[str]) -> None:
+    """Count the messages of an accepted send request by the status each was answered."""
+    current = metrics()
+    for status in statuses:
+        current.send_accepted.labels(status).inc()
+
+
+def record_sent(outcomes: Mapping[str, object], calls: Iterable[float]) -> None:
+    """Count what a send task did (``SEND_OUTCOMES``) and how long its provider calls took."""
+    current = metrics()
+    for outcome in SEND_OUTCOMES:
+        value = outcomes.get(outcome)
+        if isinstance(value, int) and value:
+            current.send_outcomes.labels(outcome).inc(value)
+    for seconds in calls:
+        current.send_latency.observe(seconds)
 
 
 def record_reconciled(new_events: int) -> None:

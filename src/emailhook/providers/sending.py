@@ -104,6 +104,10 @@ class SendSide(Protocol):
     #: the request's optional fields it carries (``domain.sending.validation.FEATURES``)
     features: frozenset[str]
 
+    def check(self, message: OutgoingMessage) -> str | None:
+        """Return why the provider cannot carry ``message`` (a limit of its API), or None."""
+        ...
+
     def prepare(self, messages: Sequence[OutgoingMessage], config: SendConfig) -> HttpRequest:
         """Return the one request that sends ``messages``."""
         ...

@@ -48,3 +48,29 @@ class FeatureDisabledError(LookupError):
 class UpstreamUnavailableError(RuntimeError):
     """A provider's host this service must reach could not be reached (an SNS subscription
     confirmation): 503, so that the provider sends the message again."""
+
+
+class InvalidRequestError(ValueError):
+    """A request of the send API that cannot be accepted (400); ``errors`` maps each field to
+    its problems. Nothing was kept."""
+
+    def __init__(self, message: str, errors: dict[str, list[str]]) -> None:
+        super().__init__(message)
+        self.errors = errors
+
+
+class SendUnauthorizedError(PermissionError):
+    """A send API request without a valid ``Authorization: Bearer`` key (401)."""
+
+
+class NotFoundError(LookupError):
+    """What the request names does not exist (404): a message, a token."""
+
+
+class ConflictError(RuntimeError):
+    """The request conflicts with the state of what it names (409): a message already sent,
+    a request with the same ``Idempotency-Key`` still in flight."""
+
+
+class IdempotencyMismatchError(ValueError):
+    """An ``Idempotency-Key`` reused with another request (422)."""

@@ -12,7 +12,6 @@ from emailhook.settings.types import SendSecrets
 class SendSettings(BaseSettings):
     """Part of :class:`~emailhook.settings.Settings`: the send pipeline's settings."""
 
-    # --- sending (read and checked; the send API that uses them is still being built) ---
     #: ``Authorization: Bearer`` keys of the send API (``POST /messages``); a list, so that a
     #: key rotates without downtime. None: the send API answers 404 naming this setting
     send_api_keys: SendSecrets = ()
@@ -33,3 +32,6 @@ class SendSettings(BaseSettings):
     send_redelivery_seconds: PositiveFloat = 60.0
     #: after an ambiguous failure, how long the provider's logs get before being asked
     send_lookup_grace_seconds: PositiveFloat = 10.0
+    #: seconds a provider's send call may take; past it the call's fate is uncertain and the
+    #: provider is asked (its logs) before the message is sent again
+    send_timeout_seconds: PositiveFloat = 30.0

@@ -8,7 +8,7 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import orjson
 from sqlalchemy import Engine, create_engine, event
@@ -181,15 +181,19 @@ def check_database(engine: Engine) -> None:
         connection.exec_driver_sql("SELECT 1")
 
 
-class PerProcess:
-    """One Database per process: connections must never cross a fork (Celery's prefork pool)."""
+T = TypeVar("T")
 
-    def __init__(self, open_: Callable[[], Database]) -> None:
+
+class PerProcess(Generic[T]):
+    """One Database (or anything holding connections) per process: connections must never
+    cross a fork (Celery's prefork pool)."""
+
+    def __init__(self, open_: Callable[[], T]) -> None:
         self._open = open_
         self._pid = -1
-        self._database: Database | None = None
+        self._database: T | None = None
 
-    def get(self) -> Database:
+    def get(self) -> T:
         if self._database is None or self._pid != os.getpid():
             self._database = self._open()
             self._pid = os.getpid()

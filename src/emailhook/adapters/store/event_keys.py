@@ -49,6 +49,8 @@ KINDS: Mapping[str, int] = {
     "postal": 25,
     "mailersend": 26,
     "unisender_go": 27,
+    #: emailhook's own events (a one-click unsubscribe), ``event_key("emailhook", ...)``
+    "emailhook": 28,
 }
 #: Infobip's eventId keys: ``ev:<eventId>`` digested, ``ev#<40 hex>`` as it is
 EVENT_ID_KIND = 3

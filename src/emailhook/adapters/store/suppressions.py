@@ -31,6 +31,7 @@ from emailhook.domain.suppression import (
     Lifts,
     Source,
     SuppressionReason,
+    active_reasons,
     active_suppression,
     merge_evidence,
     merge_lifts,
@@ -182,6 +183,23 @@ def record_removal(
     session.flush()
     lock_and_lift(session, [email], {email: Lifts(removed_at=at)})
     return removal
+
+
+def active_reasons_of(
+    session: Session, emails: Sequence[str], window: timedelta | None, now: datetime
+) -> dict[str, list[ActiveSuppression]]:
+    """Return each of ``emails`` that is suppressed at ``now`` with every active reason, most
+    severe first, computed from the evidence (the ``suppression`` row keeps only the first)."""
+    found: dict[str, list[ActiveSuppression]] = {}
+    for start in range(0, len(emails), _IN_CHUNK):
+        chunk = list(dict.fromkeys(emails[start : start + _IN_CHUNK]))
+        evidence = _evidence_of(session, chunk)
+        lifts = _lifts_of(session, chunk)
+        for email, items in evidence.items():
+            active = active_reasons(items, lifts.get(email, Lifts()), window, now)
+            if active:
+                found[email] = active
+    return found
 
 
 def _evidence_of(session: Session, emails: Sequence[str]) -> dict[str, list[Evidence]]:

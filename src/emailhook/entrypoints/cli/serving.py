@@ -13,7 +13,7 @@ from emailhook.adapters.db.engine import migrate
 from emailhook.entrypoints.cli import supervisor
 from emailhook.entrypoints.cli.context import settings as current_settings
 from emailhook.entrypoints.web import operators
-from emailhook.entrypoints.worker.app import QUEUE, create_celery
+from emailhook.entrypoints.worker.app import QUEUE, SEND_QUEUE, create_celery
 from emailhook.entrypoints.worker.background import start_relay
 from emailhook.observability.metrics import clear_metrics
 from emailhook.service.errors import ConfigurationError
@@ -80,17 +80,19 @@ def serve(host: str, port: int, workers: int, threads: int, target: str) -> None
 )
 @click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
 def worker(concurrency: int, celery_args: Sequence[str]) -> None:
-    """Run a Celery worker on the email-webhook queue (with the relay)."""
-    argv = [sys.executable, "-m", "celery", "-A", "emailhook", "worker", "-Q", QUEUE]
+    """Run a Celery worker on the email-webhook and email-send queues (with the relays)."""
+    queues = f"{QUEUE},{SEND_QUEUE}"
+    argv = [sys.executable, "-m", "celery", "-A", "emailhook", "worker", "-Q", queues]
     argv += ["--loglevel=info", f"--concurrency={concurrency}", *celery_args]
     os.execv(sys.executable, argv)  # noqa: S606 (replaces this process; no shell involved)
 
 
 @click.command()
 def relay() -> None:
-    """Run only the relay (inbox -> queue), for workers started with EMAILHOOK_RELAY_IN_WORKER=0."""
+    """Run only the relays (inbox and outbox -> queues), for workers started with
+    EMAILHOOK_RELAY_IN_WORKER=0."""
     app = create_celery(current_settings())
-    threads = start_relay(app.services, app.publish)
+    threads = start_relay(app.services, app.publish, app.publish_send)
     signal.signal(signal.SIGTERM, lambda *_: threads.stop.set())
     try:
         while threads.relay.is_alive():

@@ -19,6 +19,7 @@ from emailhook.entrypoints.web.api import api
 from emailhook.entrypoints.web.dashboard import dashboard
 from emailhook.entrypoints.web.operators import OperatorAuth
 from emailhook.entrypoints.web.providers import providers
+from emailhook.entrypoints.web.sending import sending
 from emailhook.entrypoints.web.services import EXTENSION, OPERATORS
 from emailhook.entrypoints.web.webhook import webhook
 from emailhook.observability import configure
@@ -70,5 +71,6 @@ def build_app(services: WebServices) -> Flask:
     app.register_blueprint(providers)
     app.register_blueprint(api)
     app.register_blueprint(dashboard)
+    app.register_blueprint(sending)
     ops.init_app(app)
     return app

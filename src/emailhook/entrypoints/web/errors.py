@@ -21,11 +21,16 @@ from emailhook.observability.metrics import RejectReason, record_rejected
 from emailhook.providers.base import AuthenticationError, ForbiddenSourceError
 from emailhook.service.errors import (
     BodyNotFoundError,
+    ConflictError,
     FeatureDisabledError,
     ForbiddenError,
+    IdempotencyMismatchError,
     InvalidBodyError,
     InvalidQueryError,
+    InvalidRequestError,
+    NotFoundError,
     OperatorUnauthorizedError,
+    SendUnauthorizedError,
     StorageUnavailableError,
     UnauthorizedError,
     UpstreamUnavailableError,
@@ -45,11 +50,16 @@ class ErrorAnswer:
     code: str
     message: str
     headers: tuple[tuple[str, str], ...] = ()
+    #: each field's problems, for a refused send request
+    errors: dict[str, list[str]] | None = None
 
     @property
     def body(self) -> bytes:
         # What Flask's jsonify writes with the app's JSON provider (orjson), newline included
-        return orjson.dumps({"error": self.code, "message": self.message}) + b"\n"
+        body: dict[str, Any] = {"error": self.code, "message": self.message}
+        if self.errors is not None:
+            body["errors"] = self.errors
+        return orjson.dumps(body) + b"\n"
 
 
 E = TypeVar("E", bound=Exception)
@@ -141,6 +151,32 @@ def _body_not_found(error: BodyNotFoundError) -> ErrorAnswer:
 @_answers(InvalidQueryError)
 def _invalid_query(error: InvalidQueryError) -> ErrorAnswer:
     return ErrorAnswer(400, "invalid_query", str(error))
+
+
+@_answers(InvalidRequestError)
+def _invalid_request(error: InvalidRequestError) -> ErrorAnswer:
+    return ErrorAnswer(400, "invalid_request", str(error), errors=error.errors)
+
+
+@_answers(SendUnauthorizedError)
+def _send_unauthorized(error: SendUnauthorizedError) -> ErrorAnswer:
+    challenge = (("WWW-Authenticate", 'Bearer realm="emailhook"'),)
+    return ErrorAnswer(401, "unauthorized", "a send API key is required", challenge)
+
+
+@_answers(NotFoundError)
+def _not_found(error: NotFoundError) -> ErrorAnswer:
+    return ErrorAnswer(404, "not_found", str(error))
+
+
+@_answers(ConflictError)
+def _conflict(error: ConflictError) -> ErrorAnswer:
+    return ErrorAnswer(409, "conflict", str(error))
+
+
+@_answers(IdempotencyMismatchError)
+def _idempotency_mismatch(error: IdempotencyMismatchError) -> ErrorAnswer:
+    return ErrorAnswer(422, "idempotency_key_reused", str(error))
 
 
 _RETRY_LATER = (("Retry-After", str(RETRY_AFTER_SECONDS)),)

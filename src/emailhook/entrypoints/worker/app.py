@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+from collections.abc import Callable
 from typing import Any
 
 from celery import Celery
@@ -21,14 +22,17 @@ from emailhook.composition import load_settings
 from emailhook.composition.worker import WorkerServices, worker_services
 from emailhook.entrypoints.worker.background import BackgroundStep
 from emailhook.observability import configure
-from emailhook.observability.metrics import record_stored
-from emailhook.service.receive.relay import Publish
+from emailhook.observability.metrics import record_sent, record_stored
+from emailhook.service.send.relay import PublishSend
 from emailhook.settings import Settings
 
 #: The queue named in the brief; producers and workers agree on nothing else.
 QUEUE = "email-webhook"
-#: Explicit task name: the wire format stays stable whatever the module is called.
+#: The send pipeline's queue: ids of outbox messages due for their provider.
+SEND_QUEUE = "email-send"
+#: Explicit task names: the wire format stays stable whatever the module is called.
 PROCESS_BODIES = "emailhook.process_bodies"
+SEND_MESSAGES = "emailhook.send_messages"
 
 
 class EmailhookCelery(Celery):
@@ -36,7 +40,9 @@ class EmailhookCelery(Celery):
 
     services: WorkerServices
     #: publishes a batch of body ids to the queue (the relay's way out)
-    publish: Publish
+    publish: Callable[[list[Any]], None]
+    #: publishes a task of outbox message ids to the send queue (the send relay's way out)
+    publish_send: PublishSend
 
 
 def worker_app() -> EmailhookCelery:
@@ -70,8 +76,9 @@ def build_celery(services: WorkerServices) -> EmailhookCelery:
     app = EmailhookCelery("emailhook", set_as_current=False)
     app.conf.update(broker_config(settings))
     app.conf.update(
-        task_queues=[Queue(QUEUE, durable=True)],
+        task_queues=[Queue(QUEUE, durable=True), Queue(SEND_QUEUE, durable=True)],
         task_default_queue=QUEUE,
+        task_routes={SEND_MESSAGES: {"queue": SEND_QUEUE}},
         task_serializer="json",
         accept_content=["json"],
         task_ignore_result=True,
@@ -86,12 +93,22 @@ def build_celery(services: WorkerServices) -> EmailhookCelery:
     )
     app.services = services
     app.publish = celery_publisher(app, settings.broker_timeout_seconds)
+    app.publish_send = celery_publisher(
+        app, settings.broker_timeout_seconds, task=SEND_MESSAGES, queue=SEND_QUEUE
+    )
 
     @app.task(name=PROCESS_BODIES)
     def process_bodies(body_ids: list[int]) -> dict[str, object]:
         outcome = services.processor().process(body_ids)
         record_stored(outcome.stored, outcome.duplicates, outcome.latencies, outcome.other_channels)
         return outcome.as_dict()
+
+    @app.task(name=SEND_MESSAGES)
+    def send_messages(public_ids: list[str]) -> dict[str, object]:
+        done = services.dispatcher().send(public_ids)
+        outcome = done.as_dict()
+        record_sent(outcome, done.calls)
+        return outcome
 
     app.steps["worker"].add(BackgroundStep)
     return app
@@ -108,18 +125,21 @@ def _set_levels(loglevel: int | str | None = None, *, level: str, **_: Any) -> N
     logging.getLogger("emailhook").setLevel(level)
 
 
-def celery_publisher(app: Celery, timeout: float) -> Publish:
-    """Return a function that publishes a batch of body ids, failing fast if the broker is down.
+def celery_publisher(
+    app: Celery, timeout: float, *, task: str = PROCESS_BODIES, queue: str = QUEUE
+) -> Callable[[list[Any]], None]:
+    """Return a function that publishes one task of ids, failing fast if the broker is down.
 
-    No retries here: a failed publish leaves the bodies due in the inbox, and the relay's
-    next pass tries again. ``timeout`` bounds the write and RabbitMQ's publisher confirm.
+    No retries here: a failed publish leaves the bodies (messages) due in the inbox (outbox),
+    and the relay's next pass tries again. ``timeout`` bounds the write and RabbitMQ's
+    publisher confirm.
     """
 
-    def publish(body_ids: list[int]) -> None:
+    def publish(ids: list[Any]) -> None:
         app.send_task(
-            PROCESS_BODIES,
-            args=[body_ids],
-            queue=QUEUE,
+            task,
+            args=[ids],
+            queue=queue,
             retry=False,
             timeout=timeout,
             confirm_timeout=timeout,

@@ -13,6 +13,7 @@ from celery import bootsteps
 from emailhook.composition.worker import WorkerServices
 from emailhook.entrypoints.worker.periodic import start_every
 from emailhook.service.receive.relay import Publish
+from emailhook.service.send.relay import PublishSend
 
 log = logging.getLogger("emailhook.worker")
 
@@ -25,14 +26,22 @@ class RelayThreads:
     stop: threading.Event
 
 
-def start_relay(services: WorkerServices, publish: Publish) -> RelayThreads:
-    """Start the relay, publishing through ``publish``, and the sweep of stopped web servers'
-    spools (web processes move their own)."""
+def start_relay(
+    services: WorkerServices, publish: Publish, publish_send: PublishSend | None = None
+) -> RelayThreads:
+    """Start the relay, publishing through ``publish``, the send relay (outbox ->
+    ``email-send``, through ``publish_send``) and the sweep of stopped web servers' spools
+    (web processes move their own)."""
     relay = services.relay(publish)
     stop = threading.Event()
     thread = threading.Thread(target=relay.run_forever, args=(stop,), name="emailhook-relay")
     thread.daemon = True
     thread.start()
+    if publish_send is not None:
+        send_relay = services.send_relay(publish_send)
+        threading.Thread(
+            target=send_relay.run_forever, args=(stop,), name="emailhook-send-relay", daemon=True
+        ).start()
     sweeper = services.sweeper()
     threading.Thread(
         target=sweeper.sweep_forever, args=(stop,), name="emailhook-spool-sweep", daemon=True
@@ -62,8 +71,8 @@ class BackgroundStep(bootsteps.StartStopStep):
     def start(self, worker: Any) -> None:
         services: WorkerServices = worker.app.services
         if services.settings.relay_in_worker:
-            self._relay = start_relay(services, worker.app.publish)
-            log.info("relay started")
+            self._relay = start_relay(services, worker.app.publish, worker.app.publish_send)
+            log.info("relays started (email-webhook, email-send)")
         self._periodic = start_periodic(services, self._periodic_stop)
         if self._periodic:
             log.info("started %s", ", ".join(t.name for t in self._periodic))

@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
+from emailhook.domain.callback_data import callback_fields
 from emailhook.domain.sending.message import OutgoingMessage
 from emailhook.domain.sending.retries import Resolution
 from emailhook.providers.sending import (
@@ -67,6 +68,13 @@ class InfobipSend:
     features = frozenset(
         {"template_id", "attachments", "tags", "metadata", "headers", "track_opens", "track_clicks"}
     )
+
+    def check(self, message: OutgoingMessage) -> str | None:
+        try:
+            callback_data(message)
+        except CallbackDataTooLongError as error:
+            return str(error)
+        return None
 
     def prepare(self, messages: Sequence[OutgoingMessage], config: SendConfig) -> HttpRequest:
         body: dict[str, Any] = {"messages": [self._message(m, config) for m in messages]}
@@ -129,7 +137,9 @@ class InfobipSend:
         if config.delivery_url:
             webhooks["delivery"] = {"url": config.delivery_url}
         item["webhooks"] = webhooks
-        campaign = message.metadata.get("campaign")
+        # the campaign as the receive side reads it back, else a plain ``campaign`` key
+        campaign = callback_fields(dict(message.metadata))["campaign"]
+        campaign = campaign if campaign is not None else message.metadata.get("campaign")
         if campaign is not None:
             item["options"] = {"campaignReferenceId": str(campaign)[:255]}
         return item

@@ -22,6 +22,12 @@ from emailhook.adapters.db.models.events import (
 )
 from emailhook.adapters.db.models.inbox import SPOOL_NAME_CHARS, InboxBody, SpoolSegment
 from emailhook.adapters.db.models.messages import PUBLIC_ID_CHARS, Message, MessageRollup
+from emailhook.adapters.db.models.outbox import (
+    IdempotencyRecord,
+    OutboxMessage,
+    SendAttempt,
+    SendRateBucket,
+)
 from emailhook.adapters.db.models.reconciliation import ReconcileRun, ReconcileWatermark
 from emailhook.adapters.db.models.state import (
     ContactEmailCount,
@@ -47,13 +53,17 @@ __all__ = [
     "EventPrune",
     "EventRollup",
     "FlaggedEvent",
+    "IdempotencyRecord",
     "InboxBody",
     "JSONDocument",
     "Message",
     "MessageRollup",
+    "OutboxMessage",
     "PlatformEventRow",
     "ReconcileRun",
     "ReconcileWatermark",
+    "SendAttempt",
+    "SendRateBucket",
     "SpoolSegment",
     "SuppressedAddress",
     "SuppressionEvidence",

@@ -1,0 +1,45 @@
+"""Token buckets in the database, so that every worker of every host paces its provider calls
+by the same bucket (``domain.sending.token_bucket`` holds the arithmetic)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from emailhook.adapters.db.models import SendRateBucket
+from emailhook.domain.sending.token_bucket import BucketState, Take, slowed, take
+
+
+def take_token(session: Session, name: str, *, now: datetime, rate: float, burst: float) -> Take:
+    """Take one token from bucket ``name`` (made full on first use), row locked meanwhile."""
+    row = _locked(session, name, now, burst)
+    result = take(BucketState(row.tokens, row.counted_at), now, rate, burst)
+    row.tokens, row.counted_at = result.state.tokens, result.state.counted_at
+    session.flush()
+    return result
+
+
+def slow_down(session: Session, name: str, *, now: datetime, pause_seconds: float) -> None:
+    """Empty bucket ``name`` and hold it for ``pause_seconds`` (the provider said 429)."""
+    row = _locked(session, name, now, 0.0)
+    state = slowed(BucketState(row.tokens, row.counted_at), now, pause_seconds)
+    row.tokens, row.counted_at = state.tokens, state.counted_at
+    session.flush()
+
+
+def _locked(session: Session, name: str, now: datetime, tokens: float) -> SendRateBucket:
+    """Return bucket ``name``'s row, locked; made (with ``tokens``) when it is new, by
+    whichever worker gets there first."""
+    table = SendRateBucket.__table__
+    dialect = session.get_bind().dialect.name
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert(table)
+    session.execute(
+        insert.values(name=name, tokens=tokens, counted_at=now).on_conflict_do_nothing(
+            index_elements=["name"]
+        )
+    )
+    stmt = select(SendRateBucket).where(SendRateBucket.name == name).with_for_update()
+    return session.execute(stmt).scalar_one()

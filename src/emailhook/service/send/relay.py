@@ -1,0 +1,128 @@
+"""The send relay: publishes due messages of the outbox to the ``email-send`` queue, and again
+when a publish was lost.
+
+As on the receive side, the outbox and not the broker is the record of what must be sent: a
+message is due when it is new, when its ``send_at`` or its retry's backoff has come, or when the
+worker that held it ran past its bound. Due messages are published in tasks of at most one
+provider request each (the send side's ``max_batch``), one provider per task.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from emailhook.adapters.store import outbox
+from emailhook.domain.clock import utcnow
+from emailhook.domain.sending.message import SendState
+
+log = logging.getLogger("emailhook.send.relay")
+
+#: ``publish(public_ids)``: one task of the ``email-send`` queue
+PublishSend = Callable[[list[str]], None]
+
+
+@dataclass(frozen=True, slots=True)
+class SendRelayPolicy:
+    #: a published message still due this long after is published again
+    redelivery_seconds: float
+    #: messages claimed a pass
+    claim_limit: int = 1000
+    poll_seconds: float = 0.2
+    #: a message published this many times and never taken by a worker is dead-lettered
+    max_deliveries: int = 20
+
+
+class SendRelay:
+    """Moves due outbox messages onto the send queue; several relays may run at once."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        publish: PublishSend,
+        policy: SendRelayPolicy,
+        batch_sizes: Mapping[str, int],
+        clock: Callable[[], datetime] = utcnow,
+        *,
+        readers: sessionmaker[Session] | None = None,
+    ) -> None:
+        """``batch_sizes``: messages a task of each provider carries (its ``max_batch``).
+        ``readers``, read-only sessions, look for due messages without the write transaction
+        (on SQLite it holds the one write lock the receive side's stores wait for)."""
+        self._sessions = sessions
+        self._readers = readers or sessions
+        self._publish = publish
+        self._policy = policy
+        self._sizes = batch_sizes
+        self._clock = clock
+
+    def run_once(self) -> int:
+        """Publish what is due now; return how many messages were published."""
+        now = self._clock()
+        republish_before = now - timedelta(seconds=self._policy.redelivery_seconds)
+        with self._readers.begin() as session:
+            if not outbox.any_due(session, now, republish_before):
+                return 0
+        with self._sessions.begin() as session:
+            claimed = outbox.claim_due(
+                session,
+                now=now,
+                republish_before=republish_before,
+                limit=self._policy.claim_limit,
+            )
+            worn = [d.public_id for d in claimed if d.deliveries > self._policy.max_deliveries]
+            for public_id in worn:
+                outbox.settle(
+                    session,
+                    public_id,
+                    SendState.DEAD,
+                    now=now,
+                    reason=f"published {self._policy.max_deliveries} times and never sent:"
+                    " a worker dies or hangs on it",
+                )
+        if worn:
+            log.error("dead-lettered messages no worker completed: %s", worn)
+        tasks = self._tasks([d for d in claimed if d.public_id not in set(worn)])
+        published = 0
+        for index, ids in enumerate(tasks):
+            try:
+                self._publish(ids)
+            except Exception as error:  # broker down: the outbox keeps them due
+                rest = [i for task in tasks[index:] for i in task]
+                with self._sessions.begin() as session:
+                    outbox.release(session, rest)
+                log.warning("publish failed, %d messages due again: %s", len(rest), error)
+                break
+            published += len(ids)
+        return published
+
+    def _tasks(self, claimed: list[outbox.Due]) -> list[list[str]]:
+        by_provider: dict[str, list[str]] = defaultdict(list)
+        for due in claimed:
+            by_provider[due.provider].append(due.public_id)
+        tasks: list[list[str]] = []
+        for provider, ids in by_provider.items():
+            size = max(1, self._sizes.get(provider, 1))
+            tasks.extend(ids[start : start + size] for start in range(0, len(ids), size))
+        return tasks
+
+    def run_forever(self, stop: threading.Event) -> None:
+        """Relay until ``stop`` is set; never raises (errors are logged and retried)."""
+        failures = 0
+        while not stop.is_set():
+            try:
+                published = self.run_once()
+                failures = 0
+            except Exception:
+                failures += 1
+                log.exception("send relay pass failed (%d in a row)", failures)
+                stop.wait(min(5.0, self._policy.poll_seconds * 2**failures))
+                continue
+            if published < self._policy.claim_limit:
+                stop.wait(self._policy.poll_seconds)
