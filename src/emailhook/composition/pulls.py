@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from emailhook.adapters.db.engine import Database
 from emailhook.adapters.infobip.api import InfobipApi
@@ -19,6 +20,7 @@ from emailhook.service.receive.processing import Processor
 from emailhook.service.receive.reconciler import Reconciler
 from emailhook.service.receive.retention import Retention
 from emailhook.service.receive.suppression_sync import SuppressionSync
+from emailhook.service.send.accept import forget_expired_keys
 from emailhook.settings import Settings
 
 #: a prune (the worker's, or `emailhook prune`) rests this long between its small transactions:
@@ -33,6 +35,10 @@ class PeriodicJob:
     name: str
     interval_seconds: float
     run: Callable[[], object]
+
+
+#: how often expired Idempotency-Keys are deleted
+IDEMPOTENCY_PRUNE_SECONDS = 3600.0
 
 
 def infobip_api(settings: Settings) -> Callable[[], InfobipApi] | None:
@@ -101,4 +107,13 @@ def periodic_jobs(
     prune = retention(settings, database)
     if prune is not None and settings.prune_interval_minutes > 0:
         jobs.append(PeriodicJob("prune", settings.prune_interval_minutes * 60, prune.run))
+    if settings.send_api_keys:  # the send API keeps Idempotency-Keys for their hours
+        keep = timedelta(hours=settings.idempotency_hours)
+        jobs.append(
+            PeriodicJob(
+                "idempotency-keys",
+                IDEMPOTENCY_PRUNE_SECONDS,
+                lambda: forget_expired_keys(database.sessions, keep),
+            )
+        )
     return jobs

@@ -196,3 +196,14 @@ def _answer_item(row: outbox.NewMessage) -> dict[str, Any]:
     if row.state is SendState.SCHEDULED:
         item["send_at"] = row.due_at.isoformat()
     return item
+
+
+def forget_expired_keys(
+    sessions: sessionmaker[Session], keep: timedelta, clock: Callable[[], datetime] = utcnow
+) -> int:
+    """Delete the ``Idempotency-Key`` records older than ``keep``; return how many."""
+    with sessions.begin() as session:
+        forgotten = idempotency.prune(session, clock() - keep)
+    if forgotten:
+        log.info("forgot %d Idempotency-Keys older than %s", forgotten, keep)
+    return forgotten

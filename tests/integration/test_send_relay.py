@@ -1,0 +1,124 @@
+"""The send relay over a real outbox (SQLite and PostgreSQL): what is due is published once,
+in tasks of one provider request each; what is published and not taken is published again
+after the redelivery bound; a failed publish leaves it due; a scheduled message waits."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from emailhook.adapters.db.engine import Database
+from emailhook.adapters.db.models import OutboxMessage
+from emailhook.providers.infobip.send import InfobipSend
+from emailhook.service.send.accept import AcceptPolicy, SendApi
+from emailhook.service.send.relay import SendRelay, SendRelayPolicy
+from support.clock import Clock
+
+REDELIVERY = 60.0
+
+
+def _accept(database: Database, clock: Clock, count: int, **fields: object) -> list[str]:
+    api = SendApi(
+        database.sessions,
+        {"infobip": InfobipSend()},
+        AcceptPolicy("infobip", timedelta(hours=24), None),
+        clock=clock,
+    )
+    body = {
+        "from": "shop@example.com",
+        "subject": "Hi",
+        "text": "Hello",
+        "to": [f"u{n}@example.com" for n in range(count)],
+        **fields,
+    }
+    return [m["id"] for m in api.accept(body, b"").body["messages"]]
+
+
+def _relay(
+    database: Database, clock: Clock, published: list[list[str]], **policy: int
+) -> SendRelay:
+    return SendRelay(
+        database.sessions,
+        published.append,
+        SendRelayPolicy(redelivery_seconds=REDELIVERY, **policy),  # type: ignore[arg-type]
+        {"infobip": 100},
+        clock=clock,
+    )
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime.now(UTC))
+
+
+def test_due_messages_are_published_once_in_tasks_of_one_request(
+    database: Database, clock: Clock
+) -> None:
+    ids = _accept(database, clock, 250)
+    published: list[list[str]] = []
+    relay = _relay(database, clock, published)
+    assert relay.run_once() == 250
+    assert [len(task) for task in published] == [100, 100, 50]
+    assert sorted(i for task in published for i in task) == sorted(ids)
+    assert relay.run_once() == 0
+
+
+def test_a_message_published_and_never_taken_is_published_again_after_the_bound(
+    database: Database, clock: Clock
+) -> None:
+    [public_id] = _accept(database, clock, 1)
+    published: list[list[str]] = []
+    relay = _relay(database, clock, published)
+    relay.run_once()
+    clock.advance(REDELIVERY - 1)
+    assert relay.run_once() == 0
+    clock.advance(2)
+    assert relay.run_once() == 1
+    assert published == [[public_id], [public_id]]
+
+
+def test_a_failed_publish_leaves_the_messages_due(database: Database, clock: Clock) -> None:
+    ids = _accept(database, clock, 3)
+
+    def broker_down(task: list[str]) -> None:
+        raise ConnectionError("broker down")
+
+    failing = SendRelay(
+        database.sessions,
+        broker_down,
+        SendRelayPolicy(redelivery_seconds=REDELIVERY),
+        {"infobip": 100},
+        clock=clock,
+    )
+    assert failing.run_once() == 0
+    published: list[list[str]] = []
+    assert _relay(database, clock, published).run_once() == 3
+    assert sorted(published[0]) == sorted(ids)
+
+
+def test_a_scheduled_message_waits_for_its_time(database: Database, clock: Clock) -> None:
+    at = clock.now + timedelta(hours=1)
+    [public_id] = _accept(database, clock, 1, send_at=at.isoformat())
+    published: list[list[str]] = []
+    relay = _relay(database, clock, published)
+    assert relay.run_once() == 0
+    clock.advance(3601)
+    assert relay.run_once() == 1
+    assert published == [[public_id]]
+
+
+def test_a_message_no_worker_ever_takes_is_dead_lettered(database: Database, clock: Clock) -> None:
+    [public_id] = _accept(database, clock, 1)
+    published: list[list[str]] = []
+    relay = _relay(database, clock, published, max_deliveries=3)
+    for _ in range(4):
+        relay.run_once()
+        clock.advance(REDELIVERY + 1)
+    relay.run_once()
+    assert published == [[public_id]] * 3
+    with database.sessions() as session:
+        row = session.execute(select(OutboxMessage)).scalar_one()
+    assert row.state == "dead"
+    assert "never sent" in (row.reason or "")
