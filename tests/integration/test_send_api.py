@@ -40,8 +40,29 @@ def _settings(data_dir: Path, database_url: str | None, **extra: Any) -> Setting
     return Settings(**values)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
+#: what a test may have written, emptied before the next one (the app is the module's)
+TABLES = (
+    "outbox",
+    "message",
+    "message_rollup",
+    "send_attempt",
+    "idempotency_key",
+    "email_callback",
+    "event_rollup",
+    "contact_email_state",
+    "contact_email_count",
+    "suppression",
+    "suppression_evidence",
+    "suppression_lift",
+)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def shared_app(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Flask]:
+    """One app per backend for the module: building one (migrations) costs more than a test."""
+    tmp_path = tmp_path_factory.mktemp("send-api")
     if request.param == "sqlite":
         made = create_app(_settings(tmp_path, None))
         yield made
@@ -51,6 +72,14 @@ def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
         made = create_app(_settings(tmp_path, url))
         yield made
         _dispose(made)
+
+
+@pytest.fixture
+def app(shared_app: Flask) -> Flask:
+    with shared_app.extensions["emailhook"].database.engine.begin() as conn:
+        for table in TABLES:
+            conn.execute(text(f"DELETE FROM {table}"))  # noqa: S608 (our own table names)
+    return shared_app
 
 
 def _dispose(app: Flask) -> None:
