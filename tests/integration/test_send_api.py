@@ -78,7 +78,7 @@ def shared_app(
 def app(shared_app: Flask) -> Flask:
     with shared_app.extensions["emailhook"].database.engine.begin() as conn:
         for table in TABLES:
-            conn.execute(text(f"DELETE FROM {table}"))  # noqa: S608 (our own table names)
+            conn.execute(text(f"DELETE FROM {table}"))
     return shared_app
 
 
