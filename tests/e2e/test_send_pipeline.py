@@ -161,3 +161,7 @@ def test_the_seed_loop_sends_two_suppresses_one_and_joins_the_reports_back(
     contact = httpx.get(f"{stack.base_url}/contacts/101", timeout=10).json()
     assert "ana@example.com" in json.dumps(contact)
     assert "DELIVERED" in json.dumps(contact).upper()
+    metrics = httpx.get(f"{stack.base_url}/metrics", timeout=10).text
+    assert 'emailhook_messages_accepted_total{status="suppressed"} 1.0' in metrics
+    assert 'emailhook_messages_dispatched_total{outcome="sent"} 2.0' in metrics
+    assert "emailhook_send_call_seconds_count" in metrics

@@ -276,3 +276,24 @@ def test_a_cancelled_message_is_not_sent(rig: Rig) -> None:
     rig.send([public_id])
     assert rig.row(public_id).state == "cancelled"
     assert rig.sends() == 0
+
+
+def test_messages_with_other_tracking_go_in_separate_requests(rig: Rig) -> None:
+    # Infobip's v4 tracking options are request-level: one request cannot carry both
+    ids = []
+    for track in (True, False, True):
+        body = {
+            "from": "shop@example.com",
+            "subject": "Hi",
+            "text": "Hello",
+            "to": [f"t{len(ids)}@example.com"],
+            "track_opens": track,
+        }
+        ids += [m["id"] for m in rig.api.accept(body, b"").body["messages"]]
+    rig.send(ids)
+    requests = rig.infobip.bodies("/email/4/messages")
+    tracking = sorted(
+        (r["options"]["tracking"]["trackOpens"], len(r["messages"])) for r in requests
+    )
+    assert tracking == [(False, 1), (True, 2)]
+    rig.infobip.ledger.assert_once("messageId", ids)

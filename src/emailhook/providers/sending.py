@@ -11,7 +11,7 @@ IDEMPOTENT resends with the same key, NONE cannot tell.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -103,6 +103,11 @@ class SendSide(Protocol):
     resolution: Resolution
     #: the request's optional fields it carries (``domain.sending.validation.FEATURES``)
     features: frozenset[str]
+
+    def request_key(self, message: OutgoingMessage) -> Hashable:
+        """Return what the messages of one request must share (request-level options, such
+        as Infobip's tracking): the dispatcher never puts messages of two keys in one."""
+        ...
 
     def check(self, message: OutgoingMessage) -> str | None:
         """Return why the provider cannot carry ``message`` (a limit of its API), or None."""

@@ -15,7 +15,7 @@ a provider template (``templateId``) gets the recipient's merge data as Infobip 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -68,6 +68,10 @@ class InfobipSend:
     features = frozenset(
         {"template_id", "attachments", "tags", "metadata", "headers", "track_opens", "track_clicks"}
     )
+
+    def request_key(self, message: OutgoingMessage) -> Hashable:
+        # v4 has tracking at request level only (§2.1)
+        return (message.track_opens, message.track_clicks)
 
     def check(self, message: OutgoingMessage) -> str | None:
         try:

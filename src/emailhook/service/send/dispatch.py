@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -123,9 +123,8 @@ class Dispatcher:
                 continue
             sendable = self._settle_uncertain(provider, items, done)
             sendable = self._unsuppressed(sendable, done)
-            size = max(1, provider.side.max_batch)
-            for start in range(0, len(sendable), size):
-                self._send(provider, sendable[start : start + size], done)
+            for request in _requests(provider.side, sendable):
+                self._send(provider, request, done)
         return done
 
     # -- before the call -------------------------------------------------------------------
@@ -395,6 +394,20 @@ class Dispatcher:
                 reason=f"uncertain: {result.reason}",
             )
             done.uncertain += 1
+
+
+def _requests(side: SendSide, items: Sequence[Claimed]) -> list[list[Claimed]]:
+    """Split ``items`` into requests: messages that share request-level options, at most the
+    provider's batch each."""
+    groups: dict[Hashable, list[Claimed]] = defaultdict(list)
+    for item in items:
+        groups[side.request_key(item.message)].append(item)
+    size = max(1, side.max_batch)
+    return [
+        group[start : start + size]
+        for group in groups.values()
+        for start in range(0, len(group), size)
+    ]
 
 
 def _at(item: Claimed) -> datetime:
