@@ -214,9 +214,10 @@ def test_a_5xx_is_asked_about_and_sent_once_infobip_says_it_never_got_it(rig: Ri
 def test_a_worker_dead_mid_call_leaves_a_message_the_next_one_asks_about(rig: Rig) -> None:
     [public_id] = rig.accept("ann@example.com")
     # a worker took it and began the call, then died before recording anything
+    at = rig.clock.now
     with rig.database.sessions.begin() as session:
-        outbox.take(session, [public_id], now=rig.clock.now, hold_until=rig.clock.now)
-        outbox.started(session, [public_id], rig.clock.now)
+        outbox.take(session, [public_id], now=at, hold_until=at)
+        outbox.started(session, [public_id], at, held_until=at, hold_until=at)
     rig.later()
     rig.send([public_id])
     assert rig.row(public_id).state == "sent"
@@ -297,3 +298,21 @@ def test_messages_with_other_tracking_go_in_separate_requests(rig: Rig) -> None:
     )
     assert tracking == [(False, 1), (True, 2)]
     rig.infobip.ledger.assert_once("messageId", ids)
+
+
+def test_a_worker_that_lost_its_hold_does_not_send(rig: Rig) -> None:
+    # worker A took the message, then waited (for a token) past its hold; worker B took it
+    [public_id] = rig.accept("ann@example.com")
+    a_hold = rig.clock.now
+    with rig.database.sessions.begin() as session:
+        [taken] = outbox.take(session, [public_id], now=rig.clock.now, hold_until=a_hold)
+    assert taken.held_until == a_hold
+    rig.later()
+    rig.send([public_id])  # worker B
+    assert rig.row(public_id).state == "sent"
+    with rig.database.sessions.begin() as session:
+        still_mine = outbox.started(
+            session, [public_id], rig.clock.now, held_until=a_hold, hold_until=rig.clock.now
+        )
+    assert still_mine == set()  # A sends nothing
+    rig.infobip.ledger.assert_once("messageId", [public_id])

@@ -153,6 +153,8 @@ class Claimed:
     attempts: int
     #: when the last of them began
     attempted_at: datetime | None
+    #: this take's hold (the message's ``due_at`` while this worker has it)
+    held_until: datetime
 
 
 def take(
@@ -181,6 +183,7 @@ def take(
                 row.state == SendState.SENDING and row.attempted_at is not None,
                 row.attempts,
                 row.attempted_at,
+                hold_until,
             )
         )
         row.state = SendState.SENDING.value
@@ -224,14 +227,34 @@ def settle(
         )
 
 
-def started(session: Session, public_ids: Sequence[str], now: datetime) -> None:
-    """Count a provider call for ``public_ids`` just before it is made: from now on the
-    provider may have them, and a worker that dies mid-call leaves them to be settled."""
-    session.execute(
+def started(
+    session: Session,
+    public_ids: Sequence[str],
+    now: datetime,
+    *,
+    held_until: datetime,
+    hold_until: datetime,
+) -> set[str]:
+    """Count a provider call for those of ``public_ids`` this worker still holds (taken with
+    ``held_until``, a fencing token: a worker that waited past its hold for a token may have
+    lost them to another), holding them until ``hold_until``; return those ids. From now on
+    the provider may have them, and a worker that dies mid-call leaves them to be settled."""
+    rows = session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.public_id.in_(public_ids))
-        .values(attempts=OutboxMessage.attempts + 1, attempted_at=now, updated_at=now)
-    )
+        .where(
+            OutboxMessage.public_id.in_(public_ids),
+            OutboxMessage.state == SendState.SENDING.value,
+            OutboxMessage.due_at == held_until,
+        )
+        .values(
+            attempts=OutboxMessage.attempts + 1,
+            attempted_at=now,
+            updated_at=now,
+            due_at=hold_until,
+        )
+        .returning(OutboxMessage.public_id)
+    ).all()
+    return {public_id for (public_id,) in rows}
 
 
 def record_attempts(session: Session, rows: Sequence[dict[str, Any]]) -> None:

@@ -270,15 +270,29 @@ class Dispatcher:
     # -- the call ----------------------------------------------------------------------------
 
     def _send(self, provider: SendProvider, items: Sequence[Claimed], done: Dispatched) -> None:
+        self._wait_for_token(provider)
+        now = self._clock()
+        with self._sessions.begin() as session:
+            held = outbox.started(
+                session,
+                [i.message.public_id for i in items],
+                now,
+                held_until=items[0].held_until,
+                hold_until=now + self._hold,
+            )
+        if len(held) < len(items):  # held past the hold while waiting: another worker has them
+            log.warning(
+                "%d messages taken over by another worker: not sent here", len(items) - len(held)
+            )
+            items = [i for i in items if i.message.public_id in held]
+            if not items:
+                return
         messages = [i.message for i in items]
         try:
             request = provider.side.prepare(messages, provider.config)
         except ValueError as error:  # a message the provider cannot carry (checked on accept)
             self._record(items, [_failed(m, str(error)) for m in messages], None, None, done)
             return
-        self._wait_for_token(provider)
-        with self._sessions.begin() as session:
-            outbox.started(session, [m.public_id for m in messages], self._clock())
         started = time.monotonic()
         answer: HttpAnswer | None = None
         try:
