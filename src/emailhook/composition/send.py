@@ -15,6 +15,7 @@ from emailhook.adapters.http_send import HttpSender
 from emailhook.composition.policies import soft_bounce_rule
 from emailhook.domain.sending.retries import RetryPolicy
 from emailhook.providers.infobip.send import InfobipSend
+from emailhook.providers.send_registry import SENDERS
 from emailhook.providers.sending import SendConfig
 from emailhook.service.send.accept import AcceptPolicy, SendApi
 from emailhook.service.send.dispatch import Dispatcher, SendProvider
@@ -37,7 +38,8 @@ def report_url(settings: Settings) -> str | None:
 
 
 def send_providers(settings: Settings) -> dict[str, SendProvider]:
-    """Return the providers configured to send, by name (Infobip: its base URL and key)."""
+    """Return the providers configured to send, by name (Infobip: its base URL and key; the
+    others: their ``EMAILHOOK_<PROVIDER>_*`` send settings)."""
     found: dict[str, SendProvider] = {}
     infobip = settings.infobip_api
     if infobip is not None:
@@ -50,6 +52,13 @@ def send_providers(settings: Settings) -> dict[str, SendProvider]:
             rate=settings.infobip_send_rate,
             bucket=f"infobip:{account}",
         )
+    for side in SENDERS:
+        configured = side.configure(settings.provider_values(side.name))
+        if configured is None:
+            continue
+        config, rate = configured
+        account = hashlib.sha256(f"{config.api_url}\n{config.api_key}".encode()).hexdigest()[:16]
+        found[side.name] = SendProvider(side, config, rate=rate, bucket=f"{side.name}:{account}")
     return found
 
 

@@ -1,5 +1,6 @@
-"""Postmark: its webhook side (``webhook.py``); its send side goes in ``send.py`` beside it."""
+"""Postmark: its webhook side (``webhook.py``) and its send side (``send.py``)."""
 
+from emailhook.providers.postmark.send import PostmarkSend
 from emailhook.providers.postmark.webhook import Postmark
 
-__all__ = ["Postmark"]
+__all__ = ["Postmark", "PostmarkSend"]

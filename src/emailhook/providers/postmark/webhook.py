@@ -28,6 +28,7 @@ from emailhook.providers.base import (
     UnreadableBodyError,
     event_key,
 )
+from emailhook.providers.postmark.send import SEND_SETTINGS
 
 #: ``RecordType`` -> EventType (Bounce and SubscriptionChange are refined below)
 RECORD_TYPES: dict[str, EventType] = {
@@ -83,6 +84,7 @@ class Postmark(BasicAuthenticated):
     name: ClassVar[str] = "postmark"
     settings: ClassVar[tuple[ProviderSetting, ...]] = (
         ProviderSetting("basic_auth", "secrets", "HTTP Basic user:password in the webhook URL"),
+        *SEND_SETTINGS,
     )
     enabled_by: ClassVar[tuple[str, ...]] = ("basic_auth",)
 

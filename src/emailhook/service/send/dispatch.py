@@ -107,6 +107,12 @@ class Dispatcher:
         self._clock = clock
         self._sleep = sleep
 
+    def close(self) -> None:
+        """Close the provider connections (``call``'s, where it has any)."""
+        close = getattr(self._call, "close", None)
+        if close is not None:
+            close()
+
     def send(self, public_ids: Sequence[str]) -> Dispatched:
         done = Dispatched()
         now = self._clock()

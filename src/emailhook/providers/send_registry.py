@@ -1,0 +1,38 @@
+"""Every provider's send side that is configured by its provider settings
+(``EMAILHOOK_<PROVIDER>_<SETTING>``), registered here and nowhere else. Infobip's send side
+reads the account settings it shares with reconciliation (``EMAILHOOK_INFOBIP_BASE_URL``,
+``EMAILHOOK_INFOBIP_API_KEY``) and is built by the composition root itself."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from typing import Protocol
+
+from emailhook.domain.sending.message import OutgoingMessage
+from emailhook.domain.sending.retries import Resolution
+from emailhook.providers.base import ProviderValues
+from emailhook.providers.postmark.send import PostmarkSend
+from emailhook.providers.sending import HttpAnswer, HttpRequest, RecipientResult, SendConfig
+
+
+class ConfiguredSendSide(Protocol):
+    """A ``SendSide`` that builds its config from its provider's settings."""
+
+    name: str
+    max_batch: int
+    resolution: Resolution
+    features: frozenset[str]
+
+    def configure(self, values: ProviderValues) -> tuple[SendConfig, float | None] | None: ...
+    def request_key(self, message: OutgoingMessage) -> Hashable: ...
+    def check(self, message: OutgoingMessage) -> str | None: ...
+    def prepare(self, messages: Sequence[OutgoingMessage], config: SendConfig) -> HttpRequest: ...
+    def parse(
+        self, answer: HttpAnswer, messages: Sequence[OutgoingMessage]
+    ) -> list[RecipientResult]: ...
+    def lookup(self, public_ids: Sequence[str], config: SendConfig) -> HttpRequest: ...
+    def found(self, answer: HttpAnswer) -> dict[str, str]: ...
+
+
+#: the send sides configured by provider settings
+SENDERS: tuple[ConfiguredSendSide, ...] = (PostmarkSend(),)

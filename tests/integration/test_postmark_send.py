@@ -1,0 +1,118 @@
+"""Sending through Postmark end to end in one process: the send API and the dispatcher from
+the settings (``EMAILHOOK_POSTMARK_SERVER_TOKEN``, ``_API_URL``) against the fake Postmark,
+then Postmark's own Delivery webhook, posted through its path, joins the message."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from emailhook import create_app
+from emailhook.composition.send import dispatcher
+from emailhook.service.receive.processing import Processor
+from emailhook.settings import Settings
+from support.fake_senders import FakePostmark
+from support.policies import retry, soft_bounces
+
+AUTH = {"Authorization": "Bearer k"}
+WEBHOOK = {"Authorization": "Basic " + base64.b64encode(b"pm:secret").decode()}
+
+
+@pytest.fixture
+def postmark() -> Iterator[FakePostmark]:
+    with FakePostmark(server_token="pm-token") as fake:
+        yield fake
+
+
+@pytest.fixture
+def settings(tmp_path: Path, postmark: FakePostmark) -> Settings:
+    return Settings(
+        data_dir=tmp_path,
+        send_api_keys="k",
+        send_provider="postmark",
+        postmark_server_token="pm-token",
+        postmark_api_url=postmark.url,
+        postmark_basic_auth="pm:secret",
+        intake="database",
+    )  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[Flask]:
+    made = create_app(settings)
+    yield made
+    made.extensions["emailhook"].database.engine.dispose()
+    made.extensions["emailhook"].reads.engine.dispose()
+
+
+def _accept(app: Flask, *to: Any) -> list[str]:
+    body = {"from": "shop@example.com", "subject": "Hi", "text": "Hello", "to": list(to)}
+    answer = app.test_client().post("/messages", json=body, headers=AUTH)
+    assert answer.status_code == 202, answer.get_json()
+    return [m["id"] for m in answer.get_json()["messages"]]
+
+
+def _dispatch(settings: Settings, app: Flask, ids: list[str]) -> None:
+    sender = dispatcher(settings, app.extensions["emailhook"].database.sessions)
+    try:
+        sender.send(ids)
+    finally:
+        sender.close()
+
+
+def _message(app: Flask, public_id: str) -> dict[str, Any]:
+    found: dict[str, Any] = app.test_client().get(f"/messages/{public_id}", headers=AUTH).get_json()
+    return found
+
+
+def test_a_message_sent_through_postmark_is_joined_by_postmarks_delivery_webhook(
+    app: Flask, settings: Settings, postmark: FakePostmark
+) -> None:
+    [public_id] = _accept(app, {"email": "ann@example.com", "metadata": {"qj_contact_id": 7}})
+    services = app.extensions["emailhook"]
+    _dispatch(settings, app, [public_id])
+    sent = _message(app, public_id)
+    assert (sent["status"], sent["provider"]) == ("sent", "postmark")
+    [row] = list(postmark.ledger)
+    assert row.echo["emailhook_id"] == public_id
+    assert sent["provider_message_id"] == row.provider_id
+    delivery = {
+        "RecordType": "Delivery",
+        "MessageID": row.provider_id,
+        "Recipient": "ann@example.com",
+        "Metadata": row.echo,
+        "DeliveredAt": "2026-12-06T13:28:10Z",
+        "Details": "Test delivery",
+    }
+    answer = app.test_client().post(
+        "/webhooks/postmark", data=json.dumps(delivery), headers=WEBHOOK,
+        content_type="application/json",
+    )  # fmt: skip
+    assert answer.status_code == 200, answer.get_data()
+    Processor(services.database.sessions, retry(), soft_bounces=soft_bounces()).process(
+        [int(answer.get_json()["id"])]
+    )
+    joined = _message(app, public_id)
+    assert [(e["provider"], e["event_type"]) for e in joined["events"]] == [
+        ("postmark", "delivered")
+    ]
+    assert joined["outcome"]["delivered"] is not None
+
+
+def test_an_inactive_recipient_is_refused_and_the_rest_of_the_batch_sent(
+    app: Flask, settings: Settings, postmark: FakePostmark
+) -> None:
+    postmark.suppress("gone@example.com")
+    ids = _accept(app, "ann@example.com", "gone@example.com")
+    _dispatch(settings, app, ids)
+    ann, gone = (_message(app, i) for i in ids)
+    assert ann["status"] == "sent"
+    assert gone["status"] == "failed"
+    assert gone["reason"].startswith("406")
+    assert postmark.ledger.recipients() == ["ann@example.com"]
