@@ -247,6 +247,7 @@ DASHBOARD_URLS = [
     "/dashboard/contact",
     "/dashboard/suppressions",
     "/dashboard/pipeline",
+    "/dashboard/messages",
 ]
 
 

@@ -1,4 +1,4 @@
-"""What every command shares: the process's settings, and opening its database."""
+"""What every command shares: the process's settings, opening its database, its services."""
 
 from __future__ import annotations
 
@@ -6,8 +6,12 @@ import click
 
 from emailhook.adapters.db.engine import Database
 from emailhook.composition.commands import cli_database, operations
+from emailhook.composition.send import SendWeb, send_web
 from emailhook.service.operations import Operations
 from emailhook.settings import Settings
+
+#: where the command's database is kept (``click.Context.meta`` of the root context)
+_DATABASE = "emailhook.database"
 
 
 def settings() -> Settings:
@@ -17,10 +21,24 @@ def settings() -> Settings:
 
 
 def database() -> Database:
-    """Return the configured database, with the worker's patient timeouts."""
-    return cli_database(settings())
+    """Return the configured database, with the worker's patient timeouts: opened once per
+    command, its connections closed when the command ends."""
+    root = click.get_current_context().find_root()
+    found: Database | None = root.meta.get(_DATABASE)
+    if found is None:
+        found = root.meta[_DATABASE] = cli_database(settings())
+        root.call_on_close(found.engine.dispose)
+    return found
 
 
 def operators_service() -> Operations:
     """Return the operators' service over the configured database."""
     return operations(settings(), database())
+
+
+def send_services() -> SendWeb:
+    """Return the send side's services over the configured database: the same send API
+    (suppression list, outbox, Idempotency-Key) and reads as ``POST /messages`` and
+    ``GET /messages``. No send key is asked: who runs a command holds the settings."""
+    db = database()
+    return send_web(settings(), db.sessions, db.sessions)

@@ -10,6 +10,7 @@ from emailhook.entrypoints.cli import (
     prune,
     pulls,
     schema,
+    sending,
     serving,
     spool,
     state,
@@ -31,6 +32,7 @@ suppressions.suppressions_group.add_command(pulls.sync)
 for command in (
     *serving.COMMANDS,
     *inbox.COMMANDS,
+    *sending.COMMANDS,
     schema.db,
     state.state_group,
     spool.spool_group,

@@ -17,6 +17,7 @@ from emailhook.composition.web import WebServices, web_services
 from emailhook.entrypoints.web import errors, ops, request_ids
 from emailhook.entrypoints.web.api import api
 from emailhook.entrypoints.web.dashboard import dashboard
+from emailhook.entrypoints.web.dashboard_messages import dashboard_messages
 from emailhook.entrypoints.web.operators import OperatorAuth
 from emailhook.entrypoints.web.providers import providers
 from emailhook.entrypoints.web.sending import sending
@@ -71,6 +72,7 @@ def build_app(services: WebServices) -> Flask:
     app.register_blueprint(providers)
     app.register_blueprint(api)
     app.register_blueprint(dashboard)
+    app.register_blueprint(dashboard_messages)
     app.register_blueprint(sending)
     ops.init_app(app)
     return app

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from flask import Blueprint, Response, g, redirect, render_template, request, url_for
-from sqlalchemy.orm import Session, sessionmaker
+from flask import g, redirect, request, url_for
 from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Response as WerkzeugResponse
 
@@ -28,20 +27,19 @@ from emailhook.domain.inbox import BodyState
 from emailhook.domain.statuses import EVENT_STATUSES
 from emailhook.domain.suppression import SuppressionReason
 from emailhook.entrypoints.web import charts, params
-from emailhook.entrypoints.web.access import operators_only
 from emailhook.entrypoints.web.dashboard_forms import (
     PRESETS,
     range_choice,
     search_term,
     sort_choice,
 )
+from emailhook.entrypoints.web.dashboard_pages import page, pages_blueprint, query_args, reader
 from emailhook.entrypoints.web.operators import require_same_origin
-from emailhook.entrypoints.web.services import current_operators, current_services
+from emailhook.entrypoints.web.services import current_services
 
 log = logging.getLogger("emailhook.dashboard")
 
-dashboard = Blueprint("dashboard", __name__)
-dashboard.before_request(operators_only)
+dashboard = pages_blueprint("dashboard", __name__)
 
 PAGE_SIZE = 50
 TIMELINE_LIMIT = 500
@@ -61,50 +59,21 @@ CAMPAIGN_GROUPINGS = {
 RATE_DEFINITIONS = [
     (r.name, f"messages {r.numerator} / messages {r.denominator}") for r in outcomes.RATES
 ]
-#: no script runs on these pages; the chart's SVG (``charts``) styles itself with attributes
-CSP = (
-    "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-)
-
-
-def _reader() -> sessionmaker[Session]:
-    return current_services().reads.sessions
-
-
-def _args() -> dict[str, str]:
-    """The query parameters, an empty form field counting as absent."""
-    return {name: value for name, value in request.args.items() if value != ""}
-
-
-@dashboard.after_request
-def _no_framing(response: Response) -> Response:
-    response.headers["Content-Security-Policy"] = CSP
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def _page(template: str, **context: Any) -> str:
-    operators = current_operators()
-    return render_template(
-        f"dashboard/{template}", open_dashboard=not operators.configured, **context
-    )
 
 
 @dashboard.get("/")
 def overview() -> str:
     """Events per event type over time (each provider's own names as detail), and the rates
     of the range's messages."""
-    choice = range_choice(_args(), utcnow())
+    choice = range_choice(query_args(), utcnow())
     start, end = choice.span.start, choice.span.end
-    with _reader().begin() as session:
+    with reader().begin() as session:
         hourly = dq.hourly_counts(session, start, end)
         detail = dq.provider_detail(session, start, end)
         total = stats.stats(session, since=start, until=end).total
     per_type = series(choice.span, hourly)
     totals = {event_type: sum(counts) for event_type, counts in per_type.items()}
-    return _page(
+    return page(
         "overview.html",
         choice=choice,
         presets=PRESETS,
@@ -120,10 +89,10 @@ def overview() -> str:
 @dashboard.get("/dashboard/campaigns")
 def campaigns() -> str:
     """The rates per campaign, creditor, or both, sortable: the worst one is a click away."""
-    choice = range_choice(_args(), utcnow())
-    grouping = params.choice(_args(), "by", list(CAMPAIGN_GROUPINGS)) or "campaign"
-    column, descending = sort_choice(_args(), SORT_COLUMNS, "bounce")
-    with _reader().begin() as session:
+    choice = range_choice(query_args(), utcnow())
+    grouping = params.choice(query_args(), "by", list(CAMPAIGN_GROUPINGS)) or "campaign"
+    column, descending = sort_choice(query_args(), SORT_COLUMNS, "bounce")
+    with reader().begin() as session:
         found = stats.stats(
             session,
             since=choice.span.start,
@@ -131,7 +100,7 @@ def campaigns() -> str:
             by=CAMPAIGN_GROUPINGS[grouping],
         )
     rows = [GroupRow.of(group) for group in found.groups]
-    return _page(
+    return page(
         "campaigns.html",
         choice=choice,
         presets=PRESETS,
@@ -149,13 +118,13 @@ def campaigns() -> str:
 @dashboard.get("/dashboard/events")
 def events() -> str:
     """The latest events, filtered, each with its raw event."""
-    args = _args()
+    args = query_args()
     where = params.callback_filter(args)
     before = params.integer(args, "before", minimum=1)
-    with _reader().begin() as session:
+    with reader().begin() as session:
         items, more = dq.latest_events(session, where, limit=PAGE_SIZE, before_id=before)
     filters = {k: v for k, v in args.items() if k != "before" and v}
-    return _page(
+    return page(
         "events.html",
         where=where,
         filters=filters,
@@ -171,12 +140,12 @@ def events() -> str:
 @dashboard.get("/dashboard/contact")
 def contact() -> str:
     """One contact (by qj_contact_id) or address: derived status and timeline of events."""
-    contact_id, email = search_term(_args())
+    contact_id, email = search_term(query_args())
     emails: list[queries.ContactEmail] = []
     timeline: list[queries.Callback] = []
     more = False
     if contact_id is not None or email is not None:
-        with _reader().begin() as session:
+        with reader().begin() as session:
             if contact_id is not None:
                 emails = queries.contact_emails(session, contact_id)
             else:
@@ -189,9 +158,9 @@ def contact() -> str:
                 session, where, limit=TIMELINE_LIMIT, before_id=None
             )
         timeline.sort(key=lambda e: (e.event_at or e.data_recebimento, e.id))
-    return _page(
+    return page(
         "contact.html",
-        q=_args().get("q", ""),
+        q=query_args().get("q", ""),
         contact_id=contact_id,
         email=email,
         emails=emails,
@@ -204,21 +173,21 @@ def contact() -> str:
 @dashboard.get("/dashboard/suppressions")
 def suppressions() -> str:
     """The suppression list, a page at a time, with the CSV download."""
-    reason = params.choice(_args(), "reason", list(SuppressionReason))
-    after = params.text(_args(), "after")
-    with _reader().begin() as session:
+    reason = params.choice(query_args(), "reason", list(SuppressionReason))
+    after = params.text(query_args(), "after")
+    with reader().begin() as session:
         items, more = queries.list_suppressions(
             session, reason=reason, limit=PAGE_SIZE, after_email=after
         )
     csv_args: dict[str, Any] = {"format": "csv", **({"reason": reason} if reason else {})}
-    return _page(
+    return page(
         "suppressions.html",
         items=items,
         reason=reason,
         reasons=list(SuppressionReason),
         next_after=items[-1].email if more else None,
         csv_url=url_for("api.list_suppressions", **csv_args),
-        removed=params.text(_args(), "removed"),
+        removed=params.text(query_args(), "removed"),
     )
 
 
@@ -240,16 +209,16 @@ def pipeline() -> str:
     operations = current_services().operations
     backlog = operations.backlog()
     dead = operations.list_bodies([BodyState.DEAD], limit=DEAD_LIMIT)
-    with _reader().begin() as session:
+    with reader().begin() as session:
         runs = reconciliation.latest_runs(session, RUNS_LIMIT)
-    return _page(
+    return page(
         "pipeline.html",
         counts=backlog.bodies,
         stored=backlog.events_stored,
         dead=dead,
         runs=runs,
         reconciling=current_services().settings.infobip_api is not None,
-        replayed=params.integer(_args(), "replayed", minimum=1),
+        replayed=params.integer(query_args(), "replayed", minimum=1),
     )
 
 

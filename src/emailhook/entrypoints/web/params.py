@@ -8,7 +8,9 @@ from collections.abc import Collection, Mapping
 from datetime import datetime
 
 from emailhook.adapters.reads.queries import CallbackFilter
+from emailhook.adapters.reads.sent_messages import MessageFilter
 from emailhook.domain.instants import parse_instant
+from emailhook.domain.sending.message import SendState
 from emailhook.domain.statuses import EVENT_STATUSES
 from emailhook.domain.vocabulary import BounceClass, EventType
 from emailhook.providers.registry import BY_NAME
@@ -18,6 +20,8 @@ from emailhook.service.errors import InvalidQueryError
 PROVIDER_NAMES: tuple[str, ...] = tuple(BY_NAME)
 EVENT_TYPES: tuple[str, ...] = tuple(t.value for t in EventType)
 BOUNCE_CLASSES: tuple[str, ...] = tuple(c.value for c in BounceClass)
+#: the values the ``status`` filter of sent messages takes
+SEND_STATES: tuple[str, ...] = tuple(s.value for s in SendState)
 
 #: the range of a PostgreSQL BIGINT (ids, qj_contact_id)
 BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
@@ -133,4 +137,21 @@ def callback_filter(args: Mapping[str, str]) -> CallbackFilter:
         bounce_class=choice(args, "bounce_class", BOUNCE_CLASSES),
         since=instant(args, "since"),
         until=instant(args, "until"),
+    )
+
+
+def message_filter(args: Mapping[str, str], *, default_limit: int, max_limit: int) -> MessageFilter:
+    """The filters of sent messages shared by ``GET /messages`` and the dashboard's messages
+    page: ``batch_id``, ``qj_contact_id``, ``status``, ``email``, ``cursor``, ``limit``."""
+    cursor = text(args, "cursor")
+    limit = integer(args, "limit", minimum=1, maximum=max_limit)
+    email = text(args, "email")
+    return MessageFilter(
+        batch_id=text(args, "batch_id"),
+        qj_contact_id=integer(args, "qj_contact_id", minimum=0),
+        status=choice(args, "status", SEND_STATES),
+        # Addresses are stored lower-cased (domain.addresses), so the filter is too.
+        email=email.strip().lower() if email is not None else None,
+        before_id=parse_integer(cursor, "cursor", minimum=1) if cursor else None,
+        limit=default_limit if limit is None else limit,
     )

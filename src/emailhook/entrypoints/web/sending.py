@@ -12,9 +12,7 @@ from html import escape
 import orjson
 from flask import Blueprint, Response, jsonify, request
 
-from emailhook.adapters.reads.sent_messages import MessageFilter
 from emailhook.composition.send import SendWeb
-from emailhook.domain.sending.message import SendState
 from emailhook.entrypoints.web import params
 from emailhook.entrypoints.web.services import current_operators, current_services
 from emailhook.observability.metrics import record_accepted_messages
@@ -85,18 +83,7 @@ def show_message(public_id: str) -> Response:
 def list_messages() -> Response:
     """Messages newest first, by batch, contact, state or address; a page at a time."""
     _senders_or_operators()
-    args = request.args
-    status = params.choice(args, "status", [s.value for s in SendState])
-    cursor = params.text(args, "cursor")
-    limit = params.integer(args, "limit", minimum=1, maximum=MAX_LIMIT)
-    where = MessageFilter(
-        batch_id=params.text(args, "batch_id"),
-        qj_contact_id=params.integer(args, "qj_contact_id", minimum=0, maximum=2**63 - 1),
-        status=status,
-        email=params.text(args, "email"),
-        before_id=params.parse_integer(cursor, "cursor", minimum=1) if cursor else None,
-        limit=DEFAULT_LIMIT if limit is None else limit,
-    )
+    where = params.message_filter(request.args, default_limit=DEFAULT_LIMIT, max_limit=MAX_LIMIT)
     return jsonify(_send().messages.page(where))
 
 
