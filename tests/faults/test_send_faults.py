@@ -1,0 +1,181 @@
+"""The send pipeline's ledgers: every message ``POST /messages`` answered ``queued`` reaches the
+fake Infobip exactly once (by our id, ``emailhook_id`` in its callbackData) and ends ``sent``,
+through killed workers, a lost broker, a crashed database, answers that never come, 429s and
+5xx in both of Infobip's error shapes.
+
+The stacks run with short bounds (support/send_ledger.py, ``send_env``): a provider call is
+given up after 2 s, the logs are asked 0.5 s after an ambiguous one, a lost task is published
+again after 5 s. A worker killed mid-call leaves its messages held for the call's bound
+(``Dispatcher``'s hold, about 35 s here); the scenarios wait for the outbox, never for a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from support.fake_senders import FakeInfobipSender
+from support.fake_senders.infobip import LEGACY_429, LOGS, MESSAGES
+from support.ledger import PUBLISHED
+from support.send_ledger import (
+    INFOBIP_KEY,
+    SendBackground,
+    assert_sent_once,
+    post_messages,
+    send_env,
+    summary,
+    wait_settled,
+)
+from support.servers import PostgresServer, RedisServer
+from support.services import backend_urls, fresh_postgres_database
+from support.stack import Stack, StackFactory, wait_until
+
+pytestmark = pytest.mark.faults
+
+#: Infobip's older error envelope, for a 5xx (sending-infobip.md §1.3)
+LEGACY_500 = {
+    "requestError": {
+        "serviceException": {"messageId": "GENERAL_ERROR", "text": "Something went wrong"}
+    }
+}
+
+
+@pytest.fixture
+def infobip() -> Iterator[FakeInfobipSender]:
+    with FakeInfobipSender(api_key=INFOBIP_KEY) as fake:
+        yield fake
+
+
+def _started(
+    make_stack: StackFactory, backend: str, tmp_path: Path, infobip: FakeInfobipSender
+) -> Iterator[Stack]:
+    with backend_urls(backend, tmp_path) as (database_url, broker_url):
+        stack = make_stack(database_url, broker_url, **send_env(infobip)).start()
+        yield stack
+        stack.stop()
+
+
+@pytest.mark.parametrize("backend", ["sqlite+folder", "postgres+rabbitmq"])
+def test_send_workers_killed_mid_call_repeatedly_send_each_message_once(
+    make_stack: StackFactory, tmp_path: Path, infobip: FakeInfobipSender, backend: str
+) -> None:
+    # every call takes 0.3 s (answered within the 2 s bound): a kill lands mid-call
+    infobip.answer_late(0.3, times=10_000, path=MESSAGES)
+    for stack in _started(make_stack, backend, tmp_path, infobip):
+        with SendBackground(stack.base_url, 60, 5, duration=6, concurrency=4) as load:
+            for _ in range(3):
+                load.wait_accepted(15)
+                stack.processes["worker"].kill()  # SIGKILL, the whole process group
+                stack.start_worker()
+        wait_settled(stack, load.ledger.queued, timeout=120)
+
+        assert load.ledger.statuses == {202: 60}, load.ledger.summary()
+        assert_sent_once(infobip, stack, load.ledger.queued)
+        PUBLISHED.append(summary("worker-sigkill", load.ledger, infobip, stack))
+
+
+def test_send_through_redis_restarted_losing_its_data(
+    make_stack: StackFactory, infobip: FakeInfobipSender
+) -> None:
+    with RedisServer().start() as redis, fresh_postgres_database() as database_url:
+        stack = make_stack(database_url, redis.url, **send_env(infobip)).start()
+        with SendBackground(stack.base_url, 60, 5, duration=6, concurrency=4) as load:
+            load.wait_accepted(15)
+            redis.stop()  # queued and unacked send tasks are gone with it
+            load.wait_accepted(15)  # accepted while Redis is down
+            redis.restart()
+        wait_settled(stack, load.ledger.queued, timeout=90)
+
+        assert load.ledger.statuses == {202: 60}, load.ledger.summary()
+        assert_sent_once(infobip, stack, load.ledger.queued)
+        PUBLISHED.append(summary("redis-restart-data-lost", load.ledger, infobip, stack))
+
+
+def test_send_through_postgres_crashed_and_restarted(
+    make_stack: StackFactory, infobip: FakeInfobipSender
+) -> None:
+    infobip.answer_late(0.2, times=10_000, path=MESSAGES)  # calls in flight when it dies
+    with PostgresServer().start() as postgres, RedisServer().start() as redis:
+        stack = make_stack(postgres.url, redis.url, **send_env(infobip)).start()
+        with SendBackground(stack.base_url, 60, 5, duration=6, concurrency=4) as load:
+            load.wait_accepted(15)
+            postgres.stop(mode="immediate")  # a crash: no shutdown checkpoint
+            load.wait_refused(3)  # the send API cannot commit: it says so (no 202)
+            postgres.start()
+        # A batch whose commit the crash cut short may be in the outbox though it was not
+        # answered 202: wait_settled and assert_sent_once hold the outbox to its own rows.
+        wait_settled(stack, load.ledger.queued, timeout=120)
+
+        assert load.ledger.statuses[202] > 30, load.ledger.summary()
+        assert_sent_once(infobip, stack, load.ledger.queued, commit_may_be_lost=True)
+        PUBLISHED.append(summary("postgres-crash-restart", load.ledger, infobip, stack))
+
+
+@pytest.mark.parametrize("backend", ["sqlite+folder", "postgres+redis"])
+def test_answers_late_or_lost_after_acceptance_are_settled_by_the_logs(
+    make_stack: StackFactory, tmp_path: Path, infobip: FakeInfobipSender, backend: str
+) -> None:
+    for stack in _started(make_stack, backend, tmp_path, infobip):
+        # a full request (100 messages) accepted, answered after the 2 s bound; the next
+        # one accepted and its connection closed unanswered; a small one of each after
+        infobip.answer_late(3, times=1, path=MESSAGES)
+        infobip.lose_answer(times=1, path=MESSAGES)
+        infobip.answer_late(3, times=1, path=MESSAGES)
+        infobip.lose_answer(times=1, path=MESSAGES)
+        ledger = post_messages(stack.base_url, 1, 100)
+        wait_until_faults_met(infobip, 3)
+        post_messages(stack.base_url, 1, 100, ledger=ledger)
+        wait_until_faults_met(infobip, 2)
+        post_messages(stack.base_url, 2, 3, ledger=ledger, concurrency=1)
+        wait_settled(stack, ledger.queued, timeout=60)
+
+        assert ledger.statuses == {202: 4}, ledger.summary()
+        assert_sent_once(infobip, stack, ledger.queued)
+        assert infobip.faults_pending == 0
+        # each was settled by asking the logs, never by sending blind
+        assert len([r for r in infobip.requests if r.path == LOGS]) >= 1
+        assert len([r for r in infobip.requests if r.path == MESSAGES]) == 4
+        PUBLISHED.append(summary("late-and-lost-answers", ledger, infobip, stack))
+
+
+def test_429_and_5xx_in_both_infobip_shapes_are_retried_and_sent_once(
+    make_stack: StackFactory, tmp_path: Path, infobip: FakeInfobipSender
+) -> None:
+    for stack in _started(make_stack, "sqlite+folder", tmp_path, infobip):
+        infobip.throttle(form="e429", path=MESSAGES)
+        infobip.fail(429, body=LEGACY_429, path=MESSAGES)
+        infobip.fail(500, path=MESSAGES)  # the ApiError envelope: {"errorCode": "E500", ...}
+        infobip.fail(503, body=LEGACY_500, path=MESSAGES)
+        ledger = post_messages(stack.base_url, 1, 20)
+        wait_settled(stack, ledger.queued, timeout=60)
+
+        assert ledger.statuses == {202: 1}, ledger.summary()
+        assert_sent_once(infobip, stack, ledger.queued)
+        some = next(iter(ledger.queued))
+        calls = stack.rows(
+            "SELECT action, outcome, http_status FROM send_attempt WHERE public_id = :p"
+            " ORDER BY id",
+            p=some,
+        )
+        sends = [(c["outcome"], c["http_status"]) for c in calls if c["action"] == "send"]
+        assert sends == [
+            ("retry", 429),
+            ("retry", 429),
+            ("unknown", 500),
+            ("unknown", 503),
+            ("accepted", 200),
+        ], calls
+        # each 5xx was settled by the logs (not found: sent again), never resent blind
+        lookups = [c["outcome"] for c in calls if c["action"] == "lookup"]
+        assert lookups == ["not_found", "not_found"], calls
+        PUBLISHED.append(summary("429-and-5xx", ledger, infobip, stack))
+
+
+def wait_until_faults_met(infobip: FakeInfobipSender, pending: int, timeout: float = 30) -> None:
+    wait_until(
+        lambda: infobip.faults_pending <= pending,
+        timeout,
+        f"the fake to meet its faults ({infobip.faults_pending} pending)",
+    )
