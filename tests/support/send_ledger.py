@@ -9,6 +9,7 @@ message, never lose it nor send it twice.
 from __future__ import annotations
 
 import itertools
+import queue
 import threading
 import time
 import uuid
@@ -123,26 +124,34 @@ def post_messages(
     interval = duration / max(1, count)
     counter = itertools.count()
     run = uuid.uuid4().hex[:6]
-    local = threading.local()
+    idle: queue.SimpleQueue[httpx.Client] = queue.SimpleQueue()
+    clients = [httpx.Client(timeout=15) for _ in range(concurrency)]
+    for client in clients:
+        idle.put(client)
 
     def send(n: int) -> None:
         due = start + next(counter) * interval
         if (wait := due - time.monotonic()) > 0:
             time.sleep(wait)
-        if not hasattr(local, "client"):
-            local.client = httpx.Client(timeout=15)
+        client = idle.get()
         began = time.monotonic()
         try:
-            answer = local.client.post(
+            answer = client.post(
                 f"{base_url}/messages", json=batch(recipients, f"{run}-{n}"), headers=AUTH
             )
         except httpx.HTTPError as error:
             ledger.record(None, time.monotonic() - began, type(error).__name__)
             return
+        finally:
+            idle.put(client)
         ledger.record(answer, time.monotonic() - began)
 
-    with ThreadPoolExecutor(concurrency) as pool:
-        list(pool.map(send, range(count)))
+    try:
+        with ThreadPoolExecutor(concurrency) as pool:
+            list(pool.map(send, range(count)))
+    finally:
+        for client in clients:
+            client.close()
     return ledger
 
 

@@ -182,7 +182,9 @@ class Dispatcher:
         ids = [i.message.public_id for i in items]
         started = time.monotonic()
         try:
-            found = provider.side.found(self._call(provider.side.lookup(ids, provider.config)))
+            found: dict[str, str] = {}
+            for request in provider.side.lookup(ids, provider.config):
+                found.update(provider.side.found(self._call(request)))
         except (NotSentError, AmbiguousError, ValueError) as error:
             now = self._clock()
             with self._sessions.begin() as session:
