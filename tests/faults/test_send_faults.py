@@ -102,13 +102,14 @@ def test_send_through_postgres_crashed_and_restarted(
         with SendBackground(stack.base_url, 60, 5, duration=6, concurrency=4) as load:
             load.wait_accepted(15)
             postgres.stop(mode="immediate")  # a crash: no shutdown checkpoint
-            load.wait_refused(3)  # the send API cannot commit: it says so (no 202)
+            load.wait_refused(3)  # the send API cannot commit: it says so
             postgres.start()
         # A batch whose commit the crash cut short may be in the outbox though it was not
         # answered 202: wait_settled and assert_sent_once hold the outbox to its own rows.
         wait_settled(stack, load.ledger.queued, timeout=120)
 
-        assert load.ledger.statuses[202] > 30, load.ledger.summary()
+        # while it is down the send API says 503 (retry later), never a bare 500
+        assert set(load.ledger.statuses) == {202, 503}, load.ledger.summary()
         assert_sent_once(infobip, stack, load.ledger.queued, commit_may_be_lost=True)
         PUBLISHED.append(summary("postgres-crash-restart", load.ledger, infobip, stack))
 
