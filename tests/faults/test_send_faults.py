@@ -11,18 +11,32 @@ again after 5 s. A worker killed mid-call leaves its messages held for the call'
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from emailhook.adapters.db.engine import Database, open_database
+from emailhook.adapters.http_send import HttpSender
+from emailhook.adapters.store import outbox, send_rate
+from emailhook.domain.sending.retries import RetryPolicy
+from emailhook.providers.infobip.send import InfobipSend
+from emailhook.providers.sending import SendConfig
+from emailhook.service.send.accept import AcceptPolicy, SendApi
+from emailhook.service.send.dispatch import Dispatched, Dispatcher, SendProvider
+from emailhook.settings import Settings
+from support.clock import Clock
 from support.fake_senders import FakeInfobipSender
 from support.fake_senders.infobip import LEGACY_429, LOGS, MESSAGES
 from support.ledger import PUBLISHED
 from support.send_ledger import (
     INFOBIP_KEY,
+    OUR_ID,
     SendBackground,
     assert_sent_once,
+    batch,
     post_messages,
     send_env,
     summary,
@@ -175,6 +189,80 @@ def test_429_and_5xx_in_both_infobip_shapes_are_retried_and_sent_once(
         lookups = [c["outcome"] for c in calls if c["action"] == "lookup"]
         assert lookups == ["not_found", "not_found"], calls
         PUBLISHED.append(summary("429-and-5xx", ledger, infobip, stack))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A migrated database of the test's own: SQLite, or PostgreSQL."""
+    if request.param == "sqlite":
+        db = open_database(Settings(data_dir=tmp_path, database_url=None), lock_timeout_seconds=2)
+        yield db
+        db.engine.dispose()
+        return
+    with fresh_postgres_database(migrated=True) as url:
+        db = open_database(Settings(database_url=url), lock_timeout_seconds=2)
+        yield db
+        db.engine.dispose()
+
+
+def test_a_worker_that_outwaits_its_hold_for_a_token_leaves_the_send_to_the_next(
+    database: Database, infobip: FakeInfobipSender
+) -> None:
+    """A worker holds the messages it took for a bound; one that waits longer than that for
+    a token (the account paced hard after a 429, many workers sharing a low rate) finds them
+    taken by another worker, which sends them: it must not send them too.
+
+    The clock is the test's: the two dispatchers (a worker each) run in this thread, the
+    second inside the first's wait, so the interleaving is exact; the database and the
+    provider are real.
+    """
+    clock = Clock(datetime.now(UTC))
+    sessions = database.sessions
+    api = SendApi(
+        sessions,
+        {"infobip": InfobipSend()},
+        AcceptPolicy("infobip", timedelta(hours=24), None),
+        clock=clock,
+    )
+    body = batch(3)
+    answer = api.accept(body, json.dumps(body).encode())
+    ids = [m["id"] for m in answer.body["messages"]]
+    provider = SendProvider(
+        InfobipSend(), SendConfig(infobip.url, INFOBIP_KEY), rate=1.0, bucket="infobip:test"
+    )
+    with sessions.begin() as session:  # Infobip said 429: nobody sends for 100 s
+        send_rate.slow_down(session, provider.bucket, now=clock(), pause_seconds=100)
+    call = HttpSender(5)
+    others: list[Dispatched] = []
+
+    def dispatcher(sleep: Callable[[float], None]) -> Dispatcher:
+        return Dispatcher(
+            sessions,
+            {"infobip": provider},
+            call,
+            RetryPolicy(lookup_grace_seconds=0.5),
+            call_timeout=2,
+            soft_bounce_window=None,
+            clock=clock,
+            sleep=sleep,
+        )
+
+    def first_waits(seconds: float) -> None:
+        clock.advance(seconds)
+        if not others:  # past its hold: the relay republished, another worker takes them
+            clock.advance(60)
+            others.append(dispatcher(clock.advance).send(ids))
+
+    try:
+        first = dispatcher(first_waits).send(ids)
+    finally:
+        call.close()
+
+    assert (others[0].sent, first.sent) == (3, 0)
+    infobip.ledger.assert_once(OUR_ID, ids)
+    with sessions.begin() as session:
+        states = outbox.counts_by_state(session)
+    assert states == {"sent": 3}
 
 
 def wait_until_faults_met(infobip: FakeInfobipSender, pending: int, timeout: float = 30) -> None:

@@ -224,14 +224,38 @@ def settle(
         )
 
 
-def started(session: Session, public_ids: Sequence[str], now: datetime) -> None:
-    """Count a provider call for ``public_ids`` just before it is made: from now on the
-    provider may have them, and a worker that dies mid-call leaves them to be settled."""
-    session.execute(
+def started(
+    session: Session,
+    public_ids: Sequence[str],
+    now: datetime,
+    *,
+    held_until: datetime,
+    hold_until: datetime,
+) -> list[str]:
+    """Count a provider call for those of ``public_ids`` the caller still holds, just before
+    it is made, and hold them again until ``hold_until`` (the call's bound); return them.
+
+    The caller holds a message while it is ``sending`` and due at ``held_until``, the bound
+    its ``take`` set: a caller that outlived its hold (a long wait for a token) may have seen
+    another worker take the message since, and must then leave the call to that worker. From
+    now on the provider may have them: a worker that dies mid-call leaves them uncertain.
+    """
+    stmt = (
         update(OutboxMessage)
-        .where(OutboxMessage.public_id.in_(public_ids))
-        .values(attempts=OutboxMessage.attempts + 1, attempted_at=now, updated_at=now)
+        .where(
+            OutboxMessage.public_id.in_(public_ids),
+            OutboxMessage.state == SendState.SENDING.value,
+            OutboxMessage.due_at == held_until,
+        )
+        .values(
+            attempts=OutboxMessage.attempts + 1,
+            attempted_at=now,
+            updated_at=now,
+            due_at=hold_until,
+        )
+        .returning(OutboxMessage.public_id)
     )
+    return list(session.execute(stmt).scalars())
 
 
 def record_attempts(session: Session, rows: Sequence[dict[str, Any]]) -> None:

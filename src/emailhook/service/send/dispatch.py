@@ -110,8 +110,9 @@ class Dispatcher:
     def send(self, public_ids: Sequence[str]) -> Dispatched:
         done = Dispatched()
         now = self._clock()
+        held_until = now + self._hold
         with self._sessions.begin() as session:
-            taken = outbox.take(session, public_ids, now=now, hold_until=now + self._hold)
+            taken = outbox.take(session, public_ids, now=now, hold_until=held_until)
         by_provider: dict[str, list[Claimed]] = defaultdict(list)
         for item in taken:
             by_provider[item.provider].append(item)
@@ -125,7 +126,7 @@ class Dispatcher:
             sendable = self._unsuppressed(sendable, done)
             size = max(1, provider.side.max_batch)
             for start in range(0, len(sendable), size):
-                self._send(provider, sendable[start : start + size], done)
+                self._send(provider, sendable[start : start + size], held_until, done)
         return done
 
     # -- before the call -------------------------------------------------------------------
@@ -272,7 +273,13 @@ class Dispatcher:
 
     # -- the call ----------------------------------------------------------------------------
 
-    def _send(self, provider: SendProvider, items: Sequence[Claimed], done: Dispatched) -> None:
+    def _send(
+        self,
+        provider: SendProvider,
+        items: Sequence[Claimed],
+        held_until: datetime,
+        done: Dispatched,
+    ) -> None:
         messages = [i.message for i in items]
         try:
             request = provider.side.prepare(messages, provider.config)
@@ -280,8 +287,27 @@ class Dispatcher:
             self._record(items, [_failed(m, str(error)) for m in messages], None, None, done)
             return
         self._wait_for_token(provider)
+        now = self._clock()
         with self._sessions.begin() as session:
-            outbox.started(session, [m.public_id for m in messages], self._clock())
+            mine = set(
+                outbox.started(
+                    session,
+                    [m.public_id for m in messages],
+                    now,
+                    held_until=held_until,
+                    hold_until=now + self._hold,
+                )
+            )
+        if len(mine) < len(items):  # the wait outlived the hold: another worker took some
+            log.warning(
+                "%d messages taken by another worker during the wait for a token: left to it",
+                len(items) - len(mine),
+            )
+            items = [i for i in items if i.message.public_id in mine]
+            messages = [i.message for i in items]
+            if not items:
+                return
+            request = provider.side.prepare(messages, provider.config)
         started = time.monotonic()
         answer: HttpAnswer | None = None
         try:
