@@ -10,6 +10,8 @@ Prints a table and writes the same figures to bench/results/latest.json:
   rss        peak resident memory of the web and worker processes
   providers  ingest (POST /webhooks/<provider>, signed) and drain of a SendGrid batch, an SES
              notification, a 500-event Brevo batch and a 100-event Unisender Go batch
+  send       POST /messages with 1 and 1,000 recipients, and sending to a local fake Infobip
+             at its configured rate with two workers (bench/sending.py)
 on the embedded default (SQLite + folder queue) and on PostgreSQL + Redis.
 """
 
@@ -185,12 +187,13 @@ def web(
 
 
 @contextmanager
-def worker(backend: Backend) -> Iterator[subprocess.Popen[bytes]]:
-    log = backend.workdir / "worker.log"
+def worker(backend: Backend, name: str = "worker") -> Iterator[subprocess.Popen[bytes]]:
+    """A worker (``name``: its log and Celery node name, for several at once)."""
+    log = backend.workdir / f"{name}.log"
     # The log is appended to by every worker of the run: only this worker's lines count, or
     # a later drain's clock would start while its worker is still starting.
     start = log.stat().st_size if log.exists() else 0
-    process = backend.spawn("worker", ["-m", "emailhook", "worker"])
+    process = backend.spawn(name, ["-m", "emailhook", "worker", "-n", f"{name}@%h"])
 
     def ready() -> bool:
         with log.open("rb") as lines:
@@ -446,6 +449,15 @@ def main() -> None:
         "--provider-drain-events", type=int, default=20_000, help="events per provider drain"
     )
     parser.add_argument(
+        "--send-rate",
+        type=float,
+        default=10,
+        help="EMAILHOOK_INFOBIP_SEND_RATE of the send phase (requests a second)",
+    )
+    parser.add_argument(
+        "--send-seconds", type=float, default=20, help="seconds of sending at the limit"
+    )
+    parser.add_argument(
         "--phases",
         default=",".join(PHASES),
         help=f"what to measure, of {','.join(PHASES)} (A/B drains: --phases drain;"
@@ -485,11 +497,16 @@ def main() -> None:
     if "providers" in phases:
         print()
         print(render_providers(report, args.backends.split(",")))
+    if "send" in phases:
+        from bench.sending import render as render_send
+
+        print()
+        print(render_send(report, args.backends.split(",")))
     print(f"\nfigures written to {out.relative_to(REPO)}")
 
 
 #: what ``make bench`` measures, in this order
-PHASES = ("ceiling", "servers", "ingest", "drain", "sustained", "prune", "providers")
+PHASES = ("ceiling", "servers", "ingest", "drain", "sustained", "prune", "providers", "send")
 
 
 def measure_backend(
@@ -529,6 +546,11 @@ def measure_backend(
         figures.update(prune_figures(backend, args))
     if "providers" in phases:
         figures["providers"] = provider_figures(backend, args)
+    if "send" in phases:
+        sys.path.insert(0, str(REPO))
+        from bench.sending import send_figures
+
+        figures["send"] = send_figures(backend, args, web, worker, wrk)
     return figures
 
 

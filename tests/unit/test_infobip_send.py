@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from emailhook.domain.sending.message import OutgoingMessage, Recipient
-from emailhook.providers.infobip.send import CallbackDataTooLongError, InfobipSend
+from emailhook.domain.sending.message import OutgoingMessage, Recipient, new_public_id
+from emailhook.providers.infobip.send import (
+    LOGS_IDS_CHARS,
+    CallbackDataTooLongError,
+    InfobipSend,
+)
 from emailhook.providers.sending import HttpAnswer, Outcome, SendConfig
 
 CONFIG = SendConfig(
@@ -122,9 +127,18 @@ def test_5xx_is_unknown_and_4xx_final_with_the_violations() -> None:
 
 
 def test_the_lookup_asks_the_logs_for_our_ids() -> None:
-    request = InfobipSend().lookup(["msg_1", "msg_2"], CONFIG)
+    [request] = InfobipSend().lookup(["msg_1", "msg_2"], CONFIG)
     assert request.url == "http://ib.test/email/4/logs?messageId=msg_1,msg_2&limit=2"
     found = InfobipSend().found(answer(200, {"results": [{"messageId": "msg_1"}]}))
     assert found == {"msg_1": "msg_1"}
     with pytest.raises(ValueError, match="429"):
         InfobipSend().found(answer(429, {"errorCode": "E429"}))
+
+
+def test_a_full_request_is_looked_up_in_as_many_queries_as_the_logs_limit_needs() -> None:
+    ids = [new_public_id() for _ in range(100)]  # one full request of ours
+    requests = InfobipSend().lookup(ids, CONFIG)
+    asked = [parse_qs(urlsplit(r.url).query)["messageId"][0].split(",") for r in requests]
+    assert [i for query in asked for i in query] == ids
+    assert all(len(",".join(query)) <= LOGS_IDS_CHARS for query in asked)
+    assert len(requests) == 2

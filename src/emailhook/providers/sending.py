@@ -123,8 +123,9 @@ class SendSide(Protocol):
         """Return one result per message of the request ``answer`` answers."""
         ...
 
-    def lookup(self, public_ids: Sequence[str], config: SendConfig) -> HttpRequest:
-        """Return the request that asks the provider which of our ids it accepted (LOOKUP)."""
+    def lookup(self, public_ids: Sequence[str], config: SendConfig) -> list[HttpRequest]:
+        """Return the requests that ask the provider which of our ids it accepted (LOOKUP):
+        as many as its query's limits need for all of ``public_ids``."""
         ...
 
     def found(self, answer: HttpAnswer) -> dict[str, str]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from emailhook.adapters.db.models import Message, OutboxMessage, SendAttempt, table_of
@@ -225,6 +225,35 @@ def settle(
             .where(Message.public_id == public_id, Message.provider_message_id.is_(None))
             .values(provider_message_id=provider_message_id)
         )
+
+
+def settle_sent(session: Session, sent: Sequence[tuple[str, str]], now: datetime) -> None:
+    """Settle the messages a provider accepted, ``(public_id, provider_message_id)`` each,
+    as ``settle(..., SendState.SENT)`` does one: two statements for a whole request (one a
+    message cost a request of 100 a second and a half of a worker's time)."""
+    if not sent:
+        return
+    rows = [{"id_": public_id, "provider_id": provider_id} for public_id, provider_id in sent]
+    messages, table = table_of(Message), table_of(OutboxMessage)
+    session.execute(
+        update(table)
+        .where(table.c.public_id == bindparam("id_"))
+        .values(
+            state=SendState.SENT.value,
+            updated_at=now,
+            reason=None,
+            published_at=None,
+            sent_at=now,
+            provider_message_id=bindparam("provider_id"),
+        ),
+        rows,
+    )
+    session.execute(
+        update(messages)
+        .where(messages.c.public_id == bindparam("id_"), messages.c.provider_message_id.is_(None))
+        .values(provider_message_id=bindparam("provider_id")),
+        rows,
+    )
 
 
 def started(

@@ -188,12 +188,28 @@ class InfobipSend:
             outcome = Outcome.FAILED
         return [RecipientResult(i, outcome, reason=reason, retry_after=retry_after) for i in ids]
 
-    def lookup(self, public_ids: Sequence[str], config: SendConfig) -> HttpRequest:
-        joined = ",".join(public_ids)
-        if len(joined) > LOGS_IDS_CHARS:
-            raise ValueError(f"{len(public_ids)} ids exceed the logs' {LOGS_IDS_CHARS} characters")
+    def lookup(self, public_ids: Sequence[str], config: SendConfig) -> list[HttpRequest]:
+        # The logs take at most 2048 characters of ids (§6): 66 of ours, while a request
+        # sends 100; a lost answer to a full request leaves 100 to ask about.
+        requests: list[HttpRequest] = []
+        chunk: list[str] = []
+        size = 0
+        for public_id in public_ids:
+            if len(public_id) > LOGS_IDS_CHARS:
+                raise ValueError(f"an id of {len(public_id)} characters exceeds the logs' limit")
+            if chunk and size + 1 + len(public_id) > LOGS_IDS_CHARS:
+                requests.append(self._logs(chunk, config))
+                chunk, size = [], 0
+            size += len(public_id) + (1 if chunk else 0)
+            chunk.append(public_id)
+        if chunk:
+            requests.append(self._logs(chunk, config))
+        return requests
+
+    @staticmethod
+    def _logs(public_ids: Sequence[str], config: SendConfig) -> HttpRequest:
         url = (
-            f"{config.api_url.rstrip('/')}{LOGS}?messageId={quote(joined, safe=',')}"
+            f"{config.api_url.rstrip('/')}{LOGS}?messageId={quote(','.join(public_ids), safe=',')}"
             f"&limit={min(1000, max(1, len(public_ids)))}"
         )
         return HttpRequest("GET", url, _headers(config))

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from emailhook.adapters.db.engine import is_transient
 from emailhook.adapters.store import idempotency, outbox
 from emailhook.adapters.store.idempotency import KeyState
 from emailhook.adapters.store.suppressions import active_reasons_of
@@ -31,7 +33,12 @@ from emailhook.domain.sending.message import (
 from emailhook.domain.sending.scope import blocking_reason
 from emailhook.domain.sending.validation import InvalidSendRequestError, parse_send_request
 from emailhook.providers.sending import SendSide
-from emailhook.service.errors import ConflictError, IdempotencyMismatchError, InvalidRequestError
+from emailhook.service.errors import (
+    ConflictError,
+    IdempotencyMismatchError,
+    InvalidRequestError,
+    StorageUnavailableError,
+)
 
 log = logging.getLogger("emailhook.send")
 
@@ -77,7 +84,18 @@ class SendApi:
         self._clock = clock
 
     def accept(self, body: object, raw: bytes, key: str | None = None) -> Answer:
-        """Accept the request ``body`` (``raw``: its bytes, for the key's fingerprint)."""
+        """Accept the request ``body`` (``raw``: its bytes, for the key's fingerprint).
+        Raises StorageUnavailableError (503, retry) when the database is busy or down."""
+        try:
+            return self._accept_keyed(body, raw, key)
+        except SQLAlchemyError as error:
+            if not is_transient(error):
+                raise
+            raise StorageUnavailableError(
+                "the database is busy or down; try again (with an Idempotency-Key, safely)"
+            ) from error
+
+    def _accept_keyed(self, body: object, raw: bytes, key: str | None) -> Answer:
         if key is None:
             return self._accept(body, None)
         if not key or len(key) > MAX_KEY_CHARS or not key.isprintable():

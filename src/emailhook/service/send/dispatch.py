@@ -116,8 +116,9 @@ class Dispatcher:
     def send(self, public_ids: Sequence[str]) -> Dispatched:
         done = Dispatched()
         now = self._clock()
+        held_until = now + self._hold
         with self._sessions.begin() as session:
-            taken = outbox.take(session, public_ids, now=now, hold_until=now + self._hold)
+            taken = outbox.take(session, public_ids, now=now, hold_until=held_until)
         by_provider: dict[str, list[Claimed]] = defaultdict(list)
         for item in taken:
             by_provider[item.provider].append(item)
@@ -187,7 +188,9 @@ class Dispatcher:
         ids = [i.message.public_id for i in items]
         started = time.monotonic()
         try:
-            found = provider.side.found(self._call(provider.side.lookup(ids, provider.config)))
+            found: dict[str, str] = {}
+            for request in provider.side.lookup(ids, provider.config):
+                found.update(provider.side.found(self._call(request)))
         except (NotSentError, AmbiguousError, ValueError) as error:
             now = self._clock()
             with self._sessions.begin() as session:
@@ -353,17 +356,23 @@ class Dispatcher:
         by_id = {r.public_id: r for r in results}
         status = answer.status if answer is not None else None
         attempts = []
+        accepted: list[tuple[str, str]] = []
         with self._sessions.begin() as session:
             for item in items:
                 public_id = item.message.public_id
                 result = by_id.get(public_id) or RecipientResult(
                     public_id, Outcome.UNKNOWN, reason="not in the provider's answer"
                 )
-                self._settle_one(session, item, result, now, done)
+                if result.outcome is Outcome.ACCEPTED:  # the common case: settled together
+                    accepted.append((public_id, result.provider_message_id or public_id))
+                else:
+                    self._settle_one(session, item, result, now, done)
                 attempts.append(
                     _attempt(public_id, now, "send", result.outcome.value, status, result.reason)
                     | {"seconds": seconds}
                 )
+            outbox.settle_sent(session, accepted, now)
+            done.sent += len(accepted)
             outbox.record_attempts(session, attempts)
 
     def _settle_one(
@@ -376,16 +385,7 @@ class Dispatcher:
     ) -> None:
         public_id = item.message.public_id
         attempts = item.attempts + 1
-        if result.outcome is Outcome.ACCEPTED:
-            outbox.settle(
-                session,
-                public_id,
-                SendState.SENT,
-                now=now,
-                provider_message_id=result.provider_message_id or public_id,
-            )
-            done.sent += 1
-        elif result.outcome in (Outcome.REJECTED, Outcome.FAILED):
+        if result.outcome in (Outcome.REJECTED, Outcome.FAILED):
             outbox.settle(session, public_id, SendState.FAILED, now=now, reason=result.reason)
             done.failed += 1
         elif result.outcome is Outcome.RETRY:
