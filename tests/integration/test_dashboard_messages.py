@@ -180,6 +180,11 @@ def test_a_message_shows_its_calls_events_and_outcome(app: Flask, sent: dict[str
     assert flags["delivered"] == "yes"
     assert {flag for flag, on in flags.items() if on == "yes"} == {"delivered"}
     assert 'href="/dashboard/contact?q=101"' in html
+    contact = _page(client, "/dashboard/contact?q=101")
+    assert 'id="sent-messages" href="/dashboard/messages?qj_contact_id=101"' in contact
+    by_address = _page(client, "/dashboard/contact?q=bia@example.com")
+    assert re.search(r'id="sent-messages" href="/dashboard/messages\?email=bia(@|%40)example.com"',
+                     by_address)  # fmt: skip
     gone = _page(client, f"/dashboard/messages/{sent['gone']}")
     assert "s-suppressed" in gone
     assert "<code>hard_bounce</code>" in gone
