@@ -121,9 +121,17 @@ def test_the_page_counts_the_outbox_per_state_and_each_batch(
 ) -> None:
     html = _page(app.test_client(), "/dashboard/messages")
     counts = dict(re.findall(r'data-count="(\w+)">.*?class="value">(\d+)<', html, re.S))
-    assert counts == {"queued": "0", "scheduled": "1", "sending": "0", "sent": "2",
-                      "failed": "0", "suppressed": "1", "cancelled": "0", "dead": "0",
-                      "total": "4"}  # fmt: skip
+    assert counts == {
+        "queued": "0",
+        "scheduled": "1",
+        "sending": "0",
+        "sent": "2",
+        "failed": "0",
+        "suppressed": "1",
+        "cancelled": "0",
+        "dead": "0",
+        "total": "4",
+    }
     batches = re.findall(r'<tr data-batch="([^"]+)">', html)
     assert batches == [sent["later"], sent["first"]]  # the newest first
     first = html[html.index(f'<tr data-batch="{sent["first"]}">') :].split("</tr>")[0]
@@ -131,9 +139,7 @@ def test_the_page_counts_the_outbox_per_state_and_each_batch(
     assert 'data-state="sent">2<' in first
     assert 'data-state="suppressed">1<' in first
     assert "infobip" in first
-    assert [i for i, _ in _rows(html)] == [
-        sent["cris"], sent["gone"], sent["bia"], sent["ana"]
-    ]  # fmt: skip
+    assert [i for i, _ in _rows(html)] == [sent["cris"], sent["gone"], sent["bia"], sent["ana"]]
     assert 'href="/dashboard/messages" aria-current="page">Messages<' in html
 
 
@@ -148,8 +154,10 @@ def test_messages_filter_by_state_batch_address_and_contact_a_page_at_a_time(
     assert rows("status=suppressed") == [(sent["gone"], "suppressed")]
     assert "hard_bounce" in _page(client, "/dashboard/messages?status=suppressed")
     assert [i for i, _ in rows(f"batch_id={sent['first']}&status=")] == [
-        sent["gone"], sent["bia"], sent["ana"]
-    ]  # fmt: skip
+        sent["gone"],
+        sent["bia"],
+        sent["ana"],
+    ]
     assert rows("email=ANA@example.com") == [(sent["ana"], "sent")]
     assert rows("qj_contact_id=102") == [(sent["bia"], "sent")]
     assert "no messages match" in _page(client, "/dashboard/messages?status=dead")
@@ -180,6 +188,12 @@ def test_a_message_shows_its_calls_events_and_outcome(app: Flask, sent: dict[str
     assert flags["delivered"] == "yes"
     assert {flag for flag, on in flags.items() if on == "yes"} == {"delivered"}
     assert 'href="/dashboard/contact?q=101"' in html
+    contact = _page(client, "/dashboard/contact?q=101")
+    assert 'id="sent-messages" href="/dashboard/messages?qj_contact_id=101"' in contact
+    by_address = _page(client, "/dashboard/contact?q=bia@example.com")
+    assert re.search(
+        r'id="sent-messages" href="/dashboard/messages\?email=bia(@|%40)example.com"', by_address
+    )
     gone = _page(client, f"/dashboard/messages/{sent['gone']}")
     assert "s-suppressed" in gone
     assert "<code>hard_bounce</code>" in gone
