@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from emailhook.adapters.db.models import EmailCallback, Message, OutboxMessage, SendAttempt
 from emailhook.adapters.store.messages import COLUMN_OF
@@ -88,7 +89,9 @@ def _events(session: Session, row: OutboxMessage, outcome: Message | None) -> li
         provider_ids.add(row.provider_message_id)
     if outcome is not None and outcome.provider_message_id:
         provider_ids.add(outcome.provider_message_id)
-    named = [EmailCallback.id_externo.in_(sorted({row.public_id, *provider_ids}))]
+    named: list[ColumnElement[bool]] = [
+        EmailCallback.id_externo.in_(sorted({row.public_id, *provider_ids}))
+    ]
     named += [
         EmailCallback.id_externo.startswith(f"{known}.", autoescape=True)
         for known in sorted(provider_ids)
