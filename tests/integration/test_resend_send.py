@@ -10,13 +10,16 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 
 from emailhook import create_app
+from emailhook.adapters.db.models import OutboxMessage
 from emailhook.composition.send import dispatcher
 from emailhook.service.receive.processing import Processor
 from emailhook.settings import Settings
@@ -155,6 +158,12 @@ def test_a_429_waits_and_sends_later(app: Flask, settings: Settings, resend: Fak
     assert queued["attempts"][0]["outcome"] == "retry"
     assert "rate_limit_exceeded" in queued["reason"]
     assert len(list(resend.ledger)) == 0
+    with app.extensions["emailhook"].database.sessions() as session:
+        due = session.execute(
+            select(OutboxMessage.due_at).where(OutboxMessage.public_id == public_id)
+        ).scalar_one()
+    wait = (due.replace(tzinfo=UTC) - datetime.now(UTC)).total_seconds()
+    assert 20 < wait < 40  # retry-after: 30
 
 
 def test_a_refused_request_fails_with_resends_words(

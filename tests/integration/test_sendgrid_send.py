@@ -8,13 +8,16 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 
 from emailhook import create_app
+from emailhook.adapters.db.models import OutboxMessage
 from emailhook.composition.send import dispatcher
 from emailhook.service.receive.processing import Processor
 from emailhook.settings import Settings
@@ -144,6 +147,12 @@ def test_a_429_waits_for_the_reset_and_sends_later(
     assert queued["attempts"][0]["outcome"] == "retry"
     assert "too many requests" in queued["reason"]
     assert len(list(sendgrid.ledger)) == 0
+    with app.extensions["emailhook"].database.sessions() as session:
+        due = session.execute(
+            select(OutboxMessage.due_at).where(OutboxMessage.public_id == public_id)
+        ).scalar_one()
+    wait = (due.replace(tzinfo=UTC) - datetime.now(UTC)).total_seconds()
+    assert 20 < wait < 40  # X-RateLimit-Reset, 30 s away
 
 
 def test_a_refused_request_fails_with_sendgrids_words(
