@@ -178,8 +178,8 @@ class SendGridSend:
 
 
 def retry_after(answer: HttpAnswer) -> float | None:
-    """Return the seconds until ``X-RateLimit-Reset`` (epoch seconds) from the answer's
-    ``Date`` header, or ``Retry-After``, or None."""
+    """Return the seconds to wait a 429 names: ``Retry-After`` if given, else from the
+    answer's ``Date`` to ``X-RateLimit-Reset`` (epoch seconds), else None."""
     given = answer.header("Retry-After")
     if given is not None:
         try:
