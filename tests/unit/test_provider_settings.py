@@ -29,6 +29,9 @@ def test_each_kind_is_read_from_its_variable_and_typed(monkeypatch: pytest.Monke
     assert settings.provider_values("sendgrid") == {
         "public_keys": ("key-one", "key-two"),
         "max_age_seconds": 42.5,
+        "api_key": (),
+        "api_url": "https://api.sendgrid.com",
+        "send_rate": 10.0,
     }
 
 

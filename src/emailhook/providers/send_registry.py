@@ -12,6 +12,8 @@ from emailhook.domain.sending.message import OutgoingMessage
 from emailhook.domain.sending.retries import Resolution
 from emailhook.providers.base import ProviderValues
 from emailhook.providers.postmark.send import PostmarkSend
+from emailhook.providers.resend.send import ResendSend
+from emailhook.providers.sendgrid.send import SendGridSend
 from emailhook.providers.sending import HttpAnswer, HttpRequest, RecipientResult, SendConfig
 
 
@@ -35,4 +37,4 @@ class ConfiguredSendSide(Protocol):
 
 
 #: the send sides configured by provider settings
-SENDERS: tuple[ConfiguredSendSide, ...] = (PostmarkSend(),)
+SENDERS: tuple[ConfiguredSendSide, ...] = (PostmarkSend(), SendGridSend(), ResendSend())

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from emailhook.adapters.db.models import EmailCallback, Message, OutboxMessage, SendAttempt
 from emailhook.adapters.store.messages import COLUMN_OF
@@ -80,15 +81,24 @@ def get_message(session: Session, public_id: str) -> dict[str, Any] | None:
 
 def _events(session: Session, row: OutboxMessage, outcome: Message | None) -> list[dict[str, Any]]:
     """The events of a message: those naming our id (Infobip's ``messageId``, our own
-    one-click unsubscribe) or the provider's id, to its recipient."""
-    ids = {row.public_id}
+    one-click unsubscribe) or the provider's id, to its recipient. A provider's event may
+    name the id its send answered with a suffix after a dot (SendGrid's ``sg_message_id`` is
+    the ``X-Message-Id`` and ``.filter...``): those are its events too."""
+    provider_ids = set()
     if row.provider_message_id:
-        ids.add(row.provider_message_id)
+        provider_ids.add(row.provider_message_id)
     if outcome is not None and outcome.provider_message_id:
-        ids.add(outcome.provider_message_id)
+        provider_ids.add(outcome.provider_message_id)
+    named: list[ColumnElement[bool]] = [
+        EmailCallback.id_externo.in_(sorted({row.public_id, *provider_ids}))
+    ]
+    named += [
+        EmailCallback.id_externo.startswith(f"{known}.", autoescape=True)
+        for known in sorted(provider_ids)
+    ]
     stmt = (
         select(EmailCallback)
-        .where(EmailCallback.id_externo.in_(sorted(ids)), EmailCallback.email == row.email)
+        .where(or_(*named), EmailCallback.email == row.email)
         .order_by(EmailCallback.data_recebimento, EmailCallback.id)
         .limit(1000)
     )

@@ -1,5 +1,6 @@
-"""Resend: its webhook side (``webhook.py``); its send side goes in ``send.py`` beside it."""
+"""Resend: its webhook side (``webhook.py``) and its send side (``send.py``)."""
 
+from emailhook.providers.resend.send import ResendSend
 from emailhook.providers.resend.webhook import Resend
 
-__all__ = ["Resend"]
+__all__ = ["Resend", "ResendSend"]

@@ -41,6 +41,7 @@ from emailhook.providers.base import (
     any_secret_matches,
     event_key,
 )
+from emailhook.providers.resend.send import SEND_SETTINGS
 
 #: Resend ``type`` -> EventType
 EVENT_TYPES: dict[str, EventType] = {
@@ -77,6 +78,7 @@ class Resend(Provider):
         ProviderSetting(
             "max_age_seconds", "number", "how old svix-timestamp may be", default=300.0
         ),
+        *SEND_SETTINGS,
     )
     enabled_by: ClassVar[tuple[str, ...]] = ("signing_secrets",)
     kept_headers: ClassVar[tuple[str, ...]] = ("svix-id",)

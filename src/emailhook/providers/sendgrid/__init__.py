@@ -1,5 +1,6 @@
-"""SendGrid: its webhook side (``webhook.py``); its send side goes in ``send.py`` beside it."""
+"""SendGrid: its webhook side (``webhook.py``) and its send side (``send.py``)."""
 
+from emailhook.providers.sendgrid.send import SendGridSend
 from emailhook.providers.sendgrid.webhook import SendGrid
 
-__all__ = ["SendGrid"]
+__all__ = ["SendGrid", "SendGridSend"]

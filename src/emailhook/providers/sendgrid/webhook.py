@@ -40,6 +40,7 @@ from emailhook.providers.base import (
     WebhookRequest,
     event_key,
 )
+from emailhook.providers.sendgrid.send import SEND_SETTINGS
 
 SIGNATURE_HEADER = "x-twilio-email-event-webhook-signature"
 TIMESTAMP_HEADER = "x-twilio-email-event-webhook-timestamp"
@@ -149,6 +150,7 @@ class SendGrid(Provider):
         ProviderSetting(
             "max_age_seconds", "number", "how old a signed timestamp may be", default=600.0
         ),
+        *SEND_SETTINGS,
     )
     enabled_by: ClassVar[tuple[str, ...]] = ("public_keys",)
 

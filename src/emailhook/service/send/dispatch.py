@@ -418,10 +418,13 @@ class Dispatcher:
 
 def _requests(side: SendSide, items: Sequence[Claimed]) -> list[list[Claimed]]:
     """Split ``items`` into requests: messages that share request-level options, at most the
-    provider's batch each."""
+    provider's batch each. Where the provider's idempotency key is the request's (Resend's,
+    made from its message ids), uncertain messages go again with those of their first request
+    (the call that began at the same time) and no others: the same request, the same key."""
     groups: dict[Hashable, list[Claimed]] = defaultdict(list)
     for item in items:
-        groups[side.request_key(item.message)].append(item)
+        again = item.uncertain and side.resolution is Resolution.IDEMPOTENT
+        groups[(side.request_key(item.message), item.attempted_at if again else None)].append(item)
     size = max(1, side.max_batch)
     return [
         group[start : start + size]
