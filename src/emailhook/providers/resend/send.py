@@ -127,7 +127,7 @@ class ResendSend:
             return [RecipientResult(i, Outcome.UNKNOWN, reason=reason) for i in ids]
         return [RecipientResult(i, Outcome.FAILED, reason=reason) for i in ids]
 
-    def lookup(self, public_ids: Sequence[str], config: SendConfig) -> HttpRequest:
+    def lookup(self, public_ids: Sequence[str], config: SendConfig) -> list[HttpRequest]:
         raise NotImplementedError("Resend is settled by its idempotency key (IDEMPOTENT)")
 
     def found(self, answer: HttpAnswer) -> dict[str, str]:

@@ -170,7 +170,7 @@ class SendGridSend:
             return [RecipientResult(i, Outcome.UNKNOWN, reason=reason) for i in ids]
         return [RecipientResult(i, Outcome.FAILED, reason=reason) for i in ids]
 
-    def lookup(self, public_ids: Sequence[str], config: SendConfig) -> HttpRequest:
+    def lookup(self, public_ids: Sequence[str], config: SendConfig) -> list[HttpRequest]:
         raise NotImplementedError("SendGrid cannot be asked by our id (Resolution.NONE)")
 
     def found(self, answer: HttpAnswer) -> dict[str, str]:
