@@ -157,8 +157,9 @@ PROVIDER_SECRETS = [
 def test_every_provider_secret_setting_is_in_the_registry() -> None:
     expected = {provider_field_name(p, s) for p, s in PROVIDER_SECRETS}
     assert expected == set(secret_settings("providers"))
-    # webhooks: two for Brevo, one for each of the other eleven; sending: Postmark's token
-    assert len(expected) == 14
+    # webhooks: two for Brevo, one for each of the other eleven; sending: Postmark's token,
+    # Mailgun's API key
+    assert len(expected) == 15
 
 
 @pytest.mark.parametrize(

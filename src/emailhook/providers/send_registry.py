@@ -11,6 +11,7 @@ from typing import Protocol
 from emailhook.domain.sending.message import OutgoingMessage
 from emailhook.domain.sending.retries import Resolution
 from emailhook.providers.base import ProviderValues
+from emailhook.providers.mailgun.send import MailgunSend
 from emailhook.providers.postmark.send import PostmarkSend
 from emailhook.providers.sending import HttpAnswer, HttpRequest, RecipientResult, SendConfig
 
@@ -35,4 +36,4 @@ class ConfiguredSendSide(Protocol):
 
 
 #: the send sides configured by provider settings
-SENDERS: tuple[ConfiguredSendSide, ...] = (PostmarkSend(),)
+SENDERS: tuple[ConfiguredSendSide, ...] = (PostmarkSend(), MailgunSend())
