@@ -5,13 +5,16 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import replace
+from datetime import UTC, datetime
 from email.parser import BytesParser
 from email.policy import HTTP
 from urllib.parse import parse_qsl
 
+from emailhook.adapters.store.outbox import Claimed
 from emailhook.domain.sending.message import Attachment, OutgoingMessage, Recipient
 from emailhook.providers.mailgun.send import MailgunSend
 from emailhook.providers.sending import HttpAnswer, Outcome, SendConfig
+from emailhook.service.send.dispatch import _requests
 
 CONFIG = SendConfig("http://mg.test/", "key-1", extra={"domain": "mg.example.com"})
 MESSAGE = OutgoingMessage(
@@ -141,3 +144,16 @@ def test_configured_only_with_a_key_and_a_domain() -> None:
     config, rate = configured
     assert (config.api_url, config.api_key, rate) == ("https://api.mailgun.net", "k1", 5.0)
     assert config.extra["domain"] == "mg.example.com"
+
+
+def test_a_batch_never_holds_two_messages_to_one_address() -> None:
+    at = datetime(2026, 12, 6, tzinfo=UTC)
+    addresses = ["a@x.org", "b@x.org", "A@x.org", "c@x.org", "a@x.org", "d@x.org"]
+    items = [
+        Claimed(replace(MESSAGE, public_id=f"m{n}", to=Recipient(a)), "mailgun", False, 0, None, at)
+        for n, a in enumerate(addresses)
+    ]
+    side = MailgunSend()
+    side.max_batch = 3  # type: ignore[misc]
+    batches = [[i.message.public_id for i in batch] for batch in _requests(side, items)]
+    assert batches == [["m0", "m1", "m3"], ["m2", "m5"], ["m4"]]

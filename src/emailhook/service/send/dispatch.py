@@ -443,18 +443,20 @@ def _requests(side: SendRules, items: Sequence[Claimed]) -> list[list[Claimed]]:
     size = max(1, side.max_batch)
     requests: list[list[Claimed]] = []
     for group in groups.values():
-        open_: list[tuple[list[Claimed], set[str]]] = []
+        # requests not yet full, each with its addresses: an address seen again goes to the
+        # first that lacks it (in order, so a group of distinct addresses is sliced as before)
+        filling: list[tuple[list[Claimed], set[str]]] = []
         for item in group:
             address = item.message.to.email.lower()
-            for request, addresses in open_:
-                if len(request) < size and address not in addresses:
-                    break
-            else:
-                request, addresses = [], set()
-                open_.append((request, addresses))
-                requests.append(request)
-            request.append(item)
-            addresses.add(address)
+            slot = next((s for s in filling if address not in s[1]), None)
+            if slot is None:
+                slot = ([], set())
+                filling.append(slot)
+                requests.append(slot[0])
+            slot[0].append(item)
+            slot[1].add(address)
+            if len(slot[0]) >= size:
+                filling.remove(slot)
     return requests
 
 
