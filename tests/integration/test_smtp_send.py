@@ -144,6 +144,7 @@ class _SilentAfterData:
     def __init__(self) -> None:
         self.port = free_port()
         self.kept: list[bytes] = []
+        self._done = threading.Event()
         self._server = socket.create_server(("127.0.0.1", self.port))
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
@@ -158,7 +159,7 @@ class _SilentAfterData:
                 if in_data:
                     if line == b".\r\n":
                         self.kept.append(b"".join(data))
-                        threading.Event().wait(3)  # past the client's timeout
+                        self._done.wait(5)  # silent past the client's timeout
                         return
                     data.append(line)
                 elif line.upper().startswith(b"EHLO"):
@@ -170,6 +171,7 @@ class _SilentAfterData:
                     connection.sendall(b"250 OK\r\n")
 
     def close(self) -> None:
+        self._done.set()
         self._server.close()
         self._thread.join(5)
 
