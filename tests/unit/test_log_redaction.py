@@ -158,8 +158,8 @@ def test_every_provider_secret_setting_is_in_the_registry() -> None:
     expected = {provider_field_name(p, s) for p, s in PROVIDER_SECRETS}
     assert expected == set(secret_settings("providers"))
     # webhooks: two for Brevo, one for each of the other eleven; sending: Postmark's token,
-    # SendGrid's and Resend's API keys
-    assert len(expected) == 16
+    # SendGrid's, Resend's and Mailgun's API keys
+    assert len(expected) == 17
 
 
 @pytest.mark.parametrize(
@@ -178,3 +178,12 @@ def test_every_provider_secret_from_its_variable_is_masked_in_a_log_line(
     redactor.add_secrets(secrets_of(settings))
     line = f"{provider.name}: {first} {second} {second.partition(':')[2]}"
     assert redactor.redact(line) == f"{provider.name}: *** *** ***"
+
+
+def test_the_smtp_urls_password_is_masked_alone_too() -> None:
+    settings = Settings(smtp_url="smtp://relay:pw%2Fsmtp-41a9@relay.example.com:587")
+    assert secret_settings()["smtp_url"] == "send"
+    redactor = RedactingFilter()
+    redactor.add_secrets(secrets_of(settings))
+    line = "smtp://relay:pw%2Fsmtp-41a9@relay.example.com:587 pw/smtp-41a9 pw%2Fsmtp-41a9"
+    assert redactor.redact(line) == "*** *** ***"

@@ -37,7 +37,15 @@ def test_each_kind_is_read_from_its_variable_and_typed(monkeypatch: pytest.Monke
 
 def test_a_missing_setting_takes_the_providers_default() -> None:
     values = Settings().provider_values("mailgun")
-    assert values == {"signing_keys": (), "max_age_seconds": 300.0}
+    assert values == {
+        "signing_keys": (),
+        "max_age_seconds": 300.0,
+        # its send side's
+        "api_key": (),
+        "domain": None,
+        "api_url": "https://api.mailgun.net",
+        "send_rate": 10.0,
+    }
 
 
 def test_a_provider_is_enabled_by_any_one_of_its_enabling_settings(

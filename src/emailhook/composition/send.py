@@ -12,11 +12,13 @@ from datetime import timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from emailhook.adapters.http_send import HttpSender
+from emailhook.adapters.smtp_send import SmtpSender
 from emailhook.composition.policies import soft_bounce_rule
 from emailhook.domain.sending.retries import RetryPolicy
 from emailhook.providers.infobip.send import InfobipSend
 from emailhook.providers.send_registry import SENDERS
 from emailhook.providers.sending import SendConfig
+from emailhook.providers.smtp.send import SmtpSend, relay_config
 from emailhook.service.send.accept import AcceptPolicy, SendApi
 from emailhook.service.send.dispatch import Dispatcher, SendProvider
 from emailhook.service.send.keys import SendKeys
@@ -39,7 +41,8 @@ def report_url(settings: Settings) -> str | None:
 
 def send_providers(settings: Settings) -> dict[str, SendProvider]:
     """Return the providers configured to send, by name (Infobip: its base URL and key; the
-    others: their ``EMAILHOOK_<PROVIDER>_*`` send settings)."""
+    others: their ``EMAILHOOK_<PROVIDER>_*`` send settings; SMTP: ``EMAILHOOK_SMTP_URL``, sent
+    through its own transport)."""
     found: dict[str, SendProvider] = {}
     infobip = settings.infobip_api
     if infobip is not None:
@@ -59,6 +62,16 @@ def send_providers(settings: Settings) -> dict[str, SendProvider]:
         config, rate = configured
         account = hashlib.sha256(f"{config.api_url}\n{config.api_key}".encode()).hexdigest()[:16]
         found[side.name] = SendProvider(side, config, rate=rate, bucket=f"{side.name}:{account}")
+    if settings.smtp_url:
+        config = relay_config(settings.smtp_url[0].get_secret_value())
+        account = hashlib.sha256(f"{config.api_url}\n{config.api_key}".encode()).hexdigest()[:16]
+        found["smtp"] = SendProvider(
+            SmtpSend(),
+            config,
+            rate=settings.smtp_send_rate,
+            bucket=f"smtp:{account}",
+            deliver=SmtpSender(settings.send_timeout_seconds),
+        )
     return found
 
 

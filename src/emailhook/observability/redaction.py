@@ -13,7 +13,7 @@ import re
 import threading
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import quote, quote_plus, urlsplit
+from urllib.parse import quote, quote_plus, unquote, urlsplit
 
 from emailhook.domain.masking import mask_emails
 from emailhook.settings import Settings, secret_values
@@ -80,6 +80,9 @@ def secrets_of(settings: Settings) -> list[str]:
         user, colon, password = secret.partition(":")
         if colon and user:  # user:password pairs also appear as the password, or base64 (Basic)
             plain += [password, base64.b64encode(secret.encode()).decode()]
+        url_password = urlsplit(secret).password if "://" in secret else None
+        if url_password:  # a URL's password (EMAILHOOK_SMTP_URL) also appears alone
+            plain += [url_password, unquote(url_password)]
     for url in (settings.database_url, settings.broker_url):
         url_password = urlsplit(url).password if url else None
         if url_password:

@@ -11,6 +11,7 @@ from typing import Protocol
 from emailhook.domain.sending.message import OutgoingMessage
 from emailhook.domain.sending.retries import Resolution
 from emailhook.providers.base import ProviderValues
+from emailhook.providers.mailgun.send import MailgunSend
 from emailhook.providers.postmark.send import PostmarkSend
 from emailhook.providers.resend.send import ResendSend
 from emailhook.providers.sendgrid.send import SendGridSend
@@ -37,4 +38,9 @@ class ConfiguredSendSide(Protocol):
 
 
 #: the send sides configured by provider settings
-SENDERS: tuple[ConfiguredSendSide, ...] = (PostmarkSend(), SendGridSend(), ResendSend())
+SENDERS: tuple[ConfiguredSendSide, ...] = (
+    PostmarkSend(),
+    SendGridSend(),
+    ResendSend(),
+    MailgunSend(),
+)

@@ -5,7 +5,9 @@ A send side turns messages (``domain.sending.message``, anymail's model) into on
 (:meth:`SendSide.parse`); the service layer does the I/O, the retries and the bookkeeping. The
 send side also says how an ambiguous failure is settled (``resolution``): LOOKUP asks the
 provider's logs for our message ids (:meth:`SendSide.lookup` / :meth:`SendSide.found`),
-IDEMPOTENT resends with the same key, NONE cannot tell.
+IDEMPOTENT resends with the same key, NONE cannot tell. A provider that is not HTTP (SMTP)
+keeps the rules (:class:`SendRules`: batch size, resolution, features, checks) and hands the
+dispatcher its own transport instead of ``prepare``/``parse``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from emailhook.domain.sending.message import (
     Attachment,
@@ -36,6 +38,7 @@ __all__ = [
     "Resolution",
     "SendConfig",
     "SendRequest",
+    "SendRules",
     "SendSide",
 ]
 
@@ -92,8 +95,9 @@ class SendConfig:
     extra: Mapping[str, str] = field(default_factory=dict)
 
 
-class SendSide(Protocol):
-    """A provider's send side (one module ``providers/<name>/send.py``)."""
+class SendRules(Protocol):
+    """What every provider's send side says of its messages, however they travel: what the
+    send API checks on accept and how the dispatcher groups and settles them."""
 
     #: the provider's registry name
     name: str
@@ -112,6 +116,13 @@ class SendSide(Protocol):
     def check(self, message: OutgoingMessage) -> str | None:
         """Return why the provider cannot carry ``message`` (a limit of its API), or None."""
         ...
+
+
+@runtime_checkable
+class SendSide(SendRules, Protocol):
+    """A provider's send side over HTTP (one module ``providers/<name>/send.py``). A provider
+    that does not speak HTTP (SMTP) keeps only :class:`SendRules` here and sends through its
+    own transport (``adapters/``), which the dispatcher calls in place of HTTP."""
 
     def prepare(self, messages: Sequence[OutgoingMessage], config: SendConfig) -> HttpRequest:
         """Return the one request that sends ``messages``."""

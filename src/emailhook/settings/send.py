@@ -24,6 +24,12 @@ class SendSettings(BaseSettings):
     idempotency_hours: PositiveInt = 24
     #: Infobip send requests per second, shared by every worker and host (a token bucket)
     infobip_send_rate: PositiveFloat = 100.0
+    #: an SMTP relay that sends as the provider ``smtp``: ``smtp://user:password@host:587``
+    #: (STARTTLS when the relay offers it, and required before a password is sent) or
+    #: ``smtps://...:465`` (TLS from the first byte); a secret (masked in logs), the first used
+    smtp_url: SendSecrets = ()
+    #: SMTP sessions per second (each sends up to 50 messages), shared by every worker
+    smtp_send_rate: PositiveFloat = 10.0
     #: secrets that sign one-click unsubscribe tokens; the first signs, any verifies
     unsubscribe_secrets: SendSecrets = ()
     #: a message is dead-lettered after this many failed attempts

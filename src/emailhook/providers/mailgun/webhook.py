@@ -41,6 +41,7 @@ from emailhook.providers.base import (
 )
 from emailhook.providers.mailgun import legacy
 from emailhook.providers.mailgun.forms import MULTIPART, URLENCODED, last, media_type, read_form
+from emailhook.providers.mailgun.send import SEND_SETTINGS
 
 #: ``event-data.event`` -> EventType
 EVENT_TYPES: dict[str, EventType] = {
@@ -87,6 +88,7 @@ class Mailgun(Provider):
         ProviderSetting(
             "max_age_seconds", "number", "how old a signed timestamp may be", default=300.0
         ),
+        *SEND_SETTINGS,
     )
     enabled_by: ClassVar[tuple[str, ...]] = ("signing_keys",)
 

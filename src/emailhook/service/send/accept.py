@@ -32,7 +32,7 @@ from emailhook.domain.sending.message import (
 )
 from emailhook.domain.sending.scope import blocking_reason
 from emailhook.domain.sending.validation import InvalidSendRequestError, parse_send_request
-from emailhook.providers.sending import SendSide
+from emailhook.providers.sending import SendRules
 from emailhook.service.errors import (
     ConflictError,
     IdempotencyMismatchError,
@@ -69,7 +69,7 @@ class SendApi:
     def __init__(
         self,
         sessions: sessionmaker[Session],
-        sides: Mapping[str, SendSide],
+        sides: Mapping[str, SendRules],
         policy: AcceptPolicy,
         *,
         unsubscribe_headers: Callable[[str], dict[str, str]] | None = None,

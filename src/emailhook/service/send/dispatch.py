@@ -35,12 +35,17 @@ from emailhook.providers.sending import (
     Outcome,
     RecipientResult,
     SendConfig,
+    SendRules,
     SendSide,
 )
 
 log = logging.getLogger("emailhook.send")
 
 Call = Callable[[HttpRequest], HttpAnswer]
+#: a provider's own transport (SMTP): sends the messages of one request and returns one
+#: result per message, each classified by what the provider can have seen (it never raises
+#: for a message's fate: a connection lost before a message is RETRY, after it UNKNOWN)
+Deliver = Callable[[Sequence[OutgoingMessage], SendConfig], list[RecipientResult]]
 #: the longest a worker sleeps at once for a token (it takes again after)
 _MAX_TOKEN_WAIT = 1.0
 #: how long a bucket is held after a 429 that named no Retry-After
@@ -51,12 +56,15 @@ _DEFAULT_PAUSE = 1.0
 class SendProvider:
     """A provider configured to send: its send side, its settings, its pace."""
 
-    side: SendSide
+    side: SendRules
     config: SendConfig
     #: requests a second, shared by every worker (None: unpaced)
     rate: float | None
     #: the shared bucket's name (one per account)
     bucket: str
+    #: the provider's own transport when it does not speak HTTP (SMTP); None: HTTP, the
+    #: side's ``prepare``/``parse`` around the dispatcher's ``call``
+    deliver: Deliver | None = None
 
 
 @dataclass(slots=True)
@@ -188,9 +196,10 @@ class Dispatcher:
         ids = [i.message.public_id for i in items]
         started = time.monotonic()
         try:
+            side = _http(provider.side)
             found: dict[str, str] = {}
-            for request in provider.side.lookup(ids, provider.config):
-                found.update(provider.side.found(self._call(request)))
+            for request in side.lookup(ids, provider.config):
+                found.update(side.found(self._call(request)))
         except (NotSentError, AmbiguousError, ValueError) as error:
             now = self._clock()
             with self._sessions.begin() as session:
@@ -297,8 +306,16 @@ class Dispatcher:
             if not items:
                 return
         messages = [i.message for i in items]
+        if provider.deliver is not None:
+            started = time.monotonic()
+            results = provider.deliver(messages, provider.config)
+            seconds = time.monotonic() - started
+            done.calls.append(seconds)
+            self._record(items, results, None, seconds, done)
+            return
+        side = _http(provider.side)
         try:
-            request = provider.side.prepare(messages, provider.config)
+            request = side.prepare(messages, provider.config)
         except ValueError as error:  # a message the provider cannot carry (checked on accept)
             self._record(items, [_failed(m, str(error)) for m in messages], None, None, done)
             return
@@ -306,7 +323,7 @@ class Dispatcher:
         answer: HttpAnswer | None = None
         try:
             answer = self._call(request)
-            results = provider.side.parse(answer, messages)
+            results = side.parse(answer, messages)
         except NotSentError as error:
             results = [
                 RecipientResult(m.public_id, Outcome.RETRY, reason=str(error)) for m in messages
@@ -416,21 +433,42 @@ class Dispatcher:
             done.uncertain += 1
 
 
-def _requests(side: SendSide, items: Sequence[Claimed]) -> list[list[Claimed]]:
+def _requests(side: SendRules, items: Sequence[Claimed]) -> list[list[Claimed]]:
     """Split ``items`` into requests: messages that share request-level options, at most the
-    provider's batch each. Where the provider's idempotency key is the request's (Resend's,
-    made from its message ids), uncertain messages go again with those of their first request
-    (the call that began at the same time) and no others: the same request, the same key."""
+    provider's batch each, and never two to one address (Mailgun keys a batch's
+    per-recipient variables by address). Where the provider's idempotency key is the
+    request's (Resend's, made from its message ids), uncertain messages go again with
+    those of their first request (the call that began at the same time) and no others:
+    the same request, the same key."""
     groups: dict[Hashable, list[Claimed]] = defaultdict(list)
     for item in items:
         again = item.uncertain and side.resolution is Resolution.IDEMPOTENT
         groups[(side.request_key(item.message), item.attempted_at if again else None)].append(item)
     size = max(1, side.max_batch)
-    return [
-        group[start : start + size]
-        for group in groups.values()
-        for start in range(0, len(group), size)
-    ]
+    requests: list[list[Claimed]] = []
+    for group in groups.values():
+        # requests not yet full, each with its addresses: an address seen again goes to the
+        # first that lacks it (in order, so a group of distinct addresses is sliced as before)
+        filling: list[tuple[list[Claimed], set[str]]] = []
+        for item in group:
+            address = item.message.to.email.lower()
+            slot = next((s for s in filling if address not in s[1]), None)
+            if slot is None:
+                slot = ([], set())
+                filling.append(slot)
+                requests.append(slot[0])
+            slot[0].append(item)
+            slot[1].add(address)
+            if len(slot[0]) >= size:
+                filling.remove(slot)
+    return requests
+
+
+def _http(side: SendRules) -> SendSide:
+    """Return ``side`` as an HTTP send side (a provider with its own transport has none)."""
+    if not isinstance(side, SendSide):
+        raise TypeError(f"{side.name} sends through its own transport, not over HTTP")
+    return side
 
 
 def _at(item: Claimed) -> datetime:
