@@ -112,8 +112,8 @@ def rate(
             answer.raise_for_status()
     queued = _scalar(backend, "SELECT count(*) FROM outbox WHERE state = 'queued'")
     with ExitStack() as workers:
-        for n in range(2):  # two workers (Celery nodes), each of `emailhook worker`'s 2 processes
-            workers.enter_context(worker(backend, f"send{n}"))
+        for n in range(2):  # two workers: Celery nodes of one process each
+            workers.enter_context(worker(backend, f"send{n}", concurrency=1))
         deadline = time.monotonic() + args.send_seconds * 4 + 120
         while _scalar(backend, "SELECT count(*) FROM outbox WHERE state <> 'sent'") > 0:
             if time.monotonic() > deadline:
