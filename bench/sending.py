@@ -88,6 +88,7 @@ def send_figures(backend: Any, args: Any, web: Web, worker: Worker, wrk: Wrk) ->
                     measured["connections"] = connections
                     measured["messages_per_s"] = measured["rps"] * recipients
                     figures[f"accept_{recipients}"] = measured
+                _settled(backend)  # wrk leaves requests in flight: their batches land after
                 clear_outbox(backend)
                 figures["rate"] = rate(backend, port, infobip, args, worker)
         finally:
@@ -126,6 +127,14 @@ def rate(
 def _scalar(backend: Any, sql: str) -> int:
     with backend.engine.connect() as conn:
         return int(conn.execute(text(sql)).scalar_one())
+
+
+def _settled(backend: Any) -> None:
+    """Wait until the outbox stops growing (the last accepted batches are committed)."""
+    count = -1
+    while (now := _scalar(backend, "SELECT count(*) FROM outbox")) != count:
+        count = now
+        time.sleep(1.0)
 
 
 def clear_outbox(backend: Any) -> None:
