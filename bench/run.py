@@ -187,13 +187,17 @@ def web(
 
 
 @contextmanager
-def worker(backend: Backend, name: str = "worker") -> Iterator[subprocess.Popen[bytes]]:
-    """A worker (``name``: its log and Celery node name, for several at once)."""
+def worker(
+    backend: Backend, name: str = "worker", concurrency: int = 2
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A worker of ``concurrency`` processes (``name``: its log and Celery node name, for
+    several at once)."""
     log = backend.workdir / f"{name}.log"
     # The log is appended to by every worker of the run: only this worker's lines count, or
     # a later drain's clock would start while its worker is still starting.
     start = log.stat().st_size if log.exists() else 0
-    process = backend.spawn(name, ["-m", "emailhook", "worker", "-n", f"{name}@%h"])
+    args = ["-m", "emailhook", "worker", "--concurrency", str(concurrency), "-n", f"{name}@%h"]
+    process = backend.spawn(name, args)
 
     def ready() -> bool:
         with log.open("rb") as lines:

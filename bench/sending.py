@@ -88,6 +88,7 @@ def send_figures(backend: Any, args: Any, web: Web, worker: Worker, wrk: Wrk) ->
                     measured["connections"] = connections
                     measured["messages_per_s"] = measured["rps"] * recipients
                     figures[f"accept_{recipients}"] = measured
+                _settled(backend)  # wrk leaves requests in flight: their batches land after
                 clear_outbox(backend)
                 figures["rate"] = rate(backend, port, infobip, args, worker)
         finally:
@@ -112,8 +113,8 @@ def rate(
             answer.raise_for_status()
     queued = _scalar(backend, "SELECT count(*) FROM outbox WHERE state = 'queued'")
     with ExitStack() as workers:
-        for n in range(2):  # two workers (Celery nodes), each of `emailhook worker`'s 2 processes
-            workers.enter_context(worker(backend, f"send{n}"))
+        for n in range(2):  # two workers: Celery nodes of one process each
+            workers.enter_context(worker(backend, f"send{n}", concurrency=1))
         deadline = time.monotonic() + args.send_seconds * 4 + 120
         while _scalar(backend, "SELECT count(*) FROM outbox WHERE state <> 'sent'") > 0:
             if time.monotonic() > deadline:
@@ -126,6 +127,14 @@ def rate(
 def _scalar(backend: Any, sql: str) -> int:
     with backend.engine.connect() as conn:
         return int(conn.execute(text(sql)).scalar_one())
+
+
+def _settled(backend: Any) -> None:
+    """Wait until the outbox stops growing (the last accepted batches are committed)."""
+    count = -1
+    while (now := _scalar(backend, "SELECT count(*) FROM outbox")) != count:
+        count = now
+        time.sleep(1.0)
 
 
 def clear_outbox(backend: Any) -> None:

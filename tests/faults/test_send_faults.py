@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -62,13 +63,17 @@ def infobip() -> Iterator[FakeInfobipSender]:
         yield fake
 
 
+@contextmanager
 def _started(
     make_stack: StackFactory, backend: str, tmp_path: Path, infobip: FakeInfobipSender
 ) -> Iterator[Stack]:
+    """A stack on ``backend`` that sends through ``infobip`` (stopped by ``make_stack``)."""
     with backend_urls(backend, tmp_path) as (database_url, broker_url):
         stack = make_stack(database_url, broker_url, **send_env(infobip)).start()
-        yield stack
-        stack.stop()
+        try:
+            yield stack
+        finally:
+            stack.stop()
 
 
 @pytest.mark.parametrize("backend", ["sqlite+folder", "postgres+rabbitmq"])
@@ -77,7 +82,7 @@ def test_send_workers_killed_mid_call_repeatedly_send_each_message_once(
 ) -> None:
     # every call takes 0.3 s (answered within the 2 s bound): a kill lands mid-call
     infobip.answer_late(0.3, times=10_000, path=MESSAGES)
-    for stack in _started(make_stack, backend, tmp_path, infobip):
+    with _started(make_stack, backend, tmp_path, infobip) as stack:
         with SendBackground(stack.base_url, 60, 5, duration=6, concurrency=4) as load:
             for _ in range(3):
                 load.wait_accepted(15)
@@ -134,7 +139,7 @@ def test_late_lost_throttled_and_failed_calls_send_each_message_once(
 ) -> None:
     """The provider's faults, on one stack: first answers that never come after it accepted,
     then 429 and 5xx in both of Infobip's error shapes."""
-    for stack in _started(make_stack, backend, tmp_path, infobip):
+    with _started(make_stack, backend, tmp_path, infobip) as stack:
         # Two full requests (100 messages each, Infobip's batch in emailhook): one accepted
         # and answered after the 2 s bound, the other accepted and its connection closed
         # unanswered. The ids of one request take two logs queries (2048 characters).

@@ -3,6 +3,7 @@ by the same bucket (``domain.sending.token_bucket`` holds the arithmetic)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import select
@@ -13,10 +14,16 @@ from emailhook.adapters.db.models import SendRateBucket
 from emailhook.domain.sending.token_bucket import BucketState, Take, slowed, take
 
 
-def take_token(session: Session, name: str, *, now: datetime, rate: float, burst: float) -> Take:
-    """Take one token from bucket ``name`` (made full on first use), row locked meanwhile."""
-    row = _locked(session, name, now, burst)
-    result = take(BucketState(row.tokens, row.counted_at), now, rate, burst)
+def take_token(
+    session: Session, name: str, *, clock: Callable[[], datetime], rate: float, burst: float
+) -> Take:
+    """Take one token from bucket ``name`` (made full on first use), row locked meanwhile.
+
+    The time is read once the row is locked: a worker that waited for another's lock takes
+    at the time it takes, not at the time it began to wait (which would let two requests
+    leave closer together than the rate allows)."""
+    row = _locked(session, name, clock(), burst)
+    result = take(BucketState(row.tokens, row.counted_at), clock(), rate, burst)
     row.tokens, row.counted_at = result.state.tokens, result.state.counted_at
     session.flush()
     return result

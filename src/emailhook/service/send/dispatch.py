@@ -288,16 +288,7 @@ class Dispatcher:
     # -- the call ----------------------------------------------------------------------------
 
     def _send(self, provider: SendProvider, items: Sequence[Claimed], done: Dispatched) -> None:
-        self._wait_for_token(provider)
-        now = self._clock()
-        with self._sessions.begin() as session:
-            held = outbox.started(
-                session,
-                [i.message.public_id for i in items],
-                now,
-                held_until=items[0].held_until,
-                hold_until=now + self._hold,
-            )
+        held = self._start_call(provider, [i.message.public_id for i in items], items[0].held_until)
         if len(held) < len(items):  # held past the hold while waiting: another worker has them
             log.warning(
                 "%d messages taken over by another worker: not sent here", len(items) - len(held)
@@ -345,20 +336,37 @@ class Dispatcher:
                 )
         self._record(items, results, answer, seconds, done)
 
-    def _wait_for_token(self, provider: SendProvider) -> None:
-        if provider.rate is None:
-            return
+    def _start_call(
+        self, provider: SendProvider, public_ids: Sequence[str], held_until: datetime
+    ) -> set[str]:
+        """Wait for a token of the provider's shared bucket, then count the call for those of
+        ``public_ids`` still held (``outbox.started``); return them.
+
+        The token and the count are one transaction, so the request leaves as soon as its
+        token is granted: the time between them is what spreads the requests the provider
+        counts. The bucket holds one token at most (no burst): a second never sees more
+        requests than the rate, whatever the workers' lag before.
+        """
         while True:
             with self._sessions.begin() as session:
-                took = send_rate.take_token(
-                    session,
-                    provider.bucket,
-                    now=self._clock(),
-                    rate=provider.rate,
-                    burst=max(1.0, provider.rate),
+                took = (
+                    None
+                    if provider.rate is None
+                    else send_rate.take_token(
+                        session, provider.bucket, clock=self._clock, rate=provider.rate, burst=1.0
+                    )
                 )
-            if took.granted:
-                return
+                if took is None or took.granted:
+                    now = self._clock()
+                    return set(
+                        outbox.started(
+                            session,
+                            public_ids,
+                            now,
+                            held_until=held_until,
+                            hold_until=now + self._hold,
+                        )
+                    )
             self._sleep(min(_MAX_TOKEN_WAIT, took.wait_seconds))
 
     def _record(
