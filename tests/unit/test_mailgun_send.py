@@ -14,7 +14,7 @@ from emailhook.adapters.store.outbox import Claimed
 from emailhook.domain.sending.message import Attachment, OutgoingMessage, Recipient
 from emailhook.providers.mailgun.send import MailgunSend
 from emailhook.providers.sending import HttpAnswer, Outcome, SendConfig
-from emailhook.service.send.dispatch import _requests
+from emailhook.service.send.dispatched import requests_of as _requests
 
 CONFIG = SendConfig("http://mg.test/", "key-1", extra={"domain": "mg.example.com"})
 MESSAGE = OutgoingMessage(

@@ -14,10 +14,8 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,69 +24,30 @@ from emailhook.adapters.store import outbox, send_rate
 from emailhook.adapters.store.outbox import Claimed
 from emailhook.adapters.store.suppressions import active_reasons_of
 from emailhook.domain.clock import utcnow
-from emailhook.domain.sending.message import OutgoingMessage, SendState
-from emailhook.domain.sending.retries import Resolution, RetryPolicy, Verdict
+from emailhook.domain.sending.message import SendState
+from emailhook.domain.sending.retries import RetryPolicy
 from emailhook.domain.sending.scope import blocking_reason
-from emailhook.providers.sending import (
-    HttpAnswer,
-    HttpRequest,
-    Outcome,
-    RecipientResult,
-    SendConfig,
-    SendRules,
-    SendSide,
+from emailhook.providers.sending import HttpAnswer, Outcome, RecipientResult
+from emailhook.service.send.dispatched import (
+    Call,
+    Deliver,
+    Dispatched,
+    SendProvider,
+    failed_result,
+    http_side,
+    requests_of,
 )
+from emailhook.service.send.recording import Recorder
+from emailhook.service.send.uncertain import Uncertain
+
+__all__ = ["Call", "Deliver", "Dispatched", "Dispatcher", "SendProvider"]
 
 log = logging.getLogger("emailhook.send")
 
-Call = Callable[[HttpRequest], HttpAnswer]
-#: a provider's own transport (SMTP): sends the messages of one request and returns one
-#: result per message, each classified by what the provider can have seen (it never raises
-#: for a message's fate: a connection lost before a message is RETRY, after it UNKNOWN)
-Deliver = Callable[[Sequence[OutgoingMessage], SendConfig], list[RecipientResult]]
 #: the longest a worker sleeps at once for a token (it takes again after)
 _MAX_TOKEN_WAIT = 1.0
 #: how long a bucket is held after a 429 that named no Retry-After
 _DEFAULT_PAUSE = 1.0
-
-
-@dataclass(frozen=True, slots=True)
-class SendProvider:
-    """A provider configured to send: its send side, its settings, its pace."""
-
-    side: SendRules
-    config: SendConfig
-    #: requests a second, shared by every worker (None: unpaced)
-    rate: float | None
-    #: the shared bucket's name (one per account)
-    bucket: str
-    #: the provider's own transport when it does not speak HTTP (SMTP); None: HTTP, the
-    #: side's ``prepare``/``parse`` around the dispatcher's ``call``
-    deliver: Deliver | None = None
-
-
-@dataclass(slots=True)
-class Dispatched:
-    """What one task did, for the metrics and the task's result."""
-
-    sent: int = 0
-    failed: int = 0
-    retried: int = 0
-    suppressed: int = 0
-    dead: int = 0
-    uncertain: int = 0
-    #: seconds each provider call took
-    calls: list[float] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "sent": self.sent,
-            "failed": self.failed,
-            "retried": self.retried,
-            "suppressed": self.suppressed,
-            "dead": self.dead,
-            "uncertain": self.uncertain,
-        }
 
 
 class Dispatcher:
@@ -114,6 +73,8 @@ class Dispatcher:
         self._window = soft_bounce_window
         self._clock = clock
         self._sleep = sleep
+        self._uncertain = Uncertain(sessions, call, policy, clock)
+        self._recorder = Recorder(sessions, policy, clock)
 
     def close(self) -> None:
         """Close the provider connections (``call``'s, where it has any)."""
@@ -136,112 +97,13 @@ class Dispatcher:
                 self._defer(items, f"the provider {name} is not configured in this worker")
                 done.retried += len(items)
                 continue
-            sendable = self._settle_uncertain(provider, items, done)
+            sendable = self._uncertain.settle(provider, items, done)
             sendable = self._unsuppressed(sendable, done)
-            for request in _requests(provider.side, sendable):
+            for request in requests_of(provider.side, sendable):
                 self._send(provider, request, done)
         return done
 
     # -- before the call -------------------------------------------------------------------
-
-    def _settle_uncertain(
-        self, provider: SendProvider, items: Sequence[Claimed], done: Dispatched
-    ) -> list[Claimed]:
-        """Return the messages to send: those never tried, and the uncertain ones the
-        provider says it never got; settle the rest."""
-        certain = [i for i in items if not i.uncertain]
-        uncertain = [i for i in items if i.uncertain]
-        if not uncertain:
-            return certain
-        resolution = provider.side.resolution
-        if resolution is Resolution.IDEMPOTENT:
-            return certain + uncertain
-        if resolution is Resolution.NONE:
-            now = self._clock()
-            with self._sessions.begin() as session:
-                for item in uncertain:
-                    outbox.settle(
-                        session,
-                        item.message.public_id,
-                        SendState.DEAD,
-                        now=now,
-                        reason="the provider may have it and cannot be asked: not sent again",
-                    )
-            done.dead += len(uncertain)
-            return certain
-        now = self._clock()
-        early = [i for i in uncertain if self._policy.lookup_at(_at(i)) > now]
-        if early:  # the logs may not show it yet: ask when they will
-            with self._sessions.begin() as session:
-                for item in early:
-                    outbox.settle(
-                        session,
-                        item.message.public_id,
-                        SendState.SENDING,
-                        now=now,
-                        due_at=self._policy.lookup_at(_at(item)),
-                        reason="waiting to ask the provider whether it has it",
-                    )
-            done.uncertain += len(early)
-        ask = [i for i in uncertain if i not in early]
-        return certain + self._lookup(provider, ask, done)
-
-    def _lookup(
-        self, provider: SendProvider, items: Sequence[Claimed], done: Dispatched
-    ) -> list[Claimed]:
-        """Ask the provider's logs about ``items``: settle those it has as sent; return the
-        rest (never accepted: to send)."""
-        if not items:
-            return []
-        ids = [i.message.public_id for i in items]
-        started = time.monotonic()
-        try:
-            side = _http(provider.side)
-            found: dict[str, str] = {}
-            for request in side.lookup(ids, provider.config):
-                found.update(side.found(self._call(request)))
-        except (NotSentError, AmbiguousError, ValueError) as error:
-            now = self._clock()
-            with self._sessions.begin() as session:
-                for item in items:
-                    verdict, due = self._policy.after_failure(now, item.attempts)
-                    outbox.settle(
-                        session,
-                        item.message.public_id,
-                        SendState.DEAD if verdict is Verdict.DEAD else SendState.SENDING,
-                        now=now,
-                        due_at=due,
-                        reason=f"the provider could not be asked whether it has it: {error}",
-                    )
-                outbox.record_attempts(
-                    session, [_attempt(i, now, "lookup", "error", None, str(error)) for i in ids]
-                )
-            done.uncertain += len(items)
-            return []
-        seconds = time.monotonic() - started
-        now = self._clock()
-        with self._sessions.begin() as session:
-            for item in items:
-                public_id = item.message.public_id
-                if public_id in found:
-                    outbox.settle(
-                        session,
-                        public_id,
-                        SendState.SENT,
-                        now=now,
-                        provider_message_id=found[public_id],
-                        reason="the provider's logs show it accepted",
-                    )
-            outbox.record_attempts(
-                session,
-                [
-                    _attempt(i, now, "lookup", "found" if i in found else "not_found", 200, None)
-                    | {"seconds": seconds}
-                    for i in ids
-                ],
-            )
-        done.sent += sum(i in found for i in ids)
-        return [item for item in items if item.message.public_id not in found]
 
     def _unsuppressed(self, items: Sequence[Claimed], done: Dispatched) -> list[Claimed]:
         """Return ``items`` less those suppressed since they were accepted (a bounce or an
@@ -302,13 +164,15 @@ class Dispatcher:
             results = provider.deliver(messages, provider.config)
             seconds = time.monotonic() - started
             done.calls.append(seconds)
-            self._record(items, results, None, seconds, done)
+            self._recorder.record(items, results, None, seconds, done)
             return
-        side = _http(provider.side)
+        side = http_side(provider.side)
         try:
             request = side.prepare(messages, provider.config)
         except ValueError as error:  # a message the provider cannot carry (checked on accept)
-            self._record(items, [_failed(m, str(error)) for m in messages], None, None, done)
+            self._recorder.record(
+                items, [failed_result(m, str(error)) for m in messages], None, None, done
+            )
             return
         started = time.monotonic()
         answer: HttpAnswer | None = None
@@ -334,7 +198,7 @@ class Dispatcher:
                     now=self._clock(),
                     pause_seconds=pause or _DEFAULT_PAUSE,
                 )
-        self._record(items, results, answer, seconds, done)
+        self._recorder.record(items, results, answer, seconds, done)
 
     def _start_call(
         self, provider: SendProvider, public_ids: Sequence[str], held_until: datetime
@@ -368,140 +232,3 @@ class Dispatcher:
                         )
                     )
             self._sleep(min(_MAX_TOKEN_WAIT, took.wait_seconds))
-
-    def _record(
-        self,
-        items: Sequence[Claimed],
-        results: Sequence[RecipientResult],
-        answer: HttpAnswer | None,
-        seconds: float | None,
-        done: Dispatched,
-    ) -> None:
-        now = self._clock()
-        by_id = {r.public_id: r for r in results}
-        status = answer.status if answer is not None else None
-        attempts = []
-        accepted: list[tuple[str, str]] = []
-        with self._sessions.begin() as session:
-            for item in items:
-                public_id = item.message.public_id
-                result = by_id.get(public_id) or RecipientResult(
-                    public_id, Outcome.UNKNOWN, reason="not in the provider's answer"
-                )
-                if result.outcome is Outcome.ACCEPTED:  # the common case: settled together
-                    accepted.append((public_id, result.provider_message_id or public_id))
-                else:
-                    self._settle_one(session, item, result, now, done)
-                attempts.append(
-                    _attempt(public_id, now, "send", result.outcome.value, status, result.reason)
-                    | {"seconds": seconds}
-                )
-            outbox.settle_sent(session, accepted, now)
-            done.sent += len(accepted)
-            outbox.record_attempts(session, attempts)
-
-    def _settle_one(
-        self,
-        session: Session,
-        item: Claimed,
-        result: RecipientResult,
-        now: datetime,
-        done: Dispatched,
-    ) -> None:
-        public_id = item.message.public_id
-        attempts = item.attempts + 1
-        if result.outcome in (Outcome.REJECTED, Outcome.FAILED):
-            outbox.settle(session, public_id, SendState.FAILED, now=now, reason=result.reason)
-            done.failed += 1
-        elif result.outcome is Outcome.RETRY:
-            verdict, due = self._policy.after_failure(now, attempts, result.retry_after)
-            state = SendState.DEAD if verdict is Verdict.DEAD else SendState.QUEUED
-            outbox.settle(session, public_id, state, now=now, due_at=due, reason=result.reason)
-            done.dead += verdict is Verdict.DEAD
-            done.retried += verdict is Verdict.RETRY
-        else:  # UNKNOWN: the provider may have it; ask before anything more
-            if attempts >= self._policy.max_attempts:
-                outbox.settle(
-                    session,
-                    public_id,
-                    SendState.DEAD,
-                    now=now,
-                    reason=f"uncertain after {attempts} attempts: {result.reason}",
-                )
-                done.dead += 1
-                return
-            outbox.settle(
-                session,
-                public_id,
-                SendState.SENDING,
-                now=now,
-                due_at=self._policy.lookup_at(now),
-                reason=f"uncertain: {result.reason}",
-            )
-            done.uncertain += 1
-
-
-def _requests(side: SendRules, items: Sequence[Claimed]) -> list[list[Claimed]]:
-    """Split ``items`` into requests: messages that share request-level options, at most the
-    provider's batch each, and never two to one address (Mailgun keys a batch's
-    per-recipient variables by address). Where the provider's idempotency key is the
-    request's (Resend's, made from its message ids), uncertain messages go again with
-    those of their first request (the call that began at the same time) and no others:
-    the same request, the same key."""
-    groups: dict[Hashable, list[Claimed]] = defaultdict(list)
-    for item in items:
-        again = item.uncertain and side.resolution is Resolution.IDEMPOTENT
-        groups[(side.request_key(item.message), item.attempted_at if again else None)].append(item)
-    size = max(1, side.max_batch)
-    requests: list[list[Claimed]] = []
-    for group in groups.values():
-        # requests not yet full, each with its addresses: an address seen again goes to the
-        # first that lacks it (in order, so a group of distinct addresses is sliced as before)
-        filling: list[tuple[list[Claimed], set[str]]] = []
-        for item in group:
-            address = item.message.to.email.lower()
-            slot = next((s for s in filling if address not in s[1]), None)
-            if slot is None:
-                slot = ([], set())
-                filling.append(slot)
-                requests.append(slot[0])
-            slot[0].append(item)
-            slot[1].add(address)
-            if len(slot[0]) >= size:
-                filling.remove(slot)
-    return requests
-
-
-def _http(side: SendRules) -> SendSide:
-    """Return ``side`` as an HTTP send side (a provider with its own transport has none)."""
-    if not isinstance(side, SendSide):
-        raise TypeError(f"{side.name} sends through its own transport, not over HTTP")
-    return side
-
-
-def _at(item: Claimed) -> datetime:
-    assert item.attempted_at is not None
-    return item.attempted_at
-
-
-def _failed(message: OutgoingMessage, reason: str) -> RecipientResult:
-    return RecipientResult(message.public_id, Outcome.FAILED, reason=reason)
-
-
-def _attempt(
-    public_id: str,
-    at: datetime,
-    action: str,
-    outcome: str,
-    http_status: int | None,
-    reason: str | None,
-) -> dict[str, Any]:
-    return {
-        "public_id": public_id,
-        "at": at,
-        "action": action,
-        "outcome": outcome,
-        "http_status": http_status,
-        "reason": reason[:2000] if reason else None,
-        "seconds": None,
-    }

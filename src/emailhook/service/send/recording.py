@@ -1,0 +1,101 @@
+"""A provider's answer recorded: each message settled by its outcome (sent, failed, retried
+with backoff or dead-lettered, uncertain until the provider is asked) and each attempt kept."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from emailhook.adapters.store import outbox
+from emailhook.adapters.store.outbox import Claimed
+from emailhook.domain.sending.message import SendState
+from emailhook.domain.sending.retries import RetryPolicy, Verdict
+from emailhook.providers.sending import HttpAnswer, Outcome, RecipientResult
+from emailhook.service.send.dispatched import Dispatched, attempt_row
+
+
+class Recorder:
+    """Settles the messages of one call from its results."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        policy: RetryPolicy,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._sessions = sessions
+        self._policy = policy
+        self._clock = clock
+
+    def record(
+        self,
+        items: Sequence[Claimed],
+        results: Sequence[RecipientResult],
+        answer: HttpAnswer | None,
+        seconds: float | None,
+        done: Dispatched,
+    ) -> None:
+        now = self._clock()
+        by_id = {r.public_id: r for r in results}
+        status = answer.status if answer is not None else None
+        attempts = []
+        accepted: list[tuple[str, str]] = []
+        with self._sessions.begin() as session:
+            for item in items:
+                public_id = item.message.public_id
+                result = by_id.get(public_id) or RecipientResult(
+                    public_id, Outcome.UNKNOWN, reason="not in the provider's answer"
+                )
+                if result.outcome is Outcome.ACCEPTED:  # the common case: settled together
+                    accepted.append((public_id, result.provider_message_id or public_id))
+                else:
+                    self._settle_one(session, item, result, now, done)
+                attempts.append(
+                    attempt_row(public_id, now, "send", result.outcome.value, status, result.reason)
+                    | {"seconds": seconds}
+                )
+            outbox.settle_sent(session, accepted, now)
+            done.sent += len(accepted)
+            outbox.record_attempts(session, attempts)
+
+    def _settle_one(
+        self,
+        session: Session,
+        item: Claimed,
+        result: RecipientResult,
+        now: datetime,
+        done: Dispatched,
+    ) -> None:
+        public_id = item.message.public_id
+        attempts = item.attempts + 1
+        if result.outcome in (Outcome.REJECTED, Outcome.FAILED):
+            outbox.settle(session, public_id, SendState.FAILED, now=now, reason=result.reason)
+            done.failed += 1
+        elif result.outcome is Outcome.RETRY:
+            verdict, due = self._policy.after_failure(now, attempts, result.retry_after)
+            state = SendState.DEAD if verdict is Verdict.DEAD else SendState.QUEUED
+            outbox.settle(session, public_id, state, now=now, due_at=due, reason=result.reason)
+            done.dead += verdict is Verdict.DEAD
+            done.retried += verdict is Verdict.RETRY
+        else:  # UNKNOWN: the provider may have it; ask before anything more
+            if attempts >= self._policy.max_attempts:
+                outbox.settle(
+                    session,
+                    public_id,
+                    SendState.DEAD,
+                    now=now,
+                    reason=f"uncertain after {attempts} attempts: {result.reason}",
+                )
+                done.dead += 1
+                return
+            outbox.settle(
+                session,
+                public_id,
+                SendState.SENDING,
+                now=now,
+                due_at=self._policy.lookup_at(now),
+                reason=f"uncertain: {result.reason}",
+            )
+            done.uncertain += 1
