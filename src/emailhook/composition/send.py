@@ -5,6 +5,7 @@ one-click unsubscribe."""
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -20,12 +21,14 @@ from emailhook.providers.send_registry import SENDERS
 from emailhook.providers.sending import SendConfig
 from emailhook.providers.smtp.send import SmtpSend, relay_config
 from emailhook.service.send.accept import AcceptPolicy, SendApi
-from emailhook.service.send.dispatch import Dispatcher, SendProvider
+from emailhook.service.send.dispatch import CircuitPolicy, Dispatcher, SendProvider
 from emailhook.service.send.keys import SendKeys
 from emailhook.service.send.messages import SentMessages
 from emailhook.service.send.relay import PublishSend, SendRelay, SendRelayPolicy
 from emailhook.service.send.unsubscribe import Unsubscribe, link_headers
 from emailhook.settings import Settings
+
+log = logging.getLogger("emailhook.send")
 
 
 def report_url(settings: Settings) -> str | None:
@@ -75,6 +78,16 @@ def send_providers(settings: Settings) -> dict[str, SendProvider]:
     return found
 
 
+def failover_route(settings: Settings, providers: Mapping[str, SendProvider]) -> tuple[str, ...]:
+    """Return ``EMAILHOOK_SEND_PROVIDERS`` less the providers not configured to send (each
+    named in a warning): the route of a request that names no provider."""
+    route = tuple(name for name in settings.send_providers if name in providers)
+    for name in settings.send_providers:
+        if name not in providers:
+            log.warning("EMAILHOOK_SEND_PROVIDERS names %s, which is not configured to send", name)
+    return route
+
+
 def _secrets(settings: Settings) -> list[str]:
     return [s.get_secret_value() for s in settings.unsubscribe_secrets]
 
@@ -98,13 +111,15 @@ def send_web(
     headers = (
         link_headers(settings.public_url, secrets) if settings.public_url and secrets else None
     )
+    route = failover_route(settings, providers)
     api = SendApi(
         sessions,
         {name: p.side for name, p in providers.items()},
         AcceptPolicy(
-            default_provider=settings.send_provider,
+            default_provider=route[0] if route else settings.send_provider,
             idempotency=timedelta(hours=settings.idempotency_hours),
             soft_bounce_window=soft_bounce_rule(settings).suppress_for,
+            route=route,
         ),
         unsubscribe_headers=headers,
     )
@@ -132,6 +147,7 @@ def dispatcher(settings: Settings, sessions: sessionmaker[Session]) -> Dispatche
         send_retry_policy(settings),
         call_timeout=settings.send_timeout_seconds,
         soft_bounce_window=soft_bounce_rule(settings).suppress_for,
+        circuit=CircuitPolicy(settings.send_circuit_failures, settings.send_circuit_seconds),
     )
 
 

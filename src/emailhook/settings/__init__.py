@@ -101,7 +101,7 @@ class Settings(ReceiveSettings, SendSettings, WithProviders):
     @classmethod
     def _split_secrets(cls, value: object, info: ValidationInfo) -> object:
         """Read ``a,b`` or ``["a","b"]``; surrounding blanks and empty entries are dropped."""
-        if info.field_name not in secret_settings() and info.field_name not in TEXT_LISTS:
+        if info.field_name not in secret_settings() and info.field_name not in _LISTS:
             return value
         if isinstance(value, str):
             text = value.strip()
@@ -209,6 +209,10 @@ def secret_values(settings: Settings) -> Iterator[str]:
     for name in secret_settings():
         for secret in getattr(settings, name):
             yield secret.get_secret_value()
+
+
+#: settings read as lists of plain texts from one variable
+_LISTS = TEXT_LISTS | {"send_providers"}
 
 
 def variable_of(name: str) -> str:

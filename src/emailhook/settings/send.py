@@ -6,7 +6,7 @@ from __future__ import annotations
 from pydantic import PositiveFloat, PositiveInt
 from pydantic_settings import BaseSettings
 
-from emailhook.settings.types import SendSecrets
+from emailhook.settings.types import SendSecrets, TextList
 
 
 class SendSettings(BaseSettings):
@@ -17,6 +17,14 @@ class SendSettings(BaseSettings):
     send_api_keys: SendSecrets = ()
     #: the provider a message goes through when its request names none (``infobip``)
     send_provider: str | None = "infobip"
+    #: failover: the providers a message may go through, in order (``infobip,amazon_ses``);
+    #: set, it is the route of every request that names no provider, and a provider whose
+    #: circuit is open (see below) passes its messages to the next. Unset: EMAILHOOK_SEND_PROVIDER
+    send_providers: TextList = ()
+    #: provider failures in a row (5xx, no connection, a timeout) that open its circuit
+    send_circuit_failures: PositiveInt = 5
+    #: seconds a provider's circuit stays open before a probe may close it
+    send_circuit_seconds: PositiveFloat = 60.0
     #: this service's public origin (``https://hooks.example.com``): providers post reports
     #: to it and unsubscribe links point at it; unset: no report URL, no List-Unsubscribe
     public_url: str | None = None

@@ -67,6 +67,7 @@ def get_message(session: Session, public_id: str) -> dict[str, Any] | None:
     item["attempts"] = [
         {
             "at": a.at,
+            "provider": a.provider,
             "action": a.action,
             "outcome": a.outcome,
             "http_status": a.http_status,

@@ -28,6 +28,8 @@ class NewMessage:
     state: SendState
     due_at: datetime
     reason: str | None = None
+    #: the providers it may go through, in order (failover); its ``provider`` first
+    route: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +58,7 @@ def add(session: Session, batch_id: str, messages: Sequence[NewMessage], now: da
                 "category": message.category.value,
                 "email": message.to.email,
                 "qj_contact_id": fields["qj_contact_id"],
-                "document": message.as_json(),
+                "document": {**message.as_json(), "route": list(item.route or (item.provider,))},
                 "due_at": item.due_at,
                 "deliveries": 0,
                 "attempts": 0,
@@ -155,6 +157,8 @@ class Claimed:
     attempted_at: datetime | None
     #: this take's hold (the message's ``due_at`` while this worker has it)
     held_until: datetime
+    #: the providers it may go through, in order (failover)
+    route: tuple[str, ...] = ()
 
 
 def take(
@@ -184,6 +188,7 @@ def take(
                 row.attempts,
                 row.attempted_at,
                 hold_until,
+                tuple(row.document.get("route") or (row.provider,)),
             )
         )
         row.state = SendState.SENDING.value
@@ -284,6 +289,18 @@ def started(
         .returning(OutboxMessage.public_id)
     ).all()
     return {public_id for (public_id,) in rows}
+
+
+def reroute(session: Session, public_ids: Sequence[str], provider: str, now: datetime) -> None:
+    """Hand messages no provider has had yet to ``provider`` (the next of their route)."""
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.public_id.in_(public_ids))
+        .values(provider=provider, updated_at=now)
+    )
+    session.execute(
+        update(Message).where(Message.public_id.in_(public_ids)).values(provider=provider)
+    )
 
 
 def record_attempts(session: Session, rows: Sequence[dict[str, Any]]) -> None:

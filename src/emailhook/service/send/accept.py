@@ -61,6 +61,9 @@ class AcceptPolicy:
     default_provider: str | None
     idempotency: timedelta
     soft_bounce_window: timedelta | None
+    #: failover: the providers a request that names none may go through, in order (its
+    #: first is ``default_provider``); empty or one: no failover
+    route: tuple[str, ...] = ()
 
 
 class SendApi:
@@ -132,13 +135,14 @@ class SendApi:
 
     def _accept(self, body: object, key_hash: str | None) -> Answer:
         now = self._clock()
-        request = self._parse(body, now)
-        side = self._sides[request.provider]
+        request = self._parse(body, now, self._policy.default_provider)
+        route = self._route(body, request, now)
         messages = expand(request, extra_headers=self._headers)
         problems = {
             f"to[{n}]": [why]
             for n, message in enumerate(messages)
-            if (why := side.check(message)) is not None
+            for name in route
+            if (why := self._sides[name].check(message)) is not None
         }
         if problems:
             raise InvalidRequestError("the provider cannot carry some messages", problems)
@@ -150,7 +154,7 @@ class SendApi:
                 self._policy.soft_bounce_window,
                 now,
             )
-            rows = [self._row(m, request, suppressed, now) for m in messages]
+            rows = [self._row(m, request, suppressed, now, route) for m in messages]
             outbox.add(session, batch_id, rows, now)
             answer = {
                 "batch_id": batch_id,
@@ -167,12 +171,24 @@ class SendApi:
         )
         return Answer(202, answer)
 
-    def _parse(self, body: object, now: datetime) -> SendRequest:
+    def _route(self, body: object, request: SendRequest, now: datetime) -> tuple[str, ...]:
+        """Return the providers a message may go through: the one the request names, else the
+        configured failover route, each of which must carry the request (checked as if it
+        were the only one)."""
+        named = isinstance(body, dict) and body.get("provider") is not None
+        route = self._policy.route
+        if named or len(route) < 2:
+            return (request.provider,)
+        for name in route[1:]:
+            self._parse(body, now, name)
+        return route
+
+    def _parse(self, body: object, now: datetime, default: str | None) -> SendRequest:
         try:
             return parse_send_request(
                 body,
                 providers={name: side.features for name, side in self._sides.items()},
-                default_provider=self._policy.default_provider,
+                default_provider=default,
                 now=now,
             )
         except InvalidSendRequestError as error:
@@ -189,18 +205,19 @@ class SendApi:
         request: SendRequest,
         suppressed: Mapping[str, list[Any]],
         now: datetime,
+        route: tuple[str, ...],
     ) -> outbox.NewMessage:
         reasons = [item.reason for item in suppressed.get(message.to.email, ())]
         blocking = blocking_reason(reasons, message.category)
         if blocking is not None:
             return outbox.NewMessage(
-                message, request.provider, SendState.SUPPRESSED, now, blocking.value
+                message, request.provider, SendState.SUPPRESSED, now, blocking.value, route
             )
         if message.send_at is not None and message.send_at > now:
             return outbox.NewMessage(
-                message, request.provider, SendState.SCHEDULED, message.send_at
+                message, request.provider, SendState.SCHEDULED, message.send_at, route=route
             )
-        return outbox.NewMessage(message, request.provider, SendState.QUEUED, now)
+        return outbox.NewMessage(message, request.provider, SendState.QUEUED, now, route=route)
 
 
 def _answer_item(row: outbox.NewMessage) -> dict[str, Any]:

@@ -15,21 +15,25 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from emailhook.adapters.http_send import AmbiguousError, NotSentError
 from emailhook.adapters.store import outbox, send_rate
+from emailhook.adapters.store.circuits import circuits, record_call
 from emailhook.adapters.store.outbox import Claimed
 from emailhook.adapters.store.suppressions import active_reasons_of
 from emailhook.domain.clock import utcnow
+from emailhook.domain.sending.circuit import Circuit
 from emailhook.domain.sending.message import SendState
 from emailhook.domain.sending.retries import RetryPolicy
 from emailhook.domain.sending.scope import blocking_reason
 from emailhook.providers.sending import HttpAnswer, Outcome, RecipientResult
 from emailhook.service.send.dispatched import (
     Call,
+    CircuitPolicy,
     Deliver,
     Dispatched,
     SendProvider,
@@ -40,7 +44,7 @@ from emailhook.service.send.dispatched import (
 from emailhook.service.send.recording import Recorder
 from emailhook.service.send.uncertain import Uncertain
 
-__all__ = ["Call", "Deliver", "Dispatched", "Dispatcher", "SendProvider"]
+__all__ = ["Call", "CircuitPolicy", "Deliver", "Dispatched", "Dispatcher", "SendProvider"]
 
 log = logging.getLogger("emailhook.send")
 
@@ -64,7 +68,11 @@ class Dispatcher:
         soft_bounce_window: timedelta | None,
         clock: Callable[[], datetime] = utcnow,
         sleep: Callable[[float], None] = time.sleep,
+        circuit: CircuitPolicy | None = None,
     ) -> None:
+        """``circuit``: when a provider's circuit opens and closes (default: 5 failures in a
+        row, 60 s)."""
+        self._circuit = circuit or CircuitPolicy()
         self._sessions = sessions
         self._providers = providers
         self._call = call
@@ -88,9 +96,13 @@ class Dispatcher:
         held_until = now + self._hold
         with self._sessions.begin() as session:
             taken = outbox.take(session, public_ids, now=now, hold_until=held_until)
+            states = circuits(session, {p for item in taken for p in (item.provider, *item.route)})
         by_provider: dict[str, list[Claimed]] = defaultdict(list)
         for item in taken:
             by_provider[item.provider].append(item)
+        for name in list(by_provider):
+            if states[name].is_open(now):
+                self._fail_over(name, by_provider, states, now)
         for name, items in by_provider.items():
             provider = self._providers.get(name)
             if provider is None:  # configured when accepted, not in this worker: wait
@@ -99,9 +111,47 @@ class Dispatcher:
                 continue
             sendable = self._uncertain.settle(provider, items, done)
             sendable = self._unsuppressed(sendable, done)
+            if states[name].is_open(now) and sendable:  # no other provider to go to: wait
+                opened = states[name].opened_until
+                self._defer(sendable, f"the circuit of {name} is open until {opened}", opened)
+                done.retried += len(sendable)
+                continue
             for request in requests_of(provider.side, sendable):
                 self._send(provider, request, done)
         return done
+
+    def _fail_over(
+        self,
+        name: str,
+        by_provider: dict[str, list[Claimed]],
+        states: Mapping[str, Circuit],
+        now: datetime,
+    ) -> None:
+        """Move the messages of ``name`` (its circuit open) that no provider may have yet to
+        the next provider of their route whose circuit is closed and that this worker can
+        use. A message whose last call was ambiguous stays: it is settled with ``name``
+        first, never sent by another provider beside a copy that may exist."""
+        moved: dict[str, list[Claimed]] = defaultdict(list)
+        kept: list[Claimed] = []
+        for item in by_provider[name]:
+            after = item.route[item.route.index(name) + 1 :] if name in item.route else ()
+            target = next(
+                (p for p in after if p in self._providers and not states[p].is_open(now)), None
+            )
+            if item.uncertain or target is None:
+                kept.append(item)
+            else:
+                moved[target].append(replace(item, provider=target))
+        if not moved:
+            return
+        with self._sessions.begin() as session:
+            for target, items in moved.items():
+                outbox.reroute(session, [i.message.public_id for i in items], target, now)
+                by_provider[target].extend(items)
+                log.warning(
+                    "circuit of %s open: %d messages fail over to %s", name, len(items), target
+                )
+        by_provider[name] = kept
 
     # -- before the call -------------------------------------------------------------------
 
@@ -132,11 +182,11 @@ class Dispatcher:
                 done.suppressed += 1
         return out
 
-    def _defer(self, items: Iterable[Claimed], reason: str) -> None:
+    def _defer(self, items: Iterable[Claimed], reason: str, until: datetime | None = None) -> None:
         now = self._clock()
         with self._sessions.begin() as session:
             for item in items:
-                _, due = self._policy.after_failure(now, 1)
+                due = until or self._policy.after_failure(now, 1)[1]
                 outbox.settle(
                     session,
                     item.message.public_id,
@@ -159,12 +209,15 @@ class Dispatcher:
             if not items:
                 return
         messages = [i.message for i in items]
+        name = provider.side.name
         if provider.deliver is not None:
             started = time.monotonic()
             results = provider.deliver(messages, provider.config)
             seconds = time.monotonic() - started
             done.calls.append(seconds)
-            self._recorder.record(items, results, None, seconds, done)
+            reached = any(r.outcome not in (Outcome.RETRY, Outcome.UNKNOWN) for r in results)
+            self._record_circuit(name, ok=reached)
+            self._recorder.record(items, results, None, seconds, done, provider=name)
             return
         side = http_side(provider.side)
         try:
@@ -189,6 +242,8 @@ class Dispatcher:
             ]
         seconds = time.monotonic() - started
         done.calls.append(seconds)
+        # a provider failure: no answer, or a 5xx (a 429 is pacing, a 4xx the request's fault)
+        self._record_circuit(name, ok=answer is not None and answer.status < 500)
         if answer is not None and answer.status == 429:
             pause = next((r.retry_after for r in results if r.retry_after), None)
             with self._sessions.begin() as session:
@@ -198,7 +253,20 @@ class Dispatcher:
                     now=self._clock(),
                     pause_seconds=pause or _DEFAULT_PAUSE,
                 )
-        self._recorder.record(items, results, answer, seconds, done)
+        self._recorder.record(items, results, answer, seconds, done, provider=name)
+
+    def _record_circuit(self, name: str, *, ok: bool) -> None:
+        with self._sessions.begin() as session:
+            after = record_call(
+                session,
+                name,
+                ok=ok,
+                now=self._clock(),
+                bound=self._circuit.failures,
+                open_seconds=self._circuit.open_seconds,
+            )
+        if not ok and after.failures == self._circuit.failures:
+            log.error("circuit of %s opened until %s", name, after.opened_until)
 
     def _start_call(
         self, provider: SendProvider, public_ids: Sequence[str], held_until: datetime

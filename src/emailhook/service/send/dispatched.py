@@ -31,6 +31,14 @@ Deliver = Callable[[Sequence[OutgoingMessage], SendConfig], list[RecipientResult
 
 
 @dataclass(frozen=True, slots=True)
+class CircuitPolicy:
+    """When a provider's circuit opens (failures in a row) and for how long."""
+
+    failures: int = 5
+    open_seconds: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
 class SendProvider:
     """A provider configured to send: its send side, its settings, its pace."""
 
@@ -123,9 +131,13 @@ def attempt_row(
     outcome: str,
     http_status: int | None,
     reason: str | None,
+    *,
+    provider: str | None = None,
 ) -> dict[str, Any]:
+    """Return a ``send_attempt`` row: one call (or lookup) of ``provider`` for a message."""
     return {
         "public_id": public_id,
+        "provider": provider,
         "at": at,
         "action": action,
         "outcome": outcome,

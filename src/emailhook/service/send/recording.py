@@ -36,7 +36,10 @@ class Recorder:
         answer: HttpAnswer | None,
         seconds: float | None,
         done: Dispatched,
+        *,
+        provider: str | None = None,
     ) -> None:
+        """Settle ``items`` by their ``results`` from one call of ``provider``."""
         now = self._clock()
         by_id = {r.public_id: r for r in results}
         status = answer.status if answer is not None else None
@@ -53,7 +56,15 @@ class Recorder:
                 else:
                     self._settle_one(session, item, result, now, done)
                 attempts.append(
-                    attempt_row(public_id, now, "send", result.outcome.value, status, result.reason)
+                    attempt_row(
+                        public_id,
+                        now,
+                        "send",
+                        result.outcome.value,
+                        status,
+                        result.reason,
+                        provider=provider,
+                    )
                     | {"seconds": seconds}
                 )
             outbox.settle_sent(session, accepted, now)

@@ -91,6 +91,7 @@ class Uncertain:
         if not items:
             return []
         ids = [i.message.public_id for i in items]
+        name = provider.side.name
         started = time.monotonic()
         try:
             side = http_side(provider.side)
@@ -111,7 +112,11 @@ class Uncertain:
                         reason=f"the provider could not be asked whether it has it: {error}",
                     )
                 outbox.record_attempts(
-                    session, [attempt_row(i, now, "lookup", "error", None, str(error)) for i in ids]
+                    session,
+                    [
+                        attempt_row(i, now, "lookup", "error", None, str(error), provider=name)
+                        for i in ids
+                    ],
                 )
             done.uncertain += len(items)
             return []
@@ -132,7 +137,15 @@ class Uncertain:
             outbox.record_attempts(
                 session,
                 [
-                    attempt_row(i, now, "lookup", "found" if i in found else "not_found", 200, None)
+                    attempt_row(
+                        i,
+                        now,
+                        "lookup",
+                        "found" if i in found else "not_found",
+                        200,
+                        None,
+                        provider=name,
+                    )
                     | {"seconds": seconds}
                     for i in ids
                 ],

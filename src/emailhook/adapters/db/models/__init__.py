@@ -26,6 +26,7 @@ from emailhook.adapters.db.models.outbox import (
     IdempotencyRecord,
     OutboxMessage,
     SendAttempt,
+    SendCircuit,
     SendRateBucket,
 )
 from emailhook.adapters.db.models.reconciliation import ReconcileRun, ReconcileWatermark
@@ -63,6 +64,7 @@ __all__ = [
     "ReconcileRun",
     "ReconcileWatermark",
     "SendAttempt",
+    "SendCircuit",
     "SendRateBucket",
     "SpoolSegment",
     "SuppressedAddress",

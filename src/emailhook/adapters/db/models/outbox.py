@@ -77,6 +77,8 @@ class SendAttempt(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     public_id: Mapped[str] = mapped_column(String(PUBLIC_ID_CHARS), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: the provider called (a message may fail over from one to the next)
+    provider: Mapped[str | None] = mapped_column(String(PROVIDER_CHARS))
     #: ``send`` or ``lookup``
     action: Mapped[str] = mapped_column(String(STATE_CHARS))
     #: ``domain``'s outcome: accepted, rejected, retry, failed, unknown, found, not_found
@@ -116,3 +118,13 @@ class SendRateBucket(Base):
     name: Mapped[str] = mapped_column(String(128), primary_key=True)
     tokens: Mapped[float] = mapped_column(Float)
     counted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SendCircuit(Base):
+    """A provider's circuit (``domain.sending.circuit``), shared by every worker and host."""
+
+    __tablename__ = "send_circuit"
+
+    provider: Mapped[str] = mapped_column(String(PROVIDER_CHARS), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    opened_until: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,0 +1,52 @@
+"""Providers' circuits in the database, so that every worker of every host fails over
+together (``domain.sending.circuit`` holds the rule)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from emailhook.adapters.db.models import SendCircuit
+from emailhook.domain.sending.circuit import Circuit, after_call
+
+
+def circuits(session: Session, providers: Iterable[str]) -> dict[str, Circuit]:
+    """Return the circuit of each of ``providers`` (closed when never recorded)."""
+    names = list(providers)
+    found = {
+        row.provider: Circuit(row.failures, row.opened_until)
+        for row in session.execute(
+            select(SendCircuit).where(SendCircuit.provider.in_(names))
+        ).scalars()
+    }
+    return {name: found.get(name, Circuit()) for name in names}
+
+
+def record_call(
+    session: Session, provider: str, *, ok: bool, now: datetime, bound: int, open_seconds: float
+) -> Circuit:
+    """Record a call's success or provider failure; return the circuit after it."""
+    table = SendCircuit.__table__
+    dialect = session.get_bind().dialect.name
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert(table)
+    session.execute(
+        insert.values(provider=provider, failures=0, opened_until=None).on_conflict_do_nothing(
+            index_elements=["provider"]
+        )
+    )
+    row = session.execute(
+        select(SendCircuit).where(SendCircuit.provider == provider).with_for_update()
+    ).scalar_one()
+    after = after_call(
+        Circuit(row.failures, row.opened_until),
+        ok=ok,
+        now=now,
+        bound=bound,
+        open_seconds=open_seconds,
+    )
+    row.failures, row.opened_until = after.failures, after.opened_until
+    return after
