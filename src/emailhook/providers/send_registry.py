@@ -12,6 +12,8 @@ from emailhook.domain.sending.message import OutgoingMessage
 from emailhook.domain.sending.retries import Resolution
 from emailhook.providers.base import ProviderValues
 from emailhook.providers.mailgun.send import MailgunSend
+from emailhook.providers.mailjet.send import MailjetSend
+from emailhook.providers.mandrill.send import MandrillSend
 from emailhook.providers.postmark.send import PostmarkSend
 from emailhook.providers.resend.send import ResendSend
 from emailhook.providers.sendgrid.send import SendGridSend
@@ -43,4 +45,6 @@ SENDERS: tuple[ConfiguredSendSide, ...] = (
     SendGridSend(),
     ResendSend(),
     MailgunSend(),
+    MailjetSend(),
+    MandrillSend(),
 )

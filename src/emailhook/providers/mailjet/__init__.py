@@ -1,5 +1,6 @@
-"""Mailjet: its webhook side (``webhook.py``); its send side goes in ``send.py`` beside it."""
+"""Mailjet: its webhook side (``webhook.py``) and its send side (``send.py``)."""
 
+from emailhook.providers.mailjet.send import MailjetSend
 from emailhook.providers.mailjet.webhook import Mailjet
 
-__all__ = ["Mailjet"]
+__all__ = ["Mailjet", "MailjetSend"]

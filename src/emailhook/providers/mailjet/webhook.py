@@ -26,6 +26,7 @@ from emailhook.providers.base import (
     StoredRequest,
     event_key,
 )
+from emailhook.providers.mailjet.send import SEND_SETTINGS
 
 NAME = "mailjet"
 
@@ -69,7 +70,10 @@ class Mailjet(BasicAuthenticated):
     """Mailjet: HTTP Basic credentials, grouped or single events."""
 
     name = NAME
-    settings = (ProviderSetting("basic_auth", "secrets", "user:password pairs in the webhook URL"),)
+    settings = (
+        ProviderSetting("basic_auth", "secrets", "user:password pairs in the webhook URL"),
+        *SEND_SETTINGS,
+    )
     enabled_by = ("basic_auth",)
 
     def parse(self, request: StoredRequest) -> ParsedBody:

@@ -38,6 +38,7 @@ from emailhook.providers.base import (
     any_secret_matches,
     event_key,
 )
+from emailhook.providers.mandrill.send import SEND_SETTINGS
 
 NAME = "mandrill"
 EVENTS_FIELD = "mandrill_events"
@@ -99,6 +100,7 @@ class Mandrill(Provider):
         ProviderSetting(
             "webhook_url", "text", "the public URL as Mandrill calls it (behind a proxy)"
         ),
+        *SEND_SETTINGS,
     )
     enabled_by = ("webhook_keys",)
     check_methods = frozenset({"HEAD"})
