@@ -11,11 +11,13 @@ from typing import Protocol
 from emailhook.domain.sending.message import OutgoingMessage
 from emailhook.domain.sending.retries import Resolution
 from emailhook.providers.base import ProviderValues
+from emailhook.providers.mailersend.send import MailerSendSend
 from emailhook.providers.mailgun.send import MailgunSend
 from emailhook.providers.postmark.send import PostmarkSend
 from emailhook.providers.resend.send import ResendSend
 from emailhook.providers.sendgrid.send import SendGridSend
 from emailhook.providers.sending import HttpAnswer, HttpRequest, RecipientResult, SendConfig
+from emailhook.providers.unisender_go.send import UnisenderGoSend
 
 
 class ConfiguredSendSide(Protocol):
@@ -43,4 +45,6 @@ SENDERS: tuple[ConfiguredSendSide, ...] = (
     SendGridSend(),
     ResendSend(),
     MailgunSend(),
+    MailerSendSend(),
+    UnisenderGoSend(),
 )
