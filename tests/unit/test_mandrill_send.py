@@ -10,7 +10,7 @@ from emailhook.adapters.store.outbox import Claimed
 from emailhook.domain.sending.message import Attachment, OutgoingMessage, Recipient
 from emailhook.providers.mandrill.send import MandrillSend
 from emailhook.providers.sending import HttpAnswer, Outcome, SendConfig
-from emailhook.service.send.dispatch import _requests
+from emailhook.service.send.dispatched import requests_of as _requests
 
 CONFIG = SendConfig("http://md.test/api/1.0/", "md-key")
 MESSAGE = OutgoingMessage(

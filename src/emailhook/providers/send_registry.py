@@ -11,6 +11,7 @@ from typing import Protocol
 from emailhook.domain.sending.message import OutgoingMessage
 from emailhook.domain.sending.retries import Resolution
 from emailhook.providers.base import ProviderValues
+from emailhook.providers.mailersend.send import MailerSendSend
 from emailhook.providers.mailgun.send import MailgunSend
 from emailhook.providers.mailjet.send import MailjetSend
 from emailhook.providers.mandrill.send import MandrillSend
@@ -18,6 +19,7 @@ from emailhook.providers.postmark.send import PostmarkSend
 from emailhook.providers.resend.send import ResendSend
 from emailhook.providers.sendgrid.send import SendGridSend
 from emailhook.providers.sending import HttpAnswer, HttpRequest, RecipientResult, SendConfig
+from emailhook.providers.unisender_go.send import UnisenderGoSend
 
 
 class ConfiguredSendSide(Protocol):
@@ -47,4 +49,6 @@ SENDERS: tuple[ConfiguredSendSide, ...] = (
     MailgunSend(),
     MailjetSend(),
     MandrillSend(),
+    MailerSendSend(),
+    UnisenderGoSend(),
 )

@@ -27,6 +27,7 @@ from emailhook.providers.base import (
     any_secret_matches,
     event_key,
 )
+from emailhook.providers.mailersend.send import SEND_SETTINGS
 
 NAME = "mailersend"
 
@@ -61,7 +62,10 @@ class MailerSend(Provider):
     """MailerSend: HMAC-SHA256 of the raw body; one activity a request."""
 
     name = NAME
-    settings = (ProviderSetting("signing_secrets", "secrets", "the webhooks' signing secrets"),)
+    settings = (
+        ProviderSetting("signing_secrets", "secrets", "the webhooks' signing secrets"),
+        *SEND_SETTINGS,
+    )
     enabled_by = ("signing_secrets",)
 
     def authenticate(self, request: WebhookRequest, now: datetime) -> None:

@@ -36,6 +36,7 @@ from emailhook.providers.base import (
     any_secret_matches,
     event_key,
 )
+from emailhook.providers.unisender_go.send import SEND_SETTINGS
 
 NAME = "unisender_go"
 EMAIL_STATUS_EVENT = "transactional_email_status"
@@ -95,7 +96,12 @@ class UnisenderGo(Provider):
     """Unisender Go: the ``auth`` field, batches or single events."""
 
     name = NAME
-    settings = (ProviderSetting("api_keys", "secrets", "the account's or project's API keys"),)
+    settings = (
+        ProviderSetting(
+            "api_keys", "secrets", "the account's or project's API keys; the first also sends"
+        ),
+        *SEND_SETTINGS,
+    )
     enabled_by = ("api_keys",)
     check_methods = frozenset({"GET"})
 
