@@ -11,7 +11,9 @@ from typing import Protocol
 from emailhook.domain.sending.message import OutgoingMessage
 from emailhook.domain.sending.retries import Resolution
 from emailhook.providers.base import ProviderValues
+from emailhook.providers.brevo.send import BrevoSend
 from emailhook.providers.mailgun.send import MailgunSend
+from emailhook.providers.postal.send import PostalSend
 from emailhook.providers.postmark.send import PostmarkSend
 from emailhook.providers.resend.send import ResendSend
 from emailhook.providers.sendgrid.send import SendGridSend
@@ -43,4 +45,6 @@ SENDERS: tuple[ConfiguredSendSide, ...] = (
     SendGridSend(),
     ResendSend(),
     MailgunSend(),
+    BrevoSend(),
+    PostalSend(),
 )
