@@ -16,7 +16,7 @@ from emailhook.providers.brevo.send import (
 from emailhook.providers.send_registry import SENDERS
 from emailhook.providers.sending import HttpAnswer, Outcome, SendConfig, SendSide
 
-CONFIG = SendConfig("http://brevo.test/", "xkeysib-key")
+CONFIG = SendConfig("http://brevo.test/v3/", "xkeysib-key")
 MESSAGE = OutgoingMessage(
     public_id="msg_1",
     from_email="Shop <shop@example.com>",
@@ -155,4 +155,4 @@ def test_configure_needs_a_key_and_defaults_the_url() -> None:
     configured = BrevoSend.configure({"api_key": ("k1", "k2"), "send_rate": 3.0})
     assert configured is not None
     config, rate = configured
-    assert (config.api_url, config.api_key, rate) == ("https://api.brevo.com", "k1", 3.0)
+    assert (config.api_url, config.api_key, rate) == ("https://api.brevo.com/v3", "k1", 3.0)

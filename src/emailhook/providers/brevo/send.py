@@ -50,9 +50,9 @@ from emailhook.providers.sending import (
 )
 
 NAME = "brevo"
-SEND = "/v3/smtp/email"
-#: Brevo's documented base URL (``/v3`` is part of the path, as its docs write it)
-API_URL = "https://api.brevo.com"
+SEND = "/smtp/email"
+#: Brevo's documented base URL (its version is part of it)
+API_URL = "https://api.brevo.com/v3"
 #: the header Brevo echoes in its events as ``X-Mailin-custom``: our id and metadata
 CUSTOM_HEADER = "X-Mailin-custom"
 #: the name of the idempotency key in the JSON ``headers``
