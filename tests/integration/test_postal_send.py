@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import hashes
 from flask import Flask
 
 from emailhook import create_app
-from emailhook.composition.send import dispatcher
+from emailhook.composition.send import dispatcher, send_providers
 from emailhook.service.receive.processing import Processor
 from emailhook.settings import Settings
 from support.fake_senders import FakePostal
@@ -236,6 +236,8 @@ def test_an_ambiguous_failure_is_never_sent_again(
     assert len(list(postal.ledger)) == (0 if fault == "5xx" else 1)
 
 
-def test_without_its_url_postal_does_not_send(tmp_path: Path) -> None:
+def test_a_key_without_the_url_is_refused_at_start(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, postal_api_key="postal-test-key", intake="database")  # type: ignore[call-arg]
-    assert settings.provider_values("postal")["api_url"] is None
+    assert settings.provider_values("postal")["api_url"] is None  # no public default
+    with pytest.raises(ValueError, match="EMAILHOOK_POSTAL_API_URL is required"):
+        send_providers(settings)

@@ -108,7 +108,8 @@ def test_a_429_retries_a_5xx_is_uncertain_a_garbled_200_too() -> None:
 
 
 def test_configure_needs_a_key_and_a_url() -> None:
-    assert PostalSend.configure({"api_key": ("k",)}) is None  # no public default URL
+    with pytest.raises(ValueError, match="EMAILHOOK_POSTAL_API_URL is required"):
+        PostalSend.configure({"api_key": ("k",)})  # no public default URL
     assert PostalSend.configure({"api_url": "https://p.example"}) is None
     configured = PostalSend.configure({"api_key": ("k",), "api_url": "https://p.example"})
     assert configured is not None

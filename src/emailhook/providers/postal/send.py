@@ -42,7 +42,7 @@ ID_HEADER = "X-Emailhook-Id"
 #: the send settings, ``EMAILHOOK_POSTAL_<NAME>`` (part of the provider's settings)
 SEND_SETTINGS = (
     ProviderSetting("api_key", "secrets", "server API key(s) that send; the first is used"),
-    # self-hosted: no public default; the send side stays off until it is set
+    # self-hosted: no public default; required with the key
     ProviderSetting("api_url", "text", "your Postal server's base URL (https://postal.example)"),
     ProviderSetting("send_rate", "number", "send requests a second, shared by every worker", 10.0),
 )
@@ -59,12 +59,17 @@ class PostalSend:
 
     @staticmethod
     def configure(values: ProviderValues) -> tuple[SendConfig, float | None] | None:
-        """Return the send config and rate from the provider's settings, or None (no key or
-        no URL: Postal has no public one)."""
+        """Return the send config and rate from the provider's settings, or None (no key).
+        Raises ValueError for a key without a URL: Postal has no public one to fall back on."""
         keys = values.get("api_key") or ()
-        url = values.get("api_url")
-        if not keys or not url:
+        if not keys:
             return None
+        url = values.get("api_url")
+        if not url:
+            raise ValueError(
+                "EMAILHOOK_POSTAL_API_URL is required with EMAILHOOK_POSTAL_API_KEY:"
+                " your Postal server's base URL (Postal is self-hosted)"
+            )
         return SendConfig(url, keys[0]), values.get("send_rate")
 
     def request_key(self, message: OutgoingMessage) -> Hashable:
