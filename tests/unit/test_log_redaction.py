@@ -158,9 +158,9 @@ def test_every_provider_secret_setting_is_in_the_registry() -> None:
     expected = {provider_field_name(p, s) for p, s in PROVIDER_SECRETS}
     assert expected == set(secret_settings("providers"))
     # webhooks: two for Brevo, one for each of the other eleven; sending: Postmark's token,
-    # SendGrid's, Resend's, Mailgun's and Mandrill's API keys, Mailjet's key pair (two),
+    # API keys of SendGrid, Resend, Mailgun, Mandrill, Brevo and Postal, Mailjet's pair (two),
     # MailerSend's token (Unisender Go sends with its webhook side's API keys)
-    assert len(expected) == 21
+    assert len(expected) == 23
 
 
 @pytest.mark.parametrize(

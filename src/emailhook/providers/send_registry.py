@@ -11,10 +11,12 @@ from typing import Protocol
 from emailhook.domain.sending.message import OutgoingMessage
 from emailhook.domain.sending.retries import Resolution
 from emailhook.providers.base import ProviderValues
+from emailhook.providers.brevo.send import BrevoSend
 from emailhook.providers.mailersend.send import MailerSendSend
 from emailhook.providers.mailgun.send import MailgunSend
 from emailhook.providers.mailjet.send import MailjetSend
 from emailhook.providers.mandrill.send import MandrillSend
+from emailhook.providers.postal.send import PostalSend
 from emailhook.providers.postmark.send import PostmarkSend
 from emailhook.providers.resend.send import ResendSend
 from emailhook.providers.sendgrid.send import SendGridSend
@@ -51,4 +53,6 @@ SENDERS: tuple[ConfiguredSendSide, ...] = (
     MandrillSend(),
     MailerSendSend(),
     UnisenderGoSend(),
+    BrevoSend(),
+    PostalSend(),
 )

@@ -1,5 +1,6 @@
-"""Brevo: its webhook side (``webhook.py``); its send side goes in ``send.py`` beside it."""
+"""Brevo: its webhook side (``webhook.py``) and its send side (``send.py``)."""
 
+from emailhook.providers.brevo.send import BrevoSend
 from emailhook.providers.brevo.webhook import Brevo
 
-__all__ = ["Brevo"]
+__all__ = ["Brevo", "BrevoSend"]

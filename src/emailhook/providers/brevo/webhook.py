@@ -32,6 +32,7 @@ from emailhook.providers.base import (
     any_secret_matches,
     event_key,
 )
+from emailhook.providers.brevo.send import SEND_SETTINGS
 
 NAME = "brevo"
 
@@ -81,6 +82,7 @@ class Brevo(Provider):
     settings = (
         ProviderSetting("basic_auth", "secrets", "user:password pairs in the webhook URL"),
         ProviderSetting("bearer_tokens", "secrets", "tokens set as the webhook's bearer auth"),
+        *SEND_SETTINGS,
     )
     enabled_by = ("basic_auth", "bearer_tokens")
 

@@ -1,5 +1,6 @@
-"""Postal: its webhook side (``webhook.py``); its send side goes in ``send.py`` beside it."""
+"""Postal: its webhook side (``webhook.py``) and its send side (``send.py``)."""
 
+from emailhook.providers.postal.send import PostalSend
 from emailhook.providers.postal.webhook import Postal
 
-__all__ = ["Postal"]
+__all__ = ["Postal", "PostalSend"]

@@ -33,6 +33,7 @@ from emailhook.providers.base import (
     WebhookRequest,
     event_key,
 )
+from emailhook.providers.postal.send import SEND_SETTINGS
 
 NAME = "postal"
 
@@ -74,6 +75,7 @@ class Postal(Provider):
     name = NAME
     settings = (
         ProviderSetting("public_keys", "secrets", "the server's signing keys (base64 DER or PEM)"),
+        *SEND_SETTINGS,
     )
     enabled_by = ("public_keys",)
 

@@ -52,7 +52,7 @@ class Uncertain:
             return certain
         resolution = provider.side.resolution
         if resolution is Resolution.IDEMPOTENT:
-            return certain + uncertain
+            return certain + self._within_key(provider, uncertain, done)
         if resolution is Resolution.NONE:
             now = self._clock()
             with self._sessions.begin() as session:
@@ -82,6 +82,31 @@ class Uncertain:
             done.uncertain += len(early)
         ask = [i for i in uncertain if i not in early]
         return certain + self._ask(provider, ask, done)
+
+    def _within_key(
+        self, provider: SendProvider, items: Sequence[Claimed], done: Dispatched
+    ) -> list[Claimed]:
+        """Return the uncertain ``items`` whose idempotency key still stands; dead-letter the
+        rest. A provider whose key lapses (Brevo's, 30 minutes) says for how long after an
+        attempt a resend under it is safe (``idempotency_seconds``); past that a resend could
+        be a second copy. Keys that do not lapse in time (Resend's 24 h) name none."""
+        window = getattr(provider.side, "idempotency_seconds", None)
+        if window is None:
+            return list(items)
+        now = self._clock()
+        lapsed = [i for i in items if (now - attempted_at(i)).total_seconds() >= window]
+        if lapsed:
+            reason = (
+                f"uncertain, and the provider's idempotency key ({window:.0f} s) has lapsed:"
+                " not sent again"
+            )
+            with self._sessions.begin() as session:
+                for item in lapsed:
+                    outbox.settle(
+                        session, item.message.public_id, SendState.DEAD, now=now, reason=reason
+                    )
+            done.dead += len(lapsed)
+        return [i for i in items if i not in lapsed]
 
     def _ask(
         self, provider: SendProvider, items: Sequence[Claimed], done: Dispatched
