@@ -10,12 +10,14 @@ from typing import Protocol
 
 from emailhook.domain.sending.message import OutgoingMessage
 from emailhook.domain.sending.retries import Resolution
+from emailhook.providers.amazon_ses.send import AmazonSESSend
 from emailhook.providers.base import ProviderValues
 from emailhook.providers.mailgun.send import MailgunSend
 from emailhook.providers.postmark.send import PostmarkSend
 from emailhook.providers.resend.send import ResendSend
 from emailhook.providers.sendgrid.send import SendGridSend
 from emailhook.providers.sending import HttpAnswer, HttpRequest, RecipientResult, SendConfig
+from emailhook.providers.sparkpost.send import SparkPostSend
 
 
 class ConfiguredSendSide(Protocol):
@@ -43,4 +45,6 @@ SENDERS: tuple[ConfiguredSendSide, ...] = (
     SendGridSend(),
     ResendSend(),
     MailgunSend(),
+    AmazonSESSend(),
+    SparkPostSend(),
 )
