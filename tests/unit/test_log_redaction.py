@@ -158,8 +158,9 @@ def test_every_provider_secret_setting_is_in_the_registry() -> None:
     expected = {provider_field_name(p, s) for p, s in PROVIDER_SECRETS}
     assert expected == set(secret_settings("providers"))
     # webhooks: two for Brevo, one for each of the other eleven; sending: Postmark's token,
-    # SendGrid's, Resend's and Mailgun's API keys
-    assert len(expected) == 17
+    # SendGrid's, Resend's, Mailgun's and SparkPost's API keys, Amazon SES's access key id
+    # and secret access key
+    assert len(expected) == 20
 
 
 @pytest.mark.parametrize(

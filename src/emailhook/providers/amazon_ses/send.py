@@ -210,7 +210,7 @@ class AmazonSESSend:
         signature = signer.signature(signer.string_to_sign(aws, signer.canonical_request(aws)), aws)
         signed = signer.signed_headers(signer.headers_to_sign(aws))
         headers["Authorization"] = (
-            f"AWS4-HMAC-SHA256 Credential={credentials.access_key}/{signer.scope(aws)}, "
+            f"AWS4-HMAC-SHA256 Credential={signer.scope(aws)}, "
             f"SignedHeaders={signed}, Signature={signature}"
         )
         return HttpRequest("POST", url, {**headers, "Accept": "application/json"}, body)
