@@ -35,6 +35,7 @@ import json
 import re
 from collections.abc import Callable, Hashable, Sequence
 from datetime import datetime
+from email.utils import formataddr, parseaddr
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -88,10 +89,11 @@ BULK_STATUSES: dict[str, Outcome] = {
     "INVALID_PARAMETER": Outcome.FAILED,
     "FAILED": Outcome.FAILED,
 }
-#: error codes (``x-amzn-ErrorType``) of throttling: not sent, sent again later
+#: error codes (``x-amzn-ErrorType``) of throttling: not sent, sent again later; any other
+#: 4xx fails the message with SES's words (SendEmail's ``MessageRejected`` included: a virus,
+#: or in the sandbox an unverified sender as often as an unverified recipient, so it is no
+#: evidence against the recipient)
 THROTTLING = frozenset({"TooManyRequestsException", "ThrottlingException", "Throttling"})
-#: the error code of a message SES refuses for good (its content, or an address it refuses)
-MESSAGE_REJECTED = "MessageRejected"
 
 #: the send settings, ``EMAILHOOK_AMAZON_SES_<NAME>`` (part of the provider's settings)
 SEND_SETTINGS = (
@@ -237,8 +239,7 @@ class AmazonSESSend:
             return [RecipientResult(i, Outcome.RETRY, reason=reason) for i in ids]
         if answer.status >= 500:
             return [RecipientResult(i, Outcome.UNKNOWN, reason=reason) for i in ids]
-        outcome = Outcome.REJECTED if code == MESSAGE_REJECTED else Outcome.FAILED
-        return [RecipientResult(i, outcome, reason=reason) for i in ids]
+        return [RecipientResult(i, Outcome.FAILED, reason=reason) for i in ids]
 
     def lookup(self, public_ids: Sequence[str], config: SendConfig) -> list[HttpRequest]:
         raise NotImplementedError("Amazon SES cannot be asked by our id (Resolution.NONE)")
@@ -262,8 +263,8 @@ def _send_email(message: OutgoingMessage, config: SendConfig) -> dict[str, Any]:
     if message.attachments:
         simple["Attachments"] = _attachments(message)
     body: dict[str, Any] = {
-        "FromEmailAddress": message.from_email,
-        "Destination": {"ToAddresses": [_address(message)]},
+        "FromEmailAddress": _encoded(message.from_email),
+        "Destination": {"ToAddresses": [_recipient(message)]},
         "Content": {"Simple": simple},
         "EmailTags": [{"Name": EMAILHOOK_ID, "Value": message.public_id}],
     }
@@ -282,7 +283,7 @@ def _send_bulk(messages: Sequence[OutgoingMessage], config: SendConfig) -> dict[
     entries = []
     for message in messages:
         entry: dict[str, Any] = {
-            "Destination": {"ToAddresses": [_address(message)]},
+            "Destination": {"ToAddresses": [_recipient(message)]},
             "ReplacementTags": [{"Name": EMAILHOOK_ID, "Value": message.public_id}],
             "ReplacementEmailContent": {
                 "ReplacementTemplate": {
@@ -297,7 +298,7 @@ def _send_bulk(messages: Sequence[OutgoingMessage], config: SendConfig) -> dict[
             entry["ReplacementHeaders"] = headers
         entries.append(entry)
     body: dict[str, Any] = {
-        "FromEmailAddress": first.from_email,
+        "FromEmailAddress": _encoded(first.from_email),
         "DefaultContent": {"Template": template},
         "BulkEmailEntries": entries,
     }
@@ -307,7 +308,7 @@ def _send_bulk(messages: Sequence[OutgoingMessage], config: SendConfig) -> dict[
 def _common(body: dict[str, Any], message: OutgoingMessage, config: SendConfig) -> dict[str, Any]:
     """Add what SendEmail and SendBulkEmail share: reply-to, configuration set, tracking."""
     if message.reply_to:
-        body["ReplyToAddresses"] = list(message.reply_to)
+        body["ReplyToAddresses"] = [_encoded(a) for a in message.reply_to]
     if config.extra.get("configuration_set"):
         body["ConfigurationSetName"] = config.extra["configuration_set"]
     tracking: dict[str, str] = {}
@@ -337,12 +338,17 @@ def _attachments(message: OutgoingMessage) -> list[dict[str, str]]:
     ]
 
 
-def _address(message: OutgoingMessage) -> str:
-    to = message.to
-    if not to.name:
-        return to.email
-    name = to.name.replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{name}" <{to.email}>'
+def _recipient(message: OutgoingMessage) -> str:
+    return formataddr((message.to.name or "", message.to.email), charset="utf-8")
+
+
+def _encoded(address: str) -> str:
+    """Return ``address`` with a non-ASCII display name as an RFC 2047 encoded word: SES
+    takes addresses in ASCII only."""
+    name, email = parseaddr(address)
+    if not email or name.isascii():
+        return address
+    return formataddr((name, email), charset="utf-8")
 
 
 def _entry(public_id: str, result: object) -> RecipientResult:
