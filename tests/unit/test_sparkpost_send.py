@@ -132,7 +132,14 @@ def test_what_sparkpost_cannot_carry_is_named() -> None:
     templated = OutgoingMessage(
         "m", "a@example.com", Recipient("b@example.com"), template_id="t", html="<p>x</p>"
     )
-    assert "html cannot go with template_id" in (side.check(templated) or "")
+    assert side.check(templated) == (
+        "SparkPost takes the content from the stored template: html cannot go with template_id"
+    )
+    unsubscribe = OutgoingMessage(
+        "m", "a@example.com", Recipient("b@example.com"), template_id="t",
+        reply_to=("r@example.com",), headers={"List-Unsubscribe": "<https://u.test/x>"},
+    )  # fmt: skip
+    assert "reply_to, headers (List-Unsubscribe) cannot go" in (side.check(unsubscribe) or "")
 
 
 def test_configured_only_with_a_key_the_us_api_by_default() -> None:

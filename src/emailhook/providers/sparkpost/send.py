@@ -107,10 +107,15 @@ class SparkPostSend:
         if len(message.tags) > MAX_TAGS:
             return f"SparkPost takes at most {MAX_TAGS} tags a recipient"
         if message.template_id is not None:
+            # a stored template holds the whole content (from, subject, headers, text, html):
+            # a transmission naming one carries no other content
             given = [f for f in ("subject", "text", "html") if getattr(message, f) is not None]
+            given += [f for f in ("reply_to", "attachments") if getattr(message, f)]
+            if message.headers:
+                given.append(f"headers ({', '.join(message.headers)})")
             if given:
                 return (
-                    "SparkPost takes the subject and content from the template: "
+                    "SparkPost takes the content from the stored template: "
                     f"{', '.join(given)} cannot go with template_id"
                 )
         return None
