@@ -39,10 +39,6 @@ from email.utils import formataddr, parseaddr
 from typing import Any
 from urllib.parse import urlsplit
 
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
-
 from emailhook.domain.clock import utcnow
 from emailhook.domain.sending.message import OutgoingMessage
 from emailhook.domain.sending.retries import Resolution
@@ -200,6 +196,12 @@ class AmazonSESSend:
 
     def _signed(self, url: str, body: bytes, config: SendConfig) -> HttpRequest:
         """Return the POST of ``body`` to ``url``, signed with SigV4 at the clock's time."""
+        # imported on the first SES send, not with the provider registry: botocore takes
+        # 130-220 ms to import, which every process (web, CLI) would pay otherwise
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+        from botocore.credentials import Credentials
+
         headers = {
             "Host": urlsplit(url).netloc,
             "Content-Type": "application/json",
