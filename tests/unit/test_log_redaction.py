@@ -158,9 +158,10 @@ def test_every_provider_secret_setting_is_in_the_registry() -> None:
     expected = {provider_field_name(p, s) for p, s in PROVIDER_SECRETS}
     assert expected == set(secret_settings("providers"))
     # webhooks: two for Brevo, one for each of the other eleven; sending: Postmark's token,
-    # API keys of SendGrid, Resend, Mailgun, Mandrill, Brevo and Postal, Mailjet's pair (two),
-    # MailerSend's token (Unisender Go sends with its webhook side's API keys)
-    assert len(expected) == 23
+    # API keys of SendGrid, Resend, Mailgun, Mandrill, Brevo, Postal and SparkPost, the key
+    # pairs of Mailjet and Amazon SES (two each), MailerSend's token (Unisender Go sends with
+    # its webhook side's API keys)
+    assert len(expected) == 26
 
 
 @pytest.mark.parametrize(

@@ -25,6 +25,13 @@ def test_each_kind_is_read_from_its_variable_and_typed(monkeypatch: pytest.Monke
         "topic_arns": ("arn:aws:sns:a:1:t1", "arn:b"),
         "cert_url_pattern": r"^http://127\.0\.0\.1:\d+/",
         "basic_auth": (),
+        # its send side's
+        "access_key_id": (),
+        "secret_access_key": (),
+        "region": "us-east-1",
+        "configuration_set": None,
+        "api_url": None,
+        "send_rate": 14.0,
     }
     assert settings.provider_values("sendgrid") == {
         "public_keys": ("key-one", "key-two"),

@@ -10,6 +10,7 @@ from typing import Protocol
 
 from emailhook.domain.sending.message import OutgoingMessage
 from emailhook.domain.sending.retries import Resolution
+from emailhook.providers.amazon_ses.send import AmazonSESSend
 from emailhook.providers.base import ProviderValues
 from emailhook.providers.brevo.send import BrevoSend
 from emailhook.providers.mailersend.send import MailerSendSend
@@ -21,6 +22,7 @@ from emailhook.providers.postmark.send import PostmarkSend
 from emailhook.providers.resend.send import ResendSend
 from emailhook.providers.sendgrid.send import SendGridSend
 from emailhook.providers.sending import HttpAnswer, HttpRequest, RecipientResult, SendConfig
+from emailhook.providers.sparkpost.send import SparkPostSend
 from emailhook.providers.unisender_go.send import UnisenderGoSend
 
 
@@ -55,4 +57,6 @@ SENDERS: tuple[ConfiguredSendSide, ...] = (
     UnisenderGoSend(),
     BrevoSend(),
     PostalSend(),
+    AmazonSESSend(),
+    SparkPostSend(),
 )

@@ -1,5 +1,6 @@
-"""Amazon SES: its webhook side (``webhook.py``); its send side goes in ``send.py`` beside it."""
+"""Amazon SES: its webhook side (``webhook.py``) and its send side (``send.py``)."""
 
+from emailhook.providers.amazon_ses.send import AmazonSESSend
 from emailhook.providers.amazon_ses.webhook import AmazonSES
 
-__all__ = ["AmazonSES"]
+__all__ = ["AmazonSES", "AmazonSESSend"]

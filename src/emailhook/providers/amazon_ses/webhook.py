@@ -22,6 +22,7 @@ from emailhook.domain.events import ParsedBody, RejectedItem, Shape
 from emailhook.providers._basic import require_basic
 from emailhook.providers._fields import load_json, text
 from emailhook.providers.amazon_ses import events as _ses_events
+from emailhook.providers.amazon_ses.send import SEND_SETTINGS
 from emailhook.providers.amazon_ses.sns import SigningCertificates
 from emailhook.providers.base import (
     AuthenticationError,
@@ -64,6 +65,7 @@ class AmazonSES(Provider):
             default=DEFAULT_CERT_URL_PATTERN,
         ),
         ProviderSetting("basic_auth", "secrets", "optional HTTP Basic user:password"),
+        *SEND_SETTINGS,
     )
     enabled_by: ClassVar[tuple[str, ...]] = ("topic_arns",)
 

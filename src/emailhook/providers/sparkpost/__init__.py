@@ -1,5 +1,6 @@
-"""SparkPost: its webhook side (``webhook.py``); its send side goes in ``send.py`` beside it."""
+"""SparkPost: its webhook side (``webhook.py``) and its send side (``send.py``)."""
 
+from emailhook.providers.sparkpost.send import SparkPostSend
 from emailhook.providers.sparkpost.webhook import SparkPost
 
-__all__ = ["SparkPost"]
+__all__ = ["SparkPost", "SparkPostSend"]

@@ -32,6 +32,7 @@ from emailhook.providers.base import (
     WebhookRequest,
     event_key,
 )
+from emailhook.providers.sparkpost.send import SEND_SETTINGS
 
 NAME = "sparkpost"
 
@@ -96,7 +97,10 @@ class SparkPost(BasicAuthenticated):
     """SparkPost: HTTP Basic credentials, batches of ``msys`` events."""
 
     name = NAME
-    settings = (ProviderSetting("basic_auth", "secrets", "user:password pairs set on the webhook"),)
+    settings = (
+        ProviderSetting("basic_auth", "secrets", "user:password pairs set on the webhook"),
+        *SEND_SETTINGS,
+    )
     enabled_by = ("basic_auth",)
 
     def control(self, request: WebhookRequest) -> str | None:
