@@ -161,15 +161,22 @@ class Provider(abc.ABC):
 
 
 def event_key(provider: str, *parts: object) -> str:
-    """Return the dedupe key of a provider's event: the provider and a digest of ``parts``.
+    """Return the dedupe key of a provider's event: ``provider`` and a digest of ``parts``.
+
+    Infobip's keys, older than the other providers, name their kind instead of the provider
+    (``dr`` a delivery report, ``tr`` a tracking event, ``bl`` a blocklist event).
 
     ``parts`` are the provider's stable event id with whatever it is shared by (recipient,
     type), or, without one, the message id, recipient, provider type and provider time.
     None and '' are the same part; the result fits ``email_callback.event_key``.
     """
     joined = "\x1f".join("" if part is None else str(part) for part in parts)
-    digest = hashlib.blake2b(joined.encode("utf-8", "surrogatepass"), digest_size=20).hexdigest()
-    return f"{provider}:{digest}"
+    return f"{provider}:{digest(joined.encode('utf-8', 'surrogatepass'))}"
+
+
+def digest(data: bytes) -> str:
+    """Return the hex blake2b-160 digest of ``data``: what every event key ends with."""
+    return hashlib.blake2b(data, digest_size=20).hexdigest()
 
 
 def any_secret_matches(offered: bytes | None, secrets: Iterable[bytes]) -> bool:

@@ -33,15 +33,14 @@ from emailhook.domain.instants import from_epoch_millis, parse_instant
 from emailhook.domain.recipients import has_address, set_aside
 from emailhook.domain.statuses import STATUS_GROUPS
 from emailhook.domain.vocabulary import BounceClass, EventType, RejectReason
+from emailhook.providers._fields import boolean as _bool
+from emailhook.providers._fields import mapping as _mapping
+from emailhook.providers._fields import scalar_address as _address
+from emailhook.providers._fields import scalar_text as _text
+from emailhook.providers._fields import scalar_upper as _upper
+from emailhook.providers.base import digest, event_key
 from emailhook.providers.infobip.blocklist import is_blocklist_body, parse_blocklist
 from emailhook.providers.infobip.channels import EMAIL, EMAIL_PLATFORM, UNKNOWN, channel_of
-from emailhook.providers.infobip.fields import address as _address
-from emailhook.providers.infobip.fields import boolean as _bool
-from emailhook.providers.infobip.fields import derived_key as _derived_key
-from emailhook.providers.infobip.fields import digest as _digest
-from emailhook.providers.infobip.fields import mapping as _mapping
-from emailhook.providers.infobip.fields import text as _text
-from emailhook.providers.infobip.fields import upper as _upper
 
 #: channels whose items the e-mail reader reads: e-mail, and items no channel test names
 #: (an e-mail report without ``to`` is still read, or rejected, as before: a report of another
@@ -238,9 +237,7 @@ def _tracking_event(body: Mapping[str, Any]) -> EmailEvent:
         # Older payloads (all of the seed's) have no eventId: a redelivery is then the same
         # type, message, recipient, send time and URL. Two opens of one e-mail without an
         # eventId are indistinguishable from a redelivery and are stored once.
-        key = _derived_key(
-            "tr", notification, message_id, email, str(body.get("sendDateTime")), url
-        )
+        key = event_key("tr", notification, message_id, email, str(body.get("sendDateTime")), url)
     return EmailEvent(
         event_key=key,
         kind=EventKind.TRACKING,
@@ -261,7 +258,7 @@ def _tracking_event(body: Mapping[str, Any]) -> EmailEvent:
 
 def _platform_event(body: Mapping[str, Any]) -> PlatformEvent:
     event_id = _text(body.get("eventId"))
-    key = _provider_key(event_id) if event_id else "pe:" + _digest(_canonical(body))
+    key = _provider_key(event_id) if event_id else "pe:" + digest(_canonical(body))
     return PlatformEvent(
         event_key=key,
         type=_upper(_mapping(body.get("eventDetails")).get("type")) or "UNKNOWN",
@@ -287,7 +284,7 @@ def report_key(
 ) -> str:
     """Return the key of a delivery report: the same whichever way the report reaches us
     (the webhook, or Infobip's logs when reconciling)."""
-    return _derived_key(
+    return event_key(
         "dr",
         message_id,
         email,
@@ -300,7 +297,7 @@ def report_key(
 
 def _provider_key(event_id: str) -> str:
     # Keys have a bounded column; an absurdly long eventId is digested instead of cut.
-    return f"ev:{event_id}" if len(event_id) <= 100 else f"ev#{_digest(event_id.encode())}"
+    return f"ev:{event_id}" if len(event_id) <= 100 else f"ev#{digest(event_id.encode())}"
 
 
 __all__ = ["count_events", "datetime", "detect_shape", "parse_body"]
