@@ -19,7 +19,6 @@ from typing import Any
 import orjson
 
 from emailhook.domain.callback_data import as_int, callback_fields
-from emailhook.domain.email_status import HARD_BOUNCE_CODES
 from emailhook.domain.events import (
     EmailEvent,
     EventKind,
@@ -73,11 +72,26 @@ SUPPRESSION_REASONS: Mapping[int, RejectReason] = {
 }
 
 
+#: Permanent errors, for reports that do not say ``error.permanent``: invalid address,
+#: mailbox permanently unavailable, hard bounce, domain without MX.
+HARD_BOUNCE_CODES: frozenset[int] = frozenset({6006, 6009, 6012, 6037})
+#: Temporary errors, likewise: mailbox temporarily unavailable, inbox full, soft bounce,
+#: provider internal error. An UNDELIVERABLE report with neither flag nor known code is soft:
+#: a hard bounce suppresses the address for good, so it needs evidence.
+SOFT_BOUNCE_CODES: frozenset[int] = frozenset({6007, 6010, 6011, 6013})
+
+
 def vocabulary(
     status: str | None, error_id: int | None, error_permanent: bool | None
 ) -> tuple[EventType, BounceClass | None, RejectReason | None]:
-    """Return (event type, bounce class, reject reason) of an Infobip event: the same words as
-    ``domain.email_status.classify`` gives its status (error.permanent first, then codes)."""
+    """Return (event type, bounce class, reject reason) of an Infobip event: Infobip's one
+    classification; the derived state reads only these (``email_status.classify_vocabulary``).
+
+    Its special cases are facts of the vocabulary: a refusal with one of its own-suppression
+    codes is ``rejected`` with the reason it suppresses for (so SUPPRESSED, a provider
+    suppression); an UNDELIVERABLE is hard by ``error.permanent``, else by its code; a
+    LATE_BOUNCE is ``bounced``, ``hard``; an EXPIRED ``failed``.
+    """
     reason = SUPPRESSION_REASONS.get(error_id) if error_id is not None else None
     if reason is not None and status in ("UNDELIVERABLE", "REJECTED"):
         return EventType.REJECTED, None, reason
