@@ -199,7 +199,9 @@ def event_key(provider: str, *parts: object) -> str:
     type), or, without one, the message id, recipient, provider type and provider time.
     None and '' are the same part; the result fits ``email_callback.event_key``.
     """
-    joined = "\x1f".join("" if part is None else str(part) for part in parts)
+    # a list, text first: this runs for every event the worker stores (as fast as Infobip's
+    # own key function was, measured)
+    joined = "\x1f".join([p if type(p) is str else "" if p is None else str(p) for p in parts])
     return f"{provider}:{digest(joined.encode('utf-8', 'surrogatepass'))}"
 
 
