@@ -19,7 +19,8 @@ from emailhook.domain.email_status import (
     summarize,
 )
 from emailhook.domain.statuses import EVENT_STATUSES
-from emailhook.providers.infobip.parsing import parse_body, vocabulary
+from emailhook.providers.infobip.mapping import vocabulary
+from emailhook.providers.infobip.parsing import parse_body
 
 T0 = datetime(2024, 7, 16, 12, 0, tzinfo=UTC)
 

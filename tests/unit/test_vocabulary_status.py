@@ -11,7 +11,7 @@ from emailhook.domain.email_status import EmailStatus, classify_vocabulary
 from emailhook.domain.statuses import EVENT_STATUSES
 from emailhook.domain.suppression import SUPPRESSING_STATUSES, SuppressionReason
 from emailhook.domain.vocabulary import ALREADY_SUPPRESSED, BounceClass, EventType, RejectReason
-from emailhook.providers.infobip.parsing import (
+from emailhook.providers.infobip.mapping import (
     HARD_BOUNCE_CODES,
     SOFT_BOUNCE_CODES,
     SUPPRESSION_REASONS,
