@@ -118,8 +118,9 @@ def test_contact_status_ignores_arrival_order_and_duplicates(stack: Stack) -> No
     (second,) = get(stack, "/contacts/102").json()["emails"]
     for state in (first, second):
         assert state["email"] == "maria@example.com"
-        assert state["status"] == "LATE_BOUNCE"  # a late bounce overrides DELIVERED
-        assert state["counts"] == {"DELIVERED": 1, "LATE_BOUNCE": 1, "OPENED": 1, "PENDING": 1}
+        # a late bounce is a hard bounce in the vocabulary (issue 23): it overrides DELIVERED
+        assert state["status"] == "HARD_BOUNCE"
+        assert state["counts"] == {"DELIVERED": 1, "HARD_BOUNCE": 1, "OPENED": 1, "PENDING": 1}
         assert state["suppression"]["reason"] == "hard_bounce"
     assert get(stack, "/contacts/999").status_code == 404
     assert get(stack, "/contacts/not-a-number").status_code == 400

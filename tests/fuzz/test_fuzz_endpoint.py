@@ -32,9 +32,9 @@ from emailhook.adapters.db.models import EmailCallback, InboxBody, PlatformEvent
 from emailhook.adapters.store.event_keys import stored_key
 from emailhook.domain.inbox import BodyState
 from emailhook.domain.scrub import scrub_nul
+from emailhook.providers.base import UnreadableBodyError
+from emailhook.providers.infobip.body import decode_body
 from emailhook.providers.infobip.parsing import parse_body
-from emailhook.service.errors import InvalidBodyError
-from emailhook.service.receive.intake import decode_body
 from emailhook.service.receive.processing import Processor
 from emailhook.settings import Settings
 from support.fuzzing import json_objects, mutated_bodies, raw_bodies, to_bytes
@@ -161,7 +161,7 @@ def expected_status(raw: bytes, offer: Offer) -> int:
         return 401
     try:
         decode_body(raw, max_depth=MAX_DEPTH)
-    except InvalidBodyError:
+    except UnreadableBodyError:
         return 400
     return 200
 

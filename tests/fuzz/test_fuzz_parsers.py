@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 
 from emailhook.domain.callback_data import MAX_CALLBACK_DATA_CHARS, parse_callback_data
 from emailhook.domain.events import Shape
+from emailhook.providers.base import UnreadableBodyError
+from emailhook.providers.infobip.auth import Credentials, WebhookAuth
+from emailhook.providers.infobip.body import decode_body
 from emailhook.providers.infobip.parsing import detect_shape, parse_body
-from emailhook.service.errors import InvalidBodyError
-from emailhook.service.receive.auth import Credentials, WebhookAuth
-from emailhook.service.receive.intake import decode_body
 from support.fuzzing import (
     callback_data,
     json_objects,
@@ -45,7 +45,7 @@ def decoded_or_refusal(raw: bytes, max_depth: int = MAX_DEPTH) -> dict[str, Any]
     """Return decode_body's object, or its refusal's message; any other exception escapes."""
     try:
         return dict(decode_body(raw, max_depth=max_depth))
-    except InvalidBodyError as error:
+    except UnreadableBodyError as error:
         return str(error)
 
 

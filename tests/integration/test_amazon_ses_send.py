@@ -24,7 +24,8 @@ from support.policies import retry, soft_bounces
 from support.provider_posts import Senders
 from support.signing import LocalServer, local_server
 
-AUTH = {"Authorization": "Bearer k"}
+SEND_KEY = "send-key-for-tests-1"
+AUTH = {"Authorization": f"Bearer {SEND_KEY}"}
 SEND = "/v2/email/outbound-emails"
 BULK = "/v2/email/outbound-bulk-emails"
 ACCESS_KEY = "AKIDEMAILHOOKTEST000"
@@ -56,7 +57,7 @@ def settings(tmp_path: Path, ses: FakeAmazonSES, senders: Senders) -> Settings:
     trust = senders.settings()
     return Settings(
         data_dir=tmp_path,
-        send_api_keys="k",
+        send_api_keys=SEND_KEY,
         send_provider="amazon_ses",
         amazon_ses_access_key_id=ACCESS_KEY,
         amazon_ses_secret_access_key=SECRET_KEY,

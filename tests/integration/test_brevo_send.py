@@ -28,7 +28,8 @@ from emailhook.settings import Settings
 from support.fake_senders import FakeBrevo
 from support.policies import retry, soft_bounces
 
-AUTH = {"Authorization": "Bearer k"}
+SEND_KEY = "send-key-for-tests-1"
+AUTH = {"Authorization": f"Bearer {SEND_KEY}"}
 SEND = "/v3/smtp/email"
 HOOK = "brevo-hook:s3cret-pass"
 
@@ -43,7 +44,7 @@ def brevo() -> Iterator[FakeBrevo]:
 def settings(tmp_path: Path, brevo: FakeBrevo) -> Settings:
     return Settings(
         data_dir=tmp_path,
-        send_api_keys="k",
+        send_api_keys=SEND_KEY,
         send_provider="brevo",
         brevo_api_key="xkeysib-test",
         brevo_api_url=brevo.base_url,

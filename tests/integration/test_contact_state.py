@@ -22,7 +22,7 @@ from emailhook.adapters.db.models import (
 from emailhook.adapters.inbox import bodies as inbox
 from emailhook.adapters.store import contact_state
 from emailhook.adapters.store.events import insert_events
-from emailhook.domain.email_status import EmailStatus, Observation, classify, summarize
+from emailhook.domain.email_status import EmailStatus, Observation, classify_vocabulary, summarize
 from emailhook.domain.inbox import Provenance
 from emailhook.domain.suppression import SoftBounceRule
 from emailhook.providers.infobip.parsing import parse_body
@@ -168,12 +168,13 @@ def test_any_arrival_order_and_batching_gives_the_state_of_all_events_at_once(
                 r.id,
                 r.qj_contact_id,
                 r.email,
-                classify(r.status, r.error_id, r.error_permanent),
+                classify_vocabulary(r.event_type, r.bounce_class, r.reject_reason),
                 r.event_at or r.data_recebimento,
             )
             for r in rows
         )
-    assert status == EmailStatus.LATE_BOUNCE == expected.status
+    # a late bounce is a hard bounce in the vocabulary (issue 23): it overrides DELIVERED
+    assert status == EmailStatus.HARD_BOUNCE == expected.status
     assert (since, last_id, last_at, last_status) == (
         expected.status_since,
         expected.last_event_id,
@@ -185,7 +186,7 @@ def test_any_arrival_order_and_batching_gives_the_state_of_all_events_at_once(
         "DELIVERED": 2,
         "OPENED": 1,
         "CLICKED": 1,
-        "LATE_BOUNCE": 1,
+        "HARD_BOUNCE": 1,
         "SOFT_BOUNCE": 2,
     }
     assert state["suppression"][ADDRESS][0] == "hard_bounce"

@@ -26,7 +26,8 @@ from support.fake_senders import FakeMailerSend
 from support.policies import retry, soft_bounces
 from support.signing import mailersend_signature
 
-AUTH = {"Authorization": "Bearer k"}
+SEND_KEY = "send-key-for-tests-1"
+AUTH = {"Authorization": f"Bearer {SEND_KEY}"}
 EMAIL = "/v1/email"
 SECRET = "ms-signing-secret"
 
@@ -41,7 +42,7 @@ def mailersend() -> Iterator[FakeMailerSend]:
 def settings(tmp_path: Path, mailersend: FakeMailerSend) -> Settings:
     return Settings(
         data_dir=tmp_path,
-        send_api_keys="k",
+        send_api_keys=SEND_KEY,
         send_provider="mailersend",
         mailersend_api_token="mlsn.test-token",
         mailersend_api_url=mailersend.base_url,

@@ -24,7 +24,8 @@ from support.policies import retry, soft_bounces
 from support.provider_posts import Senders
 from support.signing import sample
 
-AUTH = {"Authorization": "Bearer k"}
+SEND_KEY = "send-key-for-tests-1"
+AUTH = {"Authorization": f"Bearer {SEND_KEY}"}
 DOMAIN = "mg.example.com"
 
 
@@ -43,7 +44,7 @@ def senders() -> Senders:
 def settings(tmp_path: Path, mailgun: FakeMailgun, senders: Senders) -> Settings:
     return Settings(
         data_dir=tmp_path,
-        send_api_keys="k",
+        send_api_keys=SEND_KEY,
         send_provider="mailgun",
         mailgun_api_key="key-mg",
         mailgun_domain=DOMAIN,

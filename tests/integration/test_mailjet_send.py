@@ -22,7 +22,8 @@ from emailhook.settings import Settings
 from support.fake_senders import FakeMailjet
 from support.policies import retry, soft_bounces
 
-AUTH = {"Authorization": "Bearer k"}
+SEND_KEY = "send-key-for-tests-1"
+AUTH = {"Authorization": f"Bearer {SEND_KEY}"}
 WEBHOOK = {"Authorization": "Basic " + base64.b64encode(b"mj:hook-secret").decode()}
 SEND = "/v3.1/send"
 
@@ -36,7 +37,7 @@ def mailjet() -> Iterator[FakeMailjet]:
 def _settings(tmp_path: Path, mailjet: FakeMailjet, secret_key: str = "mj-sec") -> Settings:
     return Settings(
         data_dir=tmp_path,
-        send_api_keys="k",
+        send_api_keys=SEND_KEY,
         send_provider="mailjet",
         mailjet_api_key="mj-pub",
         mailjet_secret_key=secret_key,

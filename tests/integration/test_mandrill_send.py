@@ -22,7 +22,8 @@ from support.fake_senders import FakeMandrill
 from support.policies import retry, soft_bounces
 from support.provider_posts import MANDRILL_URL, Senders
 
-AUTH = {"Authorization": "Bearer k"}
+SEND_KEY = "send-key-for-tests-1"
+AUTH = {"Authorization": f"Bearer {SEND_KEY}"}
 SEND = "/api/1.0/messages/send.json"
 
 
@@ -42,7 +43,7 @@ def _settings(
 ) -> Settings:
     return Settings(
         data_dir=tmp_path,
-        send_api_keys="k",
+        send_api_keys=SEND_KEY,
         send_provider="mandrill",
         mandrill_api_key=api_key,
         mandrill_api_url=mandrill.base_url,

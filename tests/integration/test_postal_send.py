@@ -24,7 +24,8 @@ from support.fake_senders import FakePostal
 from support.policies import retry, soft_bounces
 from support.signing import RsaSigner
 
-AUTH = {"Authorization": "Bearer k"}
+SEND_KEY = "send-key-for-tests-1"
+AUTH = {"Authorization": f"Bearer {SEND_KEY}"}
 SEND = "/api/v1/send/message"
 
 
@@ -43,7 +44,7 @@ def signer() -> RsaSigner:
 def settings(tmp_path: Path, postal: FakePostal, signer: RsaSigner) -> Settings:
     return Settings(
         data_dir=tmp_path,
-        send_api_keys="k",
+        send_api_keys=SEND_KEY,
         send_provider="postal",
         postal_api_key="postal-test-key",
         postal_api_url=postal.url,

@@ -20,7 +20,8 @@ from emailhook.settings import Settings
 from support.fake_senders import FakePostmark
 from support.policies import retry, soft_bounces
 
-AUTH = {"Authorization": "Bearer k"}
+SEND_KEY = "send-key-for-tests-1"
+AUTH = {"Authorization": f"Bearer {SEND_KEY}"}
 WEBHOOK = {"Authorization": "Basic " + base64.b64encode(b"pm:secret").decode()}
 
 
@@ -34,7 +35,7 @@ def postmark() -> Iterator[FakePostmark]:
 def settings(tmp_path: Path, postmark: FakePostmark) -> Settings:
     return Settings(
         data_dir=tmp_path,
-        send_api_keys="k",
+        send_api_keys=SEND_KEY,
         send_provider="postmark",
         postmark_server_token="pm-token",
         postmark_api_url=postmark.url,

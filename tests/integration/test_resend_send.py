@@ -27,7 +27,8 @@ from support.fake_senders import FakeResend
 from support.policies import retry, soft_bounces
 from support.signing import svix_headers, svix_secret
 
-AUTH = {"Authorization": "Bearer k"}
+SEND_KEY = "send-key-for-tests-1"
+AUTH = {"Authorization": f"Bearer {SEND_KEY}"}
 BATCH = "/emails/batch"
 SECRET = svix_secret(b"resend-webhook-secret-bytes-0001")
 
@@ -42,7 +43,7 @@ def resend() -> Iterator[FakeResend]:
 def settings(tmp_path: Path, resend: FakeResend) -> Settings:
     return Settings(
         data_dir=tmp_path,
-        send_api_keys="k",
+        send_api_keys=SEND_KEY,
         send_provider="resend",
         resend_api_key="re_test_key",
         resend_api_url=resend.url,

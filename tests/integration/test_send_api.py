@@ -32,7 +32,7 @@ def _settings(data_dir: Path, database_url: str | None, **extra: Any) -> Setting
         "database_url": database_url,
         "send_api_keys": f"old-key,{KEY}",
         "infobip_base_url": "http://127.0.0.1:9",  # never called here: nothing is dispatched
-        "infobip_api_key": "ib",
+        "infobip_api_key": "infobip-key-for-tests",
         "public_url": "https://hooks.example.com",
         "unsubscribe_secrets": UNSUB_SECRET,
     }

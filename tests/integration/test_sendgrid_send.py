@@ -25,7 +25,8 @@ from support.fake_senders import FakeSendGrid
 from support.policies import retry, soft_bounces
 from support.signing import SendGridSigner
 
-AUTH = {"Authorization": "Bearer k"}
+SEND_KEY = "send-key-for-tests-1"
+AUTH = {"Authorization": f"Bearer {SEND_KEY}"}
 SEND = "/v3/mail/send"
 
 
@@ -44,7 +45,7 @@ def signer() -> SendGridSigner:
 def settings(tmp_path: Path, sendgrid: FakeSendGrid, signer: SendGridSigner) -> Settings:
     return Settings(
         data_dir=tmp_path,
-        send_api_keys="k",
+        send_api_keys=SEND_KEY,
         send_provider="sendgrid",
         sendgrid_api_key="SG.test-key",
         sendgrid_api_url=sendgrid.url,

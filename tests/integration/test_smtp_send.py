@@ -24,7 +24,8 @@ from support.fake_senders.smtp import FakeSMTP
 from support.fake_senders.tls import Certificate, make_certificate
 from support.stack import free_port
 
-AUTH = {"Authorization": "Bearer k"}
+SEND_KEY = "send-key-for-tests-1"
+AUTH = {"Authorization": f"Bearer {SEND_KEY}"}
 
 
 @pytest.fixture(scope="module")
@@ -204,7 +205,7 @@ def smtp(certificate: Certificate, monkeypatch: pytest.MonkeyPatch) -> Iterator[
 def settings(tmp_path: Path, smtp: FakeSMTP) -> Settings:
     return Settings(
         data_dir=tmp_path,
-        send_api_keys="k",
+        send_api_keys=SEND_KEY,
         send_provider="smtp",
         smtp_url=smtp.url,
         send_timeout_seconds=2.0,

@@ -21,7 +21,8 @@ from support.fake_senders import FakeSparkPost
 from support.policies import retry, soft_bounces
 from support.provider_posts import Senders
 
-AUTH = {"Authorization": "Bearer k"}
+SEND_KEY = "send-key-for-tests-1"
+AUTH = {"Authorization": f"Bearer {SEND_KEY}"}
 TRANSMISSIONS = "/api/v1/transmissions"
 
 
@@ -40,7 +41,7 @@ def senders() -> Senders:
 def settings(tmp_path: Path, sparkpost: FakeSparkPost, senders: Senders) -> Settings:
     return Settings(
         data_dir=tmp_path,
-        send_api_keys="k",
+        send_api_keys=SEND_KEY,
         send_provider="sparkpost",
         sparkpost_api_key="sp-test-key",
         sparkpost_api_url=sparkpost.base_url,

@@ -22,7 +22,8 @@ from support.fake_senders import FakeUnisenderGo
 from support.policies import retry, soft_bounces
 from support.signing import unisender_signed
 
-AUTH = {"Authorization": "Bearer k"}
+SEND_KEY = "send-key-for-tests-1"
+AUTH = {"Authorization": f"Bearer {SEND_KEY}"}
 KEY = "unisender-go-test-key"
 
 
@@ -36,7 +37,7 @@ def unisender() -> Iterator[FakeUnisenderGo]:
 def settings(tmp_path: Path, unisender: FakeUnisenderGo) -> Settings:
     return Settings(
         data_dir=tmp_path,
-        send_api_keys="k",
+        send_api_keys=SEND_KEY,
         send_provider="unisender_go",
         unisender_go_api_keys=KEY,
         unisender_go_api_url=unisender.base_url,

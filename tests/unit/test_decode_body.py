@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from emailhook.service.errors import InvalidBodyError
-from emailhook.service.receive.intake import decode_body
+from emailhook.providers.base import UnreadableBodyError
+from emailhook.providers.infobip.body import decode_body
 from support.policies import DEFAULTS
 
 
@@ -33,18 +33,18 @@ from support.policies import DEFAULTS
     ],
 )
 def test_body_that_is_not_a_json_object_is_refused_saying_why(raw: bytes, problem: str) -> None:
-    with pytest.raises(InvalidBodyError, match=problem):
+    with pytest.raises(UnreadableBodyError, match=problem):
         decode_body(raw, max_depth=DEFAULTS.max_json_depth)
 
 
 def test_refusal_of_a_non_object_says_an_object_was_expected() -> None:
-    with pytest.raises(InvalidBodyError, match="expected a JSON object"):
+    with pytest.raises(UnreadableBodyError, match="expected a JSON object"):
         decode_body(b"[]", max_depth=DEFAULTS.max_json_depth)
 
 
 def test_invalid_body_error_is_a_value_error() -> None:
     # Callers that only know ValueError still treat it as bad input, not as an outage.
-    assert issubclass(InvalidBodyError, ValueError)
+    assert issubclass(UnreadableBodyError, ValueError)
 
 
 def test_json_object_is_returned_decoded() -> None:
@@ -85,14 +85,14 @@ def test_nesting_up_to_the_limit_is_accepted() -> None:
 @pytest.mark.parametrize("opener", [b"[", b'{"k":'])
 def test_nesting_past_the_limit_is_refused_saying_so(opener: bytes) -> None:
     closer = b"]" if opener == b"[" else b"}"
-    with pytest.raises(InvalidBodyError, match="nested deeper than 32 levels"):
+    with pytest.raises(UnreadableBodyError, match="nested deeper than 32 levels"):
         decode_body(nested(33, opener, closer), max_depth=32)
 
 
 def test_depth_is_measured_on_the_deepest_branch_not_on_the_bracket_count() -> None:
     wide = b'{"results": [' + b",".join([b'{"status": {"id": 1}}'] * 500) + b"]}"
     assert len(decode_body(wide, max_depth=4)["results"]) == 500
-    with pytest.raises(InvalidBodyError):
+    with pytest.raises(UnreadableBodyError):
         decode_body(wide, max_depth=3)
 
 
@@ -104,7 +104,7 @@ def test_the_depth_check_does_not_recurse() -> None:
     previous = sys.getrecursionlimit()
     sys.setrecursionlimit(frames + 40)
     try:
-        with pytest.raises(InvalidBodyError, match="nested deeper than 999 levels"):
+        with pytest.raises(UnreadableBodyError, match="nested deeper than 999 levels"):
             decode_body(nested(1000), max_depth=999)
         assert decode_body(nested(1000), max_depth=1000)
     finally:
@@ -113,10 +113,10 @@ def test_the_depth_check_does_not_recurse() -> None:
 
 def test_default_depth_limit_is_thirty_two() -> None:
     decode_body(nested(32), max_depth=DEFAULTS.max_json_depth)
-    with pytest.raises(InvalidBodyError, match="32"):
+    with pytest.raises(UnreadableBodyError, match="32"):
         decode_body(nested(33), max_depth=DEFAULTS.max_json_depth)
 
 
 def test_invalid_utf8_is_named_as_such_with_its_position() -> None:
-    with pytest.raises(InvalidBodyError, match=r"not valid UTF-8 \(byte 7\)"):
+    with pytest.raises(UnreadableBodyError, match=r"not valid UTF-8 \(byte 7\)"):
         decode_body(b'{"a": "\xc3\x28"}', max_depth=DEFAULTS.max_json_depth)

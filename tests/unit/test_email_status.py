@@ -13,12 +13,13 @@ from emailhook.domain.email_status import (
     RANK,
     EmailStatus,
     Observation,
-    classify,
+    classify_vocabulary,
     merge,
     observe,
     summarize,
 )
 from emailhook.domain.statuses import EVENT_STATUSES
+from emailhook.providers.infobip.mapping import vocabulary
 from emailhook.providers.infobip.parsing import parse_body
 
 T0 = datetime(2024, 7, 16, 12, 0, tzinfo=UTC)
@@ -29,7 +30,8 @@ T0 = datetime(2024, 7, 16, 12, 0, tzinfo=UTC)
     [
         ("DELIVERED", 0, False, EmailStatus.DELIVERED),
         ("PENDING", None, None, EmailStatus.PENDING),
-        ("EXPIRED", None, None, EmailStatus.EXPIRED),
+        # failed: not sent, and not the address's fault (issue 23: the vocabulary's reading)
+        ("EXPIRED", None, None, EmailStatus.REJECTED),
         ("REJECTED", 7, None, EmailStatus.REJECTED),
         ("UNDELIVERABLE", 6012, True, EmailStatus.HARD_BOUNCE),
         ("UNDELIVERABLE", 6010, False, EmailStatus.SOFT_BOUNCE),
@@ -48,15 +50,16 @@ T0 = datetime(2024, 7, 16, 12, 0, tzinfo=UTC)
         ("CLICKED", None, None, EmailStatus.CLICKED),
         ("UNSUBSCRIBED", None, None, EmailStatus.UNSUBSCRIBED),
         ("COMPLAINED", None, None, EmailStatus.COMPLAINED),
-        ("LATE_BOUNCE", None, None, EmailStatus.LATE_BOUNCE),
+        # bounced, hard: a hard bounce like any other (issue 23: the vocabulary's reading)
+        ("LATE_BOUNCE", None, None, EmailStatus.HARD_BOUNCE),
         ("SOMETHING_NEW", None, None, EmailStatus.UNKNOWN),
         (None, None, None, EmailStatus.UNKNOWN),
     ],
 )
-def test_classify_tells_bounces_apart_by_permanent_flag_then_code(
+def test_infobips_reports_classify_by_their_vocabulary_permanent_flag_then_code(
     status: str | None, error_id: int | None, permanent: bool | None, expected: EmailStatus
 ) -> None:
-    assert classify(status, error_id, permanent) is expected
+    assert classify_vocabulary(*vocabulary(status, error_id, permanent)) is expected
 
 
 @pytest.mark.parametrize(
@@ -75,14 +78,16 @@ def test_seed_bodies_classify_as_their_documented_status(
     seed, seed_name: str, expected: EmailStatus
 ) -> None:
     (event,) = parse_body(seed(seed_name)).events
-    assert classify(event.status, event.error_id, event.error_permanent) is expected
+    assert (
+        classify_vocabulary(event.event_type, event.bounce_class, event.reject_reason) is expected
+    )
 
 
 def test_every_status_has_a_distinct_rank_and_every_event_status_is_classified() -> None:
     assert set(RANK) == set(EmailStatus)
     assert len(set(RANK.values())) == len(RANK)
     for status in EVENT_STATUSES:
-        assert classify(status, None, None) is not EmailStatus.UNKNOWN
+        assert classify_vocabulary(*vocabulary(status, None, None)) is not EmailStatus.UNKNOWN
 
 
 def obs(event_id: int, status: EmailStatus, minutes: int = 0) -> Observation:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from emailhook.providers.registry import BY_NAME, PROVIDERS
+from emailhook.providers.registry import BY_NAME, PROVIDERS, default_values
 from emailhook.settings import Settings
 
 
@@ -76,3 +76,22 @@ def test_a_refused_number_does_not_print_its_value(monkeypatch: pytest.MonkeyPat
     with pytest.raises(ValidationError) as refused:
         Settings()
     assert "resend_max_age_seconds" in str(refused.value)
+
+
+def test_infobips_settings_keep_their_names_and_defaults_from_before_providers() -> None:
+    infobip = BY_NAME["infobip"]
+    variables = [setting.variable("infobip") for setting in infobip.settings]
+    assert "EMAILHOOK_WEBHOOK_TOKENS" in variables
+    assert "EMAILHOOK_HMAC_SECRETS" in variables
+    assert all(not v.startswith("EMAILHOOK_INFOBIP_") for v in variables)
+    # the provider's defaults (what the worker parses with) are the settings' defaults
+    assert Settings().provider_values("infobip") == default_values(infobip)
+
+
+def test_infobips_settings_reach_its_authentication(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EMAILHOOK_WEBHOOK_TOKENS", "tok-old,tok-new")
+    monkeypatch.setenv("EMAILHOOK_HMAC_HEADER", "X-Infobip-Signature")
+    values = Settings().provider_values("infobip")
+    assert values["webhook_tokens"] == ("tok-old", "tok-new")
+    assert values["hmac_header"] == "X-Infobip-Signature"
+    assert BY_NAME["infobip"](values).auth.methods == ("url_token",)  # type: ignore[attr-defined]

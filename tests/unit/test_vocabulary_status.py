@@ -1,5 +1,5 @@
-"""The derived status of every provider's events from the one vocabulary, and Infobip's
-vocabulary agreeing with its own (unchanged) classification."""
+"""The derived status of every provider's events from the one vocabulary, Infobip's too: its
+special cases are facts of its vocabulary, not branches on its name."""
 
 from __future__ import annotations
 
@@ -7,18 +7,16 @@ import itertools
 
 import pytest
 
-from emailhook.domain.email_status import (
-    HARD_BOUNCE_CODES,
-    PROVIDER_SUPPRESSION_CODES,
-    SOFT_BOUNCE_CODES,
-    EmailStatus,
-    classify,
-    classify_event,
-    classify_vocabulary,
-)
+from emailhook.domain.email_status import EmailStatus, classify_vocabulary
 from emailhook.domain.statuses import EVENT_STATUSES
+from emailhook.domain.suppression import SUPPRESSING_STATUSES, SuppressionReason
 from emailhook.domain.vocabulary import ALREADY_SUPPRESSED, BounceClass, EventType, RejectReason
-from emailhook.providers.infobip.parsing import vocabulary
+from emailhook.providers.infobip.mapping import (
+    HARD_BOUNCE_CODES,
+    SOFT_BOUNCE_CODES,
+    SUPPRESSION_REASONS,
+    vocabulary,
+)
 
 
 @pytest.mark.parametrize(
@@ -77,38 +75,74 @@ def test_every_other_event_type_has_its_status(
     assert classify_vocabulary(event_type, None, None) is status
 
 
-ERRORS = sorted({0, 1, *HARD_BOUNCE_CODES, *SOFT_BOUNCE_CODES, *PROVIDER_SUPPRESSION_CODES})
+ERRORS = sorted({0, 1, *HARD_BOUNCE_CODES, *SOFT_BOUNCE_CODES, *SUPPRESSION_REASONS})
 GRID = list(
     itertools.product([*EVENT_STATUSES, "SOMETHING_NEW"], [*ERRORS, None], [True, False, None])
 )
 
+#: what Infobip's own classification (before issue 23) said of each of its events: its
+#: statuses, bounces by error.permanent, then by code, refusals with its suppression codes
+_REFUSALS = ("UNDELIVERABLE", "REJECTED")
+_ONE_TO_ONE = {
+    "PENDING": EmailStatus.PENDING,
+    "DELIVERED": EmailStatus.DELIVERED,
+    "REJECTED": EmailStatus.REJECTED,
+    "OPENED": EmailStatus.OPENED,
+    "CLICKED": EmailStatus.CLICKED,
+    "UNSUBSCRIBED": EmailStatus.UNSUBSCRIBED,
+    "COMPLAINED": EmailStatus.COMPLAINED,
+    "BLOCK": EmailStatus.UNSUBSCRIBED,
+    "UNBLOCK": EmailStatus.UNBLOCKED,
+    # the two statuses only Infobip had, now read from the vocabulary like everyone's
+    "EXPIRED": EmailStatus.REJECTED,  # failed: not sent, not the address's fault
+    "LATE_BOUNCE": EmailStatus.HARD_BOUNCE,  # bounced, hard
+}
+
+
+def _as_before(status: str, error_id: int | None, permanent: bool | None) -> EmailStatus:
+    if error_id in SUPPRESSION_REASONS and status in _REFUSALS:
+        return EmailStatus.SUPPRESSED
+    if status == "UNDELIVERABLE":
+        hard = permanent if permanent is not None else error_id in HARD_BOUNCE_CODES
+        return EmailStatus.HARD_BOUNCE if hard else EmailStatus.SOFT_BOUNCE
+    return _ONE_TO_ONE.get(status, EmailStatus.UNKNOWN)
+
 
 @pytest.mark.parametrize(("status", "error_id", "permanent"), GRID)
-def test_infobip_events_are_classified_as_before_whatever_their_vocabulary(
-    status: str, error_id: int | None, permanent: bool | None
-) -> None:
-    event_type, bounce_class, reason = vocabulary(status, error_id, permanent)
-    assert classify_event(
-        "infobip",
-        status,
-        error_id,
-        permanent,
-        event_type=event_type,
-        bounce_class=bounce_class,
-        reject_reason=reason,
-    ) is classify(status, error_id, permanent)
-
-
-@pytest.mark.parametrize(("status", "error_id", "permanent"), GRID)
-def test_infobips_vocabulary_says_what_its_classification_says(
+def test_infobips_events_land_where_its_own_classification_put_them_but_two_statuses(
     status: str, error_id: int | None, permanent: bool | None
 ) -> None:
     # Read from the vocabulary alone (as for any provider), Infobip's events land where its
-    # own classification puts them, but for the statuses only Infobip has.
-    derived = classify_vocabulary(*vocabulary(status, error_id, permanent))
-    own = classify(status, error_id, permanent)
-    infobip_only = {
-        EmailStatus.EXPIRED: EmailStatus.REJECTED,  # failed: not sent, not the address
-        EmailStatus.LATE_BOUNCE: EmailStatus.HARD_BOUNCE,
-    }
-    assert derived is infobip_only.get(own, own)
+    # own classification put them, but EXPIRED (now REJECTED) and LATE_BOUNCE (HARD_BOUNCE).
+    assert classify_vocabulary(*vocabulary(status, error_id, permanent)) is _as_before(
+        status, error_id, permanent
+    )
+
+
+@pytest.mark.parametrize(
+    ("infobip", "words", "status", "suppressed_for"),
+    [
+        # its own-suppression codes: a rejection with the reason it suppresses for
+        (("REJECTED", 6003, None), ("rejected", None, "unsubscribed"), EmailStatus.SUPPRESSED,
+         SuppressionReason.PROVIDER_SUPPRESSION),
+        (("UNDELIVERABLE", 6034, True), ("rejected", None, "bounced"), EmailStatus.SUPPRESSED,
+         SuppressionReason.PROVIDER_SUPPRESSION),
+        (("UNDELIVERABLE", 6035, None), ("rejected", None, "spam"), EmailStatus.SUPPRESSED,
+         SuppressionReason.PROVIDER_SUPPRESSION),
+        # a late bounce: bounced, hard
+        (("LATE_BOUNCE", None, None), ("bounced", "hard", None), EmailStatus.HARD_BOUNCE,
+         SuppressionReason.HARD_BOUNCE),
+        # an expiry: failed, not the address's fault
+        (("EXPIRED", None, None), ("failed", None, None), EmailStatus.REJECTED, None),
+    ],
+)  # fmt: skip
+def test_infobips_special_cases_are_facts_of_its_vocabulary_read_as_anyones(
+    infobip: tuple[str, int | None, bool | None],
+    words: tuple[str, str | None, str | None],
+    status: EmailStatus,
+    suppressed_for: SuppressionReason | None,
+) -> None:
+    assert tuple(w and str(w) for w in vocabulary(*infobip)) == words
+    # the same words from any provider give the same status and the same suppression
+    assert classify_vocabulary(*words) is status
+    assert SUPPRESSING_STATUSES.get(status) is suppressed_for

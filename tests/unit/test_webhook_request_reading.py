@@ -50,11 +50,11 @@ def test_the_query_token_is_werkzeugs(query: str) -> None:
 @pytest.mark.parametrize(
     ("path", "target"),
     [
-        ("/email", Target(None)),
-        ("/email/tok", Target(None, "tok")),
-        ("/email/ték", Target(None, "ték")),
-        ("/webhooks/infobip", Target(None)),
-        ("/webhooks/infobip/tok", Target(None, "tok")),
+        ("/email", Target("infobip")),
+        ("/email/tok", Target("infobip", "tok")),
+        ("/email/ték", Target("infobip", "ték")),
+        ("/webhooks/infobip", Target("infobip")),
+        ("/webhooks/infobip/tok", Target("infobip", "tok")),
         ("/webhooks/sendgrid", Target("sendgrid")),
         ("/webhooks/any-name", Target("any-name")),
         # not webhooks: Flask answers them (404, 405, a redirect)
@@ -86,7 +86,7 @@ def _flask_target(path: str) -> Target | None:
     except (HTTPException, RequestRedirect):  # 404, 405, a redirect (merged slashes)
         return None
     if endpoint == "webhook.receive_email":
-        return Target(None, args.get("token"))
+        return Target("infobip", args.get("token"))  # POST /email: Infobip's path
     return Target(args["provider"])
 
 

@@ -59,6 +59,7 @@ def settings(model: type[BaseSettings] = Settings) -> list[Setting]:
         provider_field_name(provider, setting): provider
         for provider in PROVIDERS
         for setting in provider.settings
+        if not setting.unprefixed  # shown in their own section, as before providers
     }
     found: list[Setting] = []
     missing: list[str] = []

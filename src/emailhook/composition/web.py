@@ -14,10 +14,10 @@ from emailhook.adapters.intake.spool_promoter import SpoolPromoter
 from emailhook.composition.commands import operations
 from emailhook.composition.send import SendWeb, send_web
 from emailhook.providers.base import Fetch, Provider
-from emailhook.providers.infobip.webhook import NAME as INFOBIP
+from emailhook.providers.infobip.auth import WebhookAuth
 from emailhook.providers.registry import PROVIDERS
 from emailhook.service.operations import Operations
-from emailhook.service.receive.auth import WebhookAuth, require_authentication
+from emailhook.service.receive.auth import require_authentication
 from emailhook.service.receive.intake import BodyWriter, Intake
 from emailhook.service.receive.webhooks import ProviderWebhooks
 from emailhook.settings import Settings
@@ -51,8 +51,6 @@ def provider_webhooks(
     enabled: dict[str, Provider] = {}
     disabled: dict[str, tuple[str, ...]] = {}
     for provider in PROVIDERS:
-        if provider.name == INFOBIP:  # POST /email's path, with WebhookAuth
-            continue
         if settings.provider_enabled(provider.name):
             enabled[provider.name] = provider(settings.provider_values(provider.name), fetch=fetch)
         else:
@@ -85,9 +83,7 @@ def web_services(settings: Settings, *, fetch: Fetch = https_fetch) -> WebServic
         writer = SpoolCommit(promoter.writer)
     else:
         writer = GroupCommitWriter(database.engine)
-    intake = Intake(
-        writer, timeout=settings.web_lock_timeout_seconds, max_json_depth=settings.max_json_depth
-    )
+    intake = Intake(writer, timeout=settings.web_lock_timeout_seconds)
     reads = open_read_only_database(settings)
     return WebServices(
         settings=settings,

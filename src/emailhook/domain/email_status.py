@@ -14,27 +14,34 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import reduce
 
-from emailhook.domain.statuses import InfobipStatus
 from emailhook.domain.vocabulary import ALREADY_SUPPRESSED, BounceClass, EventType, RejectReason
 
 
 class EmailStatus(enum.StrEnum):
-    """The derived vocabulary: Infobip's statuses, with bounces told apart."""
+    """The derived vocabulary of an address's status, read from its events' vocabulary
+    (``event_type``, ``bounce_class``, ``reject_reason``), whichever provider sent them."""
 
-    UNKNOWN = "UNKNOWN"  #: a status this service does not know (kept, ranked lowest)
-    #: taken off Infobip's blocklist: lifts an unsubscribe from the suppression list, and says
-    #: nothing about the address's deliverability (ranked below everything that does)
+    UNKNOWN = "UNKNOWN"  #: an event type this service does not know (kept, ranked lowest)
+    #: a resubscribe (Infobip's UNBLOCK, SendGrid's group_resubscribe, ...): lifts an
+    #: unsubscribe from the suppression list, and says nothing about the address's
+    #: deliverability (ranked below everything that does)
     UNBLOCKED = "UNBLOCKED"
-    PENDING = "PENDING"  #: sent, no final report yet
-    REJECTED = "REJECTED"  #: refused by Infobip before sending (credit, policy): not the address
-    EXPIRED = "EXPIRED"  #: no final report before the message's validity ran out
-    SOFT_BOUNCE = "SOFT_BOUNCE"  #: UNDELIVERABLE, temporary (mailbox full, provider error)
+    PENDING = "PENDING"  #: queued, sent or deferred: no final outcome yet
+    REJECTED = "REJECTED"  #: refused or failed before sending (credit, policy, expiry)
+    #: no longer derived (issue 23): Infobip's EXPIRED is ``failed``, so REJECTED; ranked,
+    #: for the state rows derived before, until ``emailhook rebuild`` recomputes them
+    EXPIRED = "EXPIRED"
+    SOFT_BOUNCE = "SOFT_BOUNCE"  #: bounced, not hard (soft, block or undetermined)
     DELIVERED = "DELIVERED"
     OPENED = "OPENED"
     CLICKED = "CLICKED"
-    HARD_BOUNCE = "HARD_BOUNCE"  #: UNDELIVERABLE, permanent (no such mailbox, no MX)
-    LATE_BOUNCE = "LATE_BOUNCE"  #: bounced after being reported DELIVERED: overrides it
-    SUPPRESSED = "SUPPRESSED"  #: Infobip refused to send: 6003, 6034 or 6035 (see below)
+    HARD_BOUNCE = "HARD_BOUNCE"  #: bounced, hard (no such mailbox, no MX; a late bounce)
+    #: no longer derived (issue 23): Infobip's LATE_BOUNCE is ``bounced``, ``hard``, so
+    #: HARD_BOUNCE; ranked, for the state rows derived before
+    LATE_BOUNCE = "LATE_BOUNCE"
+    #: rejected because the provider already suppresses the address (``ALREADY_SUPPRESSED``
+    #: reasons: Infobip's 6003/6034/6035, SendGrid's, Mailgun's ... suppression lists)
+    SUPPRESSED = "SUPPRESSED"
     UNSUBSCRIBED = "UNSUBSCRIBED"
     COMPLAINED = "COMPLAINED"  #: marked as spam: the most severe
 
@@ -59,61 +66,8 @@ RANK: Mapping[EmailStatus, int] = {
     EmailStatus.COMPLAINED: 80,
 }
 
-#: Tracking events (``notificationType``) map one to one.
-TRACKING_STATUSES: Mapping[str, EmailStatus] = {
-    InfobipStatus.OPENED: EmailStatus.OPENED,
-    InfobipStatus.CLICKED: EmailStatus.CLICKED,
-    InfobipStatus.UNSUBSCRIBED: EmailStatus.UNSUBSCRIBED,
-    InfobipStatus.COMPLAINED: EmailStatus.COMPLAINED,
-    InfobipStatus.LATE_BOUNCE: EmailStatus.LATE_BOUNCE,
-    # blocklist events: a BLOCK is how an unsubscribe reaches many accounts
-    InfobipStatus.BLOCK: EmailStatus.UNSUBSCRIBED,
-    InfobipStatus.UNBLOCK: EmailStatus.UNBLOCKED,
-}
-
-#: Report status groups other than UNDELIVERABLE (which depends on the error) map one to one.
-REPORT_STATUSES: Mapping[str, EmailStatus] = {
-    InfobipStatus.PENDING: EmailStatus.PENDING,
-    InfobipStatus.DELIVERED: EmailStatus.DELIVERED,
-    InfobipStatus.EXPIRED: EmailStatus.EXPIRED,
-    InfobipStatus.REJECTED: EmailStatus.REJECTED,
-}
-
-#: Infobip refused to send because of an earlier event: 6003 unsubscribed, 6034 suppressed
-#: after a bounce, 6035 suppressed after a spam complaint (``suppressed_bounce.json``).
-PROVIDER_SUPPRESSION_CODES: frozenset[int] = frozenset({6003, 6034, 6035})
-#: Permanent errors, for reports that do not say ``error.permanent``: invalid address,
-#: mailbox permanently unavailable, hard bounce, domain without MX.
-HARD_BOUNCE_CODES: frozenset[int] = frozenset({6006, 6009, 6012, 6037})
-#: Temporary errors, likewise: mailbox temporarily unavailable, inbox full, soft bounce,
-#: provider internal error. An UNDELIVERABLE report with neither flag nor known code is soft:
-#: a hard bounce suppresses the address for good, so it needs evidence.
-SOFT_BOUNCE_CODES: frozenset[int] = frozenset({6007, 6010, 6011, 6013})
-
-
-_REFUSALS = (InfobipStatus.UNDELIVERABLE, InfobipStatus.REJECTED)
-
-
-def classify(status: str | None, error_id: int | None, error_permanent: bool | None) -> EmailStatus:
-    """Return the derived status of one event from its stored status and error."""
-    if status is None:
-        return EmailStatus.UNKNOWN
-    if status in TRACKING_STATUSES:
-        return TRACKING_STATUSES[status]
-    if error_id in PROVIDER_SUPPRESSION_CODES and status in _REFUSALS:
-        return EmailStatus.SUPPRESSED
-    if status == InfobipStatus.UNDELIVERABLE:
-        # error.permanent decides first; the code only when the flag is missing.
-        if error_permanent is not None:
-            return EmailStatus.HARD_BOUNCE if error_permanent else EmailStatus.SOFT_BOUNCE
-        if error_id in HARD_BOUNCE_CODES:
-            return EmailStatus.HARD_BOUNCE
-        return EmailStatus.SOFT_BOUNCE
-    return REPORT_STATUSES.get(status, EmailStatus.UNKNOWN)
-
-
-#: Every provider but Infobip: the derived status from the one vocabulary. Bounces and
-#: rejections are decided by their class and reason (``classify_vocabulary``), the rest here.
+#: The derived status of each event type; bounces and rejections are decided by their class
+#: and reason (``classify_vocabulary``), the rest here.
 EVENT_TYPE_STATUSES: Mapping[EventType, EmailStatus] = {
     EventType.QUEUED: EmailStatus.PENDING,
     EventType.SENT: EmailStatus.PENDING,
@@ -137,7 +91,8 @@ def classify_vocabulary(
     bounce_class: BounceClass | str | None,
     reject_reason: RejectReason | str | None,
 ) -> EmailStatus:
-    """Return the derived status of a non-Infobip event from its vocabulary fields.
+    """Return the derived status of any provider's event from its vocabulary fields: the one
+    classification (contact state, counts and the suppression rules all read it).
 
     A bounce is hard only when the provider's own field says so; soft, undetermined and block
     bounces count as soft (a block is the sender's or content's reputation, not the address:
@@ -157,23 +112,6 @@ def classify_vocabulary(
         return EVENT_TYPE_STATUSES[EventType(event_type or EventType.UNKNOWN)]
     except ValueError:  # a word this version does not know: ranked lowest, kept
         return EmailStatus.UNKNOWN
-
-
-def classify_event(
-    provider: str,
-    status: str | None,
-    error_id: int | None,
-    error_permanent: bool | None,
-    *,
-    event_type: EventType | str | None,
-    bounce_class: BounceClass | str | None,
-    reject_reason: RejectReason | str | None,
-) -> EmailStatus:
-    """Return the derived status of any provider's event: Infobip's as it always was (from
-    its status and error), every other provider's from the one vocabulary."""
-    if provider == "infobip":
-        return classify(status, error_id, error_permanent)
-    return classify_vocabulary(event_type, bounce_class, reject_reason)
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,8 +26,10 @@ from emailhook.domain.email_status import EmailStatus
 
 class SuppressionReason(enum.StrEnum):
     SOFT_BOUNCES = "soft_bounces"  #: N soft bounces within a window (see SoftBounceRule)
-    HARD_BOUNCE = "hard_bounce"  #: a permanent bounce, or a LATE_BOUNCE
-    PROVIDER_SUPPRESSION = "provider_suppression"  #: Infobip refused: 6003, 6034, 6035
+    HARD_BOUNCE = "hard_bounce"  #: a bounce of class ``hard`` (Infobip's LATE_BOUNCE too)
+    #: the provider refused to send because it already suppresses the address: a rejection
+    #: whose reason is bounced, spam or unsubscribed (Infobip's 6003, 6034, 6035)
+    PROVIDER_SUPPRESSION = "provider_suppression"
     UNSUBSCRIBE = "unsubscribe"
     COMPLAINT = "complaint"
 
@@ -41,7 +43,8 @@ REASON_RANK: Mapping[SuppressionReason, int] = {
     SuppressionReason.COMPLAINT: 5,
 }
 
-#: Statuses that suppress an address by a single event.
+#: Statuses that suppress an address by a single event (LATE_BOUNCE: state rows derived
+#: before issue 23; a late bounce is a HARD_BOUNCE now).
 SUPPRESSING_STATUSES: Mapping[EmailStatus, SuppressionReason] = {
     EmailStatus.HARD_BOUNCE: SuppressionReason.HARD_BOUNCE,
     EmailStatus.LATE_BOUNCE: SuppressionReason.HARD_BOUNCE,

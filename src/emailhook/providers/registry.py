@@ -41,6 +41,9 @@ PROVIDERS: tuple[type[Provider], ...] = (
     UnisenderGo,
 )
 
+#: the provider whose bodies ``POST /email`` takes: the service's path before providers
+EMAIL_PROVIDER = Infobip.name
+
 #: the providers by name
 BY_NAME: Mapping[str, type[Provider]] = {provider.name: provider for provider in PROVIDERS}
 

@@ -26,22 +26,24 @@ def _provider_field(setting: ProviderSetting) -> tuple[Any, Any]:
 
 def provider_field_name(provider: type[Provider], setting: ProviderSetting) -> str:
     """Return the Settings field of a provider's setting (its variable: EMAILHOOK_<field>)."""
-    return f"{provider.name}_{setting.name}"
+    return setting.name if setting.unprefixed else f"{provider.name}_{setting.name}"
 
 
 #: every provider's settings as fields of Settings, named ``<provider>_<setting>`` so that the
 #: one env source reads ``EMAILHOOK_<PROVIDER>_<SETTING>`` and validates them like the rest
+#: (an ``unprefixed`` one is declared, typed and checked, among the service's own settings)
 PROVIDER_FIELDS: dict[str, tuple[Any, Any]] = {
     provider_field_name(provider, setting): _provider_field(setting)
     for provider in PROVIDERS
     for setting in provider.settings
+    if not setting.unprefixed
 }
 #: settings read as lists from one variable (``a,b`` or a JSON array)
 TEXT_LISTS = frozenset(
     provider_field_name(provider, setting)
     for provider in PROVIDERS
     for setting in provider.settings
-    if setting.kind == "texts"
+    if setting.kind == "texts" and not setting.unprefixed
 )
 
 if TYPE_CHECKING:

@@ -28,7 +28,7 @@ from emailhook.domain.email_status import (
     RANK,
     EmailStatus,
     Observation,
-    classify_event,
+    classify_vocabulary,
     summarize,
 )
 from emailhook.domain.suppression import (
@@ -89,9 +89,6 @@ def rebuild(
                 EmailCallback.id,
                 EmailCallback.qj_contact_id,
                 EmailCallback.email,
-                EmailCallback.status,
-                EmailCallback.error_id,
-                EmailCallback.error_permanent,
                 func.coalesce(EmailCallback.event_at, EmailCallback.data_recebimento),
                 *_VOCABULARY,
             )
@@ -117,46 +114,20 @@ def _observation(
     event_id: int,
     qj_contact_id: int | None,
     email: str | None,
-    status: str | None,
-    error_id: int | None,
-    error_permanent: bool | None,
     occurred_at: datetime,
     *vocabulary: str | None,
 ) -> Observation:
     return Observation(
-        event_id,
-        qj_contact_id,
-        email,
-        _classify(status, error_id, error_permanent, *vocabulary),
-        occurred_at,
+        event_id, qj_contact_id, email, classify_vocabulary(*vocabulary), occurred_at
     )
 
 
-#: the columns that classify an event of any provider, beside Infobip's status and error
+#: the columns that classify an event of any provider (``classify_vocabulary``)
 _VOCABULARY = (
-    EmailCallback.provider,
     EmailCallback.event_type,
     EmailCallback.bounce_class,
     EmailCallback.reject_reason,
 )
-
-
-def _classify(
-    status: str | None,
-    error_id: int | None,
-    error_permanent: bool | None,
-    *vocabulary: str | None,
-) -> EmailStatus:
-    provider, event_type, bounce_class, reject_reason = vocabulary
-    return classify_event(
-        provider or "infobip",
-        status,
-        error_id,
-        error_permanent,
-        event_type=event_type,
-        bounce_class=bounce_class,
-        reject_reason=reject_reason,
-    )
 
 
 def _merge_states(session: Session, observations: Iterable[Observation]) -> None:
@@ -230,17 +201,13 @@ def _soft_bounce_breaches(
 
     Both are functions of the set of stored bounces, so the evidence is the same in any order.
     Every provider's bounces count (``ix_email_callback_email_event_type`` serves the read);
-    each is classified as it was when stored, so only soft ones (Infobip's by its error)
-    count.
+    each is classified by its vocabulary, so only soft ones count.
     """
     for start in range(0, len(emails), _IN_CHUNK):
         stmt = select(
             EmailCallback.email,
             EmailCallback.event_at,
             EmailCallback.data_recebimento,
-            EmailCallback.status,
-            EmailCallback.error_id,
-            EmailCallback.error_permanent,
             *_VOCABULARY,
         ).where(
             EmailCallback.email.in_(emails[start : start + _IN_CHUNK]),
@@ -248,7 +215,7 @@ def _soft_bounce_breaches(
         )
         bounces: dict[str, list[datetime]] = defaultdict(list)
         for email, event_at, received_at, *classified in session.execute(stmt):
-            if email and _classify(*classified) is EmailStatus.SOFT_BOUNCE:
+            if email and classify_vocabulary(*classified) is EmailStatus.SOFT_BOUNCE:
                 bounces[email].append(event_at or received_at)
         for email, times in sorted(bounces.items()):
             first, last = rule.first_breach(times), last_breach(rule, times)

@@ -13,7 +13,7 @@ from emailhook.adapters.db.engine import dumps_json
 from emailhook.adapters.db.models import EmailCallback, PlatformEventRow, table_of
 from emailhook.adapters.store.event_keys import stored_key
 from emailhook.domain import raw_event
-from emailhook.domain.email_status import Observation, classify_event
+from emailhook.domain.email_status import Observation, classify_vocabulary
 from emailhook.domain.events import EmailEvent, PlatformEvent
 from emailhook.domain.inbox import Provenance
 
@@ -33,15 +33,7 @@ class StoredEvent:
             event_id=self.id,
             qj_contact_id=event.qj_contact_id,
             email=event.email,
-            status=classify_event(
-                event.provider,
-                event.status,
-                event.error_id,
-                event.error_permanent,
-                event_type=event.event_type,
-                bounce_class=event.bounce_class,
-                reject_reason=event.reject_reason,
-            ),
+            status=classify_vocabulary(event.event_type, event.bounce_class, event.reject_reason),
             occurred_at=event.event_at or self.origin.received_at,
         )
 

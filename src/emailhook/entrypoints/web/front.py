@@ -100,9 +100,8 @@ class WebhookFront:
                 raise RequestEntityTooLarge()
         services = self._services
         admitted: Admission | Answered
-        if target.provider is None:  # an HMAC at most, and JSON: on the loop
-            posted = Posted(body, headers, _query_token(scope), client_address(scope))
-            admitted = receiving.admit(services, target, posted, request_id)
+        if services.providers.quick_check(target.provider):  # an HMAC at most: on the loop
+            admitted = self._admit_provider(target, scope, headers, body, request_id)
         else:  # a signature to verify (RSA, ECDSA), a certificate to fetch: on a thread
             admitted = await asyncio.get_running_loop().run_in_executor(
                 self._flask.pool,
@@ -132,7 +131,8 @@ class WebhookFront:
         url = get_current_url(
             scope.scheme, get_host(scope.scheme, headers.get("Host"), server), "", path, query
         )
-        posted = Posted(body, headers, None, client_address(scope), url, scope.method)
+        query_token = _query_token(scope)
+        posted = Posted(body, headers, query_token, client_address(scope), url, scope.method)
         return receiving.admit(self._services, target, posted, request_id)
 
 

@@ -1,11 +1,11 @@
 """Who may read the data: operators with HTTP Basic credentials, checked in constant time.
 
 The dashboard and the query API both show e-mail addresses, who complained and who is
-suppressed; they answer operators only. Like the webhook's secrets (``service.receive.auth``), every
-configured ``user:password`` is compared, matched or not, so the time taken tells nothing about
-which one came close. Without any operator both are open in development (with a warning, and a
-banner on the dashboard) and disabled in production, where they would show every address to
-anyone and allow replays.
+suppressed; they answer operators only. Like the webhook's secrets
+(``providers.infobip.auth``), every configured ``user:password`` is compared, matched or not,
+so the time taken tells nothing about which one came close. Without any operator both are open
+in development (with a warning, and a banner on the dashboard) and disabled in production,
+where they would show every address to anyone and allow replays.
 """
 
 from __future__ import annotations

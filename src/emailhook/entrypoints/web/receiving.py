@@ -1,7 +1,7 @@
 """Receiving a webhook over HTTP: one implementation, whichever server calls it.
 
-``POST /email`` (``/webhooks/infobip``) and ``POST /webhooks/<provider>`` take the same steps
-wherever they are served: ``arrived`` counts the request, the body is read (at most the
+``POST /email`` (Infobip's ``/webhooks/infobip``) and ``POST /webhooks/<provider>`` take the
+same steps wherever they are served: ``arrived`` counts the request, the body is read (at most the
 limit), ``admit`` authenticates and validates it, the intake keeps it (``Intake.keep`` for a
 thread, ``Intake.keep_async`` for a coroutine), and ``answer`` says so. Flask's routes
 (webhook.py, providers.py) call them under ``flask --app emailhook run`` and in tests; the
@@ -24,38 +24,36 @@ from emailhook.composition.web import WebServices
 from emailhook.domain.events import Shape
 from emailhook.observability.metrics import metrics
 from emailhook.providers.base import WebhookRequest
-from emailhook.service.receive.auth import Credentials
+from emailhook.providers.registry import BY_NAME, EMAIL_PROVIDER
 from emailhook.service.receive.intake import Admission, Receipt
 from emailhook.service.receive.webhooks import Answered
-
-#: the providers' paths of Infobip, whose body takes ``POST /email``'s way
-INFOBIP = "infobip"
 
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """What a webhook path names: a provider (None: Infobip's ``POST /email``), a URL token."""
+    """What a webhook path names: a provider, and a secret segment of its URL (``url_token``)."""
 
-    provider: str | None
+    provider: str
     token: str | None = None
 
 
 def target_of(path: str) -> Target | None:
     """Return the webhook ``path`` (decoded) names, as Flask's routes match it; None for any
-    other path, which is not a webhook's."""
+    other path, which is not a webhook's. ``/email`` is the path of ``EMAIL_PROVIDER``."""
     if path == "/email":
-        return Target(None)
+        return Target(EMAIL_PROVIDER)
     head, _, rest = path[1:].partition("/")
     if head == "email":
-        return Target(None, rest) if rest and "/" not in rest else None
+        return Target(EMAIL_PROVIDER, rest) if rest and "/" not in rest else None
     if head != "webhooks" or not rest:
         return None
     name, slash, token = rest.partition("/")
-    if name == INFOBIP:
-        if not slash:
-            return Target(None)
-        return Target(None, token) if token and "/" not in token else None
-    return Target(name) if not slash else None
+    if not slash:
+        return Target(name)
+    provider = BY_NAME.get(name)
+    if provider is not None and provider.url_token and token and "/" not in token:
+        return Target(name, token)
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,15 +94,6 @@ def admit(
 ) -> Admission | Answered:
     """Authenticate and validate a webhook body: ready to be kept, or a provider's control
     message answered. Raises the service errors errors.py answers (401, 403, 404, 400, 503)."""
-    if target.provider is None:
-        offered = Credentials(
-            path_token=target.token,
-            query_token=posted.query_token,
-            headers=posted.headers,
-            body=posted.body,
-        )
-        services.auth.verify(offered, remote_addr=posted.remote_addr)
-        return services.intake.admit(posted.body, request_id=request_id)
     request = WebhookRequest(
         body=posted.body,
         headers={name.lower(): value for name, value in posted.headers.items()},
@@ -112,6 +101,8 @@ def admit(
         url=posted.url,
         method=posted.method,
         remote_addr=posted.remote_addr,
+        path_token=target.token,
+        query_token=posted.query_token,
     )
     return services.providers.admit(target.provider, request, request_id=request_id)
 
@@ -122,10 +113,10 @@ def answer(target: Target, outcome: Receipt | Answered) -> bytes:
         return orjson.dumps({"accepted": True, "events": 0, "control": outcome.description})
     _counters()[1][outcome.shape.value].inc()
     said: dict[str, object] = {"accepted": True, "request_id": outcome.request_id}
-    if target.provider is None:
-        said["shape"] = outcome.shape
-    else:
+    if outcome.shape is Shape.PROVIDER:
         said["provider"] = target.provider
+    else:  # Infobip's bodies say their shape, as ``POST /email`` always answered
+        said["shape"] = outcome.shape
     said["events"] = outcome.events
     if outcome.body_id is not None:  # a spooled body gets its inbox id when it is moved there
         said["id"] = outcome.body_id

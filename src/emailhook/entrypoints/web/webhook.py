@@ -16,6 +16,7 @@ from emailhook.entrypoints.web import receiving
 from emailhook.entrypoints.web.receiving import Posted, Target
 from emailhook.entrypoints.web.services import current_services
 from emailhook.observability.logs import current_request_id
+from emailhook.providers.registry import EMAIL_PROVIDER
 from emailhook.service.receive.webhooks import Answered
 
 webhook = Blueprint("webhook", __name__)
@@ -28,9 +29,10 @@ webhook = Blueprint("webhook", __name__)
 def receive_email(token: str | None = None) -> Response:
     """Accept an Infobip webhook body from an authenticated sender: 200 once durably kept.
 
-    ``/webhooks/infobip`` is the same route under the providers' paths.
+    ``/webhooks/infobip`` is the same route under the providers' paths; the token segment is
+    Infobip's (``url_token``).
     """
-    return receive(Target(None, token))
+    return receive(Target(EMAIL_PROVIDER, token))
 
 
 def receive(target: Target) -> Response:
@@ -42,7 +44,7 @@ def receive(target: Target) -> Response:
         headers=dict(request.headers.items()),
         query_token=request.args.get("token"),
         remote_addr=request.remote_addr,
-        url=request.url if target.provider is not None else "",
+        url=request.url,
         method=request.method,
     )
     admitted = receiving.admit(services, target, posted, current_request_id())

@@ -24,12 +24,12 @@ from emailhook.domain.events import EmailEvent, EventKind, OtherChannelItem, Rej
 from emailhook.domain.instants import parse_instant
 from emailhook.domain.recipients import has_address, set_aside
 from emailhook.domain.vocabulary import EventType
+from emailhook.providers._fields import mapping as _mapping
+from emailhook.providers._fields import scalar_address as _address
+from emailhook.providers._fields import scalar_text as _text
+from emailhook.providers._fields import scalar_upper as _upper
+from emailhook.providers.base import event_key
 from emailhook.providers.infobip.channels import BLOCKLIST_PREFIX, UNKNOWN
-from emailhook.providers.infobip.fields import address as _address
-from emailhook.providers.infobip.fields import derived_key as _derived_key
-from emailhook.providers.infobip.fields import mapping as _mapping
-from emailhook.providers.infobip.fields import text as _text
-from emailhook.providers.infobip.fields import upper as _upper
 
 #: what a blocklist event means, in the one vocabulary
 EVENT_TYPES: Mapping[str, EventType] = {
@@ -109,7 +109,7 @@ def blocklist_event(item: Mapping[str, Any]) -> EmailEvent:
     message_id = _text(item.get("messageId"))
     email = _address(content.get("destination"))
     received_at = parse_instant(item.get("receivedAt"))
-    key = _derived_key(
+    key = event_key(
         "bl",
         status,
         message_id,

@@ -19,7 +19,6 @@ from typing import Any
 import orjson
 
 from emailhook.domain.callback_data import as_int, callback_fields
-from emailhook.domain.email_status import HARD_BOUNCE_CODES
 from emailhook.domain.events import (
     EmailEvent,
     EventKind,
@@ -32,64 +31,21 @@ from emailhook.domain.events import (
 from emailhook.domain.instants import from_epoch_millis, parse_instant
 from emailhook.domain.recipients import has_address, set_aside
 from emailhook.domain.statuses import STATUS_GROUPS
-from emailhook.domain.vocabulary import BounceClass, EventType, RejectReason
+from emailhook.domain.vocabulary import BounceClass, EventType
+from emailhook.providers._fields import boolean as _bool
+from emailhook.providers._fields import mapping as _mapping
+from emailhook.providers._fields import scalar_address as _address
+from emailhook.providers._fields import scalar_text as _text
+from emailhook.providers._fields import scalar_upper as _upper
+from emailhook.providers.base import digest, event_key
 from emailhook.providers.infobip.blocklist import is_blocklist_body, parse_blocklist
 from emailhook.providers.infobip.channels import EMAIL, EMAIL_PLATFORM, UNKNOWN, channel_of
-from emailhook.providers.infobip.fields import address as _address
-from emailhook.providers.infobip.fields import boolean as _bool
-from emailhook.providers.infobip.fields import derived_key as _derived_key
-from emailhook.providers.infobip.fields import digest as _digest
-from emailhook.providers.infobip.fields import mapping as _mapping
-from emailhook.providers.infobip.fields import text as _text
-from emailhook.providers.infobip.fields import upper as _upper
+from emailhook.providers.infobip.mapping import EVENT_TYPES, vocabulary
 
 #: channels whose items the e-mail reader reads: e-mail, and items no channel test names
 #: (an e-mail report without ``to`` is still read, or rejected, as before: a report of another
 #: channel always names itself by a phone number, ``contact``, ``channel`` or ``seenAt``)
 _READ_AS_EMAIL = frozenset({EMAIL, EMAIL_PLATFORM, UNKNOWN})
-
-#: Infobip's status (a report's group, or a tracking event's type) -> the event type; the
-#: refusals depend on the error (``vocabulary``)
-EVENT_TYPES: Mapping[str, EventType] = {
-    "DELIVERED": EventType.DELIVERED,
-    "PENDING": EventType.QUEUED,  #: sent to Infobip, no final report yet
-    "UNDELIVERABLE": EventType.BOUNCED,  #: refused by the receiving side: hard or soft
-    "REJECTED": EventType.REJECTED,  #: refused by Infobip before sending (credit, policy)
-    "EXPIRED": EventType.FAILED,  #: no final report before the validity ran out
-    "OPENED": EventType.OPENED,
-    "CLICKED": EventType.CLICKED,
-    "UNSUBSCRIBED": EventType.UNSUBSCRIBED,
-    "COMPLAINED": EventType.COMPLAINED,
-    "LATE_BOUNCE": EventType.BOUNCED,  #: bounced after DELIVERED: always hard
-    "BLOCK": EventType.UNSUBSCRIBED,  #: the blocklist's (a cross-channel unsubscribe)
-    "UNBLOCK": EventType.SUBSCRIBED,
-}
-
-#: Infobip refused to send because of an earlier event (``suppressed_bounce.json``): a
-#: rejection, with the provider's reason; the address stays suppressed, no new bounce
-SUPPRESSION_REASONS: Mapping[int, RejectReason] = {
-    6003: RejectReason.UNSUBSCRIBED,
-    6034: RejectReason.BOUNCED,
-    6035: RejectReason.SPAM,
-}
-
-
-def vocabulary(
-    status: str | None, error_id: int | None, error_permanent: bool | None
-) -> tuple[EventType, BounceClass | None, RejectReason | None]:
-    """Return (event type, bounce class, reject reason) of an Infobip event: the same words as
-    ``domain.email_status.classify`` gives its status (error.permanent first, then codes)."""
-    reason = SUPPRESSION_REASONS.get(error_id) if error_id is not None else None
-    if reason is not None and status in ("UNDELIVERABLE", "REJECTED"):
-        return EventType.REJECTED, None, reason
-    event_type = EVENT_TYPES.get(status or "", EventType.UNKNOWN)
-    if status == "LATE_BOUNCE":
-        return event_type, BounceClass.HARD, None
-    if status == "UNDELIVERABLE":
-        # error.permanent decides first; the code only when the flag is missing
-        hard = error_permanent if error_permanent is not None else error_id in HARD_BOUNCE_CODES
-        return event_type, BounceClass.HARD if hard else BounceClass.SOFT, None
-    return event_type, None, None
 
 
 def detect_shape(body: Mapping[str, Any]) -> Shape:
@@ -238,9 +194,7 @@ def _tracking_event(body: Mapping[str, Any]) -> EmailEvent:
         # Older payloads (all of the seed's) have no eventId: a redelivery is then the same
         # type, message, recipient, send time and URL. Two opens of one e-mail without an
         # eventId are indistinguishable from a redelivery and are stored once.
-        key = _derived_key(
-            "tr", notification, message_id, email, str(body.get("sendDateTime")), url
-        )
+        key = event_key("tr", notification, message_id, email, str(body.get("sendDateTime")), url)
     return EmailEvent(
         event_key=key,
         kind=EventKind.TRACKING,
@@ -261,7 +215,7 @@ def _tracking_event(body: Mapping[str, Any]) -> EmailEvent:
 
 def _platform_event(body: Mapping[str, Any]) -> PlatformEvent:
     event_id = _text(body.get("eventId"))
-    key = _provider_key(event_id) if event_id else "pe:" + _digest(_canonical(body))
+    key = _provider_key(event_id) if event_id else "pe:" + digest(_canonical(body))
     return PlatformEvent(
         event_key=key,
         type=_upper(_mapping(body.get("eventDetails")).get("type")) or "UNKNOWN",
@@ -287,7 +241,7 @@ def report_key(
 ) -> str:
     """Return the key of a delivery report: the same whichever way the report reaches us
     (the webhook, or Infobip's logs when reconciling)."""
-    return _derived_key(
+    return event_key(
         "dr",
         message_id,
         email,
@@ -300,7 +254,7 @@ def report_key(
 
 def _provider_key(event_id: str) -> str:
     # Keys have a bounded column; an absurdly long eventId is digested instead of cut.
-    return f"ev:{event_id}" if len(event_id) <= 100 else f"ev#{_digest(event_id.encode())}"
+    return f"ev:{event_id}" if len(event_id) <= 100 else f"ev#{digest(event_id.encode())}"
 
 
 __all__ = ["count_events", "datetime", "detect_shape", "parse_body"]

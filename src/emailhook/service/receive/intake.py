@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
-import orjson
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -16,15 +15,10 @@ from emailhook.adapters.inbox.bodies import add_bodies
 from emailhook.domain.clock import utcnow
 from emailhook.domain.events import Shape
 from emailhook.domain.inbox import BodyState, NewBody, storable_request_id
-from emailhook.domain.masking import mask_email
 from emailhook.providers.base import Provider, UnreadableBodyError, WebhookRequest
-from emailhook.providers.infobip.parsing import count_events, detect_shape
 from emailhook.service.errors import InvalidBodyError, StorageUnavailableError
 
 log = logging.getLogger("emailhook.intake")
-
-#: how many masked addresses one log line shows before "+N more"
-_LOGGED_ADDRESSES = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,30 +84,11 @@ class Intake:
         writer: BodyWriter,
         *,
         timeout: float,
-        max_json_depth: int,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._writer = writer
         self._timeout = timeout
         self._clock = clock
-        self._max_depth = max_json_depth
-
-    def accept(self, raw: bytes, *, request_id: str | None = None) -> Receipt:
-        """Keep ``raw`` durably and return its receipt, or raise a service error."""
-        return self.keep(self.admit(raw, request_id=request_id))
-
-    def admit(self, raw: bytes, *, request_id: str | None = None) -> Admission:
-        """Return ``raw`` ready to be kept, or raise InvalidBodyError saying why not."""
-        body = decode_body(raw, max_depth=self._max_depth)
-        shape = detect_shape(body)
-        events = count_events(body, shape)
-        state = BodyState.UNRECOGNIZED if shape is Shape.UNKNOWN else BodyState.PENDING
-        new = NewBody(
-            raw, shape.value, events, state, self._clock(), storable_request_id(request_id)
-        )
-        # a line per body is for debugging: metrics count them
-        recipients = _masked_recipients(body, shape) if log.isEnabledFor(logging.DEBUG) else None
-        return Admission(new, shape, events, recipients)
 
     def accept_provider(
         self, provider: Provider, request: WebhookRequest, *, request_id: str | None = None
@@ -130,22 +105,26 @@ class Intake:
         Raises InvalidBodyError for a body that is not the provider's.
         """
         try:
-            events = provider.check_body(request)
+            checked = provider.check_body(request)
         except UnreadableBodyError as error:
             raise InvalidBodyError(str(error)) from error
-        stored = request.stored(provider.kept_headers)
+        # a body of a shape its provider does not send is kept for an operator, not parsed
+        state = BodyState.UNRECOGNIZED if checked.shape is Shape.UNKNOWN else BodyState.PENDING
+        stored = request.stored(provider.kept_headers) if provider.keeps_request else None
         new = NewBody(
             request.body,
-            Shape.PROVIDER.value,
-            events,
-            BodyState.PENDING,
+            checked.shape.value,
+            checked.events,
+            state,
             self._clock(),
             storable_request_id(request_id),
             provider=provider.name,
-            content_type=stored.content_type or None,
-            headers=dict(stored.headers),
+            content_type=(stored.content_type or None) if stored else None,
+            headers=dict(stored.headers) if stored else {},
         )
-        return Admission(new, Shape.PROVIDER, events)
+        # a line per body is for debugging: metrics count them
+        describe = checked.recipients if log.isEnabledFor(logging.DEBUG) else None
+        return Admission(new, checked.shape, checked.events, describe() if describe else None)
 
     def keep(self, admission: Admission) -> Receipt:
         """Keep an admitted body durably and return its receipt; this thread waits meanwhile.
@@ -174,9 +153,7 @@ def _unavailable(error: Exception) -> StorageUnavailableError:
 
 def _receipt(admission: Admission, body_id: int | None) -> Receipt:
     new = admission.body
-    if admission.shape is Shape.PROVIDER:
-        log.debug("accepted %s body id=%s events=%d", new.provider, body_id, admission.events)
-    elif admission.recipients is not None:
+    if admission.recipients is not None:
         log.debug(
             "accepted body id=%s shape=%s events=%d to=%s",
             body_id,
@@ -184,77 +161,6 @@ def _receipt(admission: Admission, body_id: int | None) -> Receipt:
             admission.events,
             admission.recipients,
         )
+    else:
+        log.debug("accepted %s body id=%s events=%d", new.provider, body_id, admission.events)
     return Receipt(body_id, new.request_id, admission.shape, admission.events)
-
-
-def decode_body(raw: bytes, *, max_depth: int) -> Mapping[str, Any]:
-    """Return the body as a JSON object, or raise InvalidBodyError saying what is wrong.
-
-    orjson refuses invalid UTF-8 and lone surrogate escapes (``"\\ud800"``), so every string
-    of an accepted body can be stored in any database.
-    """
-    if not raw.strip():
-        raise InvalidBodyError("the body is empty; expected a JSON object")
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError as error:
-        raise InvalidBodyError(_why_not_json(raw, error)) from error
-    if not isinstance(body, dict):
-        raise InvalidBodyError(f"the body is a JSON {_json_type(body)}; expected a JSON object")
-    # Fewer brackets than the limit cannot nest deeper: most bodies skip the walk.
-    if raw.count(b"[") + raw.count(b"{") > max_depth and _depth_exceeds(body, max_depth):
-        raise InvalidBodyError(f"the body is nested deeper than {max_depth} levels")
-    return body
-
-
-def _depth_exceeds(value: object, limit: int) -> bool:
-    """Return True when ``value`` nests more than ``limit`` arrays and objects.
-
-    Iterative on purpose: recursion would be the very stack overflow a deep body aims at.
-    """
-    level: list[dict[str, Any] | list[Any]] = [value] if isinstance(value, (dict, list)) else []
-    depth = 0
-    while level:
-        depth += 1
-        if depth > limit:
-            return True
-        children: list[dict[str, Any] | list[Any]] = []
-        for container in level:
-            items = container.values() if isinstance(container, dict) else container
-            for item in items:
-                if isinstance(item, (dict, list)):
-                    children.append(item)
-        level = children
-    return False
-
-
-def _why_not_json(raw: bytes, error: orjson.JSONDecodeError) -> str:
-    # orjson calls every encoding error "surrogates not allowed": say what is really wrong
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError as bad:
-        return f"the body is not valid JSON: it is not valid UTF-8 (byte {bad.start})"
-    return f"the body is not valid JSON: {error}"
-
-
-def _json_type(value: object) -> str:
-    names = {list: "array", str: "string", int: "number", float: "number", bool: "boolean"}
-    return names.get(type(value), "null")
-
-
-def _masked_recipients(body: Mapping[str, Any], shape: Shape) -> str:
-    if shape is Shape.DELIVERY_REPORTS:
-        items = body["results"]
-        shown = [_recipient(item) for item in items[:_LOGGED_ADDRESSES]]
-        more = len(items) - len(shown)
-        return ",".join(shown) + (f",+{more} more" if more > 0 else "")
-    if shape in (Shape.BARE_REPORT, Shape.TRACKING_EVENT):
-        return _recipient(body)
-    return "-"
-
-
-def _recipient(item: object) -> str:
-    if not isinstance(item, Mapping):
-        return "?"
-    address = item.get("to", item.get("recipient"))
-    return mask_email(address if isinstance(address, str) else None)

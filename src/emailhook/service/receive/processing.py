@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import ParamSpec, TypeVar
 
-import orjson
 from sqlalchemy.orm import Session, sessionmaker
 from tenacity import (
     Retrying,
@@ -32,12 +31,9 @@ from emailhook.domain.clock import utcnow
 from emailhook.domain.events import ParsedBody, Shape
 from emailhook.domain.inbox import BodyState, Finished, PendingBody, Provenance
 from emailhook.domain.recipients import NOT_AN_ADDRESS
-from emailhook.domain.scrub import NUL_ESCAPE, scrub_nul
 from emailhook.domain.suppression import SoftBounceRule
 from emailhook.providers import registry
 from emailhook.providers.base import Provider, StoredRequest
-from emailhook.providers.infobip.parsing import parse_body
-from emailhook.providers.infobip.webhook import NAME as INFOBIP
 
 log = logging.getLogger("emailhook.processing")
 
@@ -173,8 +169,6 @@ class Processor:
 
     def _parse(self, body: PendingBody) -> ParsedBody:
         """Return a body's events, read by the provider that sent it."""
-        if body.provider == INFOBIP:
-            return _parse(body.body)  # the hot path, exactly as before providers
         provider = self._parsers.get(body.provider)
         if provider is None:
             raise LookupError(f"no provider named {body.provider!r} is registered")
@@ -289,13 +283,6 @@ class Processor:
             reraise=True,
         )
         return retrying(func, *args, **kwargs)
-
-
-def _parse(raw: bytes) -> ParsedBody:
-    decoded = orjson.loads(raw)
-    if NUL_ESCAPE in raw:
-        decoded = scrub_nul(decoded)
-    return parse_body(decoded)
 
 
 def _describe(error: BaseException) -> str:

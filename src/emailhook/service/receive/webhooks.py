@@ -2,8 +2,8 @@
 request, answer its control messages, and keep the rest through the intake.
 
 The order is anymail's, and fixed: nothing is kept before the request is authenticated, and
-nothing is answered 200 before it is kept. Infobip is not served here: its path is
-``POST /email``'s, with the service's own ``WebhookAuth``.
+nothing is answered 200 before it is kept. Infobip is served here like the others; its path
+is also ``POST /email``.
 """
 
 from __future__ import annotations
@@ -61,6 +61,12 @@ class ProviderWebhooks:
             raise FeatureDisabledError(f"provider {name} is not enabled: set {variables}")
         known = ", ".join(sorted([*self._enabled, *self._disabled]))
         raise FeatureDisabledError(f"no provider named {name!r}; known: {known}")
+
+    def quick_check(self, name: str) -> bool:
+        """Return whether the provider ``name`` checks a request in microseconds (its
+        ``quick_check``); False for a name no provider has (its 404 is no hurry either)."""
+        found = self._enabled.get(name)
+        return found is not None and found.quick_check
 
     def check(self, name: str, method: str) -> Answered | None:
         """Answer a provider's set-up probe (Mandrill's HEAD, Unisender Go's GET), or None
