@@ -18,8 +18,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from emailhook.adapters.db.engine import Database, open_database
+from emailhook.adapters.db.models import OutboxMessage
 from emailhook.adapters.http_send import HttpSender
 from emailhook.adapters.store import outbox, send_rate
 from emailhook.domain.sending.retries import RetryPolicy
@@ -49,6 +51,7 @@ from support.stack import Stack, StackFactory
 
 pytestmark = pytest.mark.faults
 
+ONE_SECOND = timedelta(seconds=1)
 #: Infobip's older error envelope, for a 5xx (sending-infobip.md §1.3)
 LEGACY_500 = {
     "requestError": {
@@ -258,3 +261,54 @@ def test_a_worker_that_outwaits_its_hold_for_a_token_leaves_the_send_to_the_next
     with sessions.begin() as session:
         states = outbox.counts_by_state(session)
     assert states == {"sent": 3}
+
+
+def test_the_shared_bucket_never_lets_a_second_see_more_than_the_rate(
+    database: Database, infobip: FakeInfobipSender
+) -> None:
+    """Requests leave no faster than the rate in any second, even from a bucket full after an
+    idle spell (a burst would let a second see twice the rate, and Infobip answer 429).
+
+    The clock is the test's, moved by each wait for a token; the call times are those
+    ``outbox.started`` records, from the real database."""
+    clock = Clock(datetime.now(UTC))
+    sessions = database.sessions
+    api = SendApi(
+        sessions,
+        {"infobip": InfobipSend()},
+        AcceptPolicy("infobip", timedelta(hours=24), None),
+        clock=clock,
+    )
+    body = batch(12)
+    answer = api.accept(body, json.dumps(body).encode())
+    ids = [m["id"] for m in answer.body["messages"]]
+    provider = SendProvider(
+        InfobipSend(), SendConfig(infobip.url, INFOBIP_KEY), rate=5.0, bucket="infobip:pace"
+    )
+    call = HttpSender(5)
+    dispatcher = Dispatcher(
+        sessions,
+        {"infobip": provider},
+        call,
+        RetryPolicy(),
+        call_timeout=2,
+        soft_bounce_window=None,
+        clock=clock,
+        sleep=clock.advance,
+    )
+    try:
+        for public_id in ids:  # one request each, as fast as the bucket allows
+            assert dispatcher.send([public_id]).sent == 1
+    finally:
+        call.close()
+
+    with sessions.begin() as session:
+        calls = sorted(
+            session.scalars(
+                select(OutboxMessage.attempted_at).where(OutboxMessage.public_id.in_(ids))
+            )
+        )
+    assert len(calls) == 12
+    busiest = max(sum(1 for at in calls if start <= at < start + ONE_SECOND) for start in calls)
+    assert busiest == 5, calls
+    infobip.ledger.assert_once(OUR_ID, ids)
