@@ -43,6 +43,7 @@ from support.send_ledger import (
     post_messages,
     send_env,
     summary,
+    suppress,
     wait_settled,
 )
 from support.servers import PostgresServer, RedisServer
@@ -52,6 +53,8 @@ from support.stack import Stack, StackFactory
 pytestmark = pytest.mark.faults
 
 ONE_SECOND = timedelta(seconds=1)
+#: on the suppression list (a hard bounce) before the load
+GONE = "gone@example.com"
 #: Infobip's older error envelope, for a 5xx (sending-infobip.md §1.3)
 LEGACY_500 = {
     "requestError": {
@@ -86,7 +89,8 @@ def test_send_workers_killed_mid_call_repeatedly_send_each_message_once(
     # every call takes 0.3 s (answered within the 2 s bound): a kill lands mid-call
     infobip.answer_late(0.3, times=10_000, path=MESSAGES)
     with _started(make_stack, backend, tmp_path, infobip) as stack:
-        with SendBackground(stack.base_url, 60, 5, duration=6, concurrency=4) as load:
+        suppress(stack, GONE)  # each batch names it too: answered suppressed, never sent
+        with SendBackground(stack.base_url, 60, 5, duration=6, concurrency=4, also=(GONE,)) as load:
             for _ in range(3):
                 load.wait_accepted(15)
                 stack.processes["worker"].kill()  # SIGKILL, the whole process group
@@ -94,7 +98,9 @@ def test_send_workers_killed_mid_call_repeatedly_send_each_message_once(
         wait_settled(stack, load.ledger.queued, timeout=120)
 
         assert load.ledger.statuses == {202: 60}, load.ledger.summary()
-        assert_sent_once(infobip, stack, load.ledger.queued)
+        assert len(load.ledger.suppressed) == 60, load.ledger.summary()
+        assert_sent_once(infobip, stack, load.ledger.queued, suppressed=load.ledger.suppressed)
+        assert GONE not in infobip.ledger.recipients()
         PUBLISHED.append(summary("worker-sigkill", load.ledger, infobip, stack))
 
 
