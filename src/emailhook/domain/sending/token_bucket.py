@@ -6,6 +6,7 @@ module only says what a take does to it, so that the rule is one and testable wi
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -35,7 +36,10 @@ def take(state: BucketState | None, now: datetime, rate: float, burst: float) ->
     counted = max(now, state.counted_at)
     if tokens >= 1.0:
         return Take(True, BucketState(tokens - 1.0, counted), 0.0)
-    return Take(False, BucketState(tokens, counted), (1.0 - tokens) / rate)
+    # rounded up to the microsecond, the resolution of the times kept: a wait rounded down
+    # would find the token a hair short and ask again for a wait of nothing
+    wait = math.ceil((1.0 - tokens) / rate * 1_000_000) / 1_000_000
+    return Take(False, BucketState(tokens, counted), wait)
 
 
 def slowed(state: BucketState, now: datetime, pause_seconds: float) -> BucketState:
