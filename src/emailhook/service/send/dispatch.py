@@ -12,6 +12,7 @@ with the reason.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -45,6 +46,11 @@ Call = Callable[[HttpRequest], HttpAnswer]
 _MAX_TOKEN_WAIT = 1.0
 #: how long a bucket is held after a 429 that named no Retry-After
 _DEFAULT_PAUSE = 1.0
+#: the share of the rate the bucket gives up to make up a late worker's lag (``_pace``)
+_LAG_SHARE = 0.04
+#: seconds by which requests granted in order may arrive closer together at the provider
+#: (the commit, the network): the (limit + 1)th of a second is granted that much after it
+_JITTER = 0.03
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,18 +337,16 @@ class Dispatcher:
 
         The token and the count are one transaction, so the request leaves as soon as its
         token is granted: the time between them is what spreads the requests the provider
-        counts. The bucket holds one token at most (no burst): a second never sees more
-        requests than the rate, whatever the workers' lag before.
+        counts. The bucket is paced by ``_pace``: no second sees more than the rate.
         """
         while True:
             with self._sessions.begin() as session:
-                took = (
-                    None
-                    if provider.rate is None
-                    else send_rate.take_token(
-                        session, provider.bucket, clock=self._clock, rate=provider.rate, burst=1.0
+                took = None
+                if provider.rate is not None:
+                    rate, burst = _pace(provider.rate)
+                    took = send_rate.take_token(
+                        session, provider.bucket, clock=self._clock, rate=rate, burst=burst
                     )
-                )
                 if took is None or took.granted:
                     now = self._clock()
                     return set(
@@ -426,6 +430,21 @@ class Dispatcher:
                 reason=f"uncertain: {result.reason}",
             )
             done.uncertain += 1
+
+
+def _pace(limit: float) -> tuple[float, float]:
+    """Return the (rate, burst) of a bucket that never grants more than ``limit`` requests
+    in any second, allowing for ``_JITTER`` of variation on the way to the provider, and
+    loses little to the workers' lag.
+
+    A bucket of rate r and burst b grants fewer than b + r tokens in any second. With the
+    limit's rate and one token it never exceeds the limit, but a worker that takes its token
+    late loses the lateness (93 % of the limit achieved on a busy 2-core machine, 14 ms late
+    a token); so it runs ``_LAG_SHARE`` under the limit and keeps what the bound leaves as
+    burst: floor(limit) + 1 tokens, less r x ``_JITTER``, in all.
+    """
+    rate = limit * (1 - _LAG_SHARE)
+    return rate, max(1.0, math.floor(limit) + 1 - rate * (1 + _JITTER))
 
 
 def _at(item: Claimed) -> datetime:
