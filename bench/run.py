@@ -455,7 +455,7 @@ def main() -> None:
     parser.add_argument(
         "--send-rate",
         type=float,
-        default=10,
+        default=5,
         help="EMAILHOOK_INFOBIP_SEND_RATE of the send phase (requests a second)",
     )
     parser.add_argument(

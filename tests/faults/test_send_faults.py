@@ -18,8 +18,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from emailhook.adapters.db.engine import Database, open_database
+from emailhook.adapters.db.models import OutboxMessage
 from emailhook.adapters.http_send import HttpSender
 from emailhook.adapters.store import outbox, send_rate
 from emailhook.domain.sending.retries import RetryPolicy
@@ -41,6 +43,7 @@ from support.send_ledger import (
     post_messages,
     send_env,
     summary,
+    suppress,
     wait_settled,
 )
 from support.servers import PostgresServer, RedisServer
@@ -49,6 +52,9 @@ from support.stack import Stack, StackFactory
 
 pytestmark = pytest.mark.faults
 
+ONE_SECOND = timedelta(seconds=1)
+#: on the suppression list (a hard bounce) before the load
+GONE = "gone@example.com"
 #: Infobip's older error envelope, for a 5xx (sending-infobip.md §1.3)
 LEGACY_500 = {
     "requestError": {
@@ -83,7 +89,8 @@ def test_send_workers_killed_mid_call_repeatedly_send_each_message_once(
     # every call takes 0.3 s (answered within the 2 s bound): a kill lands mid-call
     infobip.answer_late(0.3, times=10_000, path=MESSAGES)
     with _started(make_stack, backend, tmp_path, infobip) as stack:
-        with SendBackground(stack.base_url, 60, 5, duration=6, concurrency=4) as load:
+        suppress(stack, GONE)  # each batch names it too: answered suppressed, never sent
+        with SendBackground(stack.base_url, 60, 5, duration=6, concurrency=4, also=(GONE,)) as load:
             for _ in range(3):
                 load.wait_accepted(15)
                 stack.processes["worker"].kill()  # SIGKILL, the whole process group
@@ -91,7 +98,9 @@ def test_send_workers_killed_mid_call_repeatedly_send_each_message_once(
         wait_settled(stack, load.ledger.queued, timeout=120)
 
         assert load.ledger.statuses == {202: 60}, load.ledger.summary()
-        assert_sent_once(infobip, stack, load.ledger.queued)
+        assert len(load.ledger.suppressed) == 60, load.ledger.summary()
+        assert_sent_once(infobip, stack, load.ledger.queued, suppressed=load.ledger.suppressed)
+        assert GONE not in infobip.ledger.recipients()
         PUBLISHED.append(summary("worker-sigkill", load.ledger, infobip, stack))
 
 
@@ -258,3 +267,54 @@ def test_a_worker_that_outwaits_its_hold_for_a_token_leaves_the_send_to_the_next
     with sessions.begin() as session:
         states = outbox.counts_by_state(session)
     assert states == {"sent": 3}
+
+
+def test_the_shared_bucket_never_lets_a_second_see_more_than_the_rate(
+    database: Database, infobip: FakeInfobipSender
+) -> None:
+    """Requests leave no faster than the rate in any second, even from a bucket full after an
+    idle spell (a burst would let a second see twice the rate, and Infobip answer 429).
+
+    The clock is the test's, moved by each wait for a token; the call times are those
+    ``outbox.started`` records, from the real database."""
+    clock = Clock(datetime.now(UTC))
+    sessions = database.sessions
+    api = SendApi(
+        sessions,
+        {"infobip": InfobipSend()},
+        AcceptPolicy("infobip", timedelta(hours=24), None),
+        clock=clock,
+    )
+    body = batch(12)
+    answer = api.accept(body, json.dumps(body).encode())
+    ids = [m["id"] for m in answer.body["messages"]]
+    provider = SendProvider(
+        InfobipSend(), SendConfig(infobip.url, INFOBIP_KEY), rate=5.0, bucket="infobip:pace"
+    )
+    call = HttpSender(5)
+    dispatcher = Dispatcher(
+        sessions,
+        {"infobip": provider},
+        call,
+        RetryPolicy(),
+        call_timeout=2,
+        soft_bounce_window=None,
+        clock=clock,
+        sleep=clock.advance,
+    )
+    try:
+        for public_id in ids:  # one request each, as fast as the bucket allows
+            assert dispatcher.send([public_id]).sent == 1
+    finally:
+        call.close()
+
+    with sessions.begin() as session:
+        calls = sorted(
+            session.scalars(
+                select(OutboxMessage.attempted_at).where(OutboxMessage.public_id.in_(ids))
+            )
+        )
+    assert len(calls) == 12
+    busiest = max(sum(1 for at in calls if start <= at < start + ONE_SECOND) for start in calls)
+    assert busiest == 5, calls
+    infobip.ledger.assert_once(OUR_ID, ids)

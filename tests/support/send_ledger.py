@@ -14,20 +14,44 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Set as AbstractSet
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
 from support.fake_senders import FakeInfobipSender
+from support.infobip_bodies import report, reports
 from support.stack import Stack, wait_until
 
 SEND_KEY = "send-key-faults"
 AUTH = {"Authorization": f"Bearer {SEND_KEY}"}
 INFOBIP_KEY = "ib-faults-key"
+WEBHOOK_TOKEN = "hook-token-faults"
 #: our id as Infobip echoes it (callbackData), the fake ledger's key
 OUR_ID = "emailhook_id"
+
+
+def suppress(stack: Stack, address: str) -> None:
+    """Put ``address`` on the suppression list as Infobip's hard bounce would (its report
+    posted to ``POST /email/<token>``), and wait until it is there."""
+    bounce = report(
+        address,
+        datetime.now(UTC),
+        "UNDELIVERABLE",
+        message_id="old-1",
+        error_id=10,
+        permanent=True,
+    )
+    answer = stack.post_to(f"/email/{WEBHOOK_TOKEN}", reports(bounce))
+    assert answer.status_code == 200, answer.text
+    wait_until(
+        lambda: stack.scalar("SELECT count(*) FROM suppression WHERE email = :e", e=address) == 1,
+        30,
+        f"{address} suppressed",
+    )
 
 
 def send_env(infobip: FakeInfobipSender, **extra: str) -> dict[str, str]:
@@ -39,7 +63,7 @@ def send_env(infobip: FakeInfobipSender, **extra: str) -> dict[str, str]:
         "EMAILHOOK_INFOBIP_BASE_URL": infobip.url,
         "EMAILHOOK_INFOBIP_API_KEY": INFOBIP_KEY,
         "EMAILHOOK_PUBLIC_URL": "https://hooks.example.com",
-        "EMAILHOOK_WEBHOOK_TOKENS": "hook-token-faults",
+        "EMAILHOOK_WEBHOOK_TOKENS": WEBHOOK_TOKEN,
         "EMAILHOOK_SEND_TIMEOUT_SECONDS": "2",
         "EMAILHOOK_SEND_LOOKUP_GRACE_SECONDS": "0.5",
         "EMAILHOOK_SEND_REDELIVERY_SECONDS": "5",
@@ -47,8 +71,9 @@ def send_env(infobip: FakeInfobipSender, **extra: str) -> dict[str, str]:
     }
 
 
-def batch(recipients: int, run: str | None = None) -> dict[str, Any]:
-    """A ``POST /messages`` body to ``recipients`` unique addresses, each with a contact id."""
+def batch(recipients: int, run: str | None = None, also: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A ``POST /messages`` body to ``recipients`` unique addresses, each with a contact id,
+    and to the addresses ``also``."""
     run = run or uuid.uuid4().hex[:8]
     return {
         "from": "Cobranca <cobranca@example.com>",
@@ -63,7 +88,8 @@ def batch(recipients: int, run: str | None = None) -> dict[str, Any]:
                 "metadata": {"qj_contact_id": n + 1},
             }
             for n in range(recipients)
-        ],
+        ]
+        + [{"email": address} for address in also],
     }
 
 
@@ -72,6 +98,8 @@ class SendLedger:
     """What the send API answered: ids by status, and the requests that got no 202."""
 
     queued: set[str] = field(default_factory=set)
+    #: answered ``suppressed``: must never reach the provider
+    suppressed: set[str] = field(default_factory=set)
     other: Counter[str] = field(default_factory=Counter)
     statuses: Counter[int | None] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
@@ -92,6 +120,8 @@ class SendLedger:
             for message in answer.json()["messages"]:
                 if message["status"] == "queued":
                     self.queued.add(message["id"])
+                elif message["status"] == "suppressed":
+                    self.suppressed.add(message["id"])
                 else:
                     self.other[message["status"]] += 1
 
@@ -104,7 +134,8 @@ class SendLedger:
         latencies = sorted(self.latencies) or [0.0]
         p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
         return (
-            f"requests={dict(self.statuses)} queued={len(self.queued)} other={dict(self.other)}"
+            f"requests={dict(self.statuses)} queued={len(self.queued)}"
+            f" suppressed={len(self.suppressed)} other={dict(self.other)}"
             f" p99={p99:.3f}s"
         )
 
@@ -117,8 +148,10 @@ def post_messages(
     concurrency: int = 4,
     duration: float = 0.0,
     ledger: SendLedger | None = None,
+    also: tuple[str, ...] = (),
 ) -> SendLedger:
-    """POST ``count`` batches of ``recipients`` each, spread over ``duration`` seconds."""
+    """POST ``count`` batches of ``recipients`` each (and ``also``), spread over ``duration``
+    seconds."""
     ledger = ledger or SendLedger()
     start = time.monotonic()
     interval = duration / max(1, count)
@@ -137,7 +170,7 @@ def post_messages(
         began = time.monotonic()
         try:
             answer = client.post(
-                f"{base_url}/messages", json=batch(recipients, f"{run}-{n}"), headers=AUTH
+                f"{base_url}/messages", json=batch(recipients, f"{run}-{n}", also), headers=AUTH
             )
         except httpx.HTTPError as error:
             ledger.record(None, time.monotonic() - began, type(error).__name__)
@@ -158,7 +191,9 @@ def post_messages(
 class SendBackground:
     """``post_messages`` in a thread, so that a test can break things while the load goes on."""
 
-    def __init__(self, base_url: str, count: int, recipients: int, **options: float) -> None:
+    def __init__(
+        self, base_url: str, count: int, recipients: int, **options: float | tuple[str, ...]
+    ) -> None:
         self.ledger = SendLedger()
         self._thread = threading.Thread(
             target=post_messages,
@@ -244,10 +279,12 @@ def assert_sent_once(
     stack: Stack,
     ids: set[str],
     *,
+    suppressed: AbstractSet[str] = frozenset(),
     commit_may_be_lost: bool = False,
 ) -> None:
     """Every message of the outbox ended ``sent`` and reached the fake exactly once; nothing
-    else reached it; and the outbox holds exactly ``ids``.
+    else reached it; and the outbox holds exactly ``ids`` (and ``suppressed``, which end
+    ``suppressed`` and never reach it).
 
     ``commit_may_be_lost``: the database crashed mid-run, so a batch it committed may have
     been answered 5xx; the outbox may then hold more than ``ids`` (sent once all the same).
@@ -255,6 +292,9 @@ def assert_sent_once(
     assert ids, "no message was answered queued"
     infobip.ledger.assert_once(OUR_ID)
     states = outbox_states(stack)
+    held = {i: states.get(i) for i in suppressed if states.get(i) != "suppressed"}
+    assert not held, f"{len(held)} answered suppressed, then: {list(held.items())[:5]}"
+    states = {i: s for i, s in states.items() if i not in suppressed}
     not_sent = {i: s for i, s in states.items() if s != "sent"}
     assert not not_sent, f"{len(not_sent)} not sent: {list(not_sent.items())[:5]}"
     absent = ids - states.keys()

@@ -30,6 +30,7 @@ from emailhook.domain.sending.circuit import Circuit
 from emailhook.domain.sending.message import SendState
 from emailhook.domain.sending.retries import RetryPolicy
 from emailhook.domain.sending.scope import blocking_reason
+from emailhook.domain.sending.token_bucket import pace
 from emailhook.providers.sending import HttpAnswer, Outcome, RecipientResult
 from emailhook.service.send.dispatched import (
     Call,
@@ -276,18 +277,16 @@ class Dispatcher:
 
         The token and the count are one transaction, so the request leaves as soon as its
         token is granted: the time between them is what spreads the requests the provider
-        counts. The bucket holds one token at most (no burst): a second never sees more
-        requests than the rate, whatever the workers' lag before.
+        counts. The bucket is paced by ``token_bucket.pace``: no second sees more than the rate.
         """
         while True:
             with self._sessions.begin() as session:
-                took = (
-                    None
-                    if provider.rate is None
-                    else send_rate.take_token(
-                        session, provider.bucket, clock=self._clock, rate=provider.rate, burst=1.0
+                took = None
+                if provider.rate is not None:
+                    rate, burst = pace(provider.rate)
+                    took = send_rate.take_token(
+                        session, provider.bucket, clock=self._clock, rate=rate, burst=burst
                     )
-                )
                 if took is None or took.granted:
                     now = self._clock()
                     return set(
