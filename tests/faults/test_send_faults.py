@@ -155,7 +155,7 @@ def test_late_lost_throttled_and_failed_calls_send_each_message_once(
         infobip.answer_late(3, times=1, path=MESSAGES)
         infobip.lose_answer(times=1, path=MESSAGES)
         late = post_messages(stack.base_url, 2, 100, concurrency=2)
-        wait_settled(stack, late.queued, timeout=60)
+        wait_settled(stack, late.queued, timeout=120)
 
         assert late.statuses == {202: 2}, late.summary()
         assert_sent_once(infobip, stack, late.queued)

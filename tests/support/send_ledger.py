@@ -14,6 +14,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -149,6 +150,7 @@ def post_messages(
     duration: float = 0.0,
     ledger: SendLedger | None = None,
     also: tuple[str, ...] = (),
+    make: Callable[[int, str, tuple[str, ...]], dict[str, Any]] | None = None,
 ) -> SendLedger:
     """POST ``count`` batches of ``recipients`` each (and ``also``), spread over ``duration``
     seconds."""
@@ -170,7 +172,9 @@ def post_messages(
         began = time.monotonic()
         try:
             answer = client.post(
-                f"{base_url}/messages", json=batch(recipients, f"{run}-{n}", also), headers=AUTH
+                f"{base_url}/messages",
+                json=(make or batch)(recipients, f"{run}-{n}", also),
+                headers=AUTH,
             )
         except httpx.HTTPError as error:
             ledger.record(None, time.monotonic() - began, type(error).__name__)
@@ -191,9 +195,7 @@ def post_messages(
 class SendBackground:
     """``post_messages`` in a thread, so that a test can break things while the load goes on."""
 
-    def __init__(
-        self, base_url: str, count: int, recipients: int, **options: float | tuple[str, ...]
-    ) -> None:
+    def __init__(self, base_url: str, count: int, recipients: int, **options: Any) -> None:
         self.ledger = SendLedger()
         self._thread = threading.Thread(
             target=post_messages,

@@ -72,7 +72,7 @@ class BackgroundStep(bootsteps.StartStopStep):
         services: WorkerServices = worker.app.services
         if services.settings.relay_in_worker:
             self._relay = start_relay(services, worker.app.publish, worker.app.publish_send)
-            log.info("relays started (email-webhook, email-send)")
+            log.info("relay started; send relay started")
         self._periodic = start_periodic(services, self._periodic_stop)
         if self._periodic:
             log.info("started %s", ", ".join(t.name for t in self._periodic))
