@@ -112,11 +112,6 @@ class Dispatcher:
                 continue
             sendable = self._uncertain.settle(provider, items, done)
             sendable = self._unsuppressed(sendable, done)
-            if states[name].is_open(now) and sendable:  # no other provider to go to: wait
-                opened = states[name].opened_until
-                self._defer(sendable, f"the circuit of {name} is open until {opened}", opened)
-                done.retried += len(sendable)
-                continue
             for request in requests_of(provider.side, sendable):
                 self._send(provider, request, done)
         return done
@@ -131,7 +126,9 @@ class Dispatcher:
         """Move the messages of ``name`` (its circuit open) that no provider may have yet to
         the next provider of their route whose circuit is closed and that this worker can
         use. A message whose last call was ambiguous stays: it is settled with ``name``
-        first, never sent by another provider beside a copy that may exist."""
+        first, never sent by another provider beside a copy that may exist. What stays is
+        sent to ``name`` as usual (with one provider, or all open, the call is the probe; its
+        failures back off as any)."""
         moved: dict[str, list[Claimed]] = defaultdict(list)
         kept: list[Claimed] = []
         for item in by_provider[name]:
