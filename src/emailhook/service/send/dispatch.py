@@ -83,6 +83,9 @@ class Dispatcher:
         self._clock = clock
         self._sleep = sleep
         self._uncertain = Uncertain(sessions, call, policy, clock)
+        #: each provider's circuit as this worker last saw it: a success on a closed circuit
+        #: writes nothing (one transaction a call saved)
+        self._known: dict[str, Circuit] = {}
         self._recorder = Recorder(sessions, policy, clock)
 
     def close(self) -> None:
@@ -98,6 +101,7 @@ class Dispatcher:
         with self._sessions.begin() as session:
             taken = outbox.take(session, public_ids, now=now, hold_until=held_until)
             states = circuits(session, {p for item in taken for p in (item.provider, *item.route)})
+        self._known.update(states)
         by_provider: dict[str, list[Claimed]] = defaultdict(list)
         for item in taken:
             by_provider[item.provider].append(item)
@@ -254,6 +258,8 @@ class Dispatcher:
         self._recorder.record(items, results, answer, seconds, done, provider=name)
 
     def _record_circuit(self, name: str, *, ok: bool) -> None:
+        if ok and self._known.get(name) == Circuit():
+            return
         with self._sessions.begin() as session:
             after = record_call(
                 session,
@@ -263,6 +269,7 @@ class Dispatcher:
                 bound=self._circuit.failures,
                 open_seconds=self._circuit.open_seconds,
             )
+        self._known[name] = after
         if not ok and after.failures == self._circuit.failures:
             log.error("circuit of %s opened until %s", name, after.opened_until)
 
