@@ -7,8 +7,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from sqlalchemy import Engine, create_engine
 
+from emailhook import create_app
 from emailhook.adapters.db.engine import Database, open_database
 from emailhook.settings import Settings
 from support.clock import Clock
@@ -47,3 +49,12 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
         created = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
         yield created
         created.dispose()
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[Flask]:
+    """The app of a module's ``settings`` (the providers' send tests), disposed after."""
+    made = create_app(settings)
+    yield made
+    made.extensions["emailhook"].database.engine.dispose()
+    made.extensions["emailhook"].reads.engine.dispose()

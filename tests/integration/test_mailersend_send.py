@@ -17,17 +17,16 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from emailhook import create_app
 from emailhook.adapters.db.models import OutboxMessage
-from emailhook.composition.send import dispatcher
 from emailhook.service.receive.processing import Processor
 from emailhook.settings import Settings
 from support.fake_senders import FakeMailerSend
 from support.policies import retry, soft_bounces
+from support.send_app import AUTH, SEND_KEY
+from support.send_app import dispatch as _dispatch
+from support.send_app import message as _message
 from support.signing import mailersend_signature
 
-SEND_KEY = "send-key-for-tests-1"
-AUTH = {"Authorization": f"Bearer {SEND_KEY}"}
 EMAIL = "/v1/email"
 SECRET = "ms-signing-secret"
 
@@ -54,14 +53,6 @@ def settings(tmp_path: Path, mailersend: FakeMailerSend) -> Settings:
     )  # type: ignore[call-arg]
 
 
-@pytest.fixture
-def app(settings: Settings) -> Iterator[Flask]:
-    made = create_app(settings)
-    yield made
-    made.extensions["emailhook"].database.engine.dispose()
-    made.extensions["emailhook"].reads.engine.dispose()
-
-
 def _accept(app: Flask, *to: Any, **fields: Any) -> list[str]:
     body = {
         "from": "Shop <shop@example.com>",
@@ -73,19 +64,6 @@ def _accept(app: Flask, *to: Any, **fields: Any) -> list[str]:
     answer = app.test_client().post("/messages", json=body | fields, headers=AUTH)
     assert answer.status_code == 202, answer.get_json()
     return [m["id"] for m in answer.get_json()["messages"]]
-
-
-def _dispatch(settings: Settings, app: Flask, ids: list[str]) -> None:
-    sender = dispatcher(settings, app.extensions["emailhook"].database.sessions)
-    try:
-        sender.send(ids)
-    finally:
-        sender.close()
-
-
-def _message(app: Flask, public_id: str) -> dict[str, Any]:
-    found: dict[str, Any] = app.test_client().get(f"/messages/{public_id}", headers=AUTH).get_json()
-    return found
 
 
 def test_a_message_sent_through_mailersend_is_joined_by_its_signed_delivered_activity(

@@ -14,16 +14,15 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from emailhook import create_app
-from emailhook.composition.send import dispatcher
 from emailhook.service.receive.processing import Processor
 from emailhook.settings import Settings
 from support.fake_senders import FakeMandrill
 from support.policies import retry, soft_bounces
 from support.provider_posts import MANDRILL_URL, Senders
+from support.send_app import AUTH, SEND_KEY
+from support.send_app import dispatch as _dispatch
+from support.send_app import message as _message
 
-SEND_KEY = "send-key-for-tests-1"
-AUTH = {"Authorization": f"Bearer {SEND_KEY}"}
 SEND = "/api/1.0/messages/send.json"
 
 
@@ -61,32 +60,11 @@ def settings(tmp_path: Path, mandrill: FakeMandrill, senders: Senders) -> Settin
     return _settings(tmp_path, mandrill, senders)
 
 
-@pytest.fixture
-def app(settings: Settings) -> Iterator[Flask]:
-    made = create_app(settings)
-    yield made
-    made.extensions["emailhook"].database.engine.dispose()
-    made.extensions["emailhook"].reads.engine.dispose()
-
-
 def _accept(app: Flask, *to: Any, **fields: Any) -> list[str]:
     body = {"from": "shop@example.com", "subject": "Hi", "text": "Hello", "to": list(to)}
     answer = app.test_client().post("/messages", json=body | fields, headers=AUTH)
     assert answer.status_code == 202, answer.get_json()
     return [m["id"] for m in answer.get_json()["messages"]]
-
-
-def _dispatch(settings: Settings, app: Flask, ids: list[str]) -> None:
-    sender = dispatcher(settings, app.extensions["emailhook"].database.sessions)
-    try:
-        sender.send(ids)
-    finally:
-        sender.close()
-
-
-def _message(app: Flask, public_id: str) -> dict[str, Any]:
-    found: dict[str, Any] = app.test_client().get(f"/messages/{public_id}", headers=AUTH).get_json()
-    return found
 
 
 def test_a_message_sent_through_mandrill_is_joined_by_its_signed_send_event(

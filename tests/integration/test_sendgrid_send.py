@@ -16,17 +16,16 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from emailhook import create_app
 from emailhook.adapters.db.models import OutboxMessage
-from emailhook.composition.send import dispatcher
 from emailhook.service.receive.processing import Processor
 from emailhook.settings import Settings
 from support.fake_senders import FakeSendGrid
 from support.policies import retry, soft_bounces
+from support.send_app import AUTH, SEND_KEY
+from support.send_app import dispatch as _dispatch
+from support.send_app import message as _message
 from support.signing import SendGridSigner
 
-SEND_KEY = "send-key-for-tests-1"
-AUTH = {"Authorization": f"Bearer {SEND_KEY}"}
 SEND = "/v3/mail/send"
 
 
@@ -57,32 +56,11 @@ def settings(tmp_path: Path, sendgrid: FakeSendGrid, signer: SendGridSigner) -> 
     )  # type: ignore[call-arg]
 
 
-@pytest.fixture
-def app(settings: Settings) -> Iterator[Flask]:
-    made = create_app(settings)
-    yield made
-    made.extensions["emailhook"].database.engine.dispose()
-    made.extensions["emailhook"].reads.engine.dispose()
-
-
 def _accept(app: Flask, *to: Any, **fields: Any) -> list[str]:
     body = {"from": "shop@example.com", "subject": "Hi", "text": "Hello", "to": list(to)}
     answer = app.test_client().post("/messages", json=body | fields, headers=AUTH)
     assert answer.status_code == 202, answer.get_json()
     return [m["id"] for m in answer.get_json()["messages"]]
-
-
-def _dispatch(settings: Settings, app: Flask, ids: list[str]) -> None:
-    sender = dispatcher(settings, app.extensions["emailhook"].database.sessions)
-    try:
-        sender.send(ids)
-    finally:
-        sender.close()
-
-
-def _message(app: Flask, public_id: str) -> dict[str, Any]:
-    found: dict[str, Any] = app.test_client().get(f"/messages/{public_id}", headers=AUTH).get_json()
-    return found
 
 
 def test_a_message_sent_through_sendgrid_is_joined_by_its_signed_delivered_event(

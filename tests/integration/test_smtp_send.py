@@ -13,19 +13,17 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from emailhook import create_app
 from emailhook.adapters.smtp_send import SmtpSender
-from emailhook.composition.send import dispatcher
 from emailhook.domain.sending.message import OutgoingMessage, Recipient
 from emailhook.providers.sending import Outcome, RecipientResult
 from emailhook.providers.smtp.send import relay_config
 from emailhook.settings import Settings
 from support.fake_senders.smtp import FakeSMTP
 from support.fake_senders.tls import Certificate, make_certificate
+from support.send_app import AUTH, SEND_KEY
+from support.send_app import dispatch as _dispatch
+from support.send_app import message as _message
 from support.stack import free_port
-
-SEND_KEY = "send-key-for-tests-1"
-AUTH = {"Authorization": f"Bearer {SEND_KEY}"}
 
 
 @pytest.fixture(scope="module")
@@ -213,14 +211,6 @@ def settings(tmp_path: Path, smtp: FakeSMTP) -> Settings:
     )  # type: ignore[call-arg]
 
 
-@pytest.fixture
-def app(settings: Settings) -> Iterator[Flask]:
-    made = create_app(settings)
-    yield made
-    made.extensions["emailhook"].database.engine.dispose()
-    made.extensions["emailhook"].reads.engine.dispose()
-
-
 def _accept(app: Flask, *to: Any, **extra: Any) -> tuple[int, Any]:
     body = {"from": "shop@example.com", "subject": "Hi", "text": "Hello", "to": list(to), **extra}
     answer = app.test_client().post("/messages", json=body, headers=AUTH)
@@ -231,19 +221,6 @@ def _ids(app: Flask, *to: Any) -> list[str]:
     status, body = _accept(app, *to)
     assert status == 202, body
     return [m["id"] for m in body["messages"]]
-
-
-def _dispatch(settings: Settings, app: Flask, ids: list[str]) -> None:
-    sender = dispatcher(settings, app.extensions["emailhook"].database.sessions)
-    try:
-        sender.send(ids)
-    finally:
-        sender.close()
-
-
-def _message(app: Flask, public_id: str) -> dict[str, Any]:
-    found: dict[str, Any] = app.test_client().get(f"/messages/{public_id}", headers=AUTH).get_json()
-    return found
 
 
 def test_sent_through_the_relay_from_the_settings(
