@@ -24,9 +24,9 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
+from emailhook.adapters.db.inserts import insert_if_missing
 from emailhook.adapters.db.models import SpoolSegment
 from emailhook.adapters.inbox.bodies import append_bodies
 from emailhook.adapters.intake.spool import SpoolWriter, orphans
@@ -50,11 +50,9 @@ def claim_run(connection: Connection, name: str, start: int, end: int, now: date
     )
     if advanced.rowcount:
         return True
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    first = dialect.insert(SpoolSegment).values(name=name, promoted_offset=end, updated_at=now)
-    # RETURNING, not rowcount: psycopg reports -1 for an INSERT ... ON CONFLICT
-    first = first.on_conflict_do_nothing(index_elements=["name"]).returning(SpoolSegment.name)
-    return connection.execute(first).first() is not None
+    return insert_if_missing(
+        connection, SpoolSegment, "name", name=name, promoted_offset=end, updated_at=now
+    )
 
 
 class SpoolPromoter:

@@ -7,9 +7,9 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from emailhook.adapters.db.inserts import locked_row
 from emailhook.adapters.db.models import SendCircuit
 from emailhook.domain.sending.circuit import Circuit, after_call
 
@@ -30,17 +30,7 @@ def record_call(
     session: Session, provider: str, *, ok: bool, now: datetime, bound: int, open_seconds: float
 ) -> Circuit:
     """Record a call's success or provider failure; return the circuit after it."""
-    table = SendCircuit.__table__
-    dialect = session.get_bind().dialect.name
-    insert = (postgresql if dialect == "postgresql" else sqlite).insert(table)
-    session.execute(
-        insert.values(provider=provider, failures=0, opened_until=None).on_conflict_do_nothing(
-            index_elements=["provider"]
-        )
-    )
-    row = session.execute(
-        select(SendCircuit).where(SendCircuit.provider == provider).with_for_update()
-    ).scalar_one()
+    row = locked_row(session, SendCircuit, "provider", provider=provider, failures=0)
     after = after_call(
         Circuit(row.failures, row.opened_until),
         ok=ok,

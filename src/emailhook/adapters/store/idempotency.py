@@ -10,9 +10,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from emailhook.adapters.db.inserts import insert_if_missing
 from emailhook.adapters.db.models import IdempotencyRecord
 
 
@@ -42,15 +42,15 @@ def take(
     """Take ``key_hash`` for a request, or say why not. A record older than ``expired_before``
     is forgotten; one left in flight since before ``abandoned_before`` (its process died) is
     taken over."""
-    table = IdempotencyRecord.__table__
-    dialect = session.get_bind().dialect.name
-    insert = (postgresql if dialect == "postgresql" else sqlite).insert(table)
-    inserted = session.execute(
-        insert.values(key_hash=key_hash, request_hash=request_hash, created_at=now)
-        .on_conflict_do_nothing(index_elements=["key_hash"])
-        .returning(table.c.key_hash)
-    ).first()
-    if inserted is not None:
+    inserted = insert_if_missing(
+        session,
+        IdempotencyRecord,
+        "key_hash",
+        key_hash=key_hash,
+        request_hash=request_hash,
+        created_at=now,
+    )
+    if inserted:
         return Taken(KeyState.NEW)
     row = session.execute(
         select(IdempotencyRecord).where(IdempotencyRecord.key_hash == key_hash).with_for_update()

@@ -6,10 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from emailhook.adapters.db.inserts import locked_row
 from emailhook.adapters.db.models import SendRateBucket
 from emailhook.domain.sending.token_bucket import BucketState, Take, slowed, take
 
@@ -40,13 +39,4 @@ def slow_down(session: Session, name: str, *, now: datetime, pause_seconds: floa
 def _locked(session: Session, name: str, now: datetime, tokens: float) -> SendRateBucket:
     """Return bucket ``name``'s row, locked; made (with ``tokens``) when it is new, by
     whichever worker gets there first."""
-    table = SendRateBucket.__table__
-    dialect = session.get_bind().dialect.name
-    insert = (postgresql if dialect == "postgresql" else sqlite).insert(table)
-    session.execute(
-        insert.values(name=name, tokens=tokens, counted_at=now).on_conflict_do_nothing(
-            index_elements=["name"]
-        )
-    )
-    stmt = select(SendRateBucket).where(SendRateBucket.name == name).with_for_update()
-    return session.execute(stmt).scalar_one()
+    return locked_row(session, SendRateBucket, "name", name=name, tokens=tokens, counted_at=now)
