@@ -20,7 +20,7 @@ from tenacity import (
 
 from emailhook.adapters.db.engine import is_transient
 from emailhook.adapters.inbox import bodies as inbox
-from emailhook.adapters.store import contact_state, messages, rollup
+from emailhook.adapters.store import derived
 from emailhook.adapters.store.events import (
     StoredEvent,
     insert_platform_events,
@@ -188,9 +188,7 @@ class Processor:
         with self._sessions.begin() as session:
             stored = insert_prepared(session, prepared)
             # Only newly stored events move the derived state: a repeat never counts twice.
-            contact_state.record(session, [s.observation() for s in stored], self._soft_bounces)
-            rollup.record(session, stored)
-            messages.record(session, stored)
+            derived.record(session, stored, self._soft_bounces)
             insert_platform_events(session, platform)
             inbox.mark_done(session, [item.finished() for item in batch], now=now)
         outcome.stored += len(stored)

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from emailhook.adapters.db.models import OutboxMessage
-from emailhook.adapters.store import contact_state, messages, rollup
+from emailhook.adapters.store import derived
 from emailhook.adapters.store.events import insert_prepared, prepare_events
 from emailhook.domain.callback_data import callback_fields
 from emailhook.domain.clock import utcnow
@@ -116,9 +116,7 @@ class Unsubscribe:
             stored = insert_prepared(
                 session, prepare_events([(event, Provenance(None, now))], dialect)
             )
-            contact_state.record(session, [s.observation() for s in stored], self._soft_bounces)
-            rollup.record(session, stored)
-            messages.record(session, stored)
+            derived.record(session, stored, self._soft_bounces)
         log.info("one-click unsubscribe of message %s%s", public_id, "" if stored else " (again)")
         return Unsubscribed(row.email, public_id, bool(stored))
 
