@@ -66,6 +66,12 @@ class Process:
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
+    def dump_stacks(self) -> None:
+        """Ask the process and its children for the stack of each thread (on stderr, so in
+        the log): what a stuck process waits for (see ``observability.configure``)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.popen.pid, signal.SIGUSR2)
+
 
 @dataclass
 class Stack:
@@ -234,8 +240,13 @@ class Stack:
             )
         except Exception as error:  # the database may be what is broken
             states = [{"error": repr(error)}]
+        live = [p for p in self.processes.values() if p.popen.poll() is None]
+        for process in live:
+            process.dump_stacks()
+        if live:
+            time.sleep(1)
         logs = "\n".join(
-            f"--- {name} ---\n{process.output()[-3000:]}"
+            f"--- {name} ---\n{process.output()[-12000:]}"
             for name, process in self.processes.items()
         )
         try:
@@ -243,7 +254,19 @@ class Stack:
             spool = f"{files} files, {unmoved} bytes not moved"
         except Exception as error:
             spool = repr(error)
-        return f"inbox: {states}\nspool: {spool}\n{logs}"
+        return f"inbox: {states}\nspool: {spool}\n{self._writer_lock()}\n{logs}"
+
+    def _writer_lock(self) -> str:
+        """Which processes hold or wait for the SQLite writers' flock (``/proc/locks``)."""
+        path = Path(self.database_url.removeprefix("sqlite:///") + "-writer.lock")
+        if not self.database_url.startswith("sqlite") or not path.exists():
+            return "writer lock: none"
+        inode = f":{path.stat().st_ino} "
+        try:
+            lines = [line for line in Path("/proc/locks").read_text().splitlines() if inode in line]
+        except OSError as error:
+            return f"writer lock: {error}"
+        return "writer lock (/proc/locks; -> waits): " + ("; ".join(lines) or "free")
 
 
 @contextlib.contextmanager

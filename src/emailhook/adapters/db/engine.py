@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -194,7 +195,23 @@ class PerProcess(Generic[T]):
         self._database: T | None = None
 
     def get(self) -> T:
-        if self._database is None or self._pid != os.getpid():
-            self._database = self._open()
-            self._pid = os.getpid()
-        return self._database
+        database = self._database
+        if database is not None and self._pid == os.getpid():
+            return database
+        with _OPENING:  # the threads of a process open (and migrate) once, not each
+            if self._database is None or self._pid != os.getpid():
+                self._database = self._open()
+                self._pid = os.getpid()
+            return self._database
+
+
+def _new_opening_lock() -> None:
+    # A child forked while a thread of its parent held the lock would wait for it forever.
+    global _OPENING
+    _OPENING = threading.RLock()
+
+
+#: held while a PerProcess opens; reentrant, as one may open another (the dispatcher, its
+#: database)
+_OPENING = threading.RLock()
+os.register_at_fork(after_in_child=_new_opening_lock)

@@ -7,14 +7,16 @@ then the app, whose bootstep starts the relay and the periodic jobs beside the p
 
 from __future__ import annotations
 
+import faulthandler
 import functools
 import logging
 import os
+import signal
 from collections.abc import Callable
 from typing import Any
 
 from celery import Celery
-from celery.signals import setup_logging, worker_init
+from celery.signals import setup_logging, task_prerun, worker_init
 from kombu import Queue
 
 from emailhook.adapters.broker.config import broker_config
@@ -73,6 +75,10 @@ def build_celery(services: WorkerServices) -> EmailhookCelery:
         weak=False,
         dispatch_uid="emailhook.nice",
     )
+    # The pool's processes answer SIGUSR2 with their threads' stacks, as the main one does
+    # (observability.configure): billiard sets its own handler in each child after Celery's
+    # process init, so each takes it back before its first task.
+    task_prerun.connect(_answer_sigusr2_with_stacks, weak=False, dispatch_uid="emailhook.stacks")
     app = EmailhookCelery("emailhook", set_as_current=False)
     app.conf.update(broker_config(settings))
     app.conf.update(
@@ -112,6 +118,15 @@ def build_celery(services: WorkerServices) -> EmailhookCelery:
 
     app.steps["worker"].add(BackgroundStep)
     return app
+
+
+_STACKS_PID = [0]
+
+
+def _answer_sigusr2_with_stacks(**_: Any) -> None:
+    if _STACKS_PID[0] != os.getpid():
+        faulthandler.register(signal.SIGUSR2, all_threads=True)
+        _STACKS_PID[0] = os.getpid()
 
 
 def lower_priority(nice: int) -> None:
