@@ -34,6 +34,7 @@ from support.clock import Clock
 from support.fake_senders import FakeInfobipSender
 from support.fake_senders.infobip import LEGACY_429, LOGS, MESSAGES
 from support.ledger import PUBLISHED
+from support.policies import soft_bounces
 from support.send_ledger import (
     INFOBIP_KEY,
     OUR_ID,
@@ -250,7 +251,7 @@ def test_a_worker_that_outwaits_its_hold_for_a_token_leaves_the_send_to_the_next
             call,
             RetryPolicy(lookup_grace_seconds=0.5),
             call_timeout=2,
-            soft_bounce_window=None,
+            soft_bounces=soft_bounces(suppress_for=None),
             clock=clock,
             sleep=sleep,
         )
@@ -302,7 +303,7 @@ def test_the_shared_bucket_never_lets_a_second_see_more_than_the_rate(
         call,
         RetryPolicy(),
         call_timeout=2,
-        soft_bounce_window=None,
+        soft_bounces=soft_bounces(suppress_for=None),
         clock=clock,
         sleep=clock.advance,
     )

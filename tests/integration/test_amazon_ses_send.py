@@ -160,12 +160,15 @@ def test_a_suppressed_bulk_entry_is_rejected_with_ses_words(
     _dispatch(settings, app, ids)
     kept, gone = _message(app, ids[0]), _message(app, ids[1])
     assert kept["status"] == "sent"
-    assert gone["status"] == "failed"
+    assert gone["status"] == "rejected"
     assert gone["attempts"][0]["outcome"] == "rejected"
     assert gone["reason"] == (
         "MESSAGE_REJECTED: Email address is on the account-level suppression list."
     )
+    assert [e["event_type"] for e in gone["events"]] == ["rejected"]
     ses.ledger.assert_once("emailhook_id", [ids[0]])
+    [again] = _templated(app, "gone@example.com")  # SES's list is ours now
+    assert _message(app, again)["status"] == "suppressed"
 
 
 def test_a_429_is_retried_a_refusal_fails_with_ses_words(

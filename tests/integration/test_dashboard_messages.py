@@ -127,6 +127,7 @@ def test_the_page_counts_the_outbox_per_state_and_each_batch(
         "sending": "0",
         "sent": "2",
         "failed": "0",
+        "rejected": "0",
         "suppressed": "1",
         "cancelled": "0",
         "dead": "0",

@@ -122,10 +122,12 @@ def test_a_suppressed_recipient_is_rejected_with_mailersends_reason(
     _dispatch(settings, app, [ann, gone])
     assert _message(app, ann)["status"] == "sent"
     refused = _message(app, gone)
-    assert refused["status"] == "failed"
+    assert refused["status"] == "rejected"
     assert refused["reason"] == "ALL_SUPPRESSED: spam_complaint"
     assert refused["attempts"][0]["outcome"] == "rejected"
     assert mailersend.ledger.recipients() == ["ann@example.com"]
+    [again] = _accept(app, "gone@example.com")  # MailerSend's list is ours now
+    assert _message(app, again)["status"] == "suppressed"
 
 
 def test_metadata_is_refused_at_accept_naming_the_field(app: Flask) -> None:

@@ -130,11 +130,14 @@ def test_a_rejected_or_invalid_recipient_is_refused_with_its_reason_the_rest_sen
     assert _message(app, ann)["status"] == "sent"
     refused = [_message(app, gone), _message(app, bad)]
     assert [(m["status"], m["reason"]) for m in refused] == [
-        ("failed", "rejected: hard-bounce"),
-        ("failed", "invalid"),
+        ("rejected", "rejected: hard-bounce"),
+        ("rejected", "invalid"),
     ]
     assert [m["attempts"][0]["outcome"] for m in refused] == ["rejected", "rejected"]
     assert mandrill.ledger.recipients() == ["ann@example.com"]
+    # Mandrill's rejection list is ours now; an address it calls invalid suppresses nothing
+    again = _accept(app, "gone@example.com", "bad@example.c")
+    assert [_message(app, i)["status"] for i in again] == ["suppressed", "queued"]
 
 
 def test_a_429_is_retried_later_and_a_wrong_key_fails_though_mandrill_says_500(

@@ -84,7 +84,7 @@ def test_a_message_sent_through_postmark_is_joined_by_postmarks_delivery_webhook
     assert joined["outcome"]["delivered"] is not None
 
 
-def test_an_inactive_recipient_is_refused_and_the_rest_of_the_batch_sent(
+def test_an_inactive_recipient_is_rejected_suppressed_here_too_and_the_rest_sent(
     app: Flask, settings: Settings, postmark: FakePostmark
 ) -> None:
     postmark.suppress("gone@example.com")
@@ -92,6 +92,10 @@ def test_an_inactive_recipient_is_refused_and_the_rest_of_the_batch_sent(
     _dispatch(settings, app, ids)
     ann, gone = (_message(app, i) for i in ids)
     assert ann["status"] == "sent"
-    assert gone["status"] == "failed"
+    assert gone["status"] == "rejected"
     assert gone["reason"].startswith("406")
+    assert [(e["provider"], e["event_type"]) for e in gone["events"]] == [("postmark", "rejected")]
     assert postmark.ledger.recipients() == ["ann@example.com"]
+    # Postmark's list is ours now: the next message to the address is never handed over
+    [again] = _accept(app, "gone@example.com")
+    assert _message(app, again)["status"] == "suppressed"

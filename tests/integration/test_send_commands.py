@@ -177,6 +177,7 @@ def test_outbox_counts_every_state_and_lists_a_page_at_a_time(setup: Setup) -> N
         "sending": 0,
         "sent": 0,
         "failed": 0,
+        "rejected": 0,
         "suppressed": 1,
         "cancelled": 0,
         "dead": 0,

@@ -23,6 +23,7 @@ from emailhook.service.send.accept import AcceptPolicy, SendApi
 from emailhook.service.send.dispatch import Dispatcher, SendProvider
 from support.clock import Clock
 from support.fake_senders import FakeInfobipSender
+from support.policies import soft_bounces
 
 KEY = "ib-key"
 TIMEOUT = 1.0
@@ -97,7 +98,7 @@ def _rig(
         http,
         RetryPolicy(max_attempts=4, backoff_seconds=2, lookup_grace_seconds=5),
         call_timeout=TIMEOUT,
-        soft_bounce_window=None,
+        soft_bounces=soft_bounces(suppress_for=None),
         clock=clock,
         sleep=lambda _: None,
     )

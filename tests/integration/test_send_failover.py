@@ -25,6 +25,7 @@ from emailhook.service.send.accept import AcceptPolicy, SendApi
 from emailhook.service.send.dispatch import CircuitPolicy, Dispatcher, SendProvider
 from support.clock import Clock
 from support.fake_senders import FakeInfobipSender, FakePostmark
+from support.policies import soft_bounces
 
 TIMEOUT = 1.0
 ROUTE = ("infobip", "postmark")
@@ -88,7 +89,7 @@ def rig(database: Database) -> Iterator[Rig]:
             http,
             RetryPolicy(max_attempts=6, backoff_seconds=1, lookup_grace_seconds=2),
             call_timeout=TIMEOUT,
-            soft_bounce_window=None,
+            soft_bounces=soft_bounces(suppress_for=None),
             clock=clock,
             sleep=lambda _: None,
             circuit=CircuitPolicy(failures=2, open_seconds=60),

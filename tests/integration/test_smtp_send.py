@@ -235,10 +235,37 @@ def test_sent_through_the_relay_from_the_settings(
     assert (sent["status"], sent["provider"]) == ("sent", "smtp")
     assert sent["provider_message_id"] == f"<{ann}@example.com>"
     assert (refused["status"], refused["reason"]) == (
-        "failed",
+        "rejected",
         "SMTP rcpt: 550 5.1.1 Recipient address rejected",
     )
     smtp.ledger.assert_once("X-Emailhook-Id", [ann])
+
+
+@pytest.mark.parametrize(
+    ("reply", "event", "next_message"),
+    [
+        ("550 5.1.1 No such user", ("bounced", "hard"), "suppressed"),
+        ("550 5.1.10 Recipient domain takes no mail", ("bounced", "hard"), "suppressed"),
+        ("554 5.7.1 Relay access denied", ("rejected", None), "queued"),
+    ],
+)
+def test_a_refusal_at_rcpt_to_is_a_hard_bounce_only_for_an_address_that_does_not_exist(
+    app: Flask,
+    settings: Settings,
+    smtp: FakeSMTP,
+    reply: str,
+    event: tuple[str, str | None],
+    next_message: str,
+) -> None:
+    smtp.refuse("gone@example.com", reply)
+    [gone] = _ids(app, "gone@example.com")
+    _dispatch(settings, app, [gone])
+    refused = _message(app, gone)
+    assert (refused["status"], refused["reason"]) == ("rejected", f"SMTP rcpt: {reply}")
+    assert [(e["event_type"], e["bounce_class"]) for e in refused["events"]] == [event]
+    smtp.clear()
+    [again] = _ids(app, "gone@example.com")
+    assert _message(app, again)["status"] == next_message
 
 
 def test_an_unanswered_message_is_never_sent_again(

@@ -106,10 +106,15 @@ def test_a_message_sent_through_unisender_go_is_joined_by_its_signed_delivered_e
 
 
 @pytest.mark.parametrize(
-    "reason", ["unsubscribed", "permanent_unavailable", "temporary_unavailable"]
+    ("reason", "next_message"),
+    [
+        ("unsubscribed", "suppressed"),
+        ("permanent_unavailable", "suppressed"),
+        ("temporary_unavailable", "queued"),  # Unisender Go's own timed block: not for good
+    ],
 )
-def test_a_failed_email_is_rejected_with_its_reason_and_the_rest_sent(
-    app: Flask, settings: Settings, unisender: FakeUnisenderGo, reason: str
+def test_a_failed_email_is_rejected_with_its_reason_and_only_lasting_ones_suppress(
+    app: Flask, settings: Settings, unisender: FakeUnisenderGo, reason: str, next_message: str
 ) -> None:
     unisender.suppress("gone@example.com", reason)
     ann, gone = _accept(app, "ann@example.com", "gone@example.com")
@@ -117,10 +122,12 @@ def test_a_failed_email_is_rejected_with_its_reason_and_the_rest_sent(
     assert len(_bodies(unisender)) == 1  # one call for both
     assert _message(app, ann)["status"] == "sent"
     refused = _message(app, gone)
-    assert refused["status"] == "failed"
+    assert refused["status"] == "rejected"
     assert refused["reason"] == f"failed_emails: {reason}"
     assert refused["attempts"][0]["outcome"] == "rejected"
     assert unisender.ledger.recipients() == ["ann@example.com"]
+    [again] = _accept(app, "gone@example.com")
+    assert _message(app, again)["status"] == next_message
 
 
 def test_more_metadata_than_unisender_go_keeps_is_refused_at_accept(app: Flask) -> None:

@@ -56,7 +56,7 @@ def dispatch(app: Flask, public_ids: list[str]) -> None:
             sender,
             send_retry_policy(settings),
             call_timeout=settings.send_timeout_seconds,
-            soft_bounce_window=soft_bounce_rule(settings).suppress_for,
+            soft_bounces=soft_bounce_rule(settings),
         ).send(public_ids)
     finally:
         sender.close()

@@ -146,7 +146,7 @@ def dispatcher(settings: Settings, sessions: sessionmaker[Session]) -> Dispatche
         HttpSender(settings.send_timeout_seconds),
         send_retry_policy(settings),
         call_timeout=settings.send_timeout_seconds,
-        soft_bounce_window=soft_bounce_rule(settings).suppress_for,
+        soft_bounces=soft_bounce_rule(settings),
         circuit=CircuitPolicy(settings.send_circuit_failures, settings.send_circuit_seconds),
     )
 

@@ -6,8 +6,11 @@ factory, the worker's Celery app and the ``emailhook`` command.
 
 from __future__ import annotations
 
+import contextlib
 import faulthandler
+import io
 import signal
+import sys
 
 from emailhook.observability.logs import configure_logging
 from emailhook.observability.metrics import configure_metrics
@@ -23,8 +26,18 @@ def configure(settings: Settings, *, root: bool = False, metrics: bool = True) -
 
     ``kill -USR2`` makes the process (and any child it forks later, such as the worker's pool)
     write the stack of each of its threads to stderr: what a stuck process is waiting for."""
-    faulthandler.register(signal.SIGUSR2, all_threads=True)
+    answer_sigusr2_with_stacks()
     install_redaction(settings)
     configure_logging(settings=settings, root=root)
     if metrics:
         configure_metrics(settings)
+
+
+def answer_sigusr2_with_stacks() -> None:
+    """Make SIGUSR2 write the stack of each thread of this process to its real stderr."""
+    stream = sys.__stderr__
+    if stream is None:  # no stderr at all: nowhere to write
+        return
+    # a stderr without a file descriptor (a test's runner): nothing to write to
+    with contextlib.suppress(io.UnsupportedOperation, ValueError, RuntimeError):
+        faulthandler.register(signal.SIGUSR2, file=stream, all_threads=True)

@@ -65,7 +65,7 @@ class Metrics:
 
 
 #: what became of a message in a send task (``emailhook_messages_total{outcome}``)
-SEND_OUTCOMES = ("sent", "failed", "retried", "suppressed", "dead", "uncertain")
+SEND_OUTCOMES = ("sent", "failed", "rejected", "retried", "suppressed", "dead", "uncertain")
 #: a provider's send call: tens of milliseconds to its timeout
 SEND_LATENCY_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 

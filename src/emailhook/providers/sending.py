@@ -25,6 +25,7 @@ from emailhook.domain.sending.message import (
     SendRequest,
 )
 from emailhook.domain.sending.retries import Resolution
+from emailhook.domain.vocabulary import BounceClass, RejectReason
 
 __all__ = [
     "Attachment",
@@ -80,6 +81,13 @@ class RecipientResult:
     reason: str | None = None
     #: seconds the provider asked to wait (Retry-After), if it said
     retry_after: float | None = None
+    #: a REJECTED recipient: why, in the one vocabulary. The provider's own suppression
+    #: (``bounced``, ``spam``, ``unsubscribed``) suppresses the address here too; anything
+    #: else (``invalid``, ``other``: a policy, a temporary block) is kept, and suppresses nothing
+    reject_reason: RejectReason | None = None
+    #: a REJECTED recipient the receiving server refused (SMTP's 5xx to RCPT TO from the MX
+    #: itself): recorded as a bounce of this class (``hard`` suppresses), not a rejection
+    bounce_class: BounceClass | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,10 @@ class SendState(enum.StrEnum):
     SCHEDULED = "scheduled"  #: due at ``send_at``
     SENDING = "sending"  #: claimed by a worker: the provider may have it
     SENT = "sent"  #: the provider accepted it
-    FAILED = "failed"  #: the provider refused it for good
+    FAILED = "failed"  #: the provider refused the request for good (its answer says why)
+    #: the provider refused this recipient for good (its suppression list, an invalid address);
+    #: its own suppression feeds ours
+    REJECTED = "rejected"
     SUPPRESSED = "suppressed"  #: on the suppression list: never handed to a provider
     CANCELLED = "cancelled"  #: cancelled before it was sent
     DEAD = "dead"  #: dead-lettered after too many attempts
@@ -37,7 +40,14 @@ class SendState(enum.StrEnum):
 
 #: states a message never leaves
 FINAL_STATES = frozenset(
-    {SendState.SENT, SendState.FAILED, SendState.SUPPRESSED, SendState.CANCELLED, SendState.DEAD}
+    {
+        SendState.SENT,
+        SendState.FAILED,
+        SendState.REJECTED,
+        SendState.SUPPRESSED,
+        SendState.CANCELLED,
+        SendState.DEAD,
+    }
 )
 
 

@@ -7,11 +7,9 @@ then the app, whose bootstep starts the relay and the periodic jobs beside the p
 
 from __future__ import annotations
 
-import faulthandler
 import functools
 import logging
 import os
-import signal
 from collections.abc import Callable
 from typing import Any
 
@@ -23,7 +21,7 @@ from emailhook.adapters.broker.config import broker_config
 from emailhook.composition import load_settings
 from emailhook.composition.worker import WorkerServices, worker_services
 from emailhook.entrypoints.worker.background import BackgroundStep
-from emailhook.observability import configure
+from emailhook.observability import answer_sigusr2_with_stacks, configure
 from emailhook.observability.metrics import record_sent, record_stored
 from emailhook.service.send.relay import PublishSend
 from emailhook.settings import Settings
@@ -125,7 +123,7 @@ _STACKS_PID = [0]
 
 def _answer_sigusr2_with_stacks(**_: Any) -> None:
     if _STACKS_PID[0] != os.getpid():
-        faulthandler.register(signal.SIGUSR2, all_threads=True)
+        answer_sigusr2_with_stacks()
         _STACKS_PID[0] = os.getpid()
 
 

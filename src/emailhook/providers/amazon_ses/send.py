@@ -42,6 +42,7 @@ from urllib.parse import urlsplit
 from emailhook.domain.clock import utcnow
 from emailhook.domain.sending.message import OutgoingMessage
 from emailhook.domain.sending.retries import Resolution
+from emailhook.domain.vocabulary import RejectReason
 from emailhook.providers.base import ProviderSetting, ProviderValues
 from emailhook.providers.sending import (
     HttpAnswer,
@@ -71,7 +72,10 @@ HEADER_NAME = re.compile(r"[!-9;-@A-~]{1,126}")
 #: (SES's words kept). Throttling and a transient failure never sent the entry: sent again.
 BULK_STATUSES: dict[str, Outcome] = {
     "SUCCESS": Outcome.ACCEPTED,
-    "MESSAGE_REJECTED": Outcome.REJECTED,  #: e.g. on the account's suppression list
+    #: refused: content (a virus) or policy, which suppresses nothing, or, where the error
+    #: names it, the account-level suppression list (SES documents that one as accepted and
+    #: answered later by an ``OnAccountSuppressionList`` bounce; both are read)
+    "MESSAGE_REJECTED": Outcome.REJECTED,
     "ACCOUNT_THROTTLED": Outcome.RETRY,
     "ACCOUNT_DAILY_QUOTA_EXCEEDED": Outcome.RETRY,
     "TRANSIENT_FAILURE": Outcome.RETRY,
@@ -364,6 +368,14 @@ def _entry(public_id: str, result: object) -> RecipientResult:
         if isinstance(message_id, str) and message_id:
             return RecipientResult(public_id, Outcome.ACCEPTED, message_id)
         return RecipientResult(public_id, Outcome.UNKNOWN, reason="SUCCESS without MessageId")
+    if outcome is Outcome.REJECTED:
+        listed = "suppression list" in str(result.get("Error") or "").lower()
+        return RecipientResult(
+            public_id,
+            outcome,
+            reason=words,
+            reject_reason=RejectReason.BOUNCED if listed else RejectReason.OTHER,
+        )
     return RecipientResult(public_id, outcome, reason=words or "unreadable result")
 
 

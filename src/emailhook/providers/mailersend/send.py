@@ -33,6 +33,7 @@ from typing import Any
 
 from emailhook.domain.sending.message import OutgoingMessage
 from emailhook.domain.sending.retries import Resolution
+from emailhook.domain.vocabulary import RejectReason
 from emailhook.providers.base import ProviderSetting, ProviderValues
 from emailhook.providers.sending import (
     HttpAnswer,
@@ -190,7 +191,7 @@ def _accepted(answer: HttpAnswer, messages: Sequence[OutgoingMessage]) -> list[R
     """Return the results of a 202: the recipients its suppression warnings list are refused
     with MailerSend's reasons; the others are accepted under ``X-Message-Id``."""
     message_id = (answer.header("X-Message-Id") or "").strip() or None
-    refused: dict[str, str] = {}
+    refused: dict[str, tuple[str, RejectReason]] = {}
     unreadable = False
     if answer.body.strip():
         try:
@@ -206,14 +207,21 @@ def _accepted(answer: HttpAnswer, messages: Sequence[OutgoingMessage]) -> list[R
                 continue
             for item in warning.get("recipients") or ():
                 if isinstance(item, dict) and isinstance(item.get("email"), str):
-                    reasons = item.get("reasons") or ()
-                    words = ", ".join(str(r) for r in reasons) or "suppressed"
-                    refused[item["email"].lower()] = f"{warning['type']}: {words}"
+                    reasons = [str(r) for r in item.get("reasons") or ()]
+                    words = ", ".join(reasons) or "suppressed"
+                    refused[item["email"].lower()] = (
+                        f"{warning['type']}: {words}",
+                        _reject_reason(reasons),
+                    )
     results = []
     for message in messages:
         why = refused.get(message.to.email.lower())
         if why is not None:
-            results.append(RecipientResult(message.public_id, Outcome.REJECTED, reason=why))
+            results.append(
+                RecipientResult(
+                    message.public_id, Outcome.REJECTED, reason=why[0], reject_reason=why[1]
+                )
+            )
         elif message_id is not None:
             results.append(RecipientResult(message.public_id, Outcome.ACCEPTED, message_id))
         else:
@@ -254,3 +262,17 @@ def _seconds(value: str | None) -> float | None:
     except ValueError:
         return None
     return seconds if seconds is not None and seconds >= 0 else None
+
+
+#: a suppression warning's reasons in our vocabulary, the most severe first; ``blocklisted``
+#: (the account's own blocklist, a sender's choice) suppresses nothing here
+REASONS: tuple[tuple[str, RejectReason], ...] = (
+    ("spam_complaint", RejectReason.SPAM),
+    ("unsubscribed", RejectReason.UNSUBSCRIBED),
+    ("hard_bounced", RejectReason.BOUNCED),
+    ("blocklisted", RejectReason.BLOCKED),
+)
+
+
+def _reject_reason(reasons: list[str]) -> RejectReason:
+    return next((ours for word, ours in REASONS if word in reasons), RejectReason.OTHER)

@@ -32,6 +32,7 @@ from typing import Any
 
 from emailhook.domain.sending.message import OutgoingMessage
 from emailhook.domain.sending.retries import Resolution
+from emailhook.domain.vocabulary import RejectReason
 from emailhook.providers.base import ProviderSetting, ProviderValues
 from emailhook.providers.sending import (
     HttpAnswer,
@@ -53,6 +54,13 @@ TAG_CHARS = 50
 #: recipient statuses: the recipient was taken / refused for good
 TAKEN = frozenset({"sent", "queued", "scheduled"})
 REFUSED = frozenset({"rejected", "invalid"})
+#: a rejection's ``reject_reason`` (Mandrill's rejection list) in our vocabulary; the others
+#: (soft-bounce, a custom rule, test mode, an unsigned domain, ...) suppress nothing here
+REJECT_REASONS: dict[str, RejectReason] = {
+    "hard-bounce": RejectReason.BOUNCED,
+    "spam": RejectReason.SPAM,
+    "unsub": RejectReason.UNSUBSCRIBED,
+}
 #: error names that refuse the request for good (any other on a 5xx may have sent it)
 REQUEST_ERRORS = frozenset(
     {"Invalid_Key", "ValidationError", "PaymentRequired", "Unknown_Subaccount"}
@@ -204,7 +212,12 @@ def _result(public_id: str, result: dict[str, Any] | None) -> RecipientResult:
     if status in REFUSED:
         why = result.get("reject_reason")
         return RecipientResult(
-            public_id, Outcome.REJECTED, reason=f"{status}: {why}" if why else status
+            public_id,
+            Outcome.REJECTED,
+            reason=f"{status}: {why}" if why else status,
+            reject_reason=RejectReason.INVALID
+            if status == "invalid"
+            else REJECT_REASONS.get(str(why), RejectReason.OTHER),
         )
     return RecipientResult(public_id, Outcome.UNKNOWN, reason=f"status {status!r}")
 

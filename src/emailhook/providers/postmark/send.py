@@ -17,6 +17,7 @@ from typing import Any
 
 from emailhook.domain.sending.message import OutgoingMessage
 from emailhook.domain.sending.retries import Resolution
+from emailhook.domain.vocabulary import RejectReason
 from emailhook.providers.base import ProviderSetting, ProviderValues
 from emailhook.providers.sending import (
     HttpAnswer,
@@ -159,8 +160,10 @@ def _result(public_id: str, result: object) -> RecipientResult:
     words = f"{code}: {result.get('Message')}"
     if code == 0 and result.get("MessageID"):
         return RecipientResult(public_id, Outcome.ACCEPTED, str(result["MessageID"]))
-    if code == INACTIVE:
-        return RecipientResult(public_id, Outcome.REJECTED, reason=words)
+    if code == INACTIVE:  # a hard bounce, a complaint or a manual suppression: Postmark's list
+        return RecipientResult(
+            public_id, Outcome.REJECTED, reason=words, reject_reason=RejectReason.BOUNCED
+        )
     return RecipientResult(public_id, Outcome.FAILED, reason=words)
 
 

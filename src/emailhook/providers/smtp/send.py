@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
+import re
 from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,6 +32,7 @@ from urllib.parse import unquote, urlsplit
 
 from emailhook.domain.sending.message import OutgoingMessage
 from emailhook.domain.sending.retries import Resolution
+from emailhook.domain.vocabulary import BounceClass, RejectReason
 from emailhook.providers.sending import Outcome, RecipientResult, SendConfig
 
 NAME = "smtp"
@@ -40,6 +42,12 @@ ID_HEADER = "X-Emailhook-Id"
 #: relay needs 8BITMIME or SMTPUTF8
 POLICY = SMTP.clone(cte_type="7bit")
 PORTS = {"smtp": 587, "smtps": 465}
+
+
+#: RFC 3463 enhanced codes of an address that does not exist: bad mailbox (5.1.1), bad
+#: system (5.1.2), a domain that takes no mail (5.1.10, RFC 7505's null MX). Refused at RCPT
+#: TO, they are a hard bounce; other refusals (a policy, relaying denied) suppress nothing.
+NO_SUCH_ADDRESS = re.compile(r"5\.1\.(1|2|10)\b")
 
 
 class Stage(enum.StrEnum):
@@ -191,9 +199,16 @@ def result(sent: Envelope, reply: Reply) -> RecipientResult:
         return RecipientResult(public_id, Outcome.ACCEPTED, sent.message_id)
     if 400 <= reply.code < 500:
         return RecipientResult(public_id, Outcome.RETRY, reason=words)
+    if 500 <= reply.code < 600 and reply.stage is Stage.RCPT:
+        if NO_SUCH_ADDRESS.match(reply.text):  # the address does not exist: a hard bounce
+            return RecipientResult(
+                public_id, Outcome.REJECTED, reason=words, bounce_class=BounceClass.HARD
+            )
+        return RecipientResult(
+            public_id, Outcome.REJECTED, reason=words, reject_reason=RejectReason.OTHER
+        )
     if 500 <= reply.code < 600:
-        outcome = Outcome.REJECTED if reply.stage is Stage.RCPT else Outcome.FAILED
-        return RecipientResult(public_id, outcome, reason=words)
+        return RecipientResult(public_id, Outcome.FAILED, reason=words)
     # a reply SMTP does not define: after the end of data the relay may have it
     if reply.stage is Stage.END:
         return RecipientResult(public_id, Outcome.UNKNOWN, reason=words)

@@ -41,6 +41,7 @@ from typing import Any
 
 from emailhook.domain.sending.message import OutgoingMessage
 from emailhook.domain.sending.retries import Resolution
+from emailhook.domain.vocabulary import RejectReason
 from emailhook.providers.base import ProviderSetting, ProviderValues
 from emailhook.providers.sending import (
     HttpAnswer,
@@ -61,7 +62,14 @@ MAX_METADATA = 10
 #: the substitution that names the recipient in To
 TO_NAME = "to_name"
 #: failed_emails reasons that end a message refused
-REFUSED = frozenset({"unsubscribed", "permanent_unavailable", "temporary_unavailable", "invalid"})
+#: failed_emails' reasons that refuse the recipient, in our vocabulary: only Unisender Go's
+#: lasting suppressions suppress here too; ``temporary_unavailable`` is its own timed block
+REFUSED: dict[str, RejectReason] = {
+    "unsubscribed": RejectReason.UNSUBSCRIBED,
+    "permanent_unavailable": RejectReason.BOUNCED,
+    "temporary_unavailable": RejectReason.OTHER,
+    "invalid": RejectReason.INVALID,
+}
 DUPLICATE = "duplicate"
 
 #: the send settings, ``EMAILHOOK_UNISENDER_GO_<NAME>`` (part of the provider's settings; the
@@ -256,7 +264,10 @@ def _results(answer: HttpAnswer, messages: Sequence[OutgoingMessage]) -> list[Re
         if reason in REFUSED:
             results.append(
                 RecipientResult(
-                    message.public_id, Outcome.REJECTED, reason=f"failed_emails: {reason}"
+                    message.public_id,
+                    Outcome.REJECTED,
+                    reason=f"failed_emails: {reason}",
+                    reject_reason=REFUSED[reason],
                 )
             )
         elif address in sent and first:

@@ -31,6 +31,7 @@ from emailhook.domain.sending.message import SendState
 from emailhook.domain.sending.retries import RetryPolicy
 from emailhook.domain.sending.scope import blocking_reason
 from emailhook.domain.sending.token_bucket import pace
+from emailhook.domain.suppression import SoftBounceRule
 from emailhook.providers.sending import HttpAnswer, Outcome, RecipientResult
 from emailhook.service.send.dispatched import (
     Call,
@@ -66,7 +67,7 @@ class Dispatcher:
         policy: RetryPolicy,
         *,
         call_timeout: float,
-        soft_bounce_window: timedelta | None,
+        soft_bounces: SoftBounceRule,
         clock: Callable[[], datetime] = utcnow,
         sleep: Callable[[float], None] = time.sleep,
         circuit: CircuitPolicy | None = None,
@@ -79,14 +80,14 @@ class Dispatcher:
         self._call = call
         self._policy = policy
         self._hold = timedelta(seconds=2 * call_timeout + policy.lookup_grace_seconds + 30)
-        self._window = soft_bounce_window
+        self._window = soft_bounces.suppress_for
         self._clock = clock
         self._sleep = sleep
         self._uncertain = Uncertain(sessions, call, policy, clock)
         #: each provider's circuit as this worker last saw it: a success on a closed circuit
         #: writes nothing (one transaction a call saved)
         self._known: dict[str, Circuit] = {}
-        self._recorder = Recorder(sessions, policy, clock)
+        self._recorder = Recorder(sessions, policy, clock, soft_bounces)
 
     def close(self) -> None:
         """Close the provider connections (``call``'s, where it has any)."""

@@ -59,6 +59,7 @@ class Dispatched:
 
     sent: int = 0
     failed: int = 0
+    rejected: int = 0
     retried: int = 0
     suppressed: int = 0
     dead: int = 0
@@ -70,6 +71,7 @@ class Dispatched:
         return {
             "sent": self.sent,
             "failed": self.failed,
+            "rejected": self.rejected,
             "retried": self.retried,
             "suppressed": self.suppressed,
             "dead": self.dead,

@@ -1,5 +1,7 @@
-"""A provider's answer recorded: each message settled by its outcome (sent, failed, retried
-with backoff or dead-lettered, uncertain until the provider is asked) and each attempt kept."""
+"""A provider's answer recorded: each message settled by its outcome (sent, rejected, failed,
+retried with backoff or dead-lettered, uncertain until the provider is asked) and each attempt
+kept. A recipient the provider refused is also an event of that provider: its own suppression
+list's refusal suppresses the address here too, through the receive side's one path."""
 
 from __future__ import annotations
 
@@ -10,10 +12,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from emailhook.adapters.store import outbox
 from emailhook.adapters.store.outbox import Claimed
+from emailhook.domain.events import EmailEvent
 from emailhook.domain.sending.message import SendState
 from emailhook.domain.sending.retries import RetryPolicy, Verdict
+from emailhook.domain.suppression import SoftBounceRule
+from emailhook.domain.vocabulary import EventType, RejectReason
 from emailhook.providers.sending import HttpAnswer, Outcome, RecipientResult
 from emailhook.service.send.dispatched import Dispatched, attempt_row
+from emailhook.service.send.own_events import message_event, store
 
 
 class Recorder:
@@ -24,10 +30,13 @@ class Recorder:
         sessions: sessionmaker[Session],
         policy: RetryPolicy,
         clock: Callable[[], datetime],
+        soft_bounces: SoftBounceRule,
     ) -> None:
+        """``soft_bounces``: the rule the stored refusals' derived state follows."""
         self._sessions = sessions
         self._policy = policy
         self._clock = clock
+        self._soft_bounces = soft_bounces
 
     def record(
         self,
@@ -45,6 +54,7 @@ class Recorder:
         status = answer.status if answer is not None else None
         attempts = []
         accepted: list[tuple[str, str]] = []
+        refusals: list[EmailEvent] = []
         with self._sessions.begin() as session:
             for item in items:
                 public_id = item.message.public_id
@@ -53,6 +63,12 @@ class Recorder:
                 )
                 if result.outcome is Outcome.ACCEPTED:  # the common case: settled together
                     accepted.append((public_id, result.provider_message_id or public_id))
+                elif result.outcome is Outcome.REJECTED:
+                    refusals.append(_refusal(item, result, provider or item.provider, now))
+                    outbox.settle(
+                        session, public_id, SendState.REJECTED, now=now, reason=result.reason
+                    )
+                    done.rejected += 1
                 else:
                     self._settle_one(session, item, result, now, done)
                 attempts.append(
@@ -70,6 +86,7 @@ class Recorder:
             outbox.settle_sent(session, accepted, now)
             done.sent += len(accepted)
             outbox.record_attempts(session, attempts)
+            store(session, refusals, now, self._soft_bounces)
 
     def _settle_one(
         self,
@@ -81,7 +98,7 @@ class Recorder:
     ) -> None:
         public_id = item.message.public_id
         attempts = item.attempts + 1
-        if result.outcome in (Outcome.REJECTED, Outcome.FAILED):
+        if result.outcome is Outcome.FAILED:
             outbox.settle(session, public_id, SendState.FAILED, now=now, reason=result.reason)
             done.failed += 1
         elif result.outcome is Outcome.RETRY:
@@ -110,3 +127,23 @@ class Recorder:
                 reason=f"uncertain: {result.reason}",
             )
             done.uncertain += 1
+
+
+def _refusal(item: Claimed, result: RecipientResult, provider: str, now: datetime) -> EmailEvent:
+    """The provider's refusal of ``item``'s recipient, as that provider's event of it."""
+    message = item.message
+    bounced = result.bounce_class is not None
+    return message_event(
+        provider=provider,
+        key="refused",
+        public_id=message.public_id,
+        email=message.to.email,
+        metadata=message.metadata,
+        event_type=EventType.BOUNCED if bounced else EventType.REJECTED,
+        status="BOUNCED" if bounced else "REJECTED",
+        at=now,
+        raw={"refused_at_send": True, "reason": result.reason},
+        bounce_class=result.bounce_class,
+        reject_reason=None if bounced else result.reject_reason or RejectReason.OTHER,
+        description=result.reason,
+    )

@@ -17,17 +17,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from emailhook.adapters.db.models import OutboxMessage
-from emailhook.adapters.store import derived
-from emailhook.adapters.store.events import insert_prepared, prepare_events
-from emailhook.domain.callback_data import callback_fields
 from emailhook.domain.clock import utcnow
-from emailhook.domain.events import EmailEvent, EventKind
-from emailhook.domain.inbox import Provenance
+from emailhook.domain.events import EventKind
 from emailhook.domain.sending import unsubscribe_tokens
 from emailhook.domain.suppression import SoftBounceRule
 from emailhook.domain.vocabulary import EventType
-from emailhook.providers.base import event_key
 from emailhook.service.errors import NotFoundError
+from emailhook.service.send.own_events import message_event, store
 
 log = logging.getLogger("emailhook.send.unsubscribe")
 
@@ -91,32 +87,21 @@ class Unsubscribe:
         with self._sessions.begin() as session:
             row = _message(session, public_id)
             assert row is not None
-            metadata = dict(row.document.get("metadata") or {})
-            fields = callback_fields(metadata)
-            event = EmailEvent(
-                event_key=event_key(EMAILHOOK, "unsubscribe", public_id),
-                kind=EventKind.TRACKING,
-                status="UNSUBSCRIBED",
-                email=row.email,
-                message_id=public_id,
-                bulk_id=row.batch_id,
-                provider_event_id=None,
-                qj_contact_id=fields["qj_contact_id"],
-                event_at=now,
-                sent_at=row.sent_at,
-                campaign=fields["campaign"],
-                creditor_id=fields["creditor_id"],
-                creditor_name=fields["creditor_name"],
-                callback_data={**metadata, "emailhook_id": public_id},
-                raw={"one_click": True, "message": public_id},
+            event = message_event(
                 provider=EMAILHOOK,
+                key="unsubscribe",
+                public_id=public_id,
+                email=row.email,
+                metadata=row.document.get("metadata") or {},
                 event_type=EventType.UNSUBSCRIBED,
+                status="UNSUBSCRIBED",
+                at=now,
+                raw={"one_click": True, "message": public_id},
+                batch_id=row.batch_id,
+                sent_at=row.sent_at,
+                kind=EventKind.TRACKING,
             )
-            dialect = session.get_bind().dialect.name
-            stored = insert_prepared(
-                session, prepare_events([(event, Provenance(None, now))], dialect)
-            )
-            derived.record(session, stored, self._soft_bounces)
+            stored = store(session, [event], now, self._soft_bounces)
         log.info("one-click unsubscribe of message %s%s", public_id, "" if stored else " (again)")
         return Unsubscribed(row.email, public_id, bool(stored))
 
