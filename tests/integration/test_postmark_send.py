@@ -21,6 +21,8 @@ from support.send_app import AUTH, SEND_KEY
 from support.send_app import dispatch as _dispatch
 from support.send_app import message as _message
 
+BATCH = "/email/batch"
+
 WEBHOOK = {"Authorization": "Basic " + base64.b64encode(b"pm:secret").decode()}
 
 
@@ -39,6 +41,7 @@ def settings(tmp_path: Path, postmark: FakePostmark) -> Settings:
         postmark_server_token="pm-token",
         postmark_api_url=postmark.url,
         postmark_basic_auth="pm:secret",
+        postmark_send_rate=1000.0,
         intake="database",
     )  # type: ignore[call-arg]
 
@@ -95,3 +98,16 @@ def test_an_inactive_recipient_is_refused_and_the_rest_of_the_batch_sent(
     assert gone["status"] == "failed"
     assert gone["reason"].startswith("406")
     assert postmark.ledger.recipients() == ["ann@example.com"]
+
+
+def test_a_thousand_recipients_go_in_two_batches_of_500_each_with_our_id(
+    app: Flask, settings: Settings, postmark: FakePostmark
+) -> None:
+    to = [f"r{n}@example.com" for n in range(1000)]
+    ids = _accept(app, *to)
+    _dispatch(settings, app, ids)
+    assert [len(body) for body in postmark.bodies(BATCH)] == [500, 500]
+    assert len(postmark.requests) == 2
+    assert sorted(postmark.ledger.recipients()) == sorted(to)
+    postmark.ledger.assert_once("emailhook_id", ids)
+    assert {_message(app, i)["status"] for i in ids[::97]} == {"sent"}
