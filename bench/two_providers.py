@@ -41,7 +41,7 @@ from support.fake_senders.mailjet import SEND as MAILJET_SEND  # noqa: E402
 MAILJET_KEY, MAILJET_SECRET = "bench-mailjet-key", "bench-mailjet-secret"
 #: each provider's messages a request (its ``max_batch`` in emailhook)
 PER_REQUEST = {"infobip": 100, "mailjet": 50}
-#: messages of one ``POST /messages``: both providers' batches, at the ratio of their rates
+#: messages posted a round (``_fill``): both providers', in the ratio of their messages
 POSTED = 100
 
 
