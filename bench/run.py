@@ -12,6 +12,9 @@ Prints a table and writes the same figures to bench/results/latest.json:
              notification, a 500-event Brevo batch and a 100-event Unisender Go batch
   send       POST /messages with 1 and 1,000 recipients, and sending to a local fake Infobip
              at its configured rate with two workers (bench/sending.py)
+  two_providers  sending to a fake Infobip and a fake Mailjet at once, each at its own rate,
+             with two workers: achieved / limit and the most requests in a second of each
+             (bench/two_providers.py)
 on the embedded default (SQLite + folder queue) and on PostgreSQL + Redis.
 """
 
@@ -462,6 +465,24 @@ def main() -> None:
         "--send-seconds", type=float, default=20, help="seconds of sending at the limit"
     )
     parser.add_argument(
+        "--mailjet-send-rate",
+        type=float,
+        default=10,
+        help="EMAILHOOK_MAILJET_SEND_RATE of the two_providers phase (Infobip's: --send-rate)",
+    )
+    parser.add_argument(
+        "--two-send-seconds",
+        type=float,
+        default=15,
+        help="seconds of sending at both limits in the two_providers phase",
+    )
+    parser.add_argument(
+        "--two-send-workers",
+        type=int,
+        default=2,
+        help="workers (one process each) of the two_providers phase",
+    )
+    parser.add_argument(
         "--phases",
         default=",".join(PHASES),
         help=f"what to measure, of {','.join(PHASES)} (A/B drains: --phases drain;"
@@ -506,11 +527,26 @@ def main() -> None:
 
         print()
         print(render_send(report, args.backends.split(",")))
+    if "two_providers" in phases:
+        from bench.two_providers import render as render_two
+
+        print()
+        print(render_two(report, args.backends.split(",")))
     print(f"\nfigures written to {out.relative_to(REPO)}")
 
 
 #: what ``make bench`` measures, in this order
-PHASES = ("ceiling", "servers", "ingest", "drain", "sustained", "prune", "providers", "send")
+PHASES = (
+    "ceiling",
+    "servers",
+    "ingest",
+    "drain",
+    "sustained",
+    "prune",
+    "providers",
+    "send",
+    "two_providers",
+)
 
 
 def measure_backend(
@@ -555,6 +591,11 @@ def measure_backend(
         from bench.sending import send_figures
 
         figures["send"] = send_figures(backend, args, web, worker, wrk)
+    if "two_providers" in phases:
+        sys.path.insert(0, str(REPO))
+        from bench.two_providers import two_provider_figures
+
+        figures["two_providers"] = two_provider_figures(backend, args, web, worker)
     return figures
 
 

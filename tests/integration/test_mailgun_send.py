@@ -49,6 +49,7 @@ def settings(tmp_path: Path, mailgun: FakeMailgun, senders: Senders) -> Settings
         mailgun_domain=DOMAIN,
         mailgun_api_url=mailgun.url,
         mailgun_signing_keys=senders.mailgun_key,
+        mailgun_send_rate=1000.0,
         send_timeout_seconds=1.0,
         intake="database",
     )  # type: ignore[call-arg]
@@ -106,6 +107,21 @@ def test_one_call_sends_a_batch_each_copy_with_its_own_id(
     mailgun.ledger.assert_once("emailhook_id", ids)
     by_id = {row.echo["emailhook_id"]: row for row in mailgun.ledger}
     assert [by_id[i].echo["qj_contact_id"] for i in ids] == [str(n) for n in range(30)]
+
+
+def test_a_thousand_recipients_go_in_one_call_each_copy_with_its_own_id(
+    app: Flask, settings: Settings, mailgun: FakeMailgun
+) -> None:
+    to = [f"r{n}@example.com" for n in range(1000)]
+    ids = _accept(app, *to)
+    _dispatch(settings, app, ids)
+    [request] = mailgun.requests
+    assert request.path == f"/v3/{DOMAIN}/messages"
+    assert sorted(mailgun.ledger.recipients()) == sorted(to)
+    mailgun.ledger.assert_once("emailhook_id", ids)
+    by_id = {row.echo["emailhook_id"]: row.recipient for row in mailgun.ledger}
+    assert [by_id[i] for i in ids] == to  # each copy carries its own recipient's id
+    assert {_message(app, i)["status"] for i in ids[::97]} == {"sent"}
 
 
 def test_two_messages_to_one_address_never_share_a_call(

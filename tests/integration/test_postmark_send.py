@@ -21,6 +21,8 @@ from support.send_app import AUTH, SEND_KEY
 from support.send_app import dispatch as _dispatch
 from support.send_app import message as _message
 
+BATCH = "/email/batch"
+
 WEBHOOK = {"Authorization": "Basic " + base64.b64encode(b"pm:secret").decode()}
 
 
@@ -39,6 +41,7 @@ def settings(tmp_path: Path, postmark: FakePostmark) -> Settings:
         postmark_server_token="pm-token",
         postmark_api_url=postmark.url,
         postmark_basic_auth="pm:secret",
+        postmark_send_rate=1000.0,
         intake="database",
     )  # type: ignore[call-arg]
 
@@ -99,3 +102,16 @@ def test_an_inactive_recipient_is_rejected_suppressed_here_too_and_the_rest_sent
     # Postmark's list is ours now: the next message to the address is never handed over
     [again] = _accept(app, "gone@example.com")
     assert _message(app, again)["status"] == "suppressed"
+
+
+def test_a_thousand_recipients_go_in_two_batches_of_500_each_with_our_id(
+    app: Flask, settings: Settings, postmark: FakePostmark
+) -> None:
+    to = [f"r{n}@example.com" for n in range(1000)]
+    ids = _accept(app, *to)
+    _dispatch(settings, app, ids)
+    assert [len(body) for body in postmark.bodies(BATCH)] == [500, 500]
+    assert len(postmark.requests) == 2
+    assert sorted(postmark.ledger.recipients()) == sorted(to)
+    postmark.ledger.assert_once("emailhook_id", ids)
+    assert {_message(app, i)["status"] for i in ids[::97]} == {"sent"}

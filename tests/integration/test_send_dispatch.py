@@ -121,6 +121,17 @@ def test_an_accepted_message_ends_sent_with_infobips_id(rig: Rig) -> None:
     rig.infobip.ledger.assert_once("messageId", [public_id])
 
 
+def test_a_thousand_recipients_go_in_ten_requests_of_100_each_with_our_id(rig: Rig) -> None:
+    to = [f"r{n}@example.com" for n in range(1000)]
+    ids = rig.accept(*to)
+    rig.send(ids)
+    requests = rig.infobip.bodies("/email/4/messages")
+    assert [len(r["messages"]) for r in requests] == [100] * 10
+    assert sorted(rig.infobip.ledger.recipients()) == sorted(to)
+    rig.infobip.ledger.assert_once("messageId", ids)  # our id is Infobip's messageId
+    assert {rig.row(i).state for i in ids[::97]} == {"sent"}
+
+
 def test_the_same_task_twice_sends_once(rig: Rig) -> None:
     ids = rig.accept("ann@example.com", "bob@example.com")
     rig.send(ids)

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from emailhook.adapters.db.engine import Database
 from emailhook.adapters.db.models import OutboxMessage
 from emailhook.providers.infobip.send import InfobipSend
+from emailhook.providers.mailjet.send import MailjetSend
 from emailhook.service.send.accept import AcceptPolicy, SendApi
 from emailhook.service.send.relay import SendRelay, SendRelayPolicy
 from support.clock import Clock
@@ -63,6 +64,41 @@ def test_due_messages_are_published_once_in_tasks_of_one_request(
     assert [len(task) for task in published] == [100, 100, 50]
     assert sorted(i for task in published for i in task) == sorted(ids)
     assert relay.run_once() == 0
+
+
+def test_two_providers_tasks_are_published_in_turn(database: Database, clock: Clock) -> None:
+    # a worker waits for its provider's token with the task in hand: a run of one provider's
+    # tasks would hold the workers while the other provider's tokens go unused
+    api = SendApi(
+        database.sessions,
+        {"infobip": InfobipSend(), "mailjet": MailjetSend()},
+        AcceptPolicy("infobip", timedelta(hours=24), None),
+        clock=clock,
+    )
+    by_provider: dict[str, set[str]] = {}
+    for provider, count in (("infobip", 300), ("mailjet", 100)):
+        to = [f"{provider}{n}@example.com" for n in range(count)]
+        body = {
+            "provider": provider,
+            "from": "shop@example.com",
+            "subject": "Hi",
+            "text": "Hello",
+            "to": to,
+        }
+        by_provider[provider] = {m["id"] for m in api.accept(body, b"").body["messages"]}
+    published: list[list[str]] = []
+    relay = SendRelay(
+        database.sessions,
+        published.append,
+        SendRelayPolicy(redelivery_seconds=REDELIVERY),
+        {"infobip": 100, "mailjet": 50},
+        clock=clock,
+    )
+    assert relay.run_once() == 400
+    order = [next(p for p, ids in by_provider.items() if task[0] in ids) for task in published]
+    assert order == ["infobip", "mailjet", "infobip", "mailjet", "infobip"]
+    assert [len(task) for task in published] == [100, 50, 100, 50, 100]
+    assert all(set(task) <= by_provider[p] for p, task in zip(order, published, strict=True))
 
 
 def test_a_message_published_and_never_taken_is_published_again_after_the_bound(

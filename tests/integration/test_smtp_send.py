@@ -206,6 +206,7 @@ def settings(tmp_path: Path, smtp: FakeSMTP) -> Settings:
         send_api_keys=SEND_KEY,
         send_provider="smtp",
         smtp_url=smtp.url,
+        smtp_send_rate=1000.0,
         send_timeout_seconds=2.0,
         intake="database",
     )  # type: ignore[call-arg]
@@ -266,6 +267,19 @@ def test_a_refusal_at_rcpt_to_is_a_hard_bounce_only_for_an_address_that_does_not
     smtp.clear()
     [again] = _ids(app, "gone@example.com")
     assert _message(app, again)["status"] == next_message
+
+
+def test_a_thousand_recipients_go_in_sessions_of_fifty_each_with_our_id(
+    app: Flask, settings: Settings, smtp: FakeSMTP
+) -> None:
+    to = [f"r{n}@example.com" for n in range(1000)]
+    ids = _ids(app, *to)
+    _dispatch(settings, app, ids)
+    assert smtp.logins == [("user", True)] * 20  # one session (one login) a batch of 50
+    assert sorted(r for m in smtp.messages for r in m.rcpt_tos) == sorted(to)
+    assert len(smtp.messages) == 1000  # one message a recipient
+    smtp.ledger.assert_once("X-Emailhook-Id", ids)
+    assert {_message(app, i)["status"] for i in ids[::97]} == {"sent"}
 
 
 def test_an_unanswered_message_is_never_sent_again(

@@ -347,6 +347,9 @@ def _handler_for(fake: FakeSender) -> type[BaseHTTPRequestHandler]:
 class _Handler(BaseHTTPRequestHandler):
     state: FakeSender
     protocol_version = "HTTP/1.1"
+    #: the status line and headers go out in one write, the body in another: with Nagle on,
+    #: the body waits for the client's delayed ACK (40 ms on Linux), 40 ms a call
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # quiet: pytest shows what matters

@@ -4,11 +4,13 @@ when a publish was lost.
 As on the receive side, the outbox and not the broker is the record of what must be sent: a
 message is due when it is new, when its ``send_at`` or its retry's backoff has come, or when the
 worker that held it ran past its bound. Due messages are published in tasks of at most one
-provider request each (the send side's ``max_batch``), one provider per task.
+provider request each (the send side's ``max_batch``), one provider per task, the
+providers' tasks in turn.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from collections import defaultdict
@@ -106,11 +108,14 @@ class SendRelay:
         by_provider: dict[str, list[str]] = defaultdict(list)
         for due in claimed:
             by_provider[due.provider].append(due.public_id)
-        tasks: list[list[str]] = []
+        each: list[list[list[str]]] = []
         for provider, ids in by_provider.items():
             size = max(1, self._sizes.get(provider, 1))
-            tasks.extend(ids[start : start + size] for start in range(0, len(ids), size))
-        return tasks
+            each.append([ids[start : start + size] for start in range(0, len(ids), size)])
+        # the providers' tasks taken in turn: a worker waits for its provider's token with
+        # the task in hand, so a run of one provider's tasks would hold every worker while
+        # the other providers' tokens go unused
+        return [task for turn in itertools.zip_longest(*each) for task in turn if task]
 
     def run_forever(self, stop: threading.Event) -> None:
         """Relay until ``stop`` is set; never raises (errors are logged and retried)."""
