@@ -281,7 +281,7 @@ def test_the_shared_bucket_never_lets_a_second_see_more_than_the_rate(
     idle spell (a burst would let a second see twice the rate, and Infobip answer 429).
 
     The clock is the test's, moved by each wait for a token; the call times are those
-    ``outbox.started`` records, from the real database."""
+    ``held.started`` records, from the real database."""
     clock = Clock(datetime.now(UTC))
     sessions = database.sessions
     api = SendApi(

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from emailhook.adapters.db.engine import Database
 from emailhook.adapters.db.models import OutboxMessage, SendAttempt, SendRateBucket
 from emailhook.adapters.http_send import HttpSender
-from emailhook.adapters.store import outbox
+from emailhook.adapters.store import held, outbox
 from emailhook.domain.sending.retries import Resolution, RetryPolicy
 from emailhook.providers.infobip.send import InfobipSend
 from emailhook.providers.sending import SendConfig
@@ -228,8 +228,8 @@ def test_a_worker_dead_mid_call_leaves_a_message_the_next_one_asks_about(rig: Ri
     # a worker took it and began the call, then died before recording anything
     at = rig.clock.now
     with rig.database.sessions.begin() as session:
-        outbox.take(session, [public_id], now=at, hold_until=at)
-        outbox.started(session, [public_id], at, held_until=at, hold_until=at)
+        held.take(session, [public_id], now=at, hold_until=at)
+        held.started(session, [public_id], at, held_until=at, hold_until=at)
     rig.later()
     rig.send([public_id])
     assert rig.row(public_id).state == "sent"
@@ -317,13 +317,13 @@ def test_a_worker_that_lost_its_hold_does_not_send(rig: Rig) -> None:
     [public_id] = rig.accept("ann@example.com")
     a_hold = rig.clock.now
     with rig.database.sessions.begin() as session:
-        [taken] = outbox.take(session, [public_id], now=rig.clock.now, hold_until=a_hold)
+        [taken] = held.take(session, [public_id], now=rig.clock.now, hold_until=a_hold)
     assert taken.held_until == a_hold
     rig.later()
     rig.send([public_id])  # worker B
     assert rig.row(public_id).state == "sent"
     with rig.database.sessions.begin() as session:
-        still_mine = outbox.started(
+        still_mine = held.started(
             session, [public_id], rig.clock.now, held_until=a_hold, hold_until=rig.clock.now
         )
     assert still_mine == set()  # A sends nothing

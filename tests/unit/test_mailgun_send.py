@@ -10,7 +10,7 @@ from email.parser import BytesParser
 from email.policy import HTTP
 from urllib.parse import parse_qsl
 
-from emailhook.adapters.store.outbox import Claimed
+from emailhook.adapters.store.held import Claimed
 from emailhook.domain.sending.message import Attachment, OutgoingMessage, Recipient
 from emailhook.providers.mailgun.send import MailgunSend
 from emailhook.providers.sending import HttpAnswer, Outcome, SendConfig

@@ -6,7 +6,7 @@ import json
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from emailhook.adapters.store.outbox import Claimed
+from emailhook.adapters.store.held import Claimed
 from emailhook.domain.sending.message import Attachment, OutgoingMessage, Recipient
 from emailhook.providers.mandrill.send import MandrillSend
 from emailhook.providers.sending import HttpAnswer, Outcome, SendConfig

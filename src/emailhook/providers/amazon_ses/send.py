@@ -35,7 +35,6 @@ import json
 import re
 from collections.abc import Callable, Hashable, Sequence
 from datetime import datetime
-from email.utils import formataddr, parseaddr
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -43,6 +42,12 @@ from emailhook.domain.clock import utcnow
 from emailhook.domain.sending.message import OutgoingMessage
 from emailhook.domain.sending.retries import Resolution
 from emailhook.domain.vocabulary import RejectReason
+from emailhook.providers.amazon_ses.send_bodies import (
+    METADATA_HEADER,
+    message_headers,
+    send_bulk_body,
+    send_email_body,
+)
 from emailhook.providers.base import ProviderSetting, ProviderValues
 from emailhook.providers.sending import (
     HttpAnswer,
@@ -58,10 +63,6 @@ BULK = "/v2/email/outbound-bulk-emails"
 REGION = "us-east-1"
 #: the service name SigV4 signs for
 SERVICE = "ses"
-#: our id as a message tag: SES echoes it in every event's ``mail.tags``
-EMAILHOOK_ID = "emailhook_id"
-#: the header our metadata travels in (JSON), as anymail sends it
-METADATA_HEADER = "X-Metadata"
 #: SES's limits: headers a message, characters of a header's value (printable ASCII)
 MAX_HEADERS = 15
 HEADER_VALUE_CHARS = 995
@@ -173,7 +174,7 @@ class AmazonSESSend:
                     "Amazon SES takes the subject and content from the template: "
                     f"{', '.join(given)} cannot go with template_id"
                 )
-        headers = _headers(message)
+        headers = message_headers(message)
         if len(headers) > MAX_HEADERS:
             return f"Amazon SES takes at most {MAX_HEADERS} headers a message, ours included"
         for item in headers:
@@ -192,9 +193,9 @@ class AmazonSESSend:
         if first.template_id is None:
             if len(messages) != 1:
                 raise ValueError("SendEmail sends one message a call")
-            path, body = SEND, _send_email(first, config)
+            path, body = SEND, send_email_body(first, config)
         else:
-            path, body = BULK, _send_bulk(messages, config)
+            path, body = BULK, send_bulk_body(messages, config)
         data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
         return self._signed(config.api_url.rstrip("/") + path, data, config)
 
@@ -252,109 +253,6 @@ class AmazonSESSend:
 
     def found(self, answer: HttpAnswer) -> dict[str, str]:
         raise NotImplementedError("Amazon SES cannot be asked by our id (Resolution.NONE)")
-
-
-def _send_email(message: OutgoingMessage, config: SendConfig) -> dict[str, Any]:
-    simple: dict[str, Any] = {
-        "Subject": {"Data": message.subject or "", "Charset": "UTF-8"},
-        "Body": {},
-    }
-    if message.text is not None:
-        simple["Body"]["Text"] = {"Data": message.text, "Charset": "UTF-8"}
-    if message.html is not None:
-        simple["Body"]["Html"] = {"Data": message.html, "Charset": "UTF-8"}
-    headers = _headers(message)
-    if headers:
-        simple["Headers"] = headers
-    if message.attachments:
-        simple["Attachments"] = _attachments(message)
-    body: dict[str, Any] = {
-        "FromEmailAddress": _encoded(message.from_email),
-        "Destination": {"ToAddresses": [_recipient(message)]},
-        "Content": {"Simple": simple},
-        "EmailTags": [{"Name": EMAILHOOK_ID, "Value": message.public_id}],
-    }
-    return _common(body, message, config)
-
-
-def _send_bulk(messages: Sequence[OutgoingMessage], config: SendConfig) -> dict[str, Any]:
-    first = messages[0]
-    template_id = first.template_id or ""
-    template: dict[str, Any] = {
-        "TemplateArn" if template_id.startswith("arn:") else "TemplateName": template_id,
-        "TemplateData": "{}",  # the request's global data is merged into each entry's
-    }
-    if first.attachments:
-        template["Attachments"] = _attachments(first)
-    entries = []
-    for message in messages:
-        entry: dict[str, Any] = {
-            "Destination": {"ToAddresses": [_recipient(message)]},
-            "ReplacementTags": [{"Name": EMAILHOOK_ID, "Value": message.public_id}],
-            "ReplacementEmailContent": {
-                "ReplacementTemplate": {
-                    "ReplacementTemplateData": json.dumps(
-                        dict(message.merge_data), ensure_ascii=False
-                    )
-                }
-            },
-        }
-        headers = _headers(message)
-        if headers:
-            entry["ReplacementHeaders"] = headers
-        entries.append(entry)
-    body: dict[str, Any] = {
-        "FromEmailAddress": _encoded(first.from_email),
-        "DefaultContent": {"Template": template},
-        "BulkEmailEntries": entries,
-    }
-    return _common(body, first, config)
-
-
-def _common(body: dict[str, Any], message: OutgoingMessage, config: SendConfig) -> dict[str, Any]:
-    """Add what SendEmail and SendBulkEmail share: reply-to, configuration set, tracking."""
-    if message.reply_to:
-        body["ReplyToAddresses"] = [_encoded(a) for a in message.reply_to]
-    if config.extra.get("configuration_set"):
-        body["ConfigurationSetName"] = config.extra["configuration_set"]
-    tracking: dict[str, str] = {}
-    if message.track_opens is not None:
-        tracking["OpenTrackingEnabled"] = "ENABLED" if message.track_opens else "DISABLED"
-    if message.track_clicks is not None:
-        tracking["ClickTrackingEnabled"] = "ENABLED" if message.track_clicks else "DISABLED"
-    if tracking:
-        body["ConfigurationOverrides"] = {"Tracking": tracking}
-    return body
-
-
-def _headers(message: OutgoingMessage) -> list[dict[str, str]]:
-    headers = [{"Name": k, "Value": v} for k, v in message.headers.items()]
-    if message.metadata:
-        # ASCII JSON: SES's header values are printable ASCII
-        value = json.dumps(dict(message.metadata), separators=(",", ":"), ensure_ascii=True)
-        headers.append({"Name": METADATA_HEADER, "Value": value})
-    return headers
-
-
-def _attachments(message: OutgoingMessage) -> list[dict[str, str]]:
-    # RawContent is a blob: base64 on the wire, as the API took it
-    return [
-        {"RawContent": a.content, "FileName": a.filename, "ContentType": a.content_type}
-        for a in message.attachments
-    ]
-
-
-def _recipient(message: OutgoingMessage) -> str:
-    return formataddr((message.to.name or "", message.to.email), charset="utf-8")
-
-
-def _encoded(address: str) -> str:
-    """Return ``address`` with a non-ASCII display name as an RFC 2047 encoded word: SES
-    takes addresses in ASCII only."""
-    name, email = parseaddr(address)
-    if not email or name.isascii():
-        return address
-    return formataddr((name, email), charset="utf-8")
 
 
 def _entry(public_id: str, result: object) -> RecipientResult:

@@ -21,9 +21,9 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from emailhook.adapters.http_send import AmbiguousError, NotSentError
-from emailhook.adapters.store import outbox, send_rate
+from emailhook.adapters.store import held, send_rate
 from emailhook.adapters.store.circuits import circuits, record_call
-from emailhook.adapters.store.outbox import Claimed
+from emailhook.adapters.store.held import Claimed
 from emailhook.adapters.store.suppressions import active_reasons_of
 from emailhook.domain.clock import utcnow
 from emailhook.domain.sending.circuit import Circuit
@@ -100,7 +100,7 @@ class Dispatcher:
         now = self._clock()
         held_until = now + self._hold
         with self._sessions.begin() as session:
-            taken = outbox.take(session, public_ids, now=now, hold_until=held_until)
+            taken = held.take(session, public_ids, now=now, hold_until=held_until)
             states = circuits(session, {p for item in taken for p in (item.provider, *item.route)})
         self._known.update(states)
         by_provider: dict[str, list[Claimed]] = defaultdict(list)
@@ -149,7 +149,7 @@ class Dispatcher:
             return
         with self._sessions.begin() as session:
             for target, items in moved.items():
-                outbox.reroute(session, [i.message.public_id for i in items], target, now)
+                held.reroute(session, [i.message.public_id for i in items], target, now)
                 by_provider[target].extend(items)
                 log.warning(
                     "circuit of %s open: %d messages fail over to %s", name, len(items), target
@@ -175,7 +175,7 @@ class Dispatcher:
                 if blocking is None:
                     out.append(item)
                     continue
-                outbox.settle(
+                held.settle(
                     session,
                     item.message.public_id,
                     SendState.SUPPRESSED,
@@ -190,7 +190,7 @@ class Dispatcher:
         with self._sessions.begin() as session:
             for item in items:
                 due = until or self._policy.after_failure(now, 1)[1]
-                outbox.settle(
+                held.settle(
                     session,
                     item.message.public_id,
                     SendState.QUEUED,
@@ -278,7 +278,7 @@ class Dispatcher:
         self, provider: SendProvider, public_ids: Sequence[str], held_until: datetime
     ) -> set[str]:
         """Wait for a token of the provider's shared bucket, then count the call for those of
-        ``public_ids`` still held (``outbox.started``); return them.
+        ``public_ids`` still held (``held.started``); return them.
 
         The token and the count are one transaction, so the request leaves as soon as its
         token is granted: the time between them is what spreads the requests the provider
@@ -295,7 +295,7 @@ class Dispatcher:
                 if took is None or took.granted:
                     now = self._clock()
                     return set(
-                        outbox.started(
+                        held.started(
                             session,
                             public_ids,
                             now,

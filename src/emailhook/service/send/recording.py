@@ -10,8 +10,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from emailhook.adapters.store import outbox
-from emailhook.adapters.store.outbox import Claimed
+from emailhook.adapters.store import held
+from emailhook.adapters.store.held import Claimed
 from emailhook.domain.events import EmailEvent
 from emailhook.domain.sending.message import SendState
 from emailhook.domain.sending.retries import RetryPolicy, Verdict
@@ -65,7 +65,7 @@ class Recorder:
                     accepted.append((public_id, result.provider_message_id or public_id))
                 elif result.outcome is Outcome.REJECTED:
                     refusals.append(_refusal(item, result, provider or item.provider, now))
-                    outbox.settle(
+                    held.settle(
                         session, public_id, SendState.REJECTED, now=now, reason=result.reason
                     )
                     done.rejected += 1
@@ -83,9 +83,9 @@ class Recorder:
                     )
                     | {"seconds": seconds}
                 )
-            outbox.settle_sent(session, accepted, now)
+            held.settle_sent(session, accepted, now)
             done.sent += len(accepted)
-            outbox.record_attempts(session, attempts)
+            held.record_attempts(session, attempts)
             store(session, refusals, now, self._soft_bounces)
 
     def _settle_one(
@@ -99,17 +99,17 @@ class Recorder:
         public_id = item.message.public_id
         attempts = item.attempts + 1
         if result.outcome is Outcome.FAILED:
-            outbox.settle(session, public_id, SendState.FAILED, now=now, reason=result.reason)
+            held.settle(session, public_id, SendState.FAILED, now=now, reason=result.reason)
             done.failed += 1
         elif result.outcome is Outcome.RETRY:
             verdict, due = self._policy.after_failure(now, attempts, result.retry_after)
             state = SendState.DEAD if verdict is Verdict.DEAD else SendState.QUEUED
-            outbox.settle(session, public_id, state, now=now, due_at=due, reason=result.reason)
+            held.settle(session, public_id, state, now=now, due_at=due, reason=result.reason)
             done.dead += verdict is Verdict.DEAD
             done.retried += verdict is Verdict.RETRY
         else:  # UNKNOWN: the provider may have it; ask before anything more
             if attempts >= self._policy.max_attempts:
-                outbox.settle(
+                held.settle(
                     session,
                     public_id,
                     SendState.DEAD,
@@ -118,7 +118,7 @@ class Recorder:
                 )
                 done.dead += 1
                 return
-            outbox.settle(
+            held.settle(
                 session,
                 public_id,
                 SendState.SENDING,

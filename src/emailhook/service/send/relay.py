@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from emailhook.adapters.store import outbox
+from emailhook.adapters.store import held, outbox
 from emailhook.domain.clock import utcnow
 from emailhook.domain.sending.message import SendState
 
@@ -80,7 +80,7 @@ class SendRelay:
             )
             worn = [d.public_id for d in claimed if d.deliveries > self._policy.max_deliveries]
             for public_id in worn:
-                outbox.settle(
+                held.settle(
                     session,
                     public_id,
                     SendState.DEAD,

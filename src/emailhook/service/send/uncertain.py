@@ -12,8 +12,8 @@ from datetime import datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from emailhook.adapters.http_send import AmbiguousError, NotSentError
-from emailhook.adapters.store import outbox
-from emailhook.adapters.store.outbox import Claimed
+from emailhook.adapters.store import held
+from emailhook.adapters.store.held import Claimed
 from emailhook.domain.sending.message import SendState
 from emailhook.domain.sending.retries import Resolution, RetryPolicy, Verdict
 from emailhook.service.send.dispatched import (
@@ -57,7 +57,7 @@ class Uncertain:
             now = self._clock()
             with self._sessions.begin() as session:
                 for item in uncertain:
-                    outbox.settle(
+                    held.settle(
                         session,
                         item.message.public_id,
                         SendState.DEAD,
@@ -71,7 +71,7 @@ class Uncertain:
         if early:  # the logs may not show it yet: ask when they will
             with self._sessions.begin() as session:
                 for item in early:
-                    outbox.settle(
+                    held.settle(
                         session,
                         item.message.public_id,
                         SendState.SENDING,
@@ -102,7 +102,7 @@ class Uncertain:
             )
             with self._sessions.begin() as session:
                 for item in lapsed:
-                    outbox.settle(
+                    held.settle(
                         session, item.message.public_id, SendState.DEAD, now=now, reason=reason
                     )
             done.dead += len(lapsed)
@@ -128,7 +128,7 @@ class Uncertain:
             with self._sessions.begin() as session:
                 for item in items:
                     verdict, due = self._policy.after_failure(now, item.attempts)
-                    outbox.settle(
+                    held.settle(
                         session,
                         item.message.public_id,
                         SendState.DEAD if verdict is Verdict.DEAD else SendState.SENDING,
@@ -136,7 +136,7 @@ class Uncertain:
                         due_at=due,
                         reason=f"the provider could not be asked whether it has it: {error}",
                     )
-                outbox.record_attempts(
+                held.record_attempts(
                     session,
                     [
                         attempt_row(i, now, "lookup", "error", None, str(error), provider=name)
@@ -151,7 +151,7 @@ class Uncertain:
             for item in items:
                 public_id = item.message.public_id
                 if public_id in found:
-                    outbox.settle(
+                    held.settle(
                         session,
                         public_id,
                         SendState.SENT,
@@ -159,7 +159,7 @@ class Uncertain:
                         provider_message_id=found[public_id],
                         reason="the provider's logs show it accepted",
                     )
-            outbox.record_attempts(
+            held.record_attempts(
                 session,
                 [
                     attempt_row(
