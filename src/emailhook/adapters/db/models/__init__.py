@@ -12,6 +12,7 @@ from emailhook.adapters.db.models.base import (
     UTCDateTime,
     table_of,
 )
+from emailhook.adapters.db.models.campaigns import Campaign
 from emailhook.adapters.db.models.events import (
     ROLLUP_TEXT_CHARS,
     EmailCallback,
@@ -48,6 +49,7 @@ __all__ = [
     "VOCABULARY_CHARS",
     "Base",
     "BigId",
+    "Campaign",
     "ContactEmailCount",
     "ContactEmailState",
     "EmailCallback",

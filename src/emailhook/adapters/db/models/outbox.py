@@ -33,6 +33,9 @@ class OutboxMessage(Base):
     #: our id of the message (``message.public_id``); the provider's ``messageId`` if it takes one
     public_id: Mapped[str] = mapped_column(String(PUBLIC_ID_CHARS), unique=True)
     batch_id: Mapped[str] = mapped_column(String(PUBLIC_ID_CHARS), index=True)
+    #: the campaign it is a message of (``campaign.public_id``), NULL for ``POST /messages``;
+    #: an address is in a campaign once (the unique index ``ux_outbox_campaign_email``)
+    campaign_id: Mapped[str | None] = mapped_column(String(PUBLIC_ID_CHARS))
     provider: Mapped[str] = mapped_column(String(PROVIDER_CHARS))
     state: Mapped[str] = mapped_column(String(STATE_CHARS))
     category: Mapped[str] = mapped_column(String(STATE_CHARS))
@@ -66,6 +69,7 @@ class OutboxMessage(Base):
             postgresql_where=text("state IN ('queued', 'scheduled', 'sending')"),
             sqlite_where=text("state IN ('queued', 'scheduled', 'sending')"),
         ),
+        Index("ux_outbox_campaign_email", "campaign_id", "email", unique=True),
     )
 
 

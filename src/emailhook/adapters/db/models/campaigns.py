@@ -1,0 +1,43 @@
+"""A campaign: one message sent to many recipients, each a message of the outbox
+(``outbox.campaign_id``), paced, paused, resumed and cancelled as one."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Float, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from emailhook.adapters.db.models.base import PROVIDER_CHARS, Base, BigId, JSONDocument, UTCDateTime
+from emailhook.adapters.db.models.messages import PUBLIC_ID_CHARS
+
+#: a campaign state's name (``domain.sending.campaign.CampaignState``)
+CAMPAIGN_STATE_CHARS = 16
+
+
+class Campaign(Base):
+    """A campaign and what its upload found. Its messages' own states (the outbox) are the
+    checkpoint of what was sent: this row only says whether the rest may go, and how fast."""
+
+    __tablename__ = "campaign"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    public_id: Mapped[str] = mapped_column(String(PUBLIC_ID_CHARS), unique=True)
+    #: uploading, running, paused or cancelled (done is running with nothing left to send)
+    state: Mapped[str] = mapped_column(String(CAMPAIGN_STATE_CHARS))
+    #: why it is paused (an operator's words, or a guard's)
+    pause_reason: Mapped[str | None] = mapped_column(Text)
+    #: messages a second its messages are published at most (NULL: the provider's pace only)
+    rate: Mapped[float | None] = mapped_column(Float)
+    provider: Mapped[str] = mapped_column(String(PROVIDER_CHARS))
+    #: the message as uploaded (the first line), without its recipients
+    document: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    #: recipients uploaded, each a message of the outbox (suppressed ones included)
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+    #: lines whose address the campaign had already: not added
+    duplicates: Mapped[int] = mapped_column(Integer, default=0)
+    #: recipients on the suppression list when uploaded
+    suppressed: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
