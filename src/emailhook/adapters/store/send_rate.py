@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from emailhook.adapters.db.inserts import locked_row
 from emailhook.adapters.db.models import SendRateBucket
-from emailhook.domain.sending.token_bucket import BucketState, Take, slowed, take
+from emailhook.domain.sending.token_bucket import BucketState, Take, slowed, take, take_up_to
 
 
 def take_token(
@@ -40,3 +40,15 @@ def _locked(session: Session, name: str, now: datetime, tokens: float) -> SendRa
     """Return bucket ``name``'s row, locked; made (with ``tokens``) when it is new, by
     whichever worker gets there first."""
     return locked_row(session, SendRateBucket, "name", name=name, tokens=tokens, counted_at=now)
+
+
+def take_many(
+    session: Session, name: str, *, now: datetime, rate: float, burst: float, wanted: int
+) -> int:
+    """Take up to ``wanted`` whole tokens from bucket ``name`` (made full on first use), row
+    locked until the transaction ends; return how many were taken."""
+    row = _locked(session, name, now, burst)
+    taken, state = take_up_to(BucketState(row.tokens, row.counted_at), now, rate, burst, wanted)
+    row.tokens, row.counted_at = state.tokens, state.counted_at
+    session.flush()
+    return taken

@@ -68,3 +68,15 @@ def pace(limit: float) -> tuple[float, float]:
     """
     rate = limit * (1 - LAG_SHARE)
     return rate, max(1.0, math.floor(limit) + 1 - rate * (1 + JITTER))
+
+
+def take_up_to(
+    state: BucketState, now: datetime, rate: float, burst: float, wanted: int
+) -> tuple[int, BucketState]:
+    """Take as many whole tokens as there are at ``now``, at most ``wanted``; return how many
+    and the state after. For a pace of many messages at a time (a campaign's relay pass),
+    where ``take`` paces one request."""
+    elapsed = max(0.0, (now - state.counted_at).total_seconds())
+    tokens = min(burst, state.tokens + elapsed * rate)
+    taken = max(0, min(wanted, math.floor(tokens)))
+    return taken, BucketState(tokens - taken, max(now, state.counted_at))
