@@ -66,6 +66,15 @@ class AcceptPolicy:
     route: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A checked request: the messages it makes, and the providers they may go through."""
+
+    request: SendRequest
+    route: tuple[str, ...]
+    messages: list[OutgoingMessage]
+
+
 class SendApi:
     """Accepts send requests into the outbox."""
 
@@ -133,8 +142,10 @@ class SendApi:
                 idempotency.release(session, key_hash)
             raise
 
-    def _accept(self, body: object, key_hash: str | None) -> Answer:
-        now = self._clock()
+    def prepare(self, body: object, now: datetime) -> Prepared:
+        """Return the messages ``body`` (a ``POST /messages`` body) makes, checked as
+        ``POST /messages`` checks them, or raise InvalidRequestError with every field's
+        errors. The campaigns' upload checks each chunk of its recipients so."""
         request = self._parse(body, now, self._policy.default_provider)
         route = self._route(body, request, now)
         messages = expand(request, extra_headers=self._headers)
@@ -146,15 +157,29 @@ class SendApi:
         }
         if problems:
             raise InvalidRequestError("the provider cannot carry some messages", problems)
+        return Prepared(request, route, messages)
+
+    def rows(self, session: Session, prepared: Prepared, now: datetime) -> list[outbox.NewMessage]:
+        """Return the outbox rows of ``prepared``'s messages: suppressed (the list checked
+        now), scheduled or queued."""
+        suppressed = active_reasons_of(
+            session,
+            [m.to.email for m in prepared.messages],
+            self._policy.soft_bounce_window,
+            now,
+        )
+        return [
+            self._row(m, prepared.request, suppressed, now, prepared.route)
+            for m in prepared.messages
+        ]
+
+    def _accept(self, body: object, key_hash: str | None) -> Answer:
+        now = self._clock()
+        prepared = self.prepare(body, now)
+        request = prepared.request
         batch_id = new_public_id("bat_")
         with self._sessions.begin() as session:
-            suppressed = active_reasons_of(
-                session,
-                [m.to.email for m in messages],
-                self._policy.soft_bounce_window,
-                now,
-            )
-            rows = [self._row(m, request, suppressed, now, route) for m in messages]
+            rows = self.rows(session, prepared, now)
             outbox.add(session, batch_id, rows, now)
             answer = {
                 "batch_id": batch_id,
