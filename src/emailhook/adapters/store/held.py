@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from emailhook.adapters.db.models import Message, OutboxMessage, SendAttempt, table_of
-from emailhook.adapters.store.outbox import OPEN_STATES
+from emailhook.adapters.store.outbox import OPEN_STATES, may_go
 from emailhook.domain.sending.message import OutgoingMessage, SendState
 
 
@@ -40,14 +40,15 @@ def take(
 ) -> list[Claimed]:
     """Take the due messages among ``public_ids`` for one worker: each is moved to
     ``sending``, due again only at ``hold_until`` (the call's bound) so no other worker takes
-    it meanwhile. A message not due (another worker holds it, it was cancelled or sent) is
-    left alone."""
+    it meanwhile. A message not due (another worker holds it, it was cancelled or sent, its
+    campaign was paused or cancelled since it was published) is left alone."""
     stmt = (
         select(OutboxMessage)
         .where(
             OutboxMessage.public_id.in_(public_ids),
             OutboxMessage.state.in_(OPEN_STATES),
             OutboxMessage.due_at <= now,
+            may_go(),
         )
         .order_by(OutboxMessage.id)
         .with_for_update(skip_locked=True)

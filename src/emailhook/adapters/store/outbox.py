@@ -11,8 +11,9 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from emailhook.adapters.db.models import Message, OutboxMessage, table_of
+from emailhook.adapters.db.models import Campaign, Message, OutboxMessage, table_of
 from emailhook.domain.callback_data import callback_fields
+from emailhook.domain.sending.campaign import CampaignState
 from emailhook.domain.sending.message import FINAL_STATES, OutgoingMessage, SendState
 
 #: states the relay and workers still act on
@@ -41,9 +42,16 @@ class Due:
     deliveries: int
 
 
-def add(session: Session, batch_id: str, messages: Sequence[NewMessage], now: datetime) -> None:
+def add(
+    session: Session,
+    batch_id: str,
+    messages: Sequence[NewMessage],
+    now: datetime,
+    *,
+    campaign_id: str | None = None,
+) -> None:
     """Commit ``messages`` to the outbox, each with its ``message`` row (the identity the
-    receive side joins events to)."""
+    receive side joins events to); ``campaign_id``: the campaign they are messages of."""
     outbox_rows: list[dict[str, Any]] = []
     message_rows: list[dict[str, Any]] = []
     for item in messages:
@@ -53,6 +61,7 @@ def add(session: Session, batch_id: str, messages: Sequence[NewMessage], now: da
             {
                 "public_id": message.public_id,
                 "batch_id": batch_id,
+                "campaign_id": campaign_id,
                 "provider": item.provider,
                 "state": item.state.value,
                 "category": message.category.value,
@@ -85,8 +94,30 @@ def add(session: Session, batch_id: str, messages: Sequence[NewMessage], now: da
         session.execute(table_of(Message).insert(), message_rows)
 
 
-def _publishable(now: datetime, republish_before: datetime) -> tuple[Any, ...]:
+def running_campaigns(*, paced: bool | None = None) -> Any:
+    """Return a select of the running campaigns' ids (``paced``: only those with a rate, or
+    only those without; None: all)."""
+    stmt = select(Campaign.public_id).where(Campaign.state == CampaignState.RUNNING.value)
+    if paced is not None:
+        stmt = stmt.where(Campaign.rate.is_not(None) if paced else Campaign.rate.is_(None))
+    return stmt
+
+
+def may_go(*, paced: bool | None = None) -> Any:
+    """Return the condition of a message that may be sent now as far as its campaign goes:
+    none, or a running one (``paced`` as ``running_campaigns``)."""
+    return or_(
+        OutboxMessage.campaign_id.is_(None),
+        OutboxMessage.campaign_id.in_(running_campaigns(paced=paced)),
+    )
+
+
+def _publishable(
+    now: datetime, republish_before: datetime, campaign: Any = None
+) -> tuple[Any, ...]:
+    """``campaign``: the condition on the message's campaign (default: may go)."""
     return (
+        may_go() if campaign is None else campaign,
         OutboxMessage.state.in_(OPEN_STATES),
         OutboxMessage.due_at <= now,
         or_(
@@ -103,18 +134,27 @@ def any_due(session: Session, now: datetime, republish_before: datetime) -> bool
 
 
 def claim_due(
-    session: Session, *, now: datetime, republish_before: datetime, limit: int
+    session: Session,
+    *,
+    now: datetime,
+    republish_before: datetime,
+    limit: int,
+    campaign: str | None = None,
 ) -> list[Due]:
     """Mark up to ``limit`` due messages as published now and return them in order: those
     never published since they became due, and those published before ``republish_before``
     that are still due (the broker lost the task, or the worker died before taking it).
 
+    Without ``campaign``: the messages of no campaign or of a running one without a rate;
+    with it, only that campaign's (the relay paces them by its rate).
+
     On PostgreSQL SKIP LOCKED gives concurrent relays different rows; SQLite's write lock
     serializes them.
     """
+    which = may_go(paced=False) if campaign is None else OutboxMessage.campaign_id == campaign
     due = (
         select(OutboxMessage.id)
-        .where(*_publishable(now, republish_before))
+        .where(*_publishable(now, republish_before, which))
         .order_by(OutboxMessage.due_at, OutboxMessage.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -132,6 +172,24 @@ def claim_due(
     )
     rows = sorted(session.execute(stmt).all())
     return [Due(public_id, provider, deliveries) for _, public_id, provider, deliveries in rows]
+
+
+def paced_due(
+    session: Session, *, now: datetime, republish_before: datetime
+) -> list[tuple[str, float, int]]:
+    """Return the running campaigns with a rate that have messages due for publishing:
+    ``(campaign id, rate, how many are due)`` each."""
+    stmt = (
+        select(OutboxMessage.campaign_id, Campaign.rate, func.count())
+        .join(Campaign, Campaign.public_id == OutboxMessage.campaign_id)
+        .where(
+            *_publishable(now, republish_before, Campaign.rate.is_not(None)),
+            Campaign.state == CampaignState.RUNNING.value,
+        )
+        .group_by(OutboxMessage.campaign_id, Campaign.rate)
+    )
+    rows = session.execute(stmt).all()
+    return [(str(c), float(rate), int(n)) for c, rate, n in rows if rate is not None]
 
 
 def release(session: Session, public_ids: Sequence[str]) -> None:

@@ -5,7 +5,9 @@ As on the receive side, the outbox and not the broker is the record of what must
 message is due when it is new, when its ``send_at`` or its retry's backoff has come, or when the
 worker that held it ran past its bound. Due messages are published in tasks of at most one
 provider request each (the send side's ``max_batch``), one provider per task, the
-providers' tasks in turn.
+providers' tasks in turn. A paused or cancelled campaign's messages are not published; a
+campaign with a rate has its messages published no faster than it (a token bucket in the
+database, shared by every relay), so its sends follow at that pace.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from emailhook.adapters.store import held, outbox
+from emailhook.adapters.store import held, outbox, send_rate
 from emailhook.domain.clock import utcnow
 from emailhook.domain.sending.message import SendState
 
@@ -78,6 +80,7 @@ class SendRelay:
                 republish_before=republish_before,
                 limit=self._policy.claim_limit,
             )
+            claimed += self._claim_paced(session, now, republish_before)
             worn = [d.public_id for d in claimed if d.deliveries > self._policy.max_deliveries]
             for public_id in worn:
                 held.settle(
@@ -103,6 +106,33 @@ class SendRelay:
                 break
             published += len(ids)
         return published
+
+    def _claim_paced(
+        self, session: Session, now: datetime, republish_before: datetime
+    ) -> list[outbox.Due]:
+        """Claim the due messages of campaigns with a rate, as many as each one's bucket
+        (``campaign:<id>``, a second of its rate at most) holds tokens."""
+        claimed: list[outbox.Due] = []
+        for campaign, rate, due in outbox.paced_due(
+            session, now=now, republish_before=republish_before
+        ):
+            granted = send_rate.take_many(
+                session,
+                f"campaign:{campaign}",
+                now=now,
+                rate=rate,
+                burst=max(1.0, rate),
+                wanted=min(due, self._policy.claim_limit),
+            )
+            if granted:
+                claimed += outbox.claim_due(
+                    session,
+                    now=now,
+                    republish_before=republish_before,
+                    limit=granted,
+                    campaign=campaign,
+                )
+        return claimed
 
     def _tasks(self, claimed: list[outbox.Due]) -> list[list[str]]:
         by_provider: dict[str, list[str]] = defaultdict(list)
