@@ -21,6 +21,7 @@ from emailhook.providers.send_registry import SENDERS
 from emailhook.providers.sending import SendConfig
 from emailhook.providers.smtp.send import SmtpSend, relay_config
 from emailhook.service.send.accept import AcceptPolicy, SendApi
+from emailhook.service.send.campaigns import Campaigns
 from emailhook.service.send.dispatch import CircuitPolicy, Dispatcher, SendProvider
 from emailhook.service.send.keys import SendKeys
 from emailhook.service.send.messages import SentMessages
@@ -100,6 +101,7 @@ class SendWeb:
     api: SendApi
     messages: SentMessages
     unsubscribe: Unsubscribe
+    campaigns: Campaigns
 
 
 def send_web(
@@ -128,6 +130,7 @@ def send_web(
         api,
         SentMessages(sessions, reads),
         Unsubscribe(sessions, secrets, soft_bounce_rule(settings)),
+        Campaigns(sessions, api),
     )
 
 

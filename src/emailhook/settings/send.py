@@ -30,6 +30,9 @@ class SendSettings(BaseSettings):
     public_url: str | None = None
     #: how long an ``Idempotency-Key`` and its answer are kept (hours)
     idempotency_hours: PositiveInt = 24
+    #: largest ``POST /campaigns`` upload (bytes): read a line at a time, never held whole
+    #: (a million recipients of a few fields each are some 150 MB)
+    campaign_max_upload_bytes: PositiveInt = 2 * 1024 * 1024 * 1024
     #: Infobip send requests per second, shared by every worker and host (a token bucket)
     infobip_send_rate: PositiveFloat = 100.0
     #: an SMTP relay that sends as the provider ``smtp``: ``smtp://user:password@host:587``

@@ -16,6 +16,7 @@ from emailhook.composition import load_settings
 from emailhook.composition.web import WebServices, web_services
 from emailhook.entrypoints.web import errors, ops, request_ids
 from emailhook.entrypoints.web.api import api
+from emailhook.entrypoints.web.campaigns import campaigns
 from emailhook.entrypoints.web.dashboard import dashboard
 from emailhook.entrypoints.web.dashboard_messages import dashboard_messages
 from emailhook.entrypoints.web.operators import OperatorAuth
@@ -74,5 +75,6 @@ def build_app(services: WebServices) -> Flask:
     app.register_blueprint(dashboard)
     app.register_blueprint(dashboard_messages)
     app.register_blueprint(sending)
+    app.register_blueprint(campaigns)
     ops.init_app(app)
     return app

@@ -1,0 +1,147 @@
+"""Campaigns in the database: made while their recipients are written, started, paused,
+resumed and cancelled; their messages counted by state."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from emailhook.adapters.db.models import Campaign, Message, OutboxMessage
+from emailhook.domain.sending.campaign import CampaignState
+from emailhook.domain.sending.message import SendState
+
+#: rows deleted a statement when a refused upload is undone
+_DISCARD_ROWS = 5000
+
+
+def create(
+    session: Session,
+    public_id: str,
+    *,
+    provider: str,
+    document: dict[str, Any],
+    rate: float | None,
+    now: datetime,
+) -> None:
+    """Make campaign ``public_id``, ``uploading``: none of its messages go until it starts."""
+    session.add(
+        Campaign(
+            public_id=public_id,
+            state=CampaignState.UPLOADING.value,
+            provider=provider,
+            document=document,
+            rate=rate,
+            recipients=0,
+            duplicates=0,
+            suppressed=0,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+
+
+def known_emails(session: Session, public_id: str, emails: Iterable[str]) -> set[str]:
+    """Return those of ``emails`` the campaign has a message for already."""
+    stmt = select(OutboxMessage.email).where(
+        OutboxMessage.campaign_id == public_id, OutboxMessage.email.in_(list(emails))
+    )
+    return set(session.execute(stmt).scalars())
+
+
+def start(
+    session: Session,
+    public_id: str,
+    *,
+    recipients: int,
+    duplicates: int,
+    suppressed: int,
+    now: datetime,
+) -> None:
+    """Record the upload's counts and let the campaign's messages go."""
+    session.execute(
+        update(Campaign)
+        .where(Campaign.public_id == public_id)
+        .values(
+            state=CampaignState.RUNNING.value,
+            recipients=recipients,
+            duplicates=duplicates,
+            suppressed=suppressed,
+            updated_at=now,
+        )
+    )
+
+
+def discard(session: Session, public_id: str) -> None:
+    """Delete the campaign and its messages a chunk at a time (the caller commits each
+    call; call again until ``is_gone``)."""
+    ids = list(
+        session.execute(
+            select(OutboxMessage.public_id)
+            .where(OutboxMessage.campaign_id == public_id)
+            .limit(_DISCARD_ROWS)
+        ).scalars()
+    )
+    if ids:
+        session.execute(delete(Message).where(Message.public_id.in_(ids)))
+        session.execute(delete(OutboxMessage).where(OutboxMessage.public_id.in_(ids)))
+        return
+    session.execute(delete(Campaign).where(Campaign.public_id == public_id))
+
+
+def is_gone(session: Session, public_id: str) -> bool:
+    stmt = select(Campaign.id).where(Campaign.public_id == public_id)
+    return session.execute(stmt).first() is None
+
+
+def locked(session: Session, public_id: str) -> Campaign | None:
+    """Return the campaign, its row locked until the transaction ends (None: no such one)."""
+    stmt = select(Campaign).where(Campaign.public_id == public_id).with_for_update()
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def republish_queued(session: Session, public_id: str) -> None:
+    """Make the campaign's queued messages publishable at once (those published before a
+    pause and left by the workers would otherwise wait for the redelivery bound)."""
+    session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.campaign_id == public_id,
+            OutboxMessage.state == SendState.QUEUED.value,
+            OutboxMessage.published_at.is_not(None),
+        )
+        .values(published_at=None)
+    )
+
+
+def cancel_unsent(session: Session, public_id: str, now: datetime) -> int:
+    """Cancel the campaign's queued and scheduled messages; return how many. Those a worker
+    holds (``sending``) end as their provider call does."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.campaign_id == public_id,
+            OutboxMessage.state.in_((SendState.QUEUED.value, SendState.SCHEDULED.value)),
+        )
+        .values(state=SendState.CANCELLED.value, reason="campaign cancelled", updated_at=now)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def counts(session: Session, public_id: str) -> dict[str, int]:
+    """Return how many of the campaign's messages are in each outbox state."""
+    stmt = (
+        select(OutboxMessage.state, func.count())
+        .where(OutboxMessage.campaign_id == public_id)
+        .group_by(OutboxMessage.state)
+    )
+    return {state: int(n) for state, n in session.execute(stmt).all()}
+
+
+def get(session: Session, public_id: str) -> Campaign | None:
+    """Return the campaign (None: no such one)."""
+    stmt = select(Campaign).where(Campaign.public_id == public_id)
+    return session.execute(stmt).scalar_one_or_none()

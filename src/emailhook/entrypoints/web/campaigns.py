@@ -1,0 +1,99 @@
+"""Campaigns over HTTP: ``POST /campaigns`` (a JSON Lines upload, read a line at a time),
+``GET /campaigns/<id>``, ``POST /campaigns/<id>/pause|resume|cancel``.
+
+Translation only: ``service.send.campaigns`` decides; errors become answers in ``errors.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import IO
+
+from flask import Blueprint, Response, jsonify, request
+
+from emailhook.composition.send import SendWeb
+from emailhook.entrypoints.web.services import current_operators, current_services
+from emailhook.service.errors import InvalidRequestError
+from emailhook.service.send.campaigns import MAX_LINE_BYTES
+
+campaigns = Blueprint("campaigns", __name__)
+
+#: the upload's media types: JSON Lines by any of its names
+JSON_LINES = frozenset(
+    {
+        "application/x-ndjson",
+        "application/jsonl",
+        "application/x-jsonlines",
+        "application/jsonl+json",
+    }
+)
+
+
+def _send() -> SendWeb:
+    return current_services().send
+
+
+def _senders_only() -> None:
+    _send().keys.require(request.headers.get("Authorization"))
+
+
+def _senders_or_operators() -> None:
+    """Reads take a send key, or the operators' credentials (as ``GET /messages``)."""
+    authorization = request.headers.get("Authorization")
+    if not _send().keys.matches(authorization):
+        current_operators().verify(authorization, remote_addr=request.remote_addr)
+
+
+@campaigns.post("/campaigns")
+def create_campaign() -> Response:
+    """Accept a campaign: 202 once every recipient is committed to the outbox."""
+    _senders_only()
+    if request.mimetype not in JSON_LINES:
+        raise InvalidRequestError(
+            "the body must be JSON Lines",
+            {"": ["send Content-Type: application/x-ndjson: the message, then a recipient a line"]},
+        )
+    request.max_content_length = current_services().settings.campaign_max_upload_bytes
+    answer = _send().campaigns.create(_lines(request.stream))
+    response = jsonify(answer.body)
+    response.status_code = answer.status
+    return response
+
+
+@campaigns.get("/campaigns/<public_id>")
+def show_campaign(public_id: str) -> Response:
+    """A campaign: its state, pause reason, the upload's counts, its messages by state."""
+    _senders_or_operators()
+    return jsonify(_send().campaigns.show(public_id))
+
+
+@campaigns.post("/campaigns/<public_id>/pause")
+def pause_campaign(public_id: str) -> Response:
+    """Pause: nothing more of it is sent until it is resumed (``reason`` in a JSON body)."""
+    _senders_only()
+    body = request.get_json(silent=True) if request.content_length else None
+    reason = body.get("reason") if isinstance(body, dict) else None
+    if reason is not None and not isinstance(reason, str):
+        raise InvalidRequestError("invalid reason", {"reason": ["a string"]})
+    return jsonify(_send().campaigns.pause(public_id, reason))
+
+
+@campaigns.post("/campaigns/<public_id>/resume")
+def resume_campaign(public_id: str) -> Response:
+    """Resume: each message not yet sent is sent once."""
+    _senders_only()
+    return jsonify(_send().campaigns.resume(public_id))
+
+
+@campaigns.post("/campaigns/<public_id>/cancel")
+def cancel_campaign(public_id: str) -> Response:
+    """Cancel: its queued and scheduled messages end cancelled."""
+    _senders_only()
+    return jsonify(_send().campaigns.cancel(public_id))
+
+
+def _lines(stream: IO[bytes]) -> Iterator[bytes]:
+    """Return the stream's lines, each read whole up to one byte past ``MAX_LINE_BYTES`` (a
+    longer one is refused by the service: never held whole)."""
+    while line := stream.readline(MAX_LINE_BYTES + 1):
+        yield line

@@ -1,0 +1,283 @@
+"""Campaigns: one message to many recipients, uploaded as JSON Lines and written to the
+outbox a chunk at a time, then paced, paused, resumed and cancelled as one.
+
+The upload is read as a stream: its first line is the message, each other line a recipient,
+and at most one chunk of recipients is held at once. Each chunk is checked as a
+``POST /messages`` request of its recipients (``SendApi.prepare``), so a campaign takes
+exactly what the send API takes. The campaign is ``uploading`` meanwhile and none of its
+messages go; a bad line refuses the whole upload (its error names the line) and what was
+written is deleted, so a campaign is either all there or not at all: a sender fixes the file
+and sends it again, rather than working out which recipients a half-taken campaign skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from emailhook.adapters.db.engine import is_transient
+from emailhook.adapters.store import campaigns, outbox
+from emailhook.domain.clock import utcnow
+from emailhook.domain.sending.campaign import DONE, CampaignState, line_errors, read_header
+from emailhook.domain.sending.message import OutgoingMessage, SendState, new_public_id
+from emailhook.domain.sending.validation import InvalidSendRequestError
+from emailhook.service.errors import (
+    ConflictError,
+    InvalidRequestError,
+    NotFoundError,
+    StorageUnavailableError,
+)
+from emailhook.service.send.accept import Answer, SendApi
+
+log = logging.getLogger("emailhook.send.campaigns")
+
+#: recipients written a transaction (and at most held at once)
+CHUNK = 1000
+#: longest line taken, bytes (a recipient with its merge data and metadata)
+MAX_LINE_BYTES = 64 * 1024
+#: bad lines named in a refusal at most (the upload is read on to find them, writing nothing)
+MAX_BAD_LINES = 20
+#: a recipient the message's own fields are checked with (never written)
+_PROBE = {"email": "probe@example.com"}
+
+
+class Campaigns:
+    """Accepts campaigns into the outbox and steers them."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        api: SendApi,
+        *,
+        chunk: int = CHUNK,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._sessions = sessions
+        self._api = api
+        self._chunk = chunk
+        self._clock = clock
+
+    def create(self, lines: Iterable[bytes]) -> Answer:
+        """Accept the upload ``lines`` (JSON Lines: the message, then one recipient a line):
+        202 with the campaign's id and counts once every recipient is committed. Raises
+        InvalidRequestError naming the bad lines (nothing kept), StorageUnavailableError."""
+        try:
+            return self._create(lines)
+        except SQLAlchemyError as error:
+            if not is_transient(error):
+                raise
+            raise StorageUnavailableError("the database is busy or down; try again") from error
+
+    def _create(self, lines: Iterable[bytes]) -> Answer:
+        now = self._clock()
+        numbered = _numbered(lines)
+        first = next(numbered, None)
+        if first is None:
+            raise InvalidRequestError(
+                "the upload is empty", {"line 1": ["the message: a JSON object"]}
+            )
+        fields, rate, provider = self._header(first[1])
+        public_id = new_public_id("cmp_")
+        with self._sessions.begin() as session:
+            campaigns.create(
+                session, public_id, provider=provider, document=fields, rate=rate, now=now
+            )
+        try:
+            counted = self._write(public_id, fields, numbered, now)
+        except BaseException:
+            self._discard(public_id)
+            raise
+        with self._sessions.begin() as session:
+            campaigns.start(session, public_id, now=self._clock(), **counted)
+        log.info("accepted campaign %s: %s", public_id, counted)
+        return Answer(202, {"id": public_id, "state": CampaignState.RUNNING.value, **counted})
+
+    def _header(self, line: bytes) -> tuple[dict[str, Any], float | None, str]:
+        """Return the first line's message fields, rate and provider (the message checked
+        as ``POST /messages`` checks it, with one stand-in recipient)."""
+        try:
+            fields, rate = read_header(_json(line))
+        except InvalidSendRequestError as error:
+            raise InvalidRequestError(
+                "the first line is not a campaign's message", error.errors
+            ) from None
+        except ValueError as error:
+            raise InvalidRequestError(
+                "the first line is not JSON", {"line 1": [str(error)]}
+            ) from None
+        try:
+            prepared = self._api.prepare({**fields, "to": [_PROBE]}, self._clock())
+        except InvalidRequestError as error:
+            errors = {f"line 1.{k}": v for k, v in error.errors.items()}
+            raise InvalidRequestError(
+                "the first line is not a campaign's message", errors
+            ) from None
+        return fields, rate, prepared.request.provider
+
+    def _write(
+        self,
+        public_id: str,
+        fields: dict[str, Any],
+        numbered: Iterator[tuple[int, bytes]],
+        now: datetime,
+    ) -> dict[str, int]:
+        counted = {"recipients": 0, "duplicates": 0, "suppressed": 0}
+        bad: dict[str, list[str]] = {}
+        chunk: list[tuple[int, Any]] = []
+        for number, line in numbered:
+            if len(line) > MAX_LINE_BYTES:
+                bad[f"line {number}"] = [f"longer than {MAX_LINE_BYTES} bytes"]
+                break  # the rest of it would be read as lines: read no further
+            try:
+                chunk.append((number, _json(line)))
+            except ValueError as error:
+                bad[f"line {number}"] = [f"not JSON: {error}"]
+            if len(chunk) >= self._chunk:
+                self._chunk_in(public_id, fields, chunk, now, counted, bad)
+                chunk = []
+            if len(bad) >= MAX_BAD_LINES:
+                break
+        if chunk and len(bad) < MAX_BAD_LINES:
+            self._chunk_in(public_id, fields, chunk, now, counted, bad)
+        if bad:
+            raise InvalidRequestError(
+                "the upload has bad lines; nothing of the campaign is kept", bad
+            )
+        if not counted["recipients"] and not counted["duplicates"]:
+            raise InvalidRequestError(
+                "the campaign has no recipients", {"line 2": ["one recipient a line"]}
+            )
+        return counted
+
+    def _chunk_in(
+        self,
+        public_id: str,
+        fields: dict[str, Any],
+        chunk: list[tuple[int, Any]],
+        now: datetime,
+        counted: dict[str, int],
+        bad: dict[str, list[str]],
+    ) -> None:
+        """Check a chunk of recipients and, while no line was bad, write it."""
+        numbers = [n for n, _ in chunk]
+        try:
+            prepared = self._api.prepare({**fields, "to": [item for _, item in chunk]}, now)
+        except InvalidRequestError as error:
+            bad.update(line_errors(error.errors, numbers))
+            return
+        if bad:
+            return
+        fresh: dict[str, OutgoingMessage] = {}
+        for message in prepared.messages:
+            fresh.setdefault(message.to.email, message)
+        with self._sessions.begin() as session:
+            for email in campaigns.known_emails(session, public_id, fresh):
+                del fresh[email]
+            rows = self._api.rows(session, replace(prepared, messages=list(fresh.values())), now)
+            outbox.add(session, public_id, rows, now, campaign_id=public_id)
+        counted["duplicates"] += len(prepared.messages) - len(rows)
+        counted["recipients"] += len(rows)
+        counted["suppressed"] += sum(r.state is SendState.SUPPRESSED for r in rows)
+
+    def _discard(self, public_id: str) -> None:
+        """Delete what an upload refused or broken off wrote, a chunk a transaction."""
+        while True:
+            with self._sessions.begin() as session:
+                campaigns.discard(session, public_id)
+                if campaigns.is_gone(session, public_id):
+                    return
+
+    # -- steering ----------------------------------------------------------------------------
+
+    def pause(self, public_id: str, reason: str | None) -> dict[str, Any]:
+        """Pause a running campaign: none of its messages is published or taken until it is
+        resumed (those a worker holds end as their call does). Again: nothing changes."""
+        with self._sessions.begin() as session:
+            row = self._found(session, public_id)
+            if row.state == CampaignState.RUNNING.value:
+                row.state = CampaignState.PAUSED.value
+                row.pause_reason = reason or "paused by the sender"
+                row.updated_at = self._clock()
+            elif row.state != CampaignState.PAUSED.value:
+                raise ConflictError(f"the campaign is {row.state}: it cannot be paused")
+        log.info("paused campaign %s: %s", public_id, reason)
+        return self.show(public_id)
+
+    def resume(self, public_id: str) -> dict[str, Any]:
+        """Let a paused campaign's messages go again: each not yet sent is sent once (the
+        outbox's per-message state is the checkpoint)."""
+        with self._sessions.begin() as session:
+            row = self._found(session, public_id)
+            if row.state == CampaignState.PAUSED.value:
+                row.state = CampaignState.RUNNING.value
+                row.pause_reason = None
+                row.updated_at = self._clock()
+                campaigns.republish_queued(session, public_id)
+            elif row.state != CampaignState.RUNNING.value:
+                raise ConflictError(f"the campaign is {row.state}: it cannot be resumed")
+        log.info("resumed campaign %s", public_id)
+        return self.show(public_id)
+
+    def cancel(self, public_id: str) -> dict[str, Any]:
+        """Cancel a campaign: its queued and scheduled messages end ``cancelled``."""
+        with self._sessions.begin() as session:
+            row = self._found(session, public_id)
+            if row.state != CampaignState.CANCELLED.value:
+                now = self._clock()
+                row.state = CampaignState.CANCELLED.value
+                row.updated_at = now
+                cancelled = campaigns.cancel_unsent(session, public_id, now)
+                log.info("cancelled campaign %s: %d messages", public_id, cancelled)
+        return self.show(public_id)
+
+    def show(self, public_id: str) -> dict[str, Any]:
+        """Return the campaign: its state (``done`` once running with nothing left to send),
+        pause reason, rate, the upload's counts and its messages by outbox state."""
+        with self._sessions.begin() as session:
+            row = self._found(session, public_id, lock=False)
+            by_state = campaigns.counts(session, public_id)
+            state = row.state
+            if state == CampaignState.RUNNING.value and not any(
+                by_state.get(s.value) for s in outbox.OPEN_STATES
+            ):
+                state = DONE
+            return {
+                "id": row.public_id,
+                "state": state,
+                "pause_reason": row.pause_reason,
+                "rate": row.rate,
+                "provider": row.provider,
+                "created_at": row.created_at.isoformat(),
+                "recipients": row.recipients,
+                "duplicates": row.duplicates,
+                "suppressed": row.suppressed,
+                "messages": {s.value: by_state.get(s.value, 0) for s in SendState},
+            }
+
+    @staticmethod
+    def _found(session: Session, public_id: str, *, lock: bool = True) -> Any:
+        row = campaigns.locked(session, public_id) if lock else campaigns.get(session, public_id)
+        if row is None or row.state == CampaignState.UPLOADING.value:
+            raise NotFoundError(f"no campaign {public_id}")
+        return row
+
+
+def _numbered(lines: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
+    """Return the non-blank lines with their numbers (from 1)."""
+    for number, line in enumerate(lines, start=1):
+        if line.strip():
+            yield number, line
+
+
+def _json(line: bytes) -> Any:
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError as error:
+        raise ValueError(str(error)) from None

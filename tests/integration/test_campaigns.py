@@ -1,0 +1,327 @@
+"""Campaigns through the real Flask app and database (SQLite and PostgreSQL): a JSON Lines
+upload of thousands of recipients taken a chunk at a time, each address once, the
+suppressed counted; a bad line refuses the whole upload by its number; a campaign paused
+mid-way sends nothing more and, resumed, sends the rest exactly once (a ledger at a fake
+Infobip); a cancelled one ends its queued messages cancelled; a rate paces the relay."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select, text
+
+from emailhook import create_app
+from emailhook.adapters.db.models import Campaign, Message, OutboxMessage
+from emailhook.service.send.relay import SendRelay, SendRelayPolicy
+from emailhook.settings import Settings
+from support.clock import Clock
+from support.fake_senders import FakeInfobipSender
+from support.send_app import dispatch
+from support.services import fresh_postgres_database
+
+KEY = "campaign-key-1"
+AUTH = {"Authorization": f"Bearer {KEY}"}
+INFOBIP_KEY = "infobip-key-for-tests"
+JSONL = "application/x-ndjson"
+MESSAGE = {
+    "from": "Cobranca <cobranca@example.com>",
+    "subject": "Ola {{name}}",
+    "text": "Sua fatura, {{name}}",
+    "metadata": {"qj_approach_flow_campaign": "camp-9"},
+}
+TABLES = (
+    "outbox",
+    "message",
+    "send_attempt",
+    "campaign",
+    "send_rate_bucket",
+    "suppression",
+    "suppression_evidence",
+)
+
+
+@pytest.fixture(scope="module")
+def infobip() -> Iterator[FakeInfobipSender]:
+    with FakeInfobipSender(api_key=INFOBIP_KEY) as fake:
+        yield fake
+
+
+def _settings(data_dir: Path, database_url: str | None, infobip_url: str) -> Settings:
+    return Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        send_api_keys=KEY,
+        infobip_base_url=infobip_url,
+        infobip_api_key=INFOBIP_KEY,
+        infobip_send_rate=1000,
+    )
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def shared_app(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    infobip: FakeInfobipSender,
+) -> Iterator[Flask]:
+    """One app per backend for the module: building one (migrations) costs more than a test."""
+    tmp_path = tmp_path_factory.mktemp("campaigns")
+    if request.param == "sqlite":
+        made = create_app(_settings(tmp_path, None, infobip.url))
+        yield made
+        _dispose(made)
+        return
+    with fresh_postgres_database(migrated=True) as url:
+        made = create_app(_settings(tmp_path, url, infobip.url))
+        yield made
+        _dispose(made)
+
+
+def _dispose(app: Flask) -> None:
+    services = app.extensions["emailhook"]
+    services.database.engine.dispose()
+    services.reads.engine.dispose()
+
+
+@pytest.fixture
+def app(shared_app: Flask, infobip: FakeInfobipSender) -> Flask:
+    with shared_app.extensions["emailhook"].database.engine.begin() as conn:
+        for table in TABLES:
+            conn.execute(text(f"DELETE FROM {table}"))
+    infobip.ledger.clear()
+    return shared_app
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def _upload(*lines: Any) -> bytes:
+    """JSON Lines: each item dumped, or a ``bytes`` line as it is."""
+    return b"".join(
+        (line if isinstance(line, bytes) else orjson.dumps(line)) + b"\n" for line in lines
+    )
+
+
+def _recipients(count: int, prefix: str = "r") -> list[dict[str, Any]]:
+    return [
+        {
+            "email": f"{prefix}{n}@example.com",
+            "name": f"Name {n}",
+            "merge_data": {"name": f"Name {n}"},
+            "metadata": {"qj_contact_id": 100_000 + n},
+        }
+        for n in range(count)
+    ]
+
+
+def _create(client: FlaskClient, body: bytes, content_type: str = JSONL) -> Any:
+    return client.post("/campaigns", data=body, content_type=content_type, headers=AUTH)
+
+
+def _count(app: Flask, model: Any, *where: Any) -> int:
+    with app.extensions["emailhook"].database.sessions.begin() as session:
+        stmt = select(func.count()).select_from(model).where(*where)
+        return int(session.execute(stmt).scalar_one())
+
+
+def _suppress(app: Flask, email: str, reason: str) -> None:
+    """Put ``email`` on the list as the receive side would (its evidence)."""
+    with app.extensions["emailhook"].database.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO suppression_evidence (email, reason, source, first_at, last_at)"
+                " VALUES (:e, :r, 'emailhook', :t, :t)"
+            ),
+            {"e": email, "r": reason, "t": datetime.now(UTC).replace(tzinfo=None) - timedelta(1)},
+        )
+
+
+def _relay(
+    app: Flask, published: list[list[str]], clock: Clock | None = None, claim_limit: int = 1000
+) -> SendRelay:
+    return SendRelay(
+        app.extensions["emailhook"].database.sessions,
+        published.append,
+        SendRelayPolicy(redelivery_seconds=60.0, claim_limit=claim_limit),
+        {"infobip": 100},
+        clock=clock or Clock(datetime.now(UTC)),
+    )
+
+
+def _send_all(app: Flask, relay: SendRelay, published: list[list[str]]) -> None:
+    """Relay and dispatch until nothing more is published."""
+    settings = app.extensions["emailhook"].settings
+    while relay.run_once():
+        while published:
+            dispatch(settings, app, published.pop(0))
+
+
+def test_a_campaign_of_thousands_is_accepted_each_address_once_the_suppressed_counted(
+    app: Flask, client: FlaskClient
+) -> None:
+    recipients = _recipients(3000)
+    _suppress(app, "r7@example.com", "hard_bounce")
+    _suppress(app, "r2500@example.com", "complaint")
+    # the same addresses again, across chunks and in another case: each is sent once
+    again = [
+        {"email": "R10@Example.com"},
+        {"email": "r2999@example.com"},
+        {"email": "r0@example.com"},
+    ]
+    answer = _create(client, _upload({**MESSAGE, "rate": 50}, *recipients, *again))
+    assert answer.status_code == 202, answer.get_json()
+    body = answer.get_json()
+    assert body["id"].startswith("cmp_")
+    assert body == {
+        "id": body["id"],
+        "state": "running",
+        "recipients": 3000,
+        "duplicates": 3,
+        "suppressed": 2,
+    }
+    assert _count(app, OutboxMessage, OutboxMessage.campaign_id == body["id"]) == 3000
+    assert _count(app, Message) == 3000
+    shown = client.get(f"/campaigns/{body['id']}", headers=AUTH).get_json()
+    assert shown["state"] == "running"
+    assert shown["rate"] == 50
+    assert shown["messages"]["queued"] == 2998
+    assert shown["messages"]["suppressed"] == 2
+    with app.extensions["emailhook"].database.sessions.begin() as session:
+        row = session.execute(
+            select(OutboxMessage).where(OutboxMessage.email == "r7@example.com")
+        ).scalar_one()
+        assert (row.state, row.reason, row.qj_contact_id) == ("suppressed", "hard_bounce", 100_007)
+        assert row.document["subject"] == "Ola Name 7"
+
+
+def test_a_bad_line_refuses_the_campaign_naming_each_bad_line_and_keeps_nothing(
+    app: Flask, client: FlaskClient
+) -> None:
+    recipients: list[Any] = _recipients(2500)
+    recipients[1500] = {"email": "not an address"}  # line 1502: the message is line 1
+    recipients[2200] = b'{"email": "cut@example.com"'  # line 2202
+    recipients[2300] = {"email": "x@example.com", "colour": "blue"}  # line 2302
+    answer = _create(client, _upload(MESSAGE, *recipients))
+    assert answer.status_code == 400
+    errors = answer.get_json()["errors"]
+    assert set(errors) == {"line 1502.email", "line 2202", "line 2302.colour"}
+    assert "not an e-mail address" in errors["line 1502.email"][0]
+    assert "not JSON" in errors["line 2202"][0]
+    for model in (Campaign, OutboxMessage, Message):
+        assert _count(app, model) == 0
+
+
+def test_a_bad_message_line_is_refused_by_its_field(client: FlaskClient) -> None:
+    answer = _create(client, _upload({"from": "a@example.com", "rate": 0}, {"email": "b@x.com"}))
+    assert answer.status_code == 400
+    assert set(answer.get_json()["errors"]) == {"line 1.rate"}
+    answer = _create(client, _upload({"from": "a@example.com"}, {"email": "b@x.com"}))
+    assert set(answer.get_json()["errors"]) == {"line 1.subject", "line 1.text"}
+    answer = _create(client, _upload({**MESSAGE, "to": ["b@x.com"]}, {"email": "b@x.com"}))
+    assert set(answer.get_json()["errors"]) == {"line 1.to"}
+
+
+def test_an_upload_that_is_not_json_lines_or_has_no_recipients_is_refused(
+    client: FlaskClient,
+) -> None:
+    assert _create(client, _upload(MESSAGE), "application/json").status_code == 400
+    answer = _create(client, _upload(MESSAGE))
+    assert answer.status_code == 400
+    assert answer.get_json()["errors"] == {"line 2": ["one recipient a line"]}
+    assert _create(client, b"").status_code == 400
+
+
+def test_campaigns_take_the_send_key(client: FlaskClient) -> None:
+    answer = client.post("/campaigns", data=_upload(MESSAGE, {"email": "a@x.com"}))
+    assert answer.status_code == 401
+    assert client.post("/campaigns/cmp_x/pause").status_code == 401
+    assert client.get("/campaigns/cmp_nope", headers=AUTH).status_code == 404
+
+
+def test_a_paused_campaign_sends_nothing_more_and_resumed_sends_the_rest_exactly_once(
+    app: Flask, client: FlaskClient, infobip: FakeInfobipSender
+) -> None:
+    _suppress(app, "r3@example.com", "hard_bounce")
+    campaign = _create(client, _upload(MESSAGE, *_recipients(700))).get_json()["id"]
+    published: list[list[str]] = []
+    relay = _relay(app, published, claim_limit=200)
+    settings = app.extensions["emailhook"].settings
+    assert relay.run_once() == 200
+    for task in published[:1]:  # one task sent; the other published, not yet taken
+        dispatch(settings, app, task)
+    assert len(infobip.ledger) == 100
+    paused = client.post(
+        f"/campaigns/{campaign}/pause", json={"reason": "complaints"}, headers=AUTH
+    ).get_json()
+    assert (paused["state"], paused["pause_reason"]) == ("paused", "complaints")
+    dispatch(settings, app, published[1])  # taken after the pause: left queued
+    published.clear()
+    assert relay.run_once() == 0
+    assert len(infobip.ledger) == 100
+    assert paused["messages"]["sent"] == 100
+
+    resumed = client.post(f"/campaigns/{campaign}/resume", headers=AUTH).get_json()
+    assert (resumed["state"], resumed["pause_reason"]) == ("running", None)
+    _send_all(app, relay, published)
+    infobip.ledger.assert_once(
+        "emailhook_id",
+        expected=_ids(app, campaign, "sent"),
+    )
+    assert len(infobip.ledger) == 699
+    done = client.get(f"/campaigns/{campaign}", headers=AUTH).get_json()
+    assert done["state"] == "done"
+    assert (done["messages"]["sent"], done["messages"]["suppressed"]) == (699, 1)
+
+
+def test_a_cancelled_campaign_ends_its_queued_messages_cancelled(
+    app: Flask, client: FlaskClient, infobip: FakeInfobipSender
+) -> None:
+    campaign = _create(client, _upload(MESSAGE, *_recipients(300))).get_json()["id"]
+    published: list[list[str]] = []
+    relay = _relay(app, published, claim_limit=100)
+    assert relay.run_once() == 100
+    dispatch(app.extensions["emailhook"].settings, app, published.pop())
+    cancelled = client.post(f"/campaigns/{campaign}/cancel", headers=AUTH).get_json()
+    assert cancelled["state"] == "cancelled"
+    assert (cancelled["messages"]["sent"], cancelled["messages"]["cancelled"]) == (100, 200)
+    _send_all(app, relay, published)
+    assert len(infobip.ledger) == 100
+    assert client.post(f"/campaigns/{campaign}/resume", headers=AUTH).status_code == 409
+    assert client.post(f"/campaigns/{campaign}/cancel", headers=AUTH).status_code == 200
+
+
+def test_a_campaigns_rate_paces_the_relay_and_leaves_other_messages_alone(
+    app: Flask, client: FlaskClient
+) -> None:
+    slow = _create(client, _upload({**MESSAGE, "rate": 5}, *_recipients(40, "s"))).get_json()
+    fast = _create(client, _upload(MESSAGE, *_recipients(40, "f"))).get_json()
+    clock = Clock(datetime.now(UTC) + timedelta(seconds=1))
+    published: list[list[str]] = []
+    relay = _relay(app, published, clock=clock)
+    assert relay.run_once() == 45  # the unpaced campaign whole, a second of the paced one
+    assert relay.run_once() == 0
+    clock.advance(1.0)
+    assert relay.run_once() == 5
+    clock.advance(0.4)
+    assert relay.run_once() == 2
+    assert _count(app, OutboxMessage, OutboxMessage.published_at.is_not(None)) == 52
+    assert slow["id"] != fast["id"]
+
+
+def _ids(app: Flask, campaign: str, state: str) -> list[str]:
+    with app.extensions["emailhook"].database.sessions.begin() as session:
+        return list(
+            session.execute(
+                select(OutboxMessage.public_id).where(
+                    OutboxMessage.campaign_id == campaign, OutboxMessage.state == state
+                )
+            ).scalars()
+        )
