@@ -169,5 +169,7 @@ def create_front() -> WebhookFront:
         build_app(services),
         threads=services.settings.web_threads,
         max_body_bytes=services.settings.max_body_bytes,
+        # a campaign's upload is read a line at a time as it arrives, never held whole
+        streamed=frozenset({"/campaigns"}),
     )
     return WebhookFront(services, flask)

@@ -6,13 +6,16 @@ The body is read before the app runs, at most one byte past the app's limit: the
 refuses a longer one with 413 as it would have (Werkzeug checks ``CONTENT_LENGTH`` against
 ``MAX_CONTENT_LENGTH``, and reads a chunked body up to it), and the process never holds more.
 A response is sent whole, or streamed when the app streams it (the suppressions CSV).
+A POST to a *streamed* path (a campaign's upload: a million recipients) is not read first:
+the app reads it from the server as it goes, a chunk at a time, with no limit but its own.
 """
 
 from __future__ import annotations
 
 import asyncio
+import io
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from io import BytesIO
 from typing import TYPE_CHECKING, Any, Protocol
@@ -66,10 +69,20 @@ def raw_query(scope: Scope) -> bytes:
 class WsgiBridge:
     """Runs a WSGI app for RSGI requests on ``threads`` threads of this process."""
 
-    def __init__(self, app: WSGIApplication, *, threads: int, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: WSGIApplication,
+        *,
+        threads: int,
+        max_body_bytes: int,
+        streamed: frozenset[str] = frozenset(),
+    ) -> None:
+        """``streamed``: the paths whose POST body the app reads from the server as it goes
+        (checked against the app's own limit for it), instead of read first."""
         self._app = app
         self._threads = threads
         self._limit = max_body_bytes
+        self._streamed = streamed
         self._pool: ThreadPoolExecutor | None = None
 
     def start(self) -> None:
@@ -90,9 +103,11 @@ class WsgiBridge:
     async def __call__(self, scope: Scope, protocol: Any) -> None:
         environ = self.environ(scope)
         announced = environ.get("CONTENT_LENGTH")
-        if announced is None or (announced.isdigit() and int(announced) <= self._limit):
-            environ["wsgi.input"] = BytesIO(await read_at_most(protocol, self._limit + 1))
         loop = asyncio.get_running_loop()
+        if scope.method == "POST" and scope.path in self._streamed:
+            environ["wsgi.input"] = io.BufferedReader(StreamedBody(aiter(protocol), loop))
+        elif announced is None or (announced.isdigit() and int(announced) <= self._limit):
+            environ["wsgi.input"] = BytesIO(await read_at_most(protocol, self._limit + 1))
         status, headers, head, rest = await loop.run_in_executor(self.pool, self._call, environ)
         if rest is None:
             protocol.response_bytes(status, headers, head)
@@ -170,6 +185,40 @@ async def read_at_most(protocol: Any, size: int) -> bytes:
         if read >= size:
             break
     return b"".join(chunks)[:size]
+
+
+class StreamedBody(io.RawIOBase):
+    """A request body the app reads on its thread as the server receives it: each read the
+    event loop hands over the next chunk, so the process holds a chunk, never the body."""
+
+    def __init__(self, chunks: AsyncIterator[bytes], loop: asyncio.AbstractEventLoop) -> None:
+        self._chunks = chunks
+        self._loop = loop
+        self._chunk = memoryview(b"")
+        self._done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._chunk and not self._done:
+            chunk = asyncio.run_coroutine_threadsafe(_next_chunk(self._chunks), self._loop).result()
+            if chunk is None:
+                self._done = True
+            else:
+                self._chunk = memoryview(chunk)
+        size = min(len(buffer), len(self._chunk))
+        buffer[:size] = self._chunk[:size]
+        self._chunk = self._chunk[size:]
+        return size
+
+
+async def _next_chunk(chunks: AsyncIterator[bytes]) -> bytes | None:
+    """Return the body's next chunk, None at its end."""
+    try:
+        return await anext(chunks)
+    except StopAsyncIteration:
+        return None
 
 
 class _Rest(Iterator[bytes]):
