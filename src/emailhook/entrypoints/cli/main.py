@@ -6,6 +6,7 @@ import click
 
 from emailhook.composition import load_settings
 from emailhook.entrypoints.cli import (
+    campaigns,
     inbox,
     prune,
     pulls,
@@ -33,6 +34,7 @@ for command in (
     *serving.COMMANDS,
     *inbox.COMMANDS,
     *sending.COMMANDS,
+    *campaigns.COMMANDS,
     schema.db,
     state.state_group,
     spool.spool_group,

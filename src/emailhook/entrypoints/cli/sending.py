@@ -25,7 +25,8 @@ _SHOWN = (
 )
 
 
-def _metadata(_: click.Context, __: click.Parameter, pairs: Sequence[str]) -> dict[str, str]:
+def key_values(_: click.Context, __: click.Parameter, pairs: Sequence[str]) -> dict[str, str]:
+    """Return ``--metadata key=value`` options as a dict."""
     found: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
@@ -51,7 +52,7 @@ def _recipient(text: str) -> str | dict[str, str]:
 @click.option(
     "--metadata",
     multiple=True,
-    callback=_metadata,
+    callback=key_values,
     help="key=value kept with each message and echoed in its events (qj_contact_id=42).",
 )
 @click.option("--provider", help="The provider to send through. Default: EMAILHOOK_SEND_PROVIDER.")
