@@ -19,6 +19,7 @@ from sqlalchemy import func, select, text
 
 from emailhook import create_app
 from emailhook.adapters.db.models import Campaign, Message, OutboxMessage
+from emailhook.adapters.store import held
 from emailhook.service.send.relay import SendRelay, SendRelayPolicy
 from emailhook.settings import Settings
 from support.clock import Clock
@@ -325,3 +326,21 @@ def _ids(app: Flask, campaign: str, state: str) -> list[str]:
                 )
             ).scalars()
         )
+
+
+def test_a_message_taken_before_a_cancel_is_still_settled_never_left_sending(
+    app: Flask, client: FlaskClient, infobip: FakeInfobipSender
+) -> None:
+    campaign = _create(client, _upload(MESSAGE, *_recipients(5))).get_json()["id"]
+    [taken] = _ids(app, campaign, "queued")[:1]
+    now = datetime.now(UTC)
+    with app.extensions["emailhook"].database.sessions.begin() as session:
+        # a worker took it and died before its call: due again once its hold runs out
+        held.take(session, [taken], now=now, hold_until=now)
+    cancelled = client.post(f"/campaigns/{campaign}/cancel", headers=AUTH).get_json()
+    assert (cancelled["messages"]["cancelled"], cancelled["messages"]["sending"]) == (4, 1)
+    published: list[list[str]] = []
+    _send_all(app, _relay(app, published), published)
+    shown = client.get(f"/campaigns/{campaign}", headers=AUTH).get_json()
+    assert (shown["messages"]["sent"], shown["messages"]["sending"]) == (1, 0)
+    infobip.ledger.assert_once("emailhook_id", expected=[taken])

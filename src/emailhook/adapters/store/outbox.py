@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from emailhook.adapters.db.models import Campaign, Message, OutboxMessage, table_of
@@ -94,21 +94,28 @@ def add(
         session.execute(table_of(Message).insert(), message_rows)
 
 
-def running_campaigns(*, paced: bool | None = None) -> Any:
-    """Return a select of the running campaigns' ids (``paced``: only those with a rate, or
-    only those without; None: all)."""
-    stmt = select(Campaign.public_id).where(Campaign.state == CampaignState.RUNNING.value)
-    if paced is not None:
-        stmt = stmt.where(Campaign.rate.is_not(None) if paced else Campaign.rate.is_(None))
-    return stmt
+def going_campaigns(*, paced: bool | None = None) -> Any:
+    """Return a select of the ids of the campaigns whose open messages may go: the running
+    ones, and the cancelled ones (whose only open messages are those a worker took before
+    the cancel: settled as any, never left ``sending``). ``paced``: only the running ones
+    with a rate (the relay paces them), or all the others; None: all."""
+    running = Campaign.state == CampaignState.RUNNING.value
+    cancelled = Campaign.state == CampaignState.CANCELLED.value
+    if paced is None:
+        where = or_(running, cancelled)
+    elif paced:
+        where = and_(running, Campaign.rate.is_not(None))
+    else:
+        where = or_(and_(running, Campaign.rate.is_(None)), cancelled)
+    return select(Campaign.public_id).where(where)
 
 
 def may_go(*, paced: bool | None = None) -> Any:
-    """Return the condition of a message that may be sent now as far as its campaign goes:
-    none, or a running one (``paced`` as ``running_campaigns``)."""
+    """Return the condition of a message that may be published or taken as far as its
+    campaign goes: none, or one that goes (``paced`` as ``going_campaigns``)."""
     return or_(
         OutboxMessage.campaign_id.is_(None),
-        OutboxMessage.campaign_id.in_(running_campaigns(paced=paced)),
+        OutboxMessage.campaign_id.in_(going_campaigns(paced=paced)),
     )
 
 
