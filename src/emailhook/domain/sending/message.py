@@ -55,7 +55,10 @@ def new_public_id(prefix: str = "msg_") -> str:
     """Return a new id: ``prefix``, 10 characters of milliseconds, 16 random (26 in all)."""
     millis = int(time.time() * 1000)
     head = "".join(_ALPHABET[(millis >> shift) & 31] for shift in range(45, -1, -5))
-    tail = "".join(secrets.choice(_ALPHABET) for _ in range(16))
+    # 80 random bits read at once, 5 a character: one read of the system's randomness an id,
+    # not one a character (a third of a campaign's acceptance went to 16 reads an id)
+    bits = int.from_bytes(secrets.token_bytes(10))
+    tail = "".join(_ALPHABET[(bits >> shift) & 31] for shift in range(75, -1, -5))
     return prefix + head + tail
 
 
