@@ -19,7 +19,9 @@ from sqlalchemy import func, select, text
 
 from emailhook import create_app
 from emailhook.adapters.db.models import Campaign, Message, OutboxMessage
-from emailhook.adapters.store import held
+from emailhook.adapters.store import campaigns as campaign_rows
+from emailhook.adapters.store import held, outbox
+from emailhook.service.send.campaigns import discard_stale_uploads
 from emailhook.service.send.relay import SendRelay, SendRelayPolicy
 from emailhook.settings import Settings
 from support.clock import Clock
@@ -344,3 +346,37 @@ def test_a_message_taken_before_a_cancel_is_still_settled_never_left_sending(
     shown = client.get(f"/campaigns/{campaign}", headers=AUTH).get_json()
     assert (shown["messages"]["sent"], shown["messages"]["sending"]) == (1, 0)
     infobip.ledger.assert_once("emailhook_id", expected=[taken])
+
+
+def test_an_upload_broken_off_keeps_nothing(app: Flask) -> None:
+    def broken() -> Iterator[bytes]:
+        yield orjson.dumps(MESSAGE)
+        for recipient in _recipients(2500):
+            yield orjson.dumps(recipient)
+        raise OSError("the client went away")
+
+    with pytest.raises(OSError, match="went away"):
+        app.extensions["emailhook"].send.campaigns.create(broken())
+    for model in (Campaign, OutboxMessage, Message):
+        assert _count(app, model) == 0
+
+
+def test_an_upload_whose_process_died_is_never_sent_and_is_swept_once_stale(app: Flask) -> None:
+    services = app.extensions["emailhook"]
+    sessions, api = services.database.sessions, services.send.api
+    now = datetime.now(UTC)
+    with sessions.begin() as session:  # what a web process that died mid-upload left
+        campaign_rows.create(
+            session, "cmp_dead", provider="infobip", document=MESSAGE, rate=None, now=now
+        )
+        prepared = api.prepare({**MESSAGE, "to": _recipients(900)}, now)
+        outbox.add(
+            session, "cmp_dead", api.rows(session, prepared, now), now, campaign_id="cmp_dead"
+        )
+    published: list[list[str]] = []
+    assert _relay(app, published).run_once() == 0
+    assert discard_stale_uploads(sessions, timedelta(hours=1), lambda: now) == 0
+    later = now + timedelta(hours=2)
+    assert discard_stale_uploads(sessions, timedelta(hours=1), lambda: later) == 1
+    for model in (Campaign, OutboxMessage, Message):
+        assert _count(app, model) == 0

@@ -21,6 +21,7 @@ from emailhook.service.receive.reconciler import Reconciler
 from emailhook.service.receive.retention import Retention
 from emailhook.service.receive.suppression_sync import SuppressionSync
 from emailhook.service.send.accept import forget_expired_keys
+from emailhook.service.send.campaigns import discard_stale_uploads
 from emailhook.settings import Settings
 
 #: a prune (the worker's, or `emailhook prune`) rests this long between its small transactions:
@@ -39,6 +40,8 @@ class PeriodicJob:
 
 #: how often expired Idempotency-Keys are deleted
 IDEMPOTENCY_PRUNE_SECONDS = 3600.0
+#: how often campaigns whose upload stopped half-way are looked for (and deleted)
+STALE_UPLOAD_SWEEP_SECONDS = 600.0
 
 
 def infobip_api(settings: Settings) -> Callable[[], InfobipApi] | None:
@@ -114,6 +117,13 @@ def periodic_jobs(
                 "idempotency-keys",
                 IDEMPOTENCY_PRUNE_SECONDS,
                 lambda: forget_expired_keys(database.sessions, keep),
+            )
+        )
+        jobs.append(
+            PeriodicJob(
+                "stale-campaign-uploads",
+                STALE_UPLOAD_SWEEP_SECONDS,
+                lambda: discard_stale_uploads(database.sessions),
             )
         )
     return jobs

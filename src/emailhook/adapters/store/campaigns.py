@@ -75,9 +75,31 @@ def start(
     )
 
 
-def discard(session: Session, public_id: str) -> None:
-    """Delete the campaign and its messages a chunk at a time (the caller commits each
-    call; call again until ``is_gone``)."""
+def touch(session: Session, public_id: str, now: datetime) -> bool:
+    """Mark an upload as alive now (a chunk written), its row locked until the transaction
+    ends; return False when it is no longer uploading (the sweep discarded it)."""
+    result = session.execute(
+        update(Campaign)
+        .where(Campaign.public_id == public_id, Campaign.state == CampaignState.UPLOADING.value)
+        .values(updated_at=now)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+def stale_uploads(session: Session, before: datetime) -> list[str]:
+    """Return the campaigns still uploading whose last chunk is older than ``before``."""
+    stmt = select(Campaign.public_id).where(
+        Campaign.state == CampaignState.UPLOADING.value, Campaign.updated_at < before
+    )
+    return list(session.execute(stmt).scalars())
+
+
+def discard(session: Session, public_id: str) -> bool:
+    """Delete a chunk of the campaign's messages, or, once none is left, the campaign; return
+    True when it is gone (the caller commits each call). The campaign's row is locked first,
+    so that an upload writing a chunk meanwhile either finds it gone or has its chunk seen."""
+    if locked(session, public_id) is None:
+        return True
     ids = list(
         session.execute(
             select(OutboxMessage.public_id)
@@ -88,13 +110,9 @@ def discard(session: Session, public_id: str) -> None:
     if ids:
         session.execute(delete(Message).where(Message.public_id.in_(ids)))
         session.execute(delete(OutboxMessage).where(OutboxMessage.public_id.in_(ids)))
-        return
+        return False
     session.execute(delete(Campaign).where(Campaign.public_id == public_id))
-
-
-def is_gone(session: Session, public_id: str) -> bool:
-    stmt = select(Campaign.id).where(Campaign.public_id == public_id)
-    return session.execute(stmt).first() is None
+    return True
 
 
 def locked(session: Session, public_id: str) -> Campaign | None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -44,6 +44,9 @@ CHUNK = 1000
 MAX_LINE_BYTES = 64 * 1024
 #: bad lines named in a refusal at most (the upload is read on to find them, writing nothing)
 MAX_BAD_LINES = 20
+#: an upload that wrote no chunk this long is abandoned (its process died, its client went
+#: silent) and discarded
+STALE_UPLOAD_SECONDS = 3600
 #: a recipient the message's own fields are checked with (never written)
 _PROBE = {"email": "probe@example.com"}
 
@@ -178,6 +181,10 @@ class Campaigns:
         for message in prepared.messages:
             fresh.setdefault(message.to.email, message)
         with self._sessions.begin() as session:
+            if not campaigns.touch(session, public_id, self._clock()):
+                raise StorageUnavailableError(
+                    "the upload stalled and was discarded; send the campaign again"
+                )
             for email in campaigns.known_emails(session, public_id, fresh):
                 del fresh[email]
             rows = self._api.rows(session, replace(prepared, messages=list(fresh.values())), now)
@@ -188,11 +195,7 @@ class Campaigns:
 
     def _discard(self, public_id: str) -> None:
         """Delete what an upload refused or broken off wrote, a chunk a transaction."""
-        while True:
-            with self._sessions.begin() as session:
-                campaigns.discard(session, public_id)
-                if campaigns.is_gone(session, public_id):
-                    return
+        discard(self._sessions, public_id)
 
     # -- steering ----------------------------------------------------------------------------
 
@@ -267,6 +270,29 @@ class Campaigns:
         if row is None or row.state == CampaignState.UPLOADING.value:
             raise NotFoundError(f"no campaign {public_id}")
         return row
+
+
+def discard(sessions: sessionmaker[Session], public_id: str) -> None:
+    """Delete a campaign and its messages, a chunk a transaction."""
+    gone = False
+    while not gone:
+        with sessions.begin() as session:
+            gone = campaigns.discard(session, public_id)
+
+
+def discard_stale_uploads(
+    sessions: sessionmaker[Session],
+    idle: timedelta = timedelta(seconds=STALE_UPLOAD_SECONDS),
+    clock: Callable[[], datetime] = utcnow,
+) -> int:
+    """Delete the campaigns whose upload wrote nothing for ``idle`` (its web process died, or
+    its client went silent): none of their messages was sent. Return how many."""
+    with sessions.begin() as session:
+        stale = campaigns.stale_uploads(session, clock() - idle)
+    for public_id in stale:
+        discard(sessions, public_id)
+        log.warning("discarded campaign %s: its upload stopped before it ended", public_id)
+    return len(stale)
 
 
 def _numbered(lines: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
