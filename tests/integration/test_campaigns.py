@@ -380,3 +380,30 @@ def test_an_upload_whose_process_died_is_never_sent_and_is_swept_once_stale(app:
     assert discard_stale_uploads(sessions, timedelta(hours=1), lambda: later) == 1
     for model in (Campaign, OutboxMessage, Message):
         assert _count(app, model) == 0
+
+
+def test_an_idempotency_key_gives_the_same_campaign_again_and_sends_nothing_more(
+    app: Flask, client: FlaskClient
+) -> None:
+    upload = _upload(MESSAGE, *_recipients(1500))
+    key = {**AUTH, "Idempotency-Key": "firing-7"}
+    first = client.post("/campaigns", data=upload, content_type=JSONL, headers=key)
+    again = client.post("/campaigns", data=upload, content_type=JSONL, headers=key)
+    assert first.status_code == again.status_code == 202
+    assert again.get_json() == first.get_json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert _count(app, OutboxMessage) == 1500
+    other = _upload(MESSAGE, *_recipients(1501))
+    mismatch = client.post("/campaigns", data=other, content_type=JSONL, headers=key)
+    assert mismatch.status_code == 422
+    assert _count(app, Campaign) == 1
+
+
+def test_a_refused_upload_leaves_its_idempotency_key_free(client: FlaskClient) -> None:
+    key = {**AUTH, "Idempotency-Key": "firing-8"}
+    bad = _upload(MESSAGE, {"email": "nope"})
+    assert client.post("/campaigns", data=bad, content_type=JSONL, headers=key).status_code == 400
+    good = _upload(MESSAGE, {"email": "yes@example.com"})
+    answer = client.post("/campaigns", data=good, content_type=JSONL, headers=key)
+    assert answer.status_code == 202
+    assert "Idempotent-Replayed" not in answer.headers

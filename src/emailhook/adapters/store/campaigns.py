@@ -26,11 +26,14 @@ def create(
     document: dict[str, Any],
     rate: float | None,
     now: datetime,
+    idempotency_key: str | None = None,
 ) -> None:
-    """Make campaign ``public_id``, ``uploading``: none of its messages go until it starts."""
+    """Make campaign ``public_id``, ``uploading``: none of its messages go until it starts.
+    Raises IntegrityError when another campaign has ``idempotency_key``."""
     session.add(
         Campaign(
             public_id=public_id,
+            idempotency_key=idempotency_key,
             state=CampaignState.UPLOADING.value,
             provider=provider,
             document=document,
@@ -59,6 +62,7 @@ def start(
     recipients: int,
     duplicates: int,
     suppressed: int,
+    request_hash: str,
     now: datetime,
 ) -> None:
     """Record the upload's counts and let the campaign's messages go."""
@@ -70,6 +74,7 @@ def start(
             recipients=recipients,
             duplicates=duplicates,
             suppressed=suppressed,
+            request_hash=request_hash,
             updated_at=now,
         )
     )
@@ -162,4 +167,10 @@ def counts(session: Session, public_id: str) -> dict[str, int]:
 def get(session: Session, public_id: str) -> Campaign | None:
     """Return the campaign (None: no such one)."""
     stmt = select(Campaign).where(Campaign.public_id == public_id)
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def by_key(session: Session, idempotency_key: str) -> Campaign | None:
+    """Return the campaign that came with ``idempotency_key`` (its hash), if any."""
+    stmt = select(Campaign).where(Campaign.idempotency_key == idempotency_key)
     return session.execute(stmt).scalar_one_or_none()

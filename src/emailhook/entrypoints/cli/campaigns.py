@@ -49,6 +49,11 @@ def campaign_group() -> None:
     help="marketing (the default: an unsubscribe blocks it) or transactional.",
 )
 @click.option("--rate", type=click.FloatRange(min=0, min_open=True), help="Messages a second.")
+@click.option(
+    "--idempotency-key",
+    "idempotency_key",
+    help="The same key with the same file and options gives the same campaign, nothing more.",
+)
 @click.option("--json", "as_json", is_flag=True, help="The answer as POST /campaigns gives it.")
 def create(
     recipients: IO[bytes],
@@ -61,6 +66,7 @@ def create(
     provider: str | None,
     category: str | None,
     rate: float | None,
+    idempotency_key: str | None,
     as_json: bool,
 ) -> None:
     """Create a campaign from RECIPIENTS, a JSON Lines file of one recipient a line
@@ -84,7 +90,11 @@ def create(
         _by_file_line(recipients.name),
         progress("uploading", _size(recipients)) as advance,
     ):
-        answer = send_services().campaigns.create(_lines(header, recipients, advance))
+        answer = send_services().campaigns.create(
+            _lines(header, recipients, advance), idempotency_key
+        )
+    if answer.replayed:
+        click.echo("(the campaign made for this Idempotency-Key: nothing more sent)", err=True)
     if as_json:
         click.echo(orjson.dumps(answer.body).decode())
         return

@@ -54,9 +54,13 @@ def create_campaign() -> Response:
             {"": ["send Content-Type: application/x-ndjson: the message, then a recipient a line"]},
         )
     request.max_content_length = current_services().settings.campaign_max_upload_bytes
-    answer = _send().campaigns.create(_lines(request.stream))
+    answer = _send().campaigns.create(
+        _lines(request.stream), request.headers.get("Idempotency-Key")
+    )
     response = jsonify(answer.body)
     response.status_code = answer.status
+    if answer.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
     return response
 
 

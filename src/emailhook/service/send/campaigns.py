@@ -12,6 +12,7 @@ and sends it again, rather than working out which recipients a half-taken campai
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
@@ -19,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from emailhook.adapters.db.engine import is_transient
@@ -30,11 +31,12 @@ from emailhook.domain.sending.message import OutgoingMessage, SendState, new_pub
 from emailhook.domain.sending.validation import InvalidSendRequestError
 from emailhook.service.errors import (
     ConflictError,
+    IdempotencyMismatchError,
     InvalidRequestError,
     NotFoundError,
     StorageUnavailableError,
 )
-from emailhook.service.send.accept import Answer, SendApi
+from emailhook.service.send.accept import MAX_KEY_CHARS, Answer, SendApi
 
 log = logging.getLogger("emailhook.send.campaigns")
 
@@ -67,19 +69,29 @@ class Campaigns:
         self._chunk = chunk
         self._clock = clock
 
-    def create(self, lines: Iterable[bytes]) -> Answer:
+    def create(self, lines: Iterable[bytes], key: str | None = None) -> Answer:
         """Accept the upload ``lines`` (JSON Lines: the message, then one recipient a line):
-        202 with the campaign's id and counts once every recipient is committed. Raises
-        InvalidRequestError naming the bad lines (nothing kept), StorageUnavailableError."""
+        202 with the campaign's id and counts once every recipient is committed. With an
+        ``Idempotency-Key``, the same key and upload again is answered the same, creating
+        nothing (another upload: IdempotencyMismatchError; the first still uploading:
+        ConflictError). Raises InvalidRequestError naming the bad lines (nothing kept, the
+        key free again), StorageUnavailableError."""
         try:
-            return self._create(lines)
+            return self._create(lines, key)
         except SQLAlchemyError as error:
             if not is_transient(error):
                 raise
             raise StorageUnavailableError("the database is busy or down; try again") from error
 
-    def _create(self, lines: Iterable[bytes]) -> Answer:
+    def _create(self, raw: Iterable[bytes], key: str | None) -> Answer:
         now = self._clock()
+        digest = hashlib.sha256(b"POST /campaigns\n")
+        lines = _hashed(raw, digest)
+        key_hash = _key_hash(key)
+        if key_hash is not None:
+            replayed = self._replay(key_hash, lines, digest)
+            if replayed is not None:
+                return replayed
         numbered = _numbered(lines)
         first = next(numbered, None)
         if first is None:
@@ -88,19 +100,53 @@ class Campaigns:
             )
         fields, rate, provider = self._header(first[1])
         public_id = new_public_id("cmp_")
-        with self._sessions.begin() as session:
-            campaigns.create(
-                session, public_id, provider=provider, document=fields, rate=rate, now=now
-            )
+        try:
+            with self._sessions.begin() as session:
+                campaigns.create(
+                    session,
+                    public_id,
+                    provider=provider,
+                    document=fields,
+                    rate=rate,
+                    now=now,
+                    idempotency_key=key_hash,
+                )
+        except IntegrityError:
+            raise ConflictError(
+                "a campaign with this Idempotency-Key is still being uploaded"
+            ) from None
         try:
             counted = self._write(public_id, fields, numbered, now)
         except BaseException:
             self._discard(public_id)
             raise
         with self._sessions.begin() as session:
-            campaigns.start(session, public_id, now=self._clock(), **counted)
+            campaigns.start(
+                session, public_id, now=self._clock(), request_hash=digest.hexdigest(), **counted
+            )
         log.info("accepted campaign %s: %s", public_id, counted)
-        return Answer(202, {"id": public_id, "state": CampaignState.RUNNING.value, **counted})
+        return Answer(202, _accepted(public_id, counted))
+
+    def _replay(self, key_hash: str, lines: Iterator[bytes], digest: Any) -> Answer | None:
+        """Return the answer already given for the key (the upload read to its end and
+        compared), or None when no campaign has it."""
+        with self._sessions.begin() as session:
+            row = campaigns.by_key(session, key_hash)
+            if row is None:
+                return None
+            if row.state == CampaignState.UPLOADING.value:
+                raise ConflictError("a campaign with this Idempotency-Key is still being uploaded")
+            public_id, kept = row.public_id, row.request_hash
+            counted = {
+                "recipients": row.recipients,
+                "duplicates": row.duplicates,
+                "suppressed": row.suppressed,
+            }
+        for _ in lines:  # the upload's hash, holding a line at a time
+            pass
+        if digest.hexdigest() != kept:
+            raise IdempotencyMismatchError("this Idempotency-Key was used with another upload")
+        return Answer(202, _accepted(public_id, counted), replayed=True)
 
     def _header(self, line: bytes) -> tuple[dict[str, Any], float | None, str]:
         """Return the first line's message fields, rate and provider (the message checked
@@ -293,6 +339,29 @@ def discard_stale_uploads(
         discard(sessions, public_id)
         log.warning("discarded campaign %s: its upload stopped before it ended", public_id)
     return len(stale)
+
+
+def _accepted(public_id: str, counted: dict[str, int]) -> dict[str, Any]:
+    return {"id": public_id, "state": CampaignState.RUNNING.value, **counted}
+
+
+def _key_hash(key: str | None) -> str | None:
+    """Return the key's SHA-256 (hex), None without one; refuse a malformed one."""
+    if key is None:
+        return None
+    if not key or len(key) > MAX_KEY_CHARS or not key.isprintable():
+        raise InvalidRequestError(
+            "invalid Idempotency-Key",
+            {"Idempotency-Key": [f"1 to {MAX_KEY_CHARS} printable characters"]},
+        )
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _hashed(lines: Iterable[bytes], digest: Any) -> Iterator[bytes]:
+    """Return ``lines``, each added to ``digest`` as it is read."""
+    for line in lines:
+        digest.update(line)
+        yield line
 
 
 def _numbered(lines: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:

@@ -39,5 +39,10 @@ class Campaign(Base):
     duplicates: Mapped[int] = mapped_column(Integer, default=0)
     #: recipients on the suppression list when uploaded
     suppressed: Mapped[int] = mapped_column(Integer, default=0)
+    #: SHA-256 of the ``Idempotency-Key`` it came with, hex: one campaign a key
+    idempotency_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    #: SHA-256 of the upload (method, path, body), hex: a repeat must match it
+    request_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: when it was made or last changed; while uploading, when its last chunk was written
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

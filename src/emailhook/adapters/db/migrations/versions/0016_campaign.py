@@ -7,6 +7,7 @@ Create Date: 2026-12-07 00:10:00.000000
 A campaign is one message to many recipients, each a message of the outbox that names it;
 the unique index on (campaign_id, email) keeps an address to one message of a campaign (rows
 of ``POST /messages`` have no campaign: NULLs never collide), and finds a campaign's messages.
+A campaign keeps the ``Idempotency-Key`` it came with (unique: one campaign a key).
 The column is added in place (no table copy): it is nullable.
 """
 
@@ -42,9 +43,12 @@ def upgrade() -> None:
         sa.Column("recipients", sa.Integer(), nullable=False),
         sa.Column("duplicates", sa.Integer(), nullable=False),
         sa.Column("suppressed", sa.Integer(), nullable=False),
+        sa.Column("idempotency_key", sa.String(length=64), nullable=True),
+        sa.Column("request_hash", sa.String(length=64), nullable=True),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_campaign")),
+        sa.UniqueConstraint("idempotency_key", name=op.f("uq_campaign_idempotency_key")),
         sa.UniqueConstraint("public_id", name=op.f("uq_campaign_public_id")),
     )
     op.add_column("outbox", sa.Column("campaign_id", sa.String(length=64), nullable=True))
