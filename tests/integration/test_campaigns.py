@@ -21,7 +21,7 @@ from emailhook import create_app
 from emailhook.adapters.db.models import Campaign, Message, OutboxMessage
 from emailhook.adapters.store import campaigns as campaign_rows
 from emailhook.adapters.store import held, outbox
-from emailhook.service.send.campaigns import discard_stale_uploads
+from emailhook.service.send.campaign_upload import discard_stale_uploads
 from emailhook.service.send.relay import SendRelay, SendRelayPolicy
 from emailhook.settings import Settings
 from support.clock import Clock

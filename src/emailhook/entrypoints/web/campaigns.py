@@ -14,7 +14,7 @@ from flask import Blueprint, Response, jsonify, request
 from emailhook.composition.send import SendWeb
 from emailhook.entrypoints.web.services import current_operators, current_services
 from emailhook.service.errors import InvalidRequestError
-from emailhook.service.send.campaigns import MAX_LINE_BYTES
+from emailhook.service.send.campaign_upload import MAX_LINE_BYTES
 
 campaigns = Blueprint("campaigns", __name__)
 
