@@ -226,6 +226,8 @@ def test_events_contact_suppressions_and_pipeline_pages(app: Flask) -> None:
     assert by_email.count('class="event"') == 3
     contact = page(client, "/dashboard/contact?q=3")
     assert re.search(r'class="derived-status"><span[^>]*>HARD_BOUNCE<', contact)
+    # the last event in the vocabulary, the provider's own word on hover
+    assert re.search(r'class="last-event"><span title="infobip: [A-Z_]+">[a-z]+', contact)
     assert contact.count("<li data-status=") == 6
     by_address = page(client, "/dashboard/contact?q=duda@example.com")
     assert "HARD_BOUNCE" in by_address

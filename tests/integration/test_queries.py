@@ -97,6 +97,9 @@ def test_contact_emails_show_derived_status_counts_and_suppression(
     assert a.suppression is not None
     assert a.suppression.reason == "hard_bounce"
     assert (a.last_event.id_externo, a.last_event.event_status) == ("m-4", "UNDELIVERABLE")
+    # and in the one vocabulary, whichever provider sent it
+    last = a.last_event
+    assert (last.provider, last.event_type, last.bounce_class) == ("infobip", "bounced", "hard")
     assert (b.status, b.suppression) == ("DELIVERED", None)
 
 

@@ -132,8 +132,8 @@ def test_infobips_events_land_where_its_own_classification_put_them_but_two_stat
         # a late bounce: bounced, hard
         (("LATE_BOUNCE", None, None), ("bounced", "hard", None), EmailStatus.HARD_BOUNCE,
          SuppressionReason.HARD_BOUNCE),
-        # an expiry: failed, not the address's fault
-        (("EXPIRED", None, None), ("failed", None, None), EmailStatus.REJECTED, None),
+        # an expiry: failed, timed out; not the address's fault
+        (("EXPIRED", None, None), ("failed", None, "timed_out"), EmailStatus.REJECTED, None),
     ],
 )  # fmt: skip
 def test_infobips_special_cases_are_facts_of_its_vocabulary_read_as_anyones(

@@ -151,6 +151,7 @@ def dispatcher(settings: Settings, sessions: sessionmaker[Session]) -> Dispatche
         call_timeout=settings.send_timeout_seconds,
         soft_bounces=soft_bounce_rule(settings),
         circuit=CircuitPolicy(settings.send_circuit_failures, settings.send_circuit_seconds),
+        hold_margin_seconds=settings.send_hold_margin_seconds,
     )
 
 

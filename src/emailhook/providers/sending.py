@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from emailhook.domain.sending.message import (
     Attachment,
@@ -151,3 +151,15 @@ class SendSide(SendRules, Protocol):
         """Return our ids the lookup's answer lists, each with the provider's message id.
         Raises ValueError when the answer is no lookup answer (an error)."""
         ...
+
+
+def keyed_config(
+    values: Mapping[str, Any], secret: str, api_url: str
+) -> tuple[SendConfig, float | None] | None:
+    """Return the usual send config of a provider's settings: the first value of its
+    ``secret`` setting as the key, its ``api_url`` setting (default ``api_url``), and its
+    ``send_rate``; None when no key is set (the provider does not send)."""
+    keys = values.get(secret) or ()
+    if not keys:
+        return None
+    return SendConfig(values.get("api_url") or api_url, keys[0]), values.get("send_rate")

@@ -49,6 +49,11 @@ class SendSettings(BaseSettings):
     send_redelivery_seconds: PositiveFloat = 60.0
     #: after an ambiguous failure, how long the provider's logs get before being asked
     send_lookup_grace_seconds: PositiveFloat = 10.0
+    #: how long a worker's hold on the messages it took lasts past its call's own bound (two
+    #: send timeouts and the lookup grace): a worker that dies mid-call leaves them to the
+    #: next one after that; a stalled worker that outlives its hold sends nothing (the hold
+    #: is its fencing token), so a short margin costs lookups, never a second copy
+    send_hold_margin_seconds: PositiveFloat = 30.0
     #: seconds a provider's send call may take; past it the call's fate is uncertain and the
     #: provider is asked (its logs) before the message is sent again
     send_timeout_seconds: PositiveFloat = 30.0

@@ -77,10 +77,15 @@ class LastEvent:
     id: int
     #: derived status (the vocabulary of ``domain.email_status``)
     status: str
-    #: ``email_callback.status`` as Infobip sent it
+    #: ``email_callback.status``: the provider's own word for it
     event_status: str | None
     occurred_at: datetime
     id_externo: str | None
+    #: the event in the one vocabulary every provider maps onto
+    provider: str | None = None
+    event_type: str | None = None
+    bounce_class: str | None = None
+    reject_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +175,15 @@ def _narrow_window(
 def contact_emails(session: Session, qj_contact_id: int) -> list[ContactEmail]:
     """Return the derived state of every address of one contact (empty when none is known)."""
     states = session.execute(
-        select(ContactEmailState, EmailCallback.status, EmailCallback.id_externo)
+        select(
+            ContactEmailState,
+            EmailCallback.status,
+            EmailCallback.id_externo,
+            EmailCallback.provider,
+            EmailCallback.event_type,
+            EmailCallback.bounce_class,
+            EmailCallback.reject_reason,
+        )
         .outerjoin(EmailCallback, EmailCallback.id == ContactEmailState.last_event_id)
         .where(ContactEmailState.qj_contact_id == qj_contact_id)
         .order_by(ContactEmailState.email)
@@ -184,7 +197,7 @@ def contact_emails(session: Session, qj_contact_id: int) -> list[ContactEmail]:
         .order_by(ContactEmailCount.email, ContactEmailCount.status)
     ):
         counts.setdefault(email, {})[status] = events
-    emails = [state.email for state, _, _ in states]
+    emails = [row[0].email for row in states]
     suppressed = {
         row.email: SuppressionEntry(row.email, row.reason, row.since, row.source, row.until)
         for row in session.execute(
@@ -204,11 +217,23 @@ def contact_emails(session: Session, qj_contact_id: int) -> list[ContactEmail]:
                 event_status=event_status,
                 occurred_at=state.last_event_at,
                 id_externo=id_externo,
+                provider=provider,
+                event_type=event_type,
+                bounce_class=bounce_class,
+                reject_reason=reject_reason,
             ),
             counts=counts.get(state.email, {}),
             suppression=suppressed.get(state.email),
         )
-        for state, event_status, id_externo in states
+        for (
+            state,
+            event_status,
+            id_externo,
+            provider,
+            event_type,
+            bounce_class,
+            reject_reason,
+        ) in states
     ]
 
 

@@ -54,7 +54,8 @@ def vocabulary(
     Its special cases are facts of the vocabulary: a refusal with one of its own-suppression
     codes is ``rejected`` with the reason it suppresses for (so SUPPRESSED, a provider
     suppression); an UNDELIVERABLE is hard by ``error.permanent``, else by its code; a
-    LATE_BOUNCE is ``bounced``, ``hard``; an EXPIRED ``failed``.
+    LATE_BOUNCE is ``bounced``, ``hard``; an EXPIRED ``failed``, ``timed_out`` (anymail's
+    word for a message whose validity ran out).
     """
     reason = SUPPRESSION_REASONS.get(error_id) if error_id is not None else None
     if reason is not None and status in ("UNDELIVERABLE", "REJECTED"):
@@ -62,6 +63,8 @@ def vocabulary(
     event_type = EVENT_TYPES.get(status or "", EventType.UNKNOWN)
     if status == "LATE_BOUNCE":
         return event_type, BounceClass.HARD, None
+    if status == "EXPIRED":
+        return event_type, None, RejectReason.TIMED_OUT
     if status == "UNDELIVERABLE":
         # error.permanent decides first; the code only when the flag is missing
         hard = error_permanent if error_permanent is not None else error_id in HARD_BOUNCE_CODES

@@ -41,6 +41,7 @@ from emailhook.providers.sending import (
     Outcome,
     RecipientResult,
     SendConfig,
+    keyed_config,
 )
 
 NAME = "mailersend"
@@ -79,10 +80,7 @@ class MailerSendSend:
     @staticmethod
     def configure(values: ProviderValues) -> tuple[SendConfig, float | None] | None:
         """Return the send config and rate from the provider's settings, or None (no token)."""
-        tokens = values.get("api_token") or ()
-        if not tokens:
-            return None
-        return SendConfig(values.get("api_url") or API_URL, tokens[0]), values.get("send_rate")
+        return keyed_config(values, "api_token", API_URL)
 
     def request_key(self, message: OutgoingMessage) -> Hashable:
         return None  # one message a call

@@ -30,6 +30,7 @@ from emailhook.providers.sending import (
     Outcome,
     RecipientResult,
     SendConfig,
+    keyed_config,
 )
 
 NAME = "sendgrid"
@@ -72,10 +73,7 @@ class SendGridSend:
     @staticmethod
     def configure(values: ProviderValues) -> tuple[SendConfig, float | None] | None:
         """Return the send config and rate from the provider's settings, or None (no key)."""
-        keys = values.get("api_key") or ()
-        if not keys:
-            return None
-        return SendConfig(values.get("api_url") or API_URL, keys[0]), values.get("send_rate")
+        return keyed_config(values, "api_key", API_URL)
 
     def request_key(self, message: OutgoingMessage) -> Hashable:
         # what SendGrid keeps for the whole request, not per personalization

@@ -49,6 +49,7 @@ from emailhook.providers.sending import (
     Outcome,
     RecipientResult,
     SendConfig,
+    keyed_config,
 )
 
 NAME = "unisender_go"
@@ -106,10 +107,7 @@ class UnisenderGoSend:
     @staticmethod
     def configure(values: ProviderValues) -> tuple[SendConfig, float | None] | None:
         """Return the send config and rate from the provider's settings, or None (no key)."""
-        keys = values.get("api_keys") or ()
-        if not keys:
-            return None
-        return SendConfig(values.get("api_url") or API_URL, keys[0]), values.get("send_rate")
+        return keyed_config(values, "api_keys", API_URL)
 
     def request_key(self, message: OutgoingMessage) -> Hashable:
         # what Unisender Go keeps for the whole call, not per recipient

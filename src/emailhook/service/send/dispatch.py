@@ -71,15 +71,19 @@ class Dispatcher:
         clock: Callable[[], datetime] = utcnow,
         sleep: Callable[[float], None] = time.sleep,
         circuit: CircuitPolicy | None = None,
+        hold_margin_seconds: float = 30.0,
     ) -> None:
         """``circuit``: when a provider's circuit opens and closes (default: 5 failures in a
-        row, 60 s)."""
+        row, 60 s); ``hold_margin_seconds``: how long a hold on taken messages outlasts the
+        call's own bound."""
         self._circuit = circuit or CircuitPolicy()
         self._sessions = sessions
         self._providers = providers
         self._call = call
         self._policy = policy
-        self._hold = timedelta(seconds=2 * call_timeout + policy.lookup_grace_seconds + 30)
+        self._hold = timedelta(
+            seconds=2 * call_timeout + policy.lookup_grace_seconds + hold_margin_seconds
+        )
         self._window = soft_bounces.suppress_for
         self._clock = clock
         self._sleep = sleep
