@@ -1,7 +1,7 @@
 """campaign, outbox.campaign_id: campaigns of many recipients
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-07 00:10:00.000000
 
 A campaign is one message to many recipients, each a message of the outbox that names it;
@@ -21,8 +21,8 @@ from sqlalchemy.dialects import postgresql
 
 from emailhook.adapters.db.models import UTCDateTime
 
-revision: str = "0016"
-down_revision: str | None = "0015"
+revision: str = "0017"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
