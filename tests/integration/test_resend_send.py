@@ -26,6 +26,7 @@ from support.policies import retry, soft_bounces
 from support.send_app import AUTH, SEND_KEY
 from support.send_app import dispatch as _dispatch
 from support.send_app import message as _message
+from support.sent_messages import suppress_hard_bounce
 from support.signing import svix_headers, svix_secret
 
 BATCH = "/emails/batch"
@@ -214,3 +215,23 @@ def test_uncertain_messages_go_again_with_their_first_request_alone(
     assert replay.body == lost.body
     resend.ledger.assert_once("emailhook_id", first + later)
     assert {_message(app, i)["status"] for i in first + later} == {"sent"}
+
+
+def test_an_uncertain_call_goes_again_whole_though_a_recipient_was_suppressed_since(
+    app: Flask, settings: Settings, resend: FakeResend
+) -> None:
+    # dropping the suppressed one would make a new key, and the other a second copy
+    resend.lose_answer()  # Resend sends both and the answer is lost
+    ids = _accept(app, "ann@example.com", "bob@example.com")
+    _dispatch(settings, app, ids)
+    assert {_message(app, i)["status"] for i in ids} == {"sending"}
+    suppress_hard_bounce(app, "bob@example.com")
+    time.sleep(0.05)
+    _dispatch(settings, app, ids)
+    lost, again = resend.requests
+    assert again.header("Idempotency-Key") == lost.header("Idempotency-Key")
+    assert again.body == lost.body
+    resend.ledger.assert_once("emailhook_id", ids)  # each once, bob's before his bounce
+    assert {_message(app, i)["status"] for i in ids} == {"sent"}
+    [later] = _accept(app, "bob@example.com")  # and nothing new goes to him
+    assert _message(app, later)["status"] == "suppressed"

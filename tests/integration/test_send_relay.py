@@ -158,3 +158,25 @@ def test_a_message_no_worker_ever_takes_is_dead_lettered(database: Database, clo
         row = session.execute(select(OutboxMessage)).scalar_one()
     assert row.state == "dead"
     assert "never sent" in (row.reason or "")
+
+
+def test_an_uncertain_call_is_claimed_whole_and_published_in_one_task(
+    database: Database, clock: Clock
+) -> None:
+    # Resend's and Brevo's idempotency key is made from a request's message ids: the
+    # messages of a call that may have reached the provider must go again together
+    fresh = _accept(database, clock, 98)
+    call = _accept(database, clock, 5)
+    began = clock.now - timedelta(seconds=30)
+    with database.sessions.begin() as session:
+        for row in session.scalars(select(OutboxMessage).where(OutboxMessage.public_id.in_(call))):
+            row.state, row.attempted_at, row.attempts = "sending", began, 1
+            row.due_at = clock.now  # due as the fresh ones are, and after them by id
+    published: list[list[str]] = []
+    # a pass of 100 would cut the call after its first two (the fresh ones come first)
+    relay = _relay(database, clock, published, claim_limit=100)
+    assert relay.run_once() == 103
+    [whole] = [task for task in published if set(call) & set(task)]
+    assert set(call) <= set(whole)  # one task holds the whole call
+    assert sorted(i for task in published for i in task) == sorted(fresh + call)
+    assert all(len(task) <= 100 for task in published)

@@ -18,6 +18,16 @@ from emailhook.domain.sending.message import FINAL_STATES, OutgoingMessage, Send
 
 #: states the relay and workers still act on
 OPEN_STATES = (SendState.QUEUED, SendState.SCHEDULED, SendState.SENDING)
+SENDING = SendState.SENDING.value
+#: what a claim returns of each message
+_CLAIMED = (
+    OutboxMessage.id,
+    OutboxMessage.public_id,
+    OutboxMessage.provider,
+    OutboxMessage.deliveries,
+    OutboxMessage.state,
+    OutboxMessage.attempted_at,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +50,9 @@ class Due:
     public_id: str
     provider: str
     deliveries: int
+    #: a message whose last call may have reached the provider: when that call began, which
+    #: names the call (every message of it has the same); None for any other
+    call: datetime | None = None
 
 
 def add(
@@ -170,15 +183,45 @@ def claim_due(
         update(OutboxMessage)
         .where(OutboxMessage.id.in_(due.scalar_subquery()))
         .values(published_at=now, deliveries=OutboxMessage.deliveries + 1)
-        .returning(
-            OutboxMessage.id,
-            OutboxMessage.public_id,
-            OutboxMessage.provider,
-            OutboxMessage.deliveries,
-        )
+        .returning(*_CLAIMED)
     )
-    rows = sorted(session.execute(stmt).all())
-    return [Due(public_id, provider, deliveries) for _, public_id, provider, deliveries in rows]
+    rows = list(session.execute(stmt).all())
+    rows += _rest_of_their_calls(session, rows, now, republish_before)
+    return [
+        Due(public_id, provider, deliveries, attempted_at if state == SENDING else None)
+        for _, public_id, provider, deliveries, state, attempted_at in sorted(rows)
+    ]
+
+
+def _rest_of_their_calls(
+    session: Session, rows: Sequence[Any], now: datetime, republish_before: datetime
+) -> list[Any]:
+    """Claim the due messages of the calls ``rows`` have only part of. A provider's
+    idempotency key may be its request's (Resend's, Brevo's: made from its message ids): a
+    message whose call may have reached it goes again with the rest of that call and no
+    other, so the limit of a pass must not cut a call in two."""
+    calls = {(row.provider, row.attempted_at) for row in rows if row.state == SENDING}
+    calls.discard((None, None))
+    if not calls:
+        return []
+    claimed = [row.id for row in rows]
+    rest = (
+        select(OutboxMessage.id)
+        .where(
+            *_publishable(now, republish_before),
+            OutboxMessage.state == SENDING,
+            OutboxMessage.attempted_at.in_({at for _, at in calls if at is not None}),
+            OutboxMessage.id.not_in(claimed),
+        )
+        .with_for_update(skip_locked=True)
+    )
+    found = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(rest.scalar_subquery()))
+        .values(published_at=now, deliveries=OutboxMessage.deliveries + 1)
+        .returning(*_CLAIMED)
+    ).all()
+    return [row for row in found if (row.provider, row.attempted_at) in calls]
 
 
 def paced_due(

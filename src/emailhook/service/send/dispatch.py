@@ -28,7 +28,7 @@ from emailhook.adapters.store.suppressions import active_reasons_of
 from emailhook.domain.clock import utcnow
 from emailhook.domain.sending.circuit import Circuit
 from emailhook.domain.sending.message import SendState
-from emailhook.domain.sending.retries import RetryPolicy
+from emailhook.domain.sending.retries import Resolution, RetryPolicy
 from emailhook.domain.sending.scope import blocking_reason
 from emailhook.domain.sending.token_bucket import pace
 from emailhook.domain.suppression import SoftBounceRule
@@ -120,7 +120,13 @@ class Dispatcher:
                 done.retried += len(items)
                 continue
             sendable = self._uncertain.settle(provider, items, done)
-            sendable = self._unsuppressed(sendable, done)
+            # A message that may be with the provider goes again under its call's key with
+            # the rest of that call, whatever was suppressed since: dropping one would change
+            # a key made from the request's ids and make the others a second copy; if the
+            # provider has the call, it answers it again and sends nothing.
+            again = [i for i in sendable if i.uncertain and keyed_by_request(provider.side)]
+            fresh = [i for i in sendable if not (i.uncertain and keyed_by_request(provider.side))]
+            sendable = again + self._unsuppressed(fresh, done)
             for request in requests_of(provider.side, sendable):
                 self._send(provider, request, done)
         return done
@@ -308,3 +314,8 @@ class Dispatcher:
                         )
                     )
             self._sleep(min(_MAX_TOKEN_WAIT, took.wait_seconds))
+
+
+def keyed_by_request(side: object) -> bool:
+    """Whether ``side`` settles an ambiguous call by resending it under the same key."""
+    return getattr(side, "resolution", None) is Resolution.IDEMPOTENT

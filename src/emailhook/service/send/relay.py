@@ -135,13 +135,12 @@ class SendRelay:
         return claimed
 
     def _tasks(self, claimed: list[outbox.Due]) -> list[list[str]]:
-        by_provider: dict[str, list[str]] = defaultdict(list)
+        by_provider: dict[str, list[outbox.Due]] = defaultdict(list)
         for due in claimed:
-            by_provider[due.provider].append(due.public_id)
+            by_provider[due.provider].append(due)
         each: list[list[list[str]]] = []
-        for provider, ids in by_provider.items():
-            size = max(1, self._sizes.get(provider, 1))
-            each.append([ids[start : start + size] for start in range(0, len(ids), size)])
+        for provider, dues in by_provider.items():
+            each.append(packed(dues, max(1, self._sizes.get(provider, 1))))
         # the providers' tasks taken in turn: a worker waits for its provider's token with
         # the task in hand, so a run of one provider's tasks would hold every worker while
         # the other providers' tokens go unused
@@ -161,3 +160,19 @@ class SendRelay:
                 continue
             if published < self._policy.claim_limit:
                 stop.wait(self._policy.poll_seconds)
+
+
+def packed(dues: list[outbox.Due], size: int) -> list[list[str]]:
+    """Return the ids of ``dues`` in tasks of at most ``size``, in order, the messages of one
+    uncertain call always in one task: where the provider's idempotency key is made from a
+    request's message ids, they must go again together, with no other (the dispatcher
+    rebuilds the request from them; a call was one request, so it fits in a task)."""
+    units: dict[object, list[str]] = {}
+    for index, due in enumerate(dues):
+        units.setdefault(due.call if due.call is not None else index, []).append(due.public_id)
+    tasks: list[list[str]] = []
+    for unit in units.values():
+        if not tasks or len(tasks[-1]) + len(unit) > size:
+            tasks.append([])
+        tasks[-1].extend(unit)
+    return tasks
