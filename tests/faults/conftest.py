@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,8 +29,10 @@ def ahead() -> Iterator[None]:
 
 
 @pytest.fixture
-def make_stack(tmp_path: Path) -> Iterator[StackFactory]:
-    """Build (not start) stacks; every one is stopped at the end of the test."""
+def make_stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StackFactory]:
+    """Build (not start) stacks; every one is stopped at the end of the test, after saying,
+    if the test failed, where it stood (the inbox, the writers' flock, every thread's
+    stack: ``Stack.diagnose``)."""
     stacks: list[Stack] = []
 
     def make(database_url: str, broker_url: str | None, **env: str) -> Stack:
@@ -38,8 +41,21 @@ def make_stack(tmp_path: Path) -> Iterator[StackFactory]:
         return stack
 
     yield make
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        for stack in stacks:
+            diagnosis = stack.diagnose()
+            report.sections.append((f"stack {stack.label} when the test failed", diagnosis))
     for stack in stacks:
         stack.stop()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Keep each phase's report on the test item, for the fixtures' teardown to read."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
 
 
 @pytest.fixture(params=["sqlite+folder", "postgres+redis", "postgres+rabbitmq"])

@@ -72,5 +72,12 @@ class App:
 
 
 def _app(tmp_path: Path, senders: Senders, **settings: Any) -> App:
-    values = {"data_dir": tmp_path, "sqlite_synchronous": "NORMAL", "intake": "database"}
+    # web_lock_timeout_seconds: these tests are about what is stored, not how fast; the 1 s
+    # bound answered 503 once in a full parallel run (CI, beside a fault-suite ledger)
+    values = {
+        "data_dir": tmp_path,
+        "sqlite_synchronous": "NORMAL",
+        "intake": "database",
+        "web_lock_timeout_seconds": 10.0,
+    }
     return App(Settings(**{**values, **senders.settings(), **settings}))
