@@ -21,12 +21,16 @@ from emailhook import create_app
 from emailhook.adapters.db.models import Campaign, Message, OutboxMessage
 from emailhook.adapters.store import campaigns as campaign_rows
 from emailhook.adapters.store import held, outbox
+from emailhook.domain.sending.guards import GuardRule
+from emailhook.service.send.campaign_guard import CampaignGuard
 from emailhook.service.send.campaign_upload import discard_stale_uploads
 from emailhook.service.send.relay import SendRelay, SendRelayPolicy
 from emailhook.settings import Settings
 from support.clock import Clock
 from support.fake_senders import FakeInfobipSender
+from support.infobip_bodies import report, reports
 from support.send_app import dispatch
+from support.sent_messages import process
 from support.services import fresh_postgres_database
 
 KEY = "campaign-key-1"
@@ -407,3 +411,63 @@ def test_a_refused_upload_leaves_its_idempotency_key_free(client: FlaskClient) -
     answer = client.post("/campaigns", data=good, content_type=JSONL, headers=key)
     assert answer.status_code == 202
     assert "Idempotent-Replayed" not in answer.headers
+
+
+def _tracking(kind: str, message_id: str, to: str) -> dict[str, Any]:
+    """An Infobip tracking event (``seen_tracking_data_dict.json``'s shape) of one message."""
+    return {
+        "notificationType": kind,
+        "eventId": f"{kind}-{message_id}",
+        "messageId": message_id,
+        "recipient": to,
+        "sendDateTime": 1721152014966,
+    }
+
+
+def test_complaints_posted_back_past_the_threshold_pause_the_campaign_until_resumed(
+    app: Flask, client: FlaskClient, infobip: FakeInfobipSender
+) -> None:
+    quiet = _create(client, _upload(MESSAGE, *_recipients(300, prefix="q"))).get_json()["id"]
+    loud = _create(client, _upload(MESSAGE, *_recipients(300))).get_json()["id"]
+    published: list[list[str]] = []
+    relay = _relay(app, published, claim_limit=400)
+    settings = app.extensions["emailhook"].settings
+    assert relay.run_once() == 400  # quiet's 300, then loud's first 100
+    while published:
+        dispatch(settings, app, published.pop(0))
+    sent = {c: _ids(app, c, "sent") for c in (loud, quiet)}
+    assert (len(sent[loud]), len(sent[quiet])) == (100, 300)
+    # Infobip reports every sent message delivered, and 2 of loud's recipients complain
+    # through the webhook: 2 % of its delivered messages, past the 0.3 % that pauses
+    to = _addresses(app)
+    delivered = [
+        report(to[m], datetime.now(UTC), "DELIVERED", message_id=m)
+        for m in sent[loud] + sent[quiet]
+    ]
+    complaints = [orjson.dumps(_tracking("COMPLAINED", m, to[m])) for m in sent[loud][:2]]
+    process(app, [reports(*delivered), *complaints])
+    guard = CampaignGuard(
+        app.extensions["emailhook"].database.sessions,
+        GuardRule(complaint_pause=0.003, min_delivered=100),
+    )
+    assert guard.run() == [loud]
+    shown = client.get(f"/campaigns/{loud}", headers=AUTH).get_json()
+    assert shown["state"] == "paused"
+    assert shown["pause_reason"] == (
+        "complaints 2.00 % of 100 delivered, past the 0.30 % that pauses a campaign"
+    )
+    assert client.get(f"/campaigns/{quiet}", headers=AUTH).get_json()["state"] == "done"
+    # nothing more of loud is sent until an operator resumes it
+    _send_all(app, relay, published)
+    assert len(infobip.ledger) == 400
+    assert guard.run() == []  # a paused campaign is judged no more
+    client.post(f"/campaigns/{loud}/resume", headers=AUTH)
+    assert guard.run() == []  # the resume acknowledged those complaints: not paused again
+    _send_all(app, relay, published)
+    assert len(_ids(app, loud, "sent")) == 300
+    infobip.ledger.assert_once("emailhook_id", expected=_ids(app, loud, "sent") + sent[quiet])
+
+
+def _addresses(app: Flask) -> dict[str, str]:
+    with app.extensions["emailhook"].database.sessions.begin() as session:
+        return dict(session.execute(select(OutboxMessage.public_id, OutboxMessage.email)).all())

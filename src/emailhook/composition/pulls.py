@@ -10,6 +10,7 @@ from datetime import timedelta
 from emailhook.adapters.db.engine import Database
 from emailhook.adapters.infobip.api import InfobipApi
 from emailhook.composition.policies import soft_bounce_rule
+from emailhook.domain.sending.guards import GuardRule
 from emailhook.observability.metrics import (
     record_events_pruned,
     record_pruned,
@@ -21,6 +22,7 @@ from emailhook.service.receive.reconciler import Reconciler
 from emailhook.service.receive.retention import Retention
 from emailhook.service.receive.suppression_sync import SuppressionSync
 from emailhook.service.send.accept import forget_expired_keys
+from emailhook.service.send.campaign_guard import CampaignGuard
 from emailhook.service.send.campaign_upload import discard_stale_uploads
 from emailhook.settings import Settings
 
@@ -126,4 +128,17 @@ def periodic_jobs(
                 lambda: discard_stale_uploads(database.sessions),
             )
         )
+        if settings.campaign_guard_seconds > 0:
+            guard = CampaignGuard(database.sessions, guard_rule(settings))
+            jobs.append(PeriodicJob("campaign-guard", settings.campaign_guard_seconds, guard.run))
     return jobs
+
+
+def guard_rule(settings: Settings) -> GuardRule:
+    """The campaign guards' thresholds from the settings."""
+    return GuardRule(
+        complaint_warn=settings.campaign_complaint_warn_rate,
+        complaint_pause=settings.campaign_complaint_pause_rate,
+        hard_bounce_pause=settings.campaign_hard_bounce_pause_rate,
+        min_delivered=settings.campaign_guard_min_delivered,
+    )

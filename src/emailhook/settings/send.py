@@ -3,7 +3,7 @@ reports come back to, idempotency, the pace of sends and their retries."""
 
 from __future__ import annotations
 
-from pydantic import PositiveFloat, PositiveInt
+from pydantic import NonNegativeFloat, PositiveFloat, PositiveInt
 from pydantic_settings import BaseSettings
 
 from emailhook.settings.types import SendSecrets, TextList
@@ -33,6 +33,19 @@ class SendSettings(BaseSettings):
     #: largest ``POST /campaigns`` upload (bytes): read a line at a time, never held whole
     #: (a million recipients of a few fields each are some 150 MB)
     campaign_max_upload_bytes: PositiveInt = 2 * 1024 * 1024 * 1024
+    #: a running campaign whose complaints pass this share of its delivered messages is
+    #: logged as a warning (Gmail and Yahoo want spam rates under 0.1 %)
+    campaign_complaint_warn_rate: PositiveFloat = 0.001
+    #: ... and past this share it is paused until an operator resumes it (they reject bulk
+    #: mail past 0.3 %)
+    campaign_complaint_pause_rate: PositiveFloat = 0.003
+    #: a running campaign whose hard bounces pass this share of its messages with an outcome
+    #: is paused until an operator resumes it
+    campaign_hard_bounce_pause_rate: PositiveFloat = 0.05
+    #: the guards judge a campaign only once this many of its messages were delivered
+    campaign_guard_min_delivered: PositiveInt = 1000
+    #: how often a worker judges the running campaigns (seconds; 0 turns the guards off)
+    campaign_guard_seconds: NonNegativeFloat = 60.0
     #: Infobip send requests per second, shared by every worker and host (a token bucket)
     infobip_send_rate: PositiveFloat = 100.0
     #: an SMTP relay that sends as the provider ``smtp``: ``smtp://user:password@host:587``

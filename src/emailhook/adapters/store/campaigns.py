@@ -10,9 +10,11 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from emailhook.adapters.db.models import Campaign, Message, OutboxMessage
+from emailhook.adapters.db.models import Campaign, EmailCallback, Message, OutboxMessage
 from emailhook.domain.sending.campaign import CampaignState
+from emailhook.domain.sending.guards import Outcomes
 from emailhook.domain.sending.message import SendState
+from emailhook.domain.vocabulary import BounceClass, EventType
 
 #: rows deleted a statement when a refused upload is undone
 _DISCARD_ROWS = 5000
@@ -174,3 +176,49 @@ def by_key(session: Session, idempotency_key: str) -> Campaign | None:
     """Return the campaign that came with ``idempotency_key`` (its hash), if any."""
     stmt = select(Campaign).where(Campaign.idempotency_key == idempotency_key)
     return session.execute(stmt).scalar_one_or_none()
+
+
+def running(session: Session) -> list[tuple[str, datetime | None]]:
+    """Return the running campaigns: each one's id, and since when the guards judge it."""
+    stmt = select(Campaign.public_id, Campaign.guarded_since).where(
+        Campaign.state == CampaignState.RUNNING.value
+    )
+    return [(public_id, since) for public_id, since in session.execute(stmt).all()]
+
+
+def outcomes(session: Session, public_id: str, since: datetime | None = None) -> Outcomes:
+    """Return the campaign's messages (those sent ``since``, if given) counted by what their
+    events said, each once: from the messages' flags, and the hard bounces from the events."""
+    sent = select(OutboxMessage.public_id).where(OutboxMessage.campaign_id == public_id)
+    if since is not None:
+        sent = sent.where(OutboxMessage.sent_at >= since)
+    flags = session.execute(
+        select(
+            func.count(Message.delivered_at),
+            func.count(Message.final_at),
+            func.count(Message.complained_at),
+        ).where(Message.public_id.in_(sent))
+    ).one()
+    hard = session.execute(
+        select(func.count(func.distinct(EmailCallback.id_externo))).where(
+            EmailCallback.id_externo.in_(sent),
+            EmailCallback.event_type == EventType.BOUNCED.value,
+            EmailCallback.bounce_class == BounceClass.HARD.value,
+        )
+    ).scalar_one()
+    return Outcomes(
+        delivered=int(flags[0]),
+        final=int(flags[1]),
+        complained=int(flags[2]),
+        hard_bounced=int(hard),
+    )
+
+
+def pause(session: Session, public_id: str, reason: str, now: datetime) -> bool:
+    """Pause the campaign if it is running, saying why; return whether it was."""
+    done = session.execute(
+        update(Campaign)
+        .where(Campaign.public_id == public_id, Campaign.state == CampaignState.RUNNING.value)
+        .values(state=CampaignState.PAUSED.value, pause_reason=reason, updated_at=now)
+    )
+    return bool(done.rowcount)  # type: ignore[attr-defined]

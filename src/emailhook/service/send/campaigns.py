@@ -64,6 +64,7 @@ class Campaigns:
                 row.state = CampaignState.RUNNING.value
                 row.pause_reason = None
                 row.updated_at = self._clock()
+                row.guarded_since = row.updated_at  # the guards judge what is sent from now
                 campaigns.republish_queued(session, public_id)
             elif row.state != CampaignState.RUNNING.value:
                 raise ConflictError(f"the campaign is {row.state}: it cannot be resumed")

@@ -28,6 +28,9 @@ class Campaign(Base):
     state: Mapped[str] = mapped_column(String(CAMPAIGN_STATE_CHARS))
     #: why it is paused (an operator's words, or a guard's)
     pause_reason: Mapped[str | None] = mapped_column(Text)
+    #: the guards judge the messages sent since (set when an operator resumes it: what paused
+    #: it before is acknowledged); NULL: every message
+    guarded_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: messages a second its messages are published at most (NULL: the provider's pace only)
     rate: Mapped[float | None] = mapped_column(Float)
     provider: Mapped[str] = mapped_column(String(PROVIDER_CHARS))

@@ -37,6 +37,7 @@ def upgrade() -> None:
         sa.Column("public_id", sa.String(length=64), nullable=False),
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("pause_reason", sa.Text(), nullable=True),
+        sa.Column("guarded_since", UTCDateTime(), nullable=True),
         sa.Column("rate", sa.Float(), nullable=True),
         sa.Column("provider", sa.String(length=32), nullable=False),
         sa.Column("document", _JSON, nullable=False),
