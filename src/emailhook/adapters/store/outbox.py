@@ -200,28 +200,36 @@ def _rest_of_their_calls(
     idempotency key may be its request's (Resend's, Brevo's: made from its message ids): a
     message whose call may have reached it goes again with the rest of that call and no
     other, so the limit of a pass must not cut a call in two."""
-    calls = {(row.provider, row.attempted_at) for row in rows if row.state == SENDING}
-    calls.discard((None, None))
+    calls = {
+        (row.provider, row.attempted_at)
+        for row in rows
+        if row.state == SENDING and row.attempted_at is not None
+    }
     if not calls:
         return []
-    claimed = [row.id for row in rows]
     rest = (
         select(OutboxMessage.id)
         .where(
             *_publishable(now, republish_before),
             OutboxMessage.state == SENDING,
-            OutboxMessage.attempted_at.in_({at for _, at in calls if at is not None}),
-            OutboxMessage.id.not_in(claimed),
+            or_(
+                *(
+                    and_(OutboxMessage.provider == provider, OutboxMessage.attempted_at == at)
+                    for provider, at in calls
+                )
+            ),
+            OutboxMessage.id.not_in([row.id for row in rows]),
         )
         .with_for_update(skip_locked=True)
     )
-    found = session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id.in_(rest.scalar_subquery()))
-        .values(published_at=now, deliveries=OutboxMessage.deliveries + 1)
-        .returning(*_CLAIMED)
-    ).all()
-    return [row for row in found if (row.provider, row.attempted_at) in calls]
+    return list(
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(rest.scalar_subquery()))
+            .values(published_at=now, deliveries=OutboxMessage.deliveries + 1)
+            .returning(*_CLAIMED)
+        ).all()
+    )
 
 
 def paced_due(
