@@ -456,6 +456,9 @@ def test_complaints_posted_back_past_the_threshold_pause_the_campaign_until_resu
     assert shown["pause_reason"] == (
         "complaints 2.00 % of 100 delivered, past the 0.30 % that pauses a campaign"
     )
+    guards = shown["guards"]  # its rates beside the thresholds (the settings' defaults)
+    assert (guards["since"], guards["delivered"], guards["complaint_rate"]) == (None, 100, 0.02)
+    assert (guards["hard_bounce_rate"], guards["complaint_pause"]) == (0.0, 0.003)
     assert client.get(f"/campaigns/{quiet}", headers=AUTH).get_json()["state"] == "done"
     # nothing more of loud is sent until an operator resumes it
     _send_all(app, relay, published)

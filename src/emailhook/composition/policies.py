@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from emailhook.domain.sending.guards import GuardRule
 from emailhook.domain.suppression import SoftBounceRule
 from emailhook.service.receive.processing import RetryPolicy
 from emailhook.service.receive.relay import RelayPolicy
@@ -38,4 +39,14 @@ def relay_policy(settings: Settings) -> RelayPolicy:
         redelivery_seconds=settings.redelivery_seconds,
         max_deliveries=settings.max_deliveries,
         poll_seconds=settings.relay_poll_seconds,
+    )
+
+
+def guard_rule(settings: Settings) -> GuardRule:
+    """The campaign guards' thresholds from the settings."""
+    return GuardRule(
+        complaint_warn=settings.campaign_complaint_warn_rate,
+        complaint_pause=settings.campaign_complaint_pause_rate,
+        hard_bounce_pause=settings.campaign_hard_bounce_pause_rate,
+        min_delivered=settings.campaign_guard_min_delivered,
     )

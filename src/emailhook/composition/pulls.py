@@ -9,8 +9,7 @@ from datetime import timedelta
 
 from emailhook.adapters.db.engine import Database
 from emailhook.adapters.infobip.api import InfobipApi
-from emailhook.composition.policies import soft_bounce_rule
-from emailhook.domain.sending.guards import GuardRule
+from emailhook.composition.policies import guard_rule, soft_bounce_rule
 from emailhook.observability.metrics import (
     record_events_pruned,
     record_pruned,
@@ -132,13 +131,3 @@ def periodic_jobs(
             guard = CampaignGuard(database.sessions, guard_rule(settings))
             jobs.append(PeriodicJob("campaign-guard", settings.campaign_guard_seconds, guard.run))
     return jobs
-
-
-def guard_rule(settings: Settings) -> GuardRule:
-    """The campaign guards' thresholds from the settings."""
-    return GuardRule(
-        complaint_warn=settings.campaign_complaint_warn_rate,
-        complaint_pause=settings.campaign_complaint_pause_rate,
-        hard_bounce_pause=settings.campaign_hard_bounce_pause_rate,
-        min_delivered=settings.campaign_guard_min_delivered,
-    )

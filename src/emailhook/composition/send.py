@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from emailhook.adapters.http_send import HttpSender
 from emailhook.adapters.smtp_send import SmtpSender
-from emailhook.composition.policies import soft_bounce_rule
+from emailhook.composition.policies import guard_rule, soft_bounce_rule
 from emailhook.domain.sending.retries import RetryPolicy
 from emailhook.providers.infobip.send import InfobipSend
 from emailhook.providers.send_registry import SENDERS
@@ -130,7 +130,7 @@ def send_web(
         api,
         SentMessages(sessions, reads),
         Unsubscribe(sessions, secrets, soft_bounce_rule(settings)),
-        Campaigns(sessions, api),
+        Campaigns(sessions, api, guards=guard_rule(settings)),
     )
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from emailhook.adapters.store import campaigns, outbox
 from emailhook.domain.clock import utcnow
 from emailhook.domain.sending.campaign import DONE, CampaignState
+from emailhook.domain.sending.guards import GuardRule
 from emailhook.domain.sending.message import SendState
 from emailhook.service.errors import ConflictError, NotFoundError
 from emailhook.service.send.accept import Answer, SendApi
@@ -32,7 +33,11 @@ class Campaigns:
         *,
         chunk: int = CHUNK,
         clock: Callable[[], datetime] = utcnow,
+        guards: GuardRule | None = None,
     ) -> None:
+        """``guards``: the thresholds a campaign's rates are shown beside (default: the
+        settings' defaults)."""
+        self._guards = guards or GuardRule()
         self._sessions = sessions
         self._upload = CampaignUpload(sessions, api, chunk=chunk, clock=clock)
         self._clock = clock
@@ -89,6 +94,8 @@ class Campaigns:
         with self._sessions.begin() as session:
             row = self._found(session, public_id, lock=False)
             by_state = campaigns.counts(session, public_id)
+            since = row.guarded_since
+            judged = campaigns.outcomes(session, public_id, since)
             state = row.state
             if state == CampaignState.RUNNING.value and not any(
                 by_state.get(s.value) for s in outbox.OPEN_STATES
@@ -105,6 +112,16 @@ class Campaigns:
                 "duplicates": row.duplicates,
                 "suppressed": row.suppressed,
                 "messages": {s.value: by_state.get(s.value, 0) for s in SendState},
+                "guards": {
+                    "since": since.isoformat() if since else None,
+                    "delivered": judged.delivered,
+                    "complaint_rate": judged.complaint_rate,
+                    "hard_bounce_rate": judged.hard_bounce_rate,
+                    "complaint_warn": self._guards.complaint_warn,
+                    "complaint_pause": self._guards.complaint_pause,
+                    "hard_bounce_pause": self._guards.hard_bounce_pause,
+                    "min_delivered": self._guards.min_delivered,
+                },
             }
 
     @staticmethod
