@@ -10,7 +10,6 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 from flask import Flask
@@ -20,7 +19,8 @@ from emailhook.settings import Settings
 from support.fake_senders import FakeMailgun
 from support.policies import retry, soft_bounces
 from support.provider_posts import Senders
-from support.send_app import AUTH, SEND_KEY
+from support.send_app import SEND_KEY
+from support.send_app import accept as _accept
 from support.send_app import dispatch as _dispatch
 from support.send_app import message as _message
 from support.signing import sample
@@ -53,13 +53,6 @@ def settings(tmp_path: Path, mailgun: FakeMailgun, senders: Senders) -> Settings
         send_timeout_seconds=1.0,
         intake="database",
     )  # type: ignore[call-arg]
-
-
-def _accept(app: Flask, *to: Any, **extra: Any) -> list[str]:
-    body = {"from": "shop@example.com", "subject": "Hi", "text": "Hello", "to": list(to), **extra}
-    answer = app.test_client().post("/messages", json=body, headers=AUTH)
-    assert answer.status_code == 202, answer.get_json()
-    return [m["id"] for m in answer.get_json()["messages"]]
 
 
 def test_a_message_sent_through_mailgun_is_joined_by_mailguns_delivered_webhook(

@@ -10,7 +10,6 @@ import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from flask import Flask
@@ -19,7 +18,8 @@ from emailhook.service.receive.processing import Processor
 from emailhook.settings import Settings
 from support.fake_senders import FakeMailjet
 from support.policies import retry, soft_bounces
-from support.send_app import AUTH, SEND_KEY
+from support.send_app import SEND_KEY
+from support.send_app import accept as _accept
 from support.send_app import dispatch as _dispatch
 from support.send_app import message as _message
 
@@ -52,13 +52,6 @@ def _settings(tmp_path: Path, mailjet: FakeMailjet, secret_key: str = "mj-sec") 
 @pytest.fixture
 def settings(tmp_path: Path, mailjet: FakeMailjet) -> Settings:
     return _settings(tmp_path, mailjet)
-
-
-def _accept(app: Flask, *to: Any, **fields: Any) -> list[str]:
-    body = {"from": "shop@example.com", "subject": "Hi", "text": "Hello", "to": list(to)}
-    answer = app.test_client().post("/messages", json=body | fields, headers=AUTH)
-    assert answer.status_code == 202, answer.get_json()
-    return [m["id"] for m in answer.get_json()["messages"]]
 
 
 def test_a_message_sent_through_mailjet_is_joined_by_mailjets_sent_event(

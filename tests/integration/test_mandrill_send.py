@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from flask import Flask
@@ -19,7 +18,8 @@ from emailhook.settings import Settings
 from support.fake_senders import FakeMandrill
 from support.policies import retry, soft_bounces
 from support.provider_posts import MANDRILL_URL, Senders
-from support.send_app import AUTH, SEND_KEY
+from support.send_app import SEND_KEY
+from support.send_app import accept as _accept
 from support.send_app import dispatch as _dispatch
 from support.send_app import message as _message
 
@@ -58,13 +58,6 @@ def _settings(
 @pytest.fixture
 def settings(tmp_path: Path, mandrill: FakeMandrill, senders: Senders) -> Settings:
     return _settings(tmp_path, mandrill, senders)
-
-
-def _accept(app: Flask, *to: Any, **fields: Any) -> list[str]:
-    body = {"from": "shop@example.com", "subject": "Hi", "text": "Hello", "to": list(to)}
-    answer = app.test_client().post("/messages", json=body | fields, headers=AUTH)
-    assert answer.status_code == 202, answer.get_json()
-    return [m["id"] for m in answer.get_json()["messages"]]
 
 
 def test_a_message_sent_through_mandrill_is_joined_by_its_signed_send_event(

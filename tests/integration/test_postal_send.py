@@ -22,6 +22,7 @@ from emailhook.settings import Settings
 from support.fake_senders import FakePostal
 from support.policies import retry, soft_bounces
 from support.send_app import AUTH, SEND_KEY
+from support.send_app import accept as _accept
 from support.send_app import dispatch as _dispatch
 from support.send_app import message as _message
 from support.signing import RsaSigner
@@ -54,13 +55,6 @@ def settings(tmp_path: Path, postal: FakePostal, signer: RsaSigner) -> Settings:
         send_lookup_grace_seconds=0.01,
         intake="database",
     )  # type: ignore[call-arg]
-
-
-def _accept(app: Flask, *to: Any, **fields: Any) -> list[str]:
-    body = {"from": "shop@example.com", "subject": "Hi", "text": "Hello", "to": list(to)}
-    answer = app.test_client().post("/messages", json=body | fields, headers=AUTH)
-    assert answer.status_code == 202, answer.get_json()
-    return [m["id"] for m in answer.get_json()["messages"]]
 
 
 def _post_event(app: Flask, signer: RsaSigner, event: dict[str, Any]) -> None:

@@ -8,7 +8,6 @@ import base64
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from flask import Flask
@@ -17,7 +16,8 @@ from emailhook.service.receive.processing import Processor
 from emailhook.settings import Settings
 from support.fake_senders import FakePostmark
 from support.policies import retry, soft_bounces
-from support.send_app import AUTH, SEND_KEY
+from support.send_app import SEND_KEY
+from support.send_app import accept as _accept
 from support.send_app import dispatch as _dispatch
 from support.send_app import message as _message
 
@@ -44,13 +44,6 @@ def settings(tmp_path: Path, postmark: FakePostmark) -> Settings:
         postmark_send_rate=1000.0,
         intake="database",
     )  # type: ignore[call-arg]
-
-
-def _accept(app: Flask, *to: Any) -> list[str]:
-    body = {"from": "shop@example.com", "subject": "Hi", "text": "Hello", "to": list(to)}
-    answer = app.test_client().post("/messages", json=body, headers=AUTH)
-    assert answer.status_code == 202, answer.get_json()
-    return [m["id"] for m in answer.get_json()["messages"]]
 
 
 def test_a_message_sent_through_postmark_is_joined_by_postmarks_delivery_webhook(

@@ -12,7 +12,6 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 from flask import Flask
@@ -24,6 +23,7 @@ from emailhook.settings import Settings
 from support.fake_senders import FakeResend
 from support.policies import retry, soft_bounces
 from support.send_app import AUTH, SEND_KEY
+from support.send_app import accept as _accept
 from support.send_app import dispatch as _dispatch
 from support.send_app import message as _message
 from support.sent_messages import suppress_hard_bounce
@@ -53,13 +53,6 @@ def settings(tmp_path: Path, resend: FakeResend) -> Settings:
         send_lookup_grace_seconds=0.01,
         intake="database",
     )  # type: ignore[call-arg]
-
-
-def _accept(app: Flask, *to: Any, **fields: Any) -> list[str]:
-    body = {"from": "shop@example.com", "subject": "Hi", "text": "Hello", "to": list(to)}
-    answer = app.test_client().post("/messages", json=body | fields, headers=AUTH)
-    assert answer.status_code == 202, answer.get_json()
-    return [m["id"] for m in answer.get_json()["messages"]]
 
 
 def test_a_message_sent_through_resend_is_joined_by_its_signed_delivered_event(

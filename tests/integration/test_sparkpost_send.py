@@ -18,7 +18,8 @@ from emailhook.settings import Settings
 from support.fake_senders import FakeSparkPost
 from support.policies import retry, soft_bounces
 from support.provider_posts import Senders
-from support.send_app import AUTH, SEND_KEY
+from support.send_app import SEND_KEY
+from support.send_app import accept as _accept
 from support.send_app import dispatch as _dispatch
 from support.send_app import message as _message
 
@@ -50,13 +51,6 @@ def settings(tmp_path: Path, sparkpost: FakeSparkPost, senders: Senders) -> Sett
         send_lookup_grace_seconds=0.01,
         intake="database",
     )  # type: ignore[call-arg]
-
-
-def _accept(app: Flask, *to: Any, **fields: Any) -> list[str]:
-    body = {"from": "shop@example.com", "subject": "Hi", "text": "Hello", "to": list(to)}
-    answer = app.test_client().post("/messages", json=body | fields, headers=AUTH)
-    assert answer.status_code == 202, answer.get_json()
-    return [m["id"] for m in answer.get_json()["messages"]]
 
 
 def _post_event(app: Flask, senders: Senders, event: dict[str, Any]) -> None:

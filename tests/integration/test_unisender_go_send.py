@@ -18,7 +18,7 @@ from emailhook.service.receive.processing import Processor
 from emailhook.settings import Settings
 from support.fake_senders import FakeUnisenderGo
 from support.policies import retry, soft_bounces
-from support.send_app import AUTH, SEND_KEY
+from support.send_app import AUTH, SEND_KEY, accept
 from support.send_app import dispatch as _dispatch
 from support.send_app import message as _message
 from support.signing import unisender_signed
@@ -48,10 +48,7 @@ def settings(tmp_path: Path, unisender: FakeUnisenderGo) -> Settings:
 
 
 def _accept(app: Flask, *to: Any, **fields: Any) -> list[str]:
-    body = {"from": "Shop <shop@example.com>", "subject": "Hi", "text": "Hello", "to": list(to)}
-    answer = app.test_client().post("/messages", json=body | fields, headers=AUTH)
-    assert answer.status_code == 202, answer.get_json()
-    return [m["id"] for m in answer.get_json()["messages"]]
+    return accept(app, *to, **{"from": "Shop <shop@example.com>", **fields})
 
 
 def _bodies(unisender: FakeUnisenderGo) -> list[dict[str, Any]]:

@@ -1,5 +1,6 @@
-"""What every provider's send test shares: the send key, and the two steps around the
-provider — a worker's send task run now, and the message read back through the API."""
+"""What every provider's send test shares: the send key, and the three steps around the
+provider — messages accepted through the API, a worker's send task run now, and the message
+read back through the API."""
 
 from __future__ import annotations
 
@@ -12,6 +13,15 @@ from emailhook.settings import Settings
 
 SEND_KEY = "send-key-for-tests-1"
 AUTH = {"Authorization": f"Bearer {SEND_KEY}"}
+
+
+def accept(app: Flask, *to: Any, **fields: Any) -> list[str]:
+    """``POST /messages`` a plain message to ``to`` (``fields`` added or overriding); return
+    the ids of its messages, one a recipient."""
+    body = {"from": "shop@example.com", "subject": "Hi", "text": "Hello", "to": list(to)}
+    answer = app.test_client().post("/messages", json=body | fields, headers=AUTH)
+    assert answer.status_code == 202, answer.get_json()
+    return [m["id"] for m in answer.get_json()["messages"]]
 
 
 def dispatch(settings: Settings, app: Flask, ids: list[str]) -> None:
