@@ -51,11 +51,10 @@ class Campaigns:
         resumed (those a worker holds end as their call does). Again: nothing changes."""
         with self._sessions.begin() as session:
             row = self._found(session, public_id)
-            if row.state == CampaignState.RUNNING.value:
-                row.state = CampaignState.PAUSED.value
-                row.pause_reason = reason or "paused by the sender"
-                row.updated_at = self._clock()
-            elif row.state != CampaignState.PAUSED.value:
+            paused = row.state == CampaignState.PAUSED.value or campaigns.pause(
+                session, public_id, reason or "paused by the sender", self._clock()
+            )  # the one way to pause, the guards' too
+            if not paused:
                 raise ConflictError(f"the campaign is {row.state}: it cannot be paused")
         log.info("paused campaign %s: %s", public_id, reason)
         return self.show(public_id)

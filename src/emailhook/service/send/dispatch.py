@@ -124,9 +124,12 @@ class Dispatcher:
             # the rest of that call, whatever was suppressed since: dropping one would change
             # a key made from the request's ids and make the others a second copy; if the
             # provider has the call, it answers it again and sends nothing.
-            again = [i for i in sendable if i.uncertain and keyed_by_request(provider.side)]
-            fresh = [i for i in sendable if not (i.uncertain and keyed_by_request(provider.side))]
-            sendable = again + self._unsuppressed(fresh, done)
+            if provider.side.resolution is Resolution.IDEMPOTENT:
+                again = [i for i in sendable if i.uncertain]
+                fresh = [i for i in sendable if not i.uncertain]
+                sendable = again + self._unsuppressed(fresh, done)
+            else:
+                sendable = self._unsuppressed(sendable, done)
             for request in requests_of(provider.side, sendable):
                 self._send(provider, request, done)
         return done
@@ -314,8 +317,3 @@ class Dispatcher:
                         )
                     )
             self._sleep(min(_MAX_TOKEN_WAIT, took.wait_seconds))
-
-
-def keyed_by_request(side: object) -> bool:
-    """Whether ``side`` settles an ambiguous call by resending it under the same key."""
-    return getattr(side, "resolution", None) is Resolution.IDEMPOTENT
