@@ -31,26 +31,51 @@ class WriterLock:
         self._pid = -1
         self._threads = threading.Lock()
         self._fd = -1
+        #: the file and thread lock the current holder took (released through the same)
+        self._held: tuple[int, threading.Lock] | None = None
 
     def acquire(self) -> None:
-        self._reopen_after_fork()
-        self._threads.acquire()
+        fd, threads = self._handles()
+        threads.acquire()
         try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            fcntl.flock(fd, fcntl.LOCK_EX)
         except BaseException:
-            self._threads.release()
+            threads.release()
             raise
+        self._held = (fd, threads)
 
     def release(self) -> None:
-        fcntl.flock(self._fd, fcntl.LOCK_UN)
-        self._threads.release()
+        held, self._held = self._held, None
+        assert held is not None, "released a writer lock that is not held"
+        fd, threads = held
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        threads.release()
 
-    def _reopen_after_fork(self) -> None:
+    def _handles(self) -> tuple[int, threading.Lock]:
         # A forked child shares the parent's open file, and so its flock: it needs its own.
-        if self._pid != os.getpid():
-            self._threads = threading.Lock()
-            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
-            self._pid = os.getpid()
+        # The first threads of a process to write race here: one opens, under a lock; the
+        # others use what it opened. (Each opening its own made two open files of the lock in
+        # one process, and a release could unlock the one its acquire had not locked: a flock
+        # held for ever, which the worker's own threads then waited for.)
+        pid = os.getpid()
+        if self._pid != pid:
+            with _OPENING:
+                if self._pid != pid:
+                    self._threads = threading.Lock()
+                    self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+                    self._pid = pid  # last: a thread that sees it sees the rest
+        return self._fd, self._threads
+
+
+def _new_opening_lock() -> None:
+    # A child forked while a thread of its parent held the lock would wait for it forever.
+    global _OPENING
+    _OPENING = threading.Lock()
+
+
+#: held while a process opens its handles of a writer lock
+_OPENING = threading.Lock()
+os.register_at_fork(after_in_child=_new_opening_lock)
 
 
 def writer_lock(engine: Engine) -> WriterLock | None:
