@@ -49,4 +49,5 @@ def guard_rule(settings: Settings) -> GuardRule:
         complaint_pause=settings.campaign_complaint_pause_rate,
         hard_bounce_pause=settings.campaign_hard_bounce_pause_rate,
         min_delivered=settings.campaign_guard_min_delivered,
+        domain_window_hours=settings.campaign_domain_window_hours,
     )

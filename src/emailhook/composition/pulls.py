@@ -12,6 +12,7 @@ from emailhook.adapters.infobip.api import InfobipApi
 from emailhook.composition.policies import guard_rule, soft_bounce_rule
 from emailhook.observability.metrics import (
     record_events_pruned,
+    record_guard,
     record_pruned,
     record_raw_pruned,
     record_reconciled,
@@ -128,6 +129,6 @@ def periodic_jobs(
             )
         )
         if settings.campaign_guard_seconds > 0:
-            guard = CampaignGuard(database.sessions, guard_rule(settings))
+            guard = CampaignGuard(database.sessions, guard_rule(settings), on_verdict=record_guard)
             jobs.append(PeriodicJob("campaign-guard", settings.campaign_guard_seconds, guard.run))
     return jobs

@@ -217,6 +217,24 @@ def record_events_pruned(events: int) -> None:
     metrics().events_pruned.inc(events)
 
 
+def record_guard(scope: str, action: str) -> None:
+    """Count a guard's verdict on a campaign: ``scope`` campaign, domain or platform (a
+    provider's platform event), ``action`` warn (a new warning) or pause."""
+    with _creating:
+        counter = _guard_verdicts()
+    counter.labels(scope, action).inc()
+
+
+@cache
+def _guard_verdicts() -> Counter:
+    return Counter(
+        "emailhook_campaign_guard_verdicts",
+        "Campaigns the guards warned of or paused, by whose rate (campaign, domain) or a"
+        " provider's platform event (platform)",
+        ["scope", "action"],
+    )
+
+
 class InboxGauges:
     """Gauges read from the inbox at scrape time: cheap indexed counts, never stale."""
 

@@ -44,6 +44,11 @@ class SendSettings(BaseSettings):
     campaign_hard_bounce_pause_rate: PositiveFloat = 0.05
     #: the guards judge a campaign only once this many of its messages were delivered
     campaign_guard_min_delivered: PositiveInt = 1000
+    #: the domain guard's rolling window (hours): the same thresholds judge every message
+    #: sent from a campaign's sending domain (its ``from`` address's) in this window, and
+    #: pause every running campaign sending from it (a day: mailbox providers' spam rates
+    #: are daily figures)
+    campaign_domain_window_hours: PositiveFloat = 24.0
     #: how often a worker judges the running campaigns (seconds; 0 turns the guards off)
     campaign_guard_seconds: NonNegativeFloat = 60.0
     #: Infobip send requests per second, shared by every worker and host (a token bucket)

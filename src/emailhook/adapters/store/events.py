@@ -86,8 +86,16 @@ def insert_platform_events(
     session: Session, events: Sequence[tuple[PlatformEvent, Provenance]]
 ) -> int:
     """Insert account-level events whose key is new; return how many were inserted."""
+    return len(insert_new_platform_events(session, events))
+
+
+def insert_new_platform_events(
+    session: Session, events: Sequence[tuple[PlatformEvent, Provenance]]
+) -> set[str]:
+    """Insert account-level events whose key is new; return the keys inserted (a repeat,
+    already stored, is not among them)."""
     if not events:
-        return 0
+        return set()
     rows = [
         _platform_row(
             {
@@ -102,7 +110,7 @@ def insert_platform_events(
         for event, origin in events
     ]
     rows.sort(key=_key)
-    return len(_INSERT_PLATFORM_EVENTS.returning(session.connection(), rows))
+    return {str(key) for key, _ in _INSERT_PLATFORM_EVENTS.returning(session.connection(), rows)}
 
 
 def _key(row: tuple[Any, ...]) -> str:

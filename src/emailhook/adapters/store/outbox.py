@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from emailhook.adapters.db.models import Campaign, Message, OutboxMessage, table_of
 from emailhook.domain.callback_data import callback_fields
 from emailhook.domain.sending.campaign import CampaignState
+from emailhook.domain.sending.guards import sender_domain
 from emailhook.domain.sending.message import FINAL_STATES, OutgoingMessage, SendState
 
 #: states the relay and workers still act on
@@ -88,6 +89,7 @@ def add(
                 "created_at": now,
                 "updated_at": now,
                 "sent_at": None,
+                "sender_domain": sender_domain(message.from_email),
             }
         )
         message_rows.append(

@@ -4,13 +4,17 @@ against two thresholds each, a warning and a pause, once enough have been delive
 
 Gmail and Yahoo reject bulk mail from senders whose spam rate passes 0.3 % and want it under
 0.1 % (``shared/docs/sending-anchors.md``); a list that hard-bounces 5 % is a list not kept.
-Pure: the worker's periodic guard reads the counts and acts on the verdict.
+The same rule judges a sending domain (every message from it in a rolling window), and a
+provider's platform events (Infobip's HIGH_BOUNCE_RATE_*) pause the campaigns sending
+through it. Pure: the worker reads the counts and acts on the verdict.
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +27,8 @@ class GuardRule:
     hard_bounce_pause: float = 0.05
     #: rates say nothing before this many messages were delivered
     min_delivered: int = 1000
+    #: the domain guard judges the messages sent from a domain in this many last hours
+    domain_window_hours: float = 24.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,3 +92,60 @@ def judge(outcomes: Outcomes, rule: GuardRule) -> Verdict:
 
 def _pct(rate: float) -> str:
     return f"{rate * 100:.2f} %"
+
+
+def judge_domain(domain: str, hours: float, outcomes: Outcomes, rule: GuardRule) -> Verdict:
+    """Return what to do with the running campaigns sending from ``domain``, whose messages
+    sent in the last ``hours`` came to ``outcomes`` (every message from the domain counts:
+    a mailbox provider judges the domain, not the campaign)."""
+    verdict = judge(outcomes, rule)
+    if verdict.reason is None:
+        return verdict
+    return Verdict(verdict.action, f"sending domain {domain}, last {hours:.3g} h: {verdict.reason}")
+
+
+def sender_domain(address: str | None) -> str | None:
+    """Return the domain of a sender (``cobranca@example.com``, ``Name <a@Example.com>``),
+    lower case; None when it has none."""
+    if not address:
+        return None
+    inner = address.rsplit("<", 1)[-1].split(">", 1)[0]
+    _, at, domain = inner.strip().rpartition("@")
+    domain = domain.strip().rstrip(".").lower()
+    return domain if at and domain else None
+
+
+#: a provider's platform events that pause the campaigns sending through it: Infobip warns
+#: (HIGH_BOUNCE_RATE_WARNING) before it blocks a domain for 24 h (HIGH_BOUNCE_RATE_BLOCKED,
+#: error 6016): pausing on the warning is the last chance to keep the domain unblocked
+PAUSING_PLATFORM_EVENTS = frozenset({"HIGH_BOUNCE_RATE_WARNING", "HIGH_BOUNCE_RATE_BLOCKED"})
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformPause:
+    """A platform event that pauses campaigns: those of ``domain`` (None: every one)."""
+
+    domain: str | None
+    reason: str
+
+
+def platform_pause(
+    provider: str, kind: str, details: Mapping[str, Any], event_id: str | None
+) -> PlatformPause | None:
+    """Return whose campaigns a provider's platform event (its ``eventDetails``) pauses and
+    why, or None when it pauses none."""
+    if kind not in PAUSING_PLATFORM_EVENTS:
+        return None
+    raw_domain = details.get("domain")
+    domain = raw_domain.strip().rstrip(".").lower() if isinstance(raw_domain, str) else None
+    reason = f"{provider} {kind} for " + (domain or "the account")
+    rate, scope = details.get("bounceRate"), details.get("scope")
+    if isinstance(rate, int | float):
+        reason += f": bounce rate {rate:g} %" + (f" ({scope})" if isinstance(scope, str) else "")
+        limits = (details.get(n) for n in ("warnThreshold", "blockThreshold", "threshold"))
+        limit = next((x for x in limits if isinstance(x, int | float)), None)
+        if limit is not None:
+            reason += f", past its {limit:g} %"
+    if event_id:
+        reason += f" (event {event_id})"
+    return PlatformPause(domain or None, reason)

@@ -21,12 +21,7 @@ from tenacity import (
 from emailhook.adapters.db.engine import is_transient
 from emailhook.adapters.inbox import bodies as inbox
 from emailhook.adapters.store import derived
-from emailhook.adapters.store.events import (
-    StoredEvent,
-    insert_platform_events,
-    insert_prepared,
-    prepare_events,
-)
+from emailhook.adapters.store.events import StoredEvent, insert_prepared, prepare_events
 from emailhook.domain.clock import utcnow
 from emailhook.domain.events import ParsedBody, Shape
 from emailhook.domain.inbox import BodyState, Finished, PendingBody, Provenance
@@ -34,6 +29,7 @@ from emailhook.domain.recipients import NOT_AN_ADDRESS
 from emailhook.domain.suppression import SoftBounceRule
 from emailhook.providers import registry
 from emailhook.providers.base import Provider, StoredRequest
+from emailhook.service.receive import platform_events
 
 log = logging.getLogger("emailhook.processing")
 
@@ -182,14 +178,18 @@ class Processor:
     def _store(self, batch: Sequence[_Parsed], outcome: Outcome) -> None:
         now = self._clock()
         events = [(e, item.origin) for item in batch for e in item.parsed.events]
-        platform = [(e, item.origin) for item in batch for e in item.parsed.platform_events]
+        platform = [
+            (e, item.origin, item.pending.provider)
+            for item in batch
+            for e in item.parsed.platform_events
+        ]
         # Rows are built before the transaction: on SQLite it holds the one write lock.
         prepared = prepare_events(events, self._dialect)
         with self._sessions.begin() as session:
             stored = insert_prepared(session, prepared)
             # Only newly stored events move the derived state: a repeat never counts twice.
             derived.record(session, stored, self._soft_bounces)
-            insert_platform_events(session, platform)
+            platform_events.store(session, platform, now)  # may pause campaigns
             inbox.mark_done(session, [item.finished() for item in batch], now=now)
         outcome.stored += len(stored)
         outcome.duplicates += len(events) - len(stored)

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from emailhook.adapters.store import campaigns, outbox
+from emailhook.adapters.store import campaigns, guards, outbox
 from emailhook.domain.clock import utcnow
 from emailhook.domain.sending.campaign import DONE, CampaignState
 from emailhook.domain.sending.guards import GuardRule
@@ -120,8 +120,30 @@ class Campaigns:
                     "complaint_pause": self._guards.complaint_pause,
                     "hard_bounce_pause": self._guards.hard_bounce_pause,
                     "min_delivered": self._guards.min_delivered,
+                    "warning": row.guard_warning,
+                    "domain": self._domain(session, public_id, since),
                 },
             }
+
+    def _domain(
+        self, session: Session, public_id: str, since: datetime | None
+    ) -> dict[str, Any] | None:
+        """Return the campaign's sending domain's rates as the domain guard judges them (in
+        its window, or since the campaign's resume if later); None when not known."""
+        domain = guards.sending_domain(session, public_id)
+        if domain is None:
+            return None
+        start = self._clock() - timedelta(hours=self._guards.domain_window_hours)
+        start = max(start, since) if since is not None else start
+        judged = guards.domain_outcomes(session, domain, start)
+        return {
+            "name": domain,
+            "since": start.isoformat(),
+            "window_hours": self._guards.domain_window_hours,
+            "delivered": judged.delivered,
+            "complaint_rate": judged.complaint_rate,
+            "hard_bounce_rate": judged.hard_bounce_rate,
+        }
 
     @staticmethod
     def _found(session: Session, public_id: str, *, lock: bool = True) -> Any:

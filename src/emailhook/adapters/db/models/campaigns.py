@@ -31,6 +31,9 @@ class Campaign(Base):
     #: the guards judge the messages sent since (set when an operator resumes it: what paused
     #: it before is acknowledged); NULL: every message
     guarded_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: the guards' warning as they last judged it (a rate past its warning threshold, its own
+    #: or its sending domain's); NULL: none
+    guard_warning: Mapped[str | None] = mapped_column(Text)
     #: messages a second its messages are published at most (NULL: the provider's pace only)
     rate: Mapped[float | None] = mapped_column(Float)
     provider: Mapped[str] = mapped_column(String(PROVIDER_CHARS))

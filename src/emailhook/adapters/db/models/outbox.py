@@ -14,6 +14,8 @@ from emailhook.adapters.db.models.messages import PUBLIC_ID_CHARS
 
 #: a send state's name (``domain.sending.message.SendState``)
 STATE_CHARS = 16
+#: longest domain name (RFC 1035: 253 characters, 255 octets on the wire)
+SENDER_DOMAIN_CHARS = 255
 
 
 class OutboxMessage(Base):
@@ -60,6 +62,9 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: the domain of its ``from`` address, lower case (NULL for rows from before 0019): the
+    #: domain guard counts a domain's messages sent in its window (``ix_outbox_sender_sent``)
+    sender_domain: Mapped[str | None] = mapped_column(String(SENDER_DOMAIN_CHARS))
 
     __table_args__ = (
         Index(
@@ -70,6 +75,14 @@ class OutboxMessage(Base):
             sqlite_where=text("state IN ('queued', 'scheduled', 'sending')"),
         ),
         Index("ux_outbox_campaign_email", "campaign_id", "email", unique=True),
+        # only sent messages: an upload's inserts never touch it
+        Index(
+            "ix_outbox_sender_sent",
+            "sender_domain",
+            "sent_at",
+            postgresql_where=text("sent_at IS NOT NULL"),
+            sqlite_where=text("sent_at IS NOT NULL"),
+        ),
     )
 
 
