@@ -64,7 +64,7 @@ def main() -> None:
                     state="done",
                     deliveries=1,
                     attempts=0,
-                )  # fmt: skip
+                )
                 .returning(InboxBody.id)
             ).scalar_one()
             origin = Provenance(inbox_id, now)
