@@ -16,7 +16,9 @@ import argparse
 import random
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,7 @@ from emailhook.adapters.store.events import insert_events
 from emailhook.domain.clock import utcnow
 from emailhook.domain.events import EmailEvent, EventKind
 from emailhook.domain.inbox import Provenance
+from emailhook.domain.sending.guards import Outcomes
 from emailhook.domain.vocabulary import BounceClass, EventType
 from emailhook.settings import Settings
 
@@ -78,14 +81,15 @@ def main() -> None:
             conn.exec_driver_sql("ANALYZE")
     window = now - timedelta(hours=24)
     with database.sessions.begin() as session:
-        for name, read in (
+        reads: list[tuple[str, Callable[[], Outcomes]]] = [
             (
                 "domain window (24 h)",
-                lambda: guards.domain_outcomes(session, "example.com", window),
+                partial(guards.domain_outcomes, session, "example.com", window),
             ),
-            ("campaign (all)", lambda: campaigns.outcomes(session, "cmp_bench", None)),
-            ("campaign since resume", lambda: campaigns.outcomes(session, "cmp_bench", window)),
-        ):
+            ("campaign (all)", partial(campaigns.outcomes, session, "cmp_bench", None)),
+            ("campaign since resume", partial(campaigns.outcomes, session, "cmp_bench", window)),
+        ]
+        for name, read in reads:
             read()  # warm
             began = time.perf_counter()
             runs = 3
