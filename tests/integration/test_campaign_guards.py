@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 import pytest
+from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, text
@@ -22,6 +23,7 @@ from sqlalchemy import select, text
 from emailhook import create_app
 from emailhook.adapters.db.models import OutboxMessage
 from emailhook.domain.sending.guards import GuardRule
+from emailhook.entrypoints.cli.main import main
 from emailhook.service.send.campaign_guard import CampaignGuard
 from emailhook.service.send.relay import SendRelay, SendRelayPolicy
 from emailhook.settings import Settings
@@ -209,6 +211,15 @@ def test_complaints_past_the_domains_warning_rate_show_a_warning_on_its_campaign
     for campaign, state in ((first, "done"), (second, "running")):
         shown = _shown(client, campaign)
         assert (shown["state"], shown["guards"]["warning"]) == (state, warning)
+    settings = app.extensions["emailhook"].settings
+    env = {
+        "EMAILHOOK_DATA_DIR": str(settings.data_dir),
+        "EMAILHOOK_INFOBIP_BASE_URL": str(settings.infobip_base_url),
+        "EMAILHOOK_INFOBIP_API_KEY": INFOBIP_KEY,
+        **({"EMAILHOOK_DATABASE_URL": settings.database_url} if settings.database_url else {}),
+    }
+    shown_by_cli = CliRunner().invoke(main, ["campaign", "show", second], env=env)
+    assert f"warning: {warning}" in shown_by_cli.stdout, shown_by_cli.output
 
 
 def test_an_infobip_high_bounce_rate_event_pauses_its_running_campaigns_from_the_domain_once(

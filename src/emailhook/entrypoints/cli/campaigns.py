@@ -152,6 +152,9 @@ def _print(campaign: dict[str, Any], as_json: bool) -> None:
     )
     counts = campaign["messages"]
     click.echo("messages: " + (", ".join(f"{s} {n}" for s, n in counts.items() if n) or "-"))
+    warning = campaign.get("guards", {}).get("warning")
+    if warning:
+        click.echo(escaped(f"warning: {warning}"))
 
 
 @contextmanager
