@@ -75,11 +75,13 @@ class OutboxMessage(Base):
             sqlite_where=text("state IN ('queued', 'scheduled', 'sending')"),
         ),
         Index("ux_outbox_campaign_email", "campaign_id", "email", unique=True),
-        # only sent messages: an upload's inserts never touch it
+        # only sent messages: an upload's inserts never touch it; with the id, the domain
+        # guard's window is read from the index alone (half the time on SQLite, measured)
         Index(
             "ix_outbox_sender_sent",
             "sender_domain",
             "sent_at",
+            "public_id",
             postgresql_where=text("sent_at IS NOT NULL"),
             sqlite_where=text("sent_at IS NOT NULL"),
         ),

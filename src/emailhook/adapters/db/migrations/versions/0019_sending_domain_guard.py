@@ -5,10 +5,11 @@ Revises: 0017
 Create Date: 2026-12-07 02:40:00.000000
 
 The domain guard counts every message sent from a domain in its window: the outbox keeps the
-domain of each message's ``from`` address, and a partial index on (sender_domain, sent_at)
-over the sent messages only finds a window's messages without touching an upload's inserts
-(a queued row is not in it). Rows from before are left NULL (not counted: they fall out of
-any window within a day). A campaign keeps the guards' last warning to show it.
+domain of each message's ``from`` address, and a partial index on (sender_domain, sent_at,
+public_id) over the sent messages only gives a window's messages from the index alone,
+without touching an upload's inserts (a queued row is not in it). Rows from before are left
+NULL (not counted: they fall out of any window within a day). A campaign keeps the guards'
+last warning to show it.
 Columns are added in place (no table copy): both are nullable.
 """
 
@@ -32,7 +33,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_outbox_sender_sent",
         "outbox",
-        ["sender_domain", "sent_at"],
+        ["sender_domain", "sent_at", "public_id"],
         postgresql_where=_SENT,
         sqlite_where=_SENT,
     )
