@@ -25,9 +25,11 @@ from emailhook.adapters.db.models import (
     Message,
     table_of,
 )
+from emailhook.adapters.store import campaign_tally
 from emailhook.adapters.store.events import StoredEvent
 from emailhook.domain.buckets import Bucket, floor
 from emailhook.domain.message_outcomes import COUNTS, FINAL_FLAGS, flag_of, new_flags
+from emailhook.domain.vocabulary import EventType
 
 #: the key in the sender's metadata that carries our message's ``public_id``
 PUBLIC_ID_FIELD = "emailhook_id"
@@ -52,6 +54,8 @@ class Sighting:
     campaign: str | None = None
     creditor_id: str | None = None
     creditor_name: str | None = None
+    #: a bounce's class (``domain.vocabulary.BounceClass``), for the campaign tally
+    bounce_class: str | None = None
 
     @property
     def key(self) -> MessageKey | None:
@@ -89,6 +93,7 @@ def sighting_of(stored: StoredEvent) -> Sighting:
         campaign=event.campaign,
         creditor_id=event.creditor_id,
         creditor_name=event.creditor_name,
+        bounce_class=event.bounce_class.value if event.bounce_class else None,
     )
 
 
@@ -108,6 +113,7 @@ def record_sightings(session: Session, sightings: Sequence[Sighting]) -> None:
             by_id[message.id] = message
     updates: list[dict[str, Any]] = []
     counts: Counter[tuple[Any, ...]] = Counter()
+    turned: dict[int, frozenset[str]] = {}
     for message_id in sorted(per_message):
         message = by_id[message_id]
         firsts = _firsts(per_message[message_id])
@@ -125,11 +131,30 @@ def record_sightings(session: Session, sightings: Sequence[Sighting]) -> None:
             for name in turned_on:
                 row[COLUMN_OF[name]] = firsts[name]
             updates.append(row)
+        turned[message_id] = frozenset(turned_on)
         for name in turned_on:
             counts[(*_rollup_key(firsts[name], message), name)] += 1
     if updates:
         session.connection().execute(_SET_FLAGS, updates)
     _add_rollup(session, counts)
+    _add_campaign_tally(session, sightings, joined, turned)
+
+
+def _add_campaign_tally(
+    session: Session,
+    sightings: Sequence[Sighting],
+    joined: Sequence[JoinedMessage | None],
+    turned: dict[int, frozenset[str]],
+) -> None:
+    """Count what turned on, and the bounces, of campaign messages (``campaign_tally``)."""
+    bounces = [
+        campaign_tally.Bounce(message.id, sighting.provider_message_id, sighting.bounce_class)
+        for sighting, message in zip(sightings, joined, strict=True)
+        if message is not None and sighting.event_type == EventType.BOUNCED.value
+    ]
+    if turned or bounces:
+        at = min(s.received_at for s in sightings)
+        campaign_tally.add_outcomes(session, turned, bounces, at)
 
 
 def join_messages(session: Session, sightings: Sequence[Sighting]) -> list[JoinedMessage | None]:
