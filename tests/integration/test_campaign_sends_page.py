@@ -46,9 +46,6 @@ MESSAGE = {
     "text": "Sua fatura",
     "metadata": {"qj_approach_flow_campaign": HOSTILE},
 }
-#: the minutes the messages are settled sent in: this one, and two minutes on
-FIRST = datetime.now(UTC).replace(second=12, microsecond=0)
-SECOND = FIRST + timedelta(minutes=2)
 
 
 @pytest.fixture(scope="module")
@@ -159,8 +156,10 @@ def sent(app: Flask, client: FlaskClient) -> dict[str, Any]:
     campaign = _create(client, 40, "p")
     messages = _messages(app, campaign)
     first, later = messages[:20], messages[20:30]
-    _settle_sent(app, [m for m, _ in first], FIRST)
-    _settle_sent(app, [m for m, _ in later], SECOND)
+    # sent in the minute it was made (or the next, at the turn), and two minutes on
+    at = datetime.now(UTC).replace(second=59, microsecond=0)
+    _settle_sent(app, [m for m, _ in first], at)
+    _settle_sent(app, [m for m, _ in later], at + timedelta(minutes=2))
     now = datetime.now(UTC)
     delivered = [report(to, now, "DELIVERED", message_id=m) for m, to in first[:16] + later]
     soft_then_hard = first[19]
@@ -174,7 +173,7 @@ def sent(app: Flask, client: FlaskClient) -> dict[str, Any]:
         ],
     )
     process(app, [reports(_bounce(*soft_then_hard, hard=True, late=1))])
-    return {"id": campaign, "first": first, "later": later}
+    return {"id": campaign, "first": first, "later": later, "at": at}
 
 
 def _page(client: FlaskClient, url: str) -> str:
@@ -195,7 +194,8 @@ def test_the_tally_counts_each_message_and_outcome_once_in_the_minute_it_was_sen
 ) -> None:
     with app.extensions["emailhook"].reads.sessions.begin() as session:
         minutes = campaign_tally.minutes(session, sent["id"])
-    first, second = FIRST.replace(second=0), SECOND.replace(second=0)
+    first = sent["at"].replace(second=0)
+    second = first + timedelta(minutes=2)
     assert minutes == {
         first: {
             "sent": 20,
@@ -225,9 +225,9 @@ def test_the_tally_counts_each_message_and_outcome_once_in_the_minute_it_was_sen
     with app.extensions["emailhook"].reads.sessions.begin() as session:
         assert campaign_tally.minutes(session, sent["id"]) == minutes
     progress = CampaignProgress(
-        app.extensions["emailhook"].reads.sessions, Clock(SECOND + timedelta(minutes=1))
+        app.extensions["emailhook"].reads.sessions, Clock(second + timedelta(minutes=1))
     )
-    tally = progress.tally(sent["id"], FIRST - timedelta(minutes=1))
+    tally = progress.tally(sent["id"], first - timedelta(minutes=1))
     assert tally.minutes == [first + timedelta(minutes=n) for n in range(-1, 4)]
     assert tally.series["sent"] == [0, 20, 0, 10, 0]
     assert tally.series["delivered"] == [0, 16, 0, 10, 0]
@@ -261,7 +261,8 @@ def test_the_page_shows_progress_per_minute_guards_beside_thresholds_and_the_pau
     chart = re.search(r'id="sent-chart">(.*?)</figure>', html, re.S)
     assert chart
     bars = re.findall(r'<desc class="value">(\d+)</desc><desc class="x_label">([^<]+)', chart[1])
-    assert bars == [("20", FIRST.strftime("%H:%M")), ("10", SECOND.strftime("%H:%M"))]
+    first = sent["at"]
+    assert bars == [("20", f"{first:%H:%M}"), ("10", f"{first + timedelta(minutes=2):%H:%M}")]
     listed = _page(client, "/dashboard/sends")
     row = re.search(
         rf'<tr class="send" data-id="{sent["id"]}" data-state="paused">(.*?)</tr>', listed, re.S
