@@ -18,7 +18,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from emailhook.composition.send import SendWeb
 from emailhook.domain.sending.campaign import CampaignState
-from emailhook.entrypoints.web import charts
+from emailhook.entrypoints.web import charts, params
 from emailhook.entrypoints.web.dashboard_pages import page, pages_blueprint, query_args
 from emailhook.entrypoints.web.operators import require_same_origin
 from emailhook.entrypoints.web.services import current_services
@@ -46,6 +46,8 @@ PROGRESS = [
     ("dead", "dead"),
     ("cancelled", "cancelled"),
 ]
+#: what a button did, as its redirect says (``?done=``)
+DONE = ("paused", "resumed", "cancelled")
 #: the series of the outcomes chart (``sent`` has a chart of its own)
 OUTCOMES = ("delivered", "bounced", "complained", "unsubscribed")
 
@@ -88,7 +90,7 @@ def send(public_id: str) -> str:
         first_minute=tally.minutes[0],
         last_minute=tally.minutes[-1],
         refresh=REFRESH_SECONDS if live else None,
-        done=query_args().get("done"),
+        done=params.choice(query_args(), "done", list(DONE)),
         max_reason=MAX_REASON_CHARS,
     )
 
