@@ -269,6 +269,8 @@ def test_the_page_shows_progress_per_minute_guards_beside_thresholds_and_the_pau
     )
     assert row
     assert "complaints 7.69 %" in row.group(1)
+    shown = dict(re.findall(r'<td class="num" data-count="(\w+)">([^<]*)</td>', row.group(1)))
+    assert (shown["sent"], shown["delivered"], shown["complained"]) == ("30", "26", "2")
 
 
 def test_hostile_values_are_escaped(app: Flask, client: FlaskClient) -> None:
@@ -323,3 +325,14 @@ def test_the_buttons_pause_resume_and_cancel_with_credentials_from_the_dashboard
         client.post(f"/dashboard/sends/{campaign}/resume", headers=SAME_ORIGIN).status_code == 409
     )
     assert client.get("/dashboard/sends/cmp_nope", headers=OPERATORS).status_code == 404
+
+
+def test_the_list_shows_a_running_campaign_with_nothing_left_to_send_as_done(
+    app: Flask, client: FlaskClient
+) -> None:
+    campaign = _create(client, 2, "d")
+    row = rf'<tr class="send" data-id="{campaign}" data-state="(\w+)">'
+    assert re.findall(row, _page(client, "/dashboard/sends")) == ["running"]
+    _settle_sent(app, [m for m, _ in _messages(app, campaign)], datetime.now(UTC))
+    assert re.findall(row, _page(client, "/dashboard/sends")) == ["done"]
+    assert _count(_page(client, f"/dashboard/sends/{campaign}"), "state") == "done"

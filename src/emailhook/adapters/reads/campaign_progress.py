@@ -1,15 +1,17 @@
-"""Read-only queries of the campaign pages: the latest campaigns with their messages per
-state (from the outbox's ``(campaign_id, state)`` index alone), and a campaign's message."""
+"""Read-only queries of the campaign pages: the latest campaigns, which of them have
+messages left to send (from the outbox's ``(campaign_id, state)`` index), a campaign's
+message."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from emailhook.adapters.db.models import Campaign, OutboxMessage
+from emailhook.adapters.store.outbox import OPEN_STATES
 from emailhook.domain.sending.campaign import CampaignState
 
 
@@ -31,16 +33,19 @@ def document(session: Session, public_id: str) -> dict[str, Any] | None:
     return found
 
 
-def state_counts(session: Session, public_ids: Sequence[str]) -> dict[str, dict[str, int]]:
-    """Return, for each of the campaigns, how many of its messages are in each outbox state."""
-    if not public_ids:
-        return {}
-    stmt = (
-        select(OutboxMessage.campaign_id, OutboxMessage.state, func.count())
-        .where(OutboxMessage.campaign_id.in_(list(public_ids)))
-        .group_by(OutboxMessage.campaign_id, OutboxMessage.state)
-    )
-    found: dict[str, dict[str, int]] = {public_id: {} for public_id in public_ids}
-    for campaign_id, state, n in session.execute(stmt).all():
-        found[str(campaign_id)][state] = int(n)
+def still_open(session: Session, public_ids: Sequence[str]) -> set[str]:
+    """Return those of the campaigns with a message still queued, scheduled or sending: one
+    index seek each, never a count of their messages."""
+    found = set()
+    for public_id in public_ids:
+        stmt = (
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.campaign_id == public_id,
+                OutboxMessage.state.in_([s.value for s in OPEN_STATES]),
+            )
+            .limit(1)
+        )
+        if session.execute(stmt).first() is not None:
+            found.add(public_id)
     return found

@@ -168,6 +168,21 @@ def totals(session: Session, public_id: str, since: datetime | None = None) -> d
     return dict(zip(COUNTS, (int(n) for n in session.execute(stmt).one()), strict=True))
 
 
+def totals_of(session: Session, public_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+    """Return ``totals`` of each of the campaigns (zeros for one without a minute)."""
+    found = {public_id: dict.fromkeys(COUNTS, 0) for public_id in public_ids}
+    if not public_ids:
+        return found
+    stmt = (
+        select(CampaignMinute.campaign_id, *(func.sum(getattr(CampaignMinute, n)) for n in COUNTS))
+        .where(CampaignMinute.campaign_id.in_(list(public_ids)))
+        .group_by(CampaignMinute.campaign_id)
+    )
+    for campaign_id, *sums in session.execute(stmt).all():
+        found[str(campaign_id)] = dict(zip(COUNTS, (int(n or 0) for n in sums), strict=True))
+    return found
+
+
 def outcomes(session: Session, public_id: str, since: datetime | None = None) -> Outcomes:
     """Return the guards' counts of the campaign (``totals``)."""
     found = totals(session, public_id, since)

@@ -46,6 +46,14 @@ PROGRESS = [
     ("dead", "dead"),
     ("cancelled", "cancelled"),
 ]
+#: the tally's counts the list shows: (label, count)
+LIST_COUNTS = [
+    ("sent", "sent"),
+    ("delivered", "delivered"),
+    ("bounced", "bounced"),
+    ("complained", "complained"),
+    ("unsubscribed", "unsubscribed"),
+]
 #: what a button did, as its redirect says (``?done=``)
 DONE = ("paused", "resumed", "cancelled")
 #: the series of the outcomes chart (``sent`` has a chart of its own)
@@ -62,7 +70,7 @@ def sends() -> str:
     return page(
         "sends.html",
         items=_send().progress.latest(LIST_LIMIT),
-        states=[state for _, state in PROGRESS],
+        counts=LIST_COUNTS,
         refresh=REFRESH_SECONDS,
     )
 

@@ -13,11 +13,10 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from emailhook.adapters.reads import campaign_progress
-from emailhook.adapters.store import campaign_tally, outbox
+from emailhook.adapters.store import campaign_tally
 from emailhook.domain.clock import utcnow
 from emailhook.domain.sending.campaign import DONE, CampaignState
 from emailhook.domain.sending.campaign_minutes import chart_minutes, minute_series
-from emailhook.domain.sending.message import SendState
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,16 +29,6 @@ class Tally:
     series: dict[str, list[int]]
 
 
-def shown_state(state: str, by_state: dict[str, int]) -> str:
-    """Return the state to show: ``done`` for a running campaign with nothing left to send
-    (as ``GET /campaigns/<id>``)."""
-    if state == CampaignState.RUNNING.value and not any(
-        by_state.get(s.value) for s in outbox.OPEN_STATES
-    ):
-        return DONE
-    return state
-
-
 class CampaignProgress:
     def __init__(
         self, reads: sessionmaker[Session], clock: Callable[[], datetime] = utcnow
@@ -49,14 +38,18 @@ class CampaignProgress:
 
     def latest(self, limit: int) -> list[dict[str, Any]]:
         """Return the latest campaigns, newest first: state, pause reason, rate, the upload's
-        counts and the messages per outbox state."""
+        counts and the tally's (sent and what came of it), without counting their messages."""
         with self._reads.begin() as session:
             rows = campaign_progress.latest(session, limit)
-            counts = campaign_progress.state_counts(session, [r.public_id for r in rows])
+            ids = [r.public_id for r in rows]
+            still_open = campaign_progress.still_open(session, ids)
+            tallies = campaign_tally.totals_of(session, ids)
         return [
             {
                 "id": row.public_id,
-                "state": shown_state(row.state, counts[row.public_id]),
+                "state": DONE
+                if row.state == CampaignState.RUNNING.value and row.public_id not in still_open
+                else row.state,
                 "pause_reason": row.pause_reason,
                 "rate": row.rate,
                 "provider": row.provider,
@@ -64,7 +57,7 @@ class CampaignProgress:
                 "recipients": row.recipients,
                 "duplicates": row.duplicates,
                 "suppressed": row.suppressed,
-                "messages": {s.value: counts[row.public_id].get(s.value, 0) for s in SendState},
+                "tally": tallies[row.public_id],
             }
             for row in rows
         ]
