@@ -22,6 +22,7 @@ from sqlalchemy import select
 from emailhook import create_app
 from emailhook.adapters.db.models import OutboxMessage
 from emailhook.adapters.store import campaign_tally, held
+from emailhook.adapters.store.message_rebuild import rebuild_messages
 from emailhook.composition.policies import guard_rule
 from emailhook.service.send.campaign_guard import CampaignGuard
 from emailhook.service.send.campaign_progress import CampaignProgress
@@ -222,6 +223,12 @@ def test_the_tally_counts_each_message_and_outcome_once_in_the_minute_it_was_sen
     m, to = sent["first"][0]
     process(app, [reports(report(to, datetime.now(UTC), "DELIVERED", message_id=m))])
     process(app, [_complaint(m, to)])
+    with app.extensions["emailhook"].reads.sessions.begin() as session:
+        assert campaign_tally.minutes(session, sent["id"]) == minutes
+    # a rebuild (``emailhook state rebuild``) replays every event: the same tally again,
+    # the soft-then-hard message's hard bounce counted once although its batch came later
+    with app.extensions["emailhook"].database.sessions.begin() as session:
+        rebuild_messages(session, batch_size=7)
     with app.extensions["emailhook"].reads.sessions.begin() as session:
         assert campaign_tally.minutes(session, sent["id"]) == minutes
     progress = CampaignProgress(

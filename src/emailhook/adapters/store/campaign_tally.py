@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from emailhook.adapters.db.bulk import BulkInsert, Kind
@@ -40,11 +40,13 @@ _CHUNK = 2000  # ids per SELECT
 
 @dataclass(frozen=True, slots=True)
 class Bounce:
-    """A bounce just stored of a message: its row, the provider's id of it, its class."""
+    """A bounce stored of a message: its row, the provider's id of it, its class, its
+    event's row id."""
 
     message_id: int
     provider_message_id: str | None
     bounce_class: str | None
+    event_id: int
 
 
 def add_sent(session: Session, public_ids: Sequence[str], at: datetime) -> None:
@@ -111,29 +113,42 @@ def _campaign_messages(
 
 def _first_bounces(session: Session, bounces: Sequence[Bounce]) -> list[tuple[int, str]]:
     """Return (message, count) for each message whose first bounce of a class (hard, soft)
-    is among ``bounces`` (stored already: a class's first is when all its events are new)."""
-    new: Counter[tuple[int, str, str]] = Counter()
+    is among ``bounces``: no event of that class of it was stored before (a lower row id).
+
+    Two workers storing bounces of one message take turns (its row is locked), so the
+    second sees the first's; a rebuild replays the events in row order, so each message's
+    first of a class is counted once whichever batch holds it."""
+    firsts: dict[tuple[int, str, str], int] = {}
     for b in bounces:
         if b.bounce_class in BOUNCE_COUNTS and b.provider_message_id:
-            new[(b.message_id, b.provider_message_id, b.bounce_class)] += 1
-    if not new:
+            key = (b.message_id, b.provider_message_id, b.bounce_class)
+            firsts[key] = min(firsts.get(key, b.event_id), b.event_id)
+    if not firsts:
         return []
-    stored = Counter(
-        {
-            (pid, cls): int(n)
-            for pid, cls, n in session.execute(
-                select(EmailCallback.id_externo, EmailCallback.bounce_class, func.count())
-                .where(
-                    EmailCallback.id_externo.in_(sorted({pid for _, pid, _ in new})),
-                    EmailCallback.event_type == EventType.BOUNCED.value,
-                    EmailCallback.bounce_class.in_(list(BOUNCE_COUNTS)),
-                )
-                .group_by(EmailCallback.id_externo, EmailCallback.bounce_class)
-            ).all()
-        }
+    stored = {
+        (pid, cls): int(first)
+        for pid, cls, first in session.execute(
+            select(EmailCallback.id_externo, EmailCallback.bounce_class, func.min(EmailCallback.id))
+            .where(
+                EmailCallback.id_externo.in_(sorted({pid for _, pid, _ in firsts})),
+                EmailCallback.event_type == EventType.BOUNCED.value,
+                EmailCallback.bounce_class.in_(list(BOUNCE_COUNTS)),
+            )
+            .group_by(EmailCallback.id_externo, EmailCallback.bounce_class)
+        ).all()
+    }
+    return sorted(
+        (m, BOUNCE_COUNTS[cls])
+        for (m, pid, cls), first in firsts.items()
+        if stored.get((pid, cls), first) >= first
     )
-    firsts = {(m, cls) for (m, pid, cls), n in new.items() if stored[(pid, cls)] <= n}
-    return sorted((m, BOUNCE_COUNTS[cls]) for m, cls in firsts)
+
+
+def reset_outcomes(session: Session) -> None:
+    """Set every outcome count to zero (``sent`` stays): before the events are replayed."""
+    session.execute(
+        update(CampaignMinute).values(dict.fromkeys([n for n in COUNTS if n != "sent"], 0))
+    )
 
 
 def _add(session: Session, counts: Mapping[tuple[str, datetime, str], int]) -> None:

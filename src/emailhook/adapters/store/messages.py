@@ -54,8 +54,10 @@ class Sighting:
     campaign: str | None = None
     creditor_id: str | None = None
     creditor_name: str | None = None
-    #: a bounce's class (``domain.vocabulary.BounceClass``), for the campaign tally
+    #: a bounce's class (``domain.vocabulary.BounceClass``) and its event's row id, for the
+    #: campaign tally
     bounce_class: str | None = None
+    event_id: int | None = None
 
     @property
     def key(self) -> MessageKey | None:
@@ -94,6 +96,7 @@ def sighting_of(stored: StoredEvent) -> Sighting:
         creditor_id=event.creditor_id,
         creditor_name=event.creditor_name,
         bounce_class=event.bounce_class.value if event.bounce_class else None,
+        event_id=stored.id,
     )
 
 
@@ -148,9 +151,13 @@ def _add_campaign_tally(
 ) -> None:
     """Count what turned on, and the bounces, of campaign messages (``campaign_tally``)."""
     bounces = [
-        campaign_tally.Bounce(message.id, sighting.provider_message_id, sighting.bounce_class)
+        campaign_tally.Bounce(
+            message.id, sighting.provider_message_id, sighting.bounce_class, sighting.event_id
+        )
         for sighting, message in zip(sightings, joined, strict=True)
-        if message is not None and sighting.event_type == EventType.BOUNCED.value
+        if message is not None
+        and sighting.event_type == EventType.BOUNCED.value
+        and sighting.event_id is not None
     ]
     if turned or bounces:
         at = min(s.received_at for s in sightings)
