@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from emailhook.adapters.db.bulk import BulkInsert, Kind
-from emailhook.adapters.db.models import CampaignMinute, EmailCallback, Message, OutboxMessage
+from emailhook.adapters.db.models import CampaignMinute, EmailCallback, OutboxMessage
 from emailhook.domain.sending.campaign_minutes import MINUTE, floor_minute
 from emailhook.domain.sending.guards import Outcomes
 from emailhook.domain.vocabulary import BounceClass, EventType
@@ -40,10 +40,10 @@ _CHUNK = 2000  # ids per SELECT
 
 @dataclass(frozen=True, slots=True)
 class Bounce:
-    """A bounce stored of a message: its row, the provider's id of it, its class, its
+    """A bounce stored of a message we sent: our id of it, the provider's, its class, its
     event's row id."""
 
-    message_id: int
+    public_id: str
     provider_message_id: str | None
     bounce_class: str | None
     event_id: int
@@ -70,58 +70,58 @@ def add_sent(session: Session, public_ids: Sequence[str], at: datetime) -> None:
 
 def add_outcomes(
     session: Session,
-    turned_on: Mapping[int, Iterable[str]],
+    turned_on: Mapping[str, Iterable[str]],
     bounces: Sequence[Bounce],
     at: datetime,
 ) -> None:
-    """Count the flags just turned on (per ``message.id``) and the bounces just stored of
-    campaign messages, each in the minute its message was sent (``at``'s if never sent)."""
-    ids = sorted(set(turned_on) | {b.message_id for b in bounces})
+    """Count the flags just turned on (per ``public_id`` of a message we sent) and the bounces
+    just stored, of campaign messages, each in the minute its message was sent (``at``'s if
+    never sent)."""
+    ids = sorted(set(turned_on) | {b.public_id for b in bounces})
     if not ids:
         return
     sent = _campaign_messages(session, ids)
     if not sent:
         return
     counts: Counter[tuple[str, datetime | None, str]] = Counter()
-    for message_id, flags in turned_on.items():
-        if (where := sent.get(message_id)) is not None:
+    for public_id, flags in turned_on.items():
+        if (where := sent.get(public_id)) is not None:
             for flag in flags:
                 if (name := FLAG_COUNTS.get(flag)) is not None:
                     counts[(*where, name)] += 1
-    for message_id, name in _first_bounces(session, [b for b in bounces if b.message_id in sent]):
-        counts[(*sent[message_id], name)] += 1
+    for public_id, name in _first_bounces(session, [b for b in bounces if b.public_id in sent]):
+        counts[(*sent[public_id], name)] += 1
     _add(session, {(c, m or floor_minute(at), n): v for (c, m, n), v in counts.items()})
 
 
 def _campaign_messages(
-    session: Session, ids: Sequence[int]
-) -> dict[int, tuple[str, datetime | None]]:
-    """Return, of the ``message.id``s, those of campaigns: their campaign and sent minute."""
-    found: dict[int, tuple[str, datetime | None]] = {}
-    for start in range(0, len(ids), _CHUNK):
+    session: Session, public_ids: Sequence[str]
+) -> dict[str, tuple[str, datetime | None]]:
+    """Return, of the messages, those of campaigns: their campaign and sent minute."""
+    found: dict[str, tuple[str, datetime | None]] = {}
+    for start in range(0, len(public_ids), _CHUNK):
         rows = session.execute(
-            select(Message.id, OutboxMessage.campaign_id, OutboxMessage.sent_at)
-            .join(OutboxMessage, OutboxMessage.public_id == Message.public_id)
-            .where(
-                Message.id.in_(ids[start : start + _CHUNK]), OutboxMessage.campaign_id.is_not(None)
+            select(OutboxMessage.public_id, OutboxMessage.campaign_id, OutboxMessage.sent_at).where(
+                OutboxMessage.public_id.in_(public_ids[start : start + _CHUNK]),
+                OutboxMessage.campaign_id.is_not(None),
             )
         ).all()
-        for message_id, campaign_id, sent_at in rows:
-            found[message_id] = (str(campaign_id), floor_minute(sent_at) if sent_at else None)
+        for public_id, campaign_id, sent_at in rows:
+            found[public_id] = (str(campaign_id), floor_minute(sent_at) if sent_at else None)
     return found
 
 
-def _first_bounces(session: Session, bounces: Sequence[Bounce]) -> list[tuple[int, str]]:
-    """Return (message, count) for each message whose first bounce of a class (hard, soft)
+def _first_bounces(session: Session, bounces: Sequence[Bounce]) -> list[tuple[str, str]]:
+    """Return (public id, count) for each message whose first bounce of a class (hard, soft)
     is among ``bounces``: no event of that class of it was stored before (a lower row id).
 
     Two workers storing bounces of one message take turns (its row is locked), so the
     second sees the first's; a rebuild replays the events in row order, so each message's
     first of a class is counted once whichever batch holds it."""
-    firsts: dict[tuple[int, str, str], int] = {}
+    firsts: dict[tuple[str, str, str], int] = {}
     for b in bounces:
         if b.bounce_class in BOUNCE_COUNTS and b.provider_message_id:
-            key = (b.message_id, b.provider_message_id, b.bounce_class)
+            key = (b.public_id, b.provider_message_id, b.bounce_class)
             firsts[key] = min(firsts.get(key, b.event_id), b.event_id)
     if not firsts:
         return []

@@ -77,6 +77,8 @@ class JoinedMessage:
     on: frozenset[str]
     #: made by this join, its flags already written
     fresh: bool = False
+    #: our id of it: a message we sent (None: one we only received events of)
+    public_id: str | None = None
 
 
 def sighting_of(stored: StoredEvent) -> Sighting:
@@ -140,7 +142,7 @@ def record_sightings(session: Session, sightings: Sequence[Sighting]) -> None:
     if updates:
         session.connection().execute(_SET_FLAGS, updates)
     _add_rollup(session, counts)
-    _add_campaign_tally(session, sightings, joined, turned)
+    _add_campaign_tally(session, sightings, joined, turned, by_id)
 
 
 def _add_campaign_tally(
@@ -148,20 +150,31 @@ def _add_campaign_tally(
     sightings: Sequence[Sighting],
     joined: Sequence[JoinedMessage | None],
     turned: dict[int, frozenset[str]],
+    by_id: dict[int, JoinedMessage],
 ) -> None:
-    """Count what turned on, and the bounces, of campaign messages (``campaign_tally``)."""
+    """Count what turned on, and the bounces, of the messages we sent (``campaign_tally``
+    keeps those of campaigns); messages we only received events of cost nothing."""
+    ours = {
+        public_id: flags
+        for message_id, flags in turned.items()
+        if (public_id := by_id[message_id].public_id) is not None
+    }
     bounces = [
         campaign_tally.Bounce(
-            message.id, sighting.provider_message_id, sighting.bounce_class, sighting.event_id
+            message.public_id,
+            sighting.provider_message_id,
+            sighting.bounce_class,
+            sighting.event_id,
         )
         for sighting, message in zip(sightings, joined, strict=True)
         if message is not None
+        and message.public_id is not None
         and sighting.event_type == EventType.BOUNCED.value
         and sighting.event_id is not None
     ]
-    if turned or bounces:
+    if ours or bounces:
         at = min(s.received_at for s in sightings)
-        campaign_tally.add_outcomes(session, turned, bounces, at)
+        campaign_tally.add_outcomes(session, ours, bounces, at)
 
 
 def join_messages(session: Session, sightings: Sequence[Sighting]) -> list[JoinedMessage | None]:
@@ -208,13 +221,20 @@ def _firsts(sightings: Sequence[Sighting]) -> dict[str, datetime]:
 
 def _columns() -> tuple[Any, ...]:
     flags = [getattr(Message, COLUMN_OF[name]) for name in COUNTS]
-    return (Message.id, Message.provider, Message.campaign, Message.creditor_name, *flags)
+    return (
+        Message.id,
+        Message.provider,
+        Message.campaign,
+        Message.creditor_name,
+        *flags,
+        Message.public_id,
+    )
 
 
 def _joined(row: Any) -> JoinedMessage:
     flags = row[4 : 4 + len(COUNTS)]
     on = frozenset(name for name, value in zip(COUNTS, flags, strict=True) if value is not None)
-    return JoinedMessage(row[0], row[1], row[2], row[3], on)
+    return JoinedMessage(row[0], row[1], row[2], row[3], on, public_id=row[4 + len(COUNTS)])
 
 
 def _locked(statement: Any, session: Session) -> Any:
@@ -226,9 +246,7 @@ def _locked(statement: Any, session: Session) -> Any:
 def _by_public_id(session: Session, public_ids: set[str]) -> dict[str | None, JoinedMessage]:
     if not public_ids:
         return {}
-    statement = select(*_columns(), Message.public_id).where(
-        Message.public_id.in_(sorted(public_ids))
-    )
+    statement = select(*_columns()).where(Message.public_id.in_(sorted(public_ids)))
     return {row.public_id: _joined(row) for row in session.execute(_locked(statement, session))}
 
 
