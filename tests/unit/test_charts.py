@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from xml.etree import ElementTree
 
 from emailhook.domain.buckets import Bucket, Span
-from emailhook.entrypoints.web.charts import BAR_LIMIT, status_chart
+from emailhook.entrypoints.web.charts import BAR_LIMIT, minute_chart, status_chart
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 SVG = "{http://www.w3.org/2000/svg}"
@@ -78,3 +78,11 @@ def test_an_empty_range_says_so() -> None:
     svg = status_chart(_days(7), {"DELIVERED": [0] * 7})
     assert "no events in this range" in svg
     assert _bars(svg) == []
+
+
+def test_a_minute_chart_has_a_bar_a_minute_labelled_by_its_time_and_escapes_its_label() -> None:
+    minutes = [START + timedelta(minutes=n) for n in range(3)]
+    svg = minute_chart(minutes, {"sent": [4, 0, 7]}, "sent <per> minute")
+    assert [(b[0], b[1], b[2]) for b in _bars(svg)] == [("sent", 4, "00:00"), ("sent", 7, "00:02")]
+    assert 'aria-label="sent &lt;per&gt; minute"' in svg
+    assert "nothing yet" in minute_chart(minutes, {"sent": [0, 0, 0]}, "sent")

@@ -21,6 +21,7 @@ from emailhook.providers.send_registry import SENDERS
 from emailhook.providers.sending import SendConfig
 from emailhook.providers.smtp.send import SmtpSend, relay_config
 from emailhook.service.send.accept import AcceptPolicy, SendApi
+from emailhook.service.send.campaign_progress import CampaignProgress
 from emailhook.service.send.campaigns import Campaigns
 from emailhook.service.send.dispatch import CircuitPolicy, Dispatcher, SendProvider
 from emailhook.service.send.keys import SendKeys
@@ -102,6 +103,8 @@ class SendWeb:
     messages: SentMessages
     unsubscribe: Unsubscribe
     campaigns: Campaigns
+    #: the dashboard's campaign pages' reads
+    progress: CampaignProgress
 
 
 def send_web(
@@ -131,6 +134,7 @@ def send_web(
         SentMessages(sessions, reads),
         Unsubscribe(sessions, secrets, soft_bounce_rule(settings)),
         Campaigns(sessions, api, guards=guard_rule(settings)),
+        CampaignProgress(reads),
     )
 
 

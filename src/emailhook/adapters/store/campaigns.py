@@ -10,11 +10,11 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from emailhook.adapters.db.models import Campaign, EmailCallback, Message, OutboxMessage
+from emailhook.adapters.db.models import Campaign, Message, OutboxMessage
+from emailhook.adapters.store import campaign_tally
 from emailhook.domain.sending.campaign import CampaignState
 from emailhook.domain.sending.guards import Outcomes
 from emailhook.domain.sending.message import SendState
-from emailhook.domain.vocabulary import BounceClass, EventType
 
 #: rows deleted a statement when a refused upload is undone
 _DISCARD_ROWS = 5000
@@ -187,31 +187,10 @@ def running(session: Session) -> list[tuple[str, datetime | None]]:
 
 
 def outcomes(session: Session, public_id: str, since: datetime | None = None) -> Outcomes:
-    """Return the campaign's messages (those sent ``since``, if given) counted by what their
-    events said, each once: from the messages' flags, and the hard bounces from the events."""
-    sent = select(OutboxMessage.public_id).where(OutboxMessage.campaign_id == public_id)
-    if since is not None:
-        sent = sent.where(OutboxMessage.sent_at >= since)
-    flags = session.execute(
-        select(
-            func.count(Message.delivered_at),
-            func.count(Message.final_at),
-            func.count(Message.complained_at),
-        ).where(Message.public_id.in_(sent))
-    ).one()
-    hard = session.execute(
-        select(func.count(func.distinct(EmailCallback.id_externo))).where(
-            EmailCallback.id_externo.in_(sent),
-            EmailCallback.event_type == EventType.BOUNCED.value,
-            EmailCallback.bounce_class == BounceClass.HARD.value,
-        )
-    ).scalar_one()
-    return Outcomes(
-        delivered=int(flags[0]),
-        final=int(flags[1]),
-        complained=int(flags[2]),
-        hard_bounced=int(hard),
-    )
+    """Return the campaign's messages (those sent in the minutes wholly after ``since``, if
+    given) counted by what their events said, each once: from the campaign's tally, kept as
+    the flags turn on (``campaign_tally``), not by counting its messages."""
+    return campaign_tally.outcomes(session, public_id, since)
 
 
 def pause(session: Session, public_id: str, reason: str, now: datetime) -> bool:

@@ -13,6 +13,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from emailhook.adapters.db.models import Message, OutboxMessage, SendAttempt, table_of
+from emailhook.adapters.store import campaign_tally
 from emailhook.adapters.store.outbox import OPEN_STATES, may_go
 from emailhook.domain.sending.message import OutgoingMessage, SendState
 
@@ -99,6 +100,8 @@ def settle(
     session.execute(
         update(OutboxMessage).where(OutboxMessage.public_id == public_id).values(**values)
     )
+    if state is SendState.SENT:
+        campaign_tally.add_sent(session, [public_id], now)
     if state is SendState.SENT and provider_message_id is not None:
         session.execute(
             update(Message)
@@ -134,6 +137,7 @@ def settle_sent(session: Session, sent: Sequence[tuple[str, str]], now: datetime
         .values(provider_message_id=bindparam("provider_id")),
         rows,
     )
+    campaign_tally.add_sent(session, [public_id for public_id, _ in sent], now)
 
 
 def started(

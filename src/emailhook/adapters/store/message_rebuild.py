@@ -1,6 +1,6 @@
-"""Messages rebuilt from the stored events: every flag off, the rollup emptied, every event
-replayed through :func:`~emailhook.adapters.store.messages.record_sightings` (``emailhook
-state rebuild``)."""
+"""Messages rebuilt from the stored events: every flag off, the rollup emptied, the campaign
+tally's outcomes zeroed, every event replayed through
+:func:`~emailhook.adapters.store.messages.record_sightings` (``emailhook state rebuild``)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from emailhook.adapters.db.models import EmailCallback, Message, MessageRollup
+from emailhook.adapters.store import campaign_tally
 from emailhook.adapters.store.messages import (
     COLUMN_OF,
     PUBLIC_ID_FIELD,
@@ -24,6 +25,7 @@ def rebuild_messages(session: Session, batch_size: int = 20000) -> int:
     events read. Message rows themselves stay (the send pipeline's among them)."""
     session.execute(delete(MessageRollup))
     session.execute(update(Message).values(dict.fromkeys(COLUMN_OF.values())))
+    campaign_tally.reset_outcomes(session)
     after, total = 0, 0
     columns = (
         EmailCallback.id,
@@ -37,6 +39,7 @@ def rebuild_messages(session: Session, batch_size: int = 20000) -> int:
         EmailCallback.campaign,
         EmailCallback.creditor_id,
         EmailCallback.creditor_name,
+        EmailCallback.bounce_class,
     )
     while True:
         rows = session.execute(
@@ -66,4 +69,6 @@ def row_sighting(row: Any) -> Sighting:
         campaign=row.campaign,
         creditor_id=row.creditor_id,
         creditor_name=row.creditor_name,
+        bounce_class=row.bounce_class,
+        event_id=row.id,
     )

@@ -25,9 +25,11 @@ from emailhook.adapters.db.models import (
     Message,
     table_of,
 )
+from emailhook.adapters.store import campaign_tally
 from emailhook.adapters.store.events import StoredEvent
 from emailhook.domain.buckets import Bucket, floor
 from emailhook.domain.message_outcomes import COUNTS, FINAL_FLAGS, flag_of, new_flags
+from emailhook.domain.vocabulary import EventType
 
 #: the key in the sender's metadata that carries our message's ``public_id``
 PUBLIC_ID_FIELD = "emailhook_id"
@@ -52,6 +54,10 @@ class Sighting:
     campaign: str | None = None
     creditor_id: str | None = None
     creditor_name: str | None = None
+    #: a bounce's class (``domain.vocabulary.BounceClass``) and its event's row id, for the
+    #: campaign tally
+    bounce_class: str | None = None
+    event_id: int | None = None
 
     @property
     def key(self) -> MessageKey | None:
@@ -71,6 +77,8 @@ class JoinedMessage:
     on: frozenset[str]
     #: made by this join, its flags already written
     fresh: bool = False
+    #: our id of it: a message we sent (None: one we only received events of)
+    public_id: str | None = None
 
 
 def sighting_of(stored: StoredEvent) -> Sighting:
@@ -89,6 +97,8 @@ def sighting_of(stored: StoredEvent) -> Sighting:
         campaign=event.campaign,
         creditor_id=event.creditor_id,
         creditor_name=event.creditor_name,
+        bounce_class=event.bounce_class.value if event.bounce_class else None,
+        event_id=stored.id,
     )
 
 
@@ -108,6 +118,7 @@ def record_sightings(session: Session, sightings: Sequence[Sighting]) -> None:
             by_id[message.id] = message
     updates: list[dict[str, Any]] = []
     counts: Counter[tuple[Any, ...]] = Counter()
+    turned: dict[int, frozenset[str]] = {}
     for message_id in sorted(per_message):
         message = by_id[message_id]
         firsts = _firsts(per_message[message_id])
@@ -125,11 +136,45 @@ def record_sightings(session: Session, sightings: Sequence[Sighting]) -> None:
             for name in turned_on:
                 row[COLUMN_OF[name]] = firsts[name]
             updates.append(row)
+        turned[message_id] = frozenset(turned_on)
         for name in turned_on:
             counts[(*_rollup_key(firsts[name], message), name)] += 1
     if updates:
         session.connection().execute(_SET_FLAGS, updates)
     _add_rollup(session, counts)
+    _add_campaign_tally(session, sightings, joined, turned, by_id)
+
+
+def _add_campaign_tally(
+    session: Session,
+    sightings: Sequence[Sighting],
+    joined: Sequence[JoinedMessage | None],
+    turned: dict[int, frozenset[str]],
+    by_id: dict[int, JoinedMessage],
+) -> None:
+    """Count what turned on, and the bounces, of the messages we sent (``campaign_tally``
+    keeps those of campaigns); messages we only received events of cost nothing."""
+    ours = {
+        public_id: flags
+        for message_id, flags in turned.items()
+        if (public_id := by_id[message_id].public_id) is not None
+    }
+    bounces = [
+        campaign_tally.Bounce(
+            message.public_id,
+            sighting.provider_message_id,
+            sighting.bounce_class,
+            sighting.event_id,
+        )
+        for sighting, message in zip(sightings, joined, strict=True)
+        if message is not None
+        and message.public_id is not None
+        and sighting.event_type == EventType.BOUNCED.value
+        and sighting.event_id is not None
+    ]
+    if ours or bounces:
+        at = min(s.received_at for s in sightings)
+        campaign_tally.add_outcomes(session, ours, bounces, at)
 
 
 def join_messages(session: Session, sightings: Sequence[Sighting]) -> list[JoinedMessage | None]:
@@ -176,13 +221,20 @@ def _firsts(sightings: Sequence[Sighting]) -> dict[str, datetime]:
 
 def _columns() -> tuple[Any, ...]:
     flags = [getattr(Message, COLUMN_OF[name]) for name in COUNTS]
-    return (Message.id, Message.provider, Message.campaign, Message.creditor_name, *flags)
+    return (
+        Message.id,
+        Message.provider,
+        Message.campaign,
+        Message.creditor_name,
+        *flags,
+        Message.public_id,
+    )
 
 
 def _joined(row: Any) -> JoinedMessage:
     flags = row[4 : 4 + len(COUNTS)]
     on = frozenset(name for name, value in zip(COUNTS, flags, strict=True) if value is not None)
-    return JoinedMessage(row[0], row[1], row[2], row[3], on)
+    return JoinedMessage(row[0], row[1], row[2], row[3], on, public_id=row[4 + len(COUNTS)])
 
 
 def _locked(statement: Any, session: Session) -> Any:
@@ -194,9 +246,7 @@ def _locked(statement: Any, session: Session) -> Any:
 def _by_public_id(session: Session, public_ids: set[str]) -> dict[str | None, JoinedMessage]:
     if not public_ids:
         return {}
-    statement = select(*_columns(), Message.public_id).where(
-        Message.public_id.in_(sorted(public_ids))
-    )
+    statement = select(*_columns()).where(Message.public_id.in_(sorted(public_ids)))
     return {row.public_id: _joined(row) for row in session.execute(_locked(statement, session))}
 
 

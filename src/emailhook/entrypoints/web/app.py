@@ -19,6 +19,7 @@ from emailhook.entrypoints.web.api import api
 from emailhook.entrypoints.web.campaigns import campaigns
 from emailhook.entrypoints.web.dashboard import dashboard
 from emailhook.entrypoints.web.dashboard_messages import dashboard_messages
+from emailhook.entrypoints.web.dashboard_sends import dashboard_sends
 from emailhook.entrypoints.web.operators import OperatorAuth
 from emailhook.entrypoints.web.providers import providers
 from emailhook.entrypoints.web.sending import sending
@@ -74,6 +75,7 @@ def build_app(services: WebServices) -> Flask:
     app.register_blueprint(api)
     app.register_blueprint(dashboard)
     app.register_blueprint(dashboard_messages)
+    app.register_blueprint(dashboard_sends)
     app.register_blueprint(sending)
     app.register_blueprint(campaigns)
     ops.init_app(app)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from html import escape
 
 from emailhook.domain.buckets import Bucket, Span
@@ -61,14 +62,24 @@ def colour(status: str) -> str:
 
 def status_chart(span: Span, series: Mapping[str, list[int]]) -> str:
     """Return an inline SVG: events per event type (stacked) in each bucket of ``span``."""
-    statuses = ordered_statuses([s for s in series if any(series[s])])
     labels = [start.strftime(_LABEL_FORMAT[span.bucket]) for start in span.starts()]
+    return _chart(labels, series, "events per event type", "no events in this range")
+
+
+def minute_chart(minutes: Sequence[datetime], series: Mapping[str, list[int]], label: str) -> str:
+    """Return an inline SVG: ``series`` (stacked) in each of ``minutes`` (a campaign's life)."""
+    labels = [minute.strftime("%H:%M") for minute in minutes]
+    return _chart(labels, series, label, "nothing yet")
+
+
+def _chart(labels: list[str], series: Mapping[str, list[int]], label: str, empty: str) -> str:
+    statuses = ordered_statuses([s for s in series if any(series[s])])
     totals = [sum(series[s][i] for s in statuses) for i in range(len(labels))]
     top = _nice_ceiling(max(totals, default=0))
     plot = _Plot(len(labels), top)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}"'
-        ' class="status-chart" role="img" aria-label="events per event type"'
+        f' class="status-chart" role="img" aria-label="{escape(label)}"'
         ' font-family="system-ui, sans-serif" font-size="11">',
         *_y_axis(plot, top),
         *_x_axis(plot, labels),
@@ -76,7 +87,7 @@ def status_chart(span: Span, series: Mapping[str, list[int]]) -> str:
     if not statuses:
         parts.append(
             f'<text x="{_LEFT + plot.width / 2:.0f}" y="{_TOP + _PLOT_HEIGHT / 2:.0f}"'
-            ' text-anchor="middle" font-size="28" fill="#607d8b">no events in this range</text>'
+            f' text-anchor="middle" font-size="28" fill="#607d8b">{escape(empty)}</text>'
         )
     elif len(labels) <= BAR_LIMIT:
         parts += _bars(plot, statuses, series, labels)

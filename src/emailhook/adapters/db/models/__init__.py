@@ -12,7 +12,7 @@ from emailhook.adapters.db.models.base import (
     UTCDateTime,
     table_of,
 )
-from emailhook.adapters.db.models.campaigns import Campaign
+from emailhook.adapters.db.models.campaigns import Campaign, CampaignMinute
 from emailhook.adapters.db.models.events import (
     ROLLUP_TEXT_CHARS,
     EmailCallback,
@@ -50,6 +50,7 @@ __all__ = [
     "Base",
     "BigId",
     "Campaign",
+    "CampaignMinute",
     "ContactEmailCount",
     "ContactEmailState",
     "EmailCallback",

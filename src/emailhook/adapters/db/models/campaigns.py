@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, Integer, String, Text
+from sqlalchemy import BigInteger, Float, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from emailhook.adapters.db.models.base import PROVIDER_CHARS, Base, BigId, JSONDocument, UTCDateTime
@@ -52,3 +52,30 @@ class Campaign(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     #: when it was made or last changed; while uploading, when its last chunk was written
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CampaignMinute(Base):
+    """A campaign's messages counted per minute (UTC), kept as they happen so that its page
+    and its guards never count a million rows (``adapters.store.campaign_tally``).
+
+    Each message counts in the row of the minute it was sent (``sent``), and each outcome of
+    it in that same row (a cohort: what became of the messages sent that minute), once per
+    message: when the outcome's flag first turns on (``message.<flag>_at``), a bounce class
+    when the message's first bounce of that class is stored. The send path adds ``sent`` in
+    the transaction that settles the message sent; the worker the outcomes in the one that
+    turns the flags on.
+    """
+
+    __tablename__ = "campaign_minute"
+
+    campaign_id: Mapped[str] = mapped_column(String(PUBLIC_ID_CHARS), primary_key=True)
+    minute: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    sent: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: with a final outcome (delivered, bounced, rejected or failed)
+    final: Mapped[int] = mapped_column(BigInteger, default=0)
+    delivered: Mapped[int] = mapped_column(BigInteger, default=0)
+    bounced: Mapped[int] = mapped_column(BigInteger, default=0)
+    hard_bounced: Mapped[int] = mapped_column(BigInteger, default=0)
+    soft_bounced: Mapped[int] = mapped_column(BigInteger, default=0)
+    complained: Mapped[int] = mapped_column(BigInteger, default=0)
+    unsubscribed: Mapped[int] = mapped_column(BigInteger, default=0)

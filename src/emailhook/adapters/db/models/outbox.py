@@ -85,6 +85,9 @@ class OutboxMessage(Base):
             postgresql_where=text("sent_at IS NOT NULL"),
             sqlite_where=text("sent_at IS NOT NULL"),
         ),
+        #: a campaign's messages per state (its page, ``GET /campaigns/<id>``) from the index
+        #: alone, without reading a million rows
+        Index("ix_outbox_campaign_state", "campaign_id", "state"),
     )
 
 

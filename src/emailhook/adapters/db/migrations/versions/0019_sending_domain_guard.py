@@ -1,7 +1,7 @@
 """outbox.sender_domain, campaign.guard_warning: the sending domain's guard
 
 Revision ID: 0019
-Revises: 0017
+Revises: 0018
 Create Date: 2026-12-07 02:40:00.000000
 
 The domain guard counts every message sent from a domain in its window: the outbox keeps the
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0019"
-down_revision: str | None = "0017"
+down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
