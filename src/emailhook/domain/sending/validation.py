@@ -150,6 +150,17 @@ def parse_send_request(
     return request
 
 
+def parse_recipients(value: object) -> tuple[Recipient, ...]:
+    """Return the recipients of ``value`` (a body's ``to``: 1 to 1000 of them), or raise
+    InvalidSendRequestError naming each bad one (``to[3].email``): a campaign's chunks are
+    checked so, its message once."""
+    errors = Errors()
+    recipients = _recipients(value, errors)
+    if errors.found:
+        raise InvalidSendRequestError(errors.found)
+    return recipients
+
+
 def _provider(
     value: object,
     providers: Mapping[str, frozenset[str]],
