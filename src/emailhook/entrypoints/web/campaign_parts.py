@@ -4,7 +4,7 @@ never held whole nor spooled to disk, as werkzeug's form parser would."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO
 
@@ -67,7 +67,7 @@ def read_parts(stream: IO[bytes], boundary: str) -> Parts:
             if event.name != "recipients":
                 raise _refused(f"the second part is {event.name!r}, not 'recipients'")
             kind = _kind(event)
-            return Parts(message, kind, _lines(_data(events)))
+            return Parts(message, kind, lines_of(_data(events)))
     raise _refused("no recipients part")
 
 
@@ -89,7 +89,7 @@ def _events(stream: IO[bytes], boundary: bytes) -> Iterator[object]:
     decoder = MultipartDecoder(boundary, max_form_memory_size=None)
     while True:
         data = stream.read(_READ)
-        decoder.receive_data(data or None)
+        decoder.receive_data(data or None)  # None: the end
         while (event := decoder.next_event()) is not NEED_DATA:
             if isinstance(event, Epilogue):
                 return
@@ -108,7 +108,14 @@ def _data(events: Iterator[object]) -> Iterator[bytes]:
             return
 
 
-def _lines(chunks: Iterator[bytes]) -> Iterator[bytes]:
+def blocks(stream: IO[bytes]) -> Iterator[bytes]:
+    """Return the stream's bytes as they are read, a block at a time (a line at a time, the
+    request's stream reads a byte a call)."""
+    while block := stream.read(_READ):
+        yield block
+
+
+def lines_of(chunks: Iterable[bytes]) -> Iterator[bytes]:
     """Return the bytes as lines (each with its end), a line held up to one byte past
     ``MAX_LINE_BYTES`` (a longer one is refused by the reader: never held whole)."""
     pending = b""

@@ -7,14 +7,15 @@ Translation only: ``service.send.campaigns`` decides; errors become answers in `
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import IO
-
 from flask import Blueprint, Response, jsonify, request
 
 from emailhook.composition.send import SendWeb
-from emailhook.domain.sending.campaign_records import MAX_LINE_BYTES
-from emailhook.entrypoints.web.campaign_parts import JSON_LINES_TYPES, read_parts
+from emailhook.entrypoints.web.campaign_parts import (
+    JSON_LINES_TYPES,
+    blocks,
+    lines_of,
+    read_parts,
+)
 from emailhook.entrypoints.web.services import current_operators, current_services
 from emailhook.service.errors import InvalidRequestError
 
@@ -47,7 +48,7 @@ def create_campaign() -> Response:
     key = request.headers.get("Idempotency-Key")
     request.max_content_length = current_services().settings.campaign_max_upload_bytes
     if request.mimetype in JSON_LINES:
-        answer = _send().campaigns.create(_lines(request.stream), key)
+        answer = _send().campaigns.create(lines_of(blocks(request.stream)), key)
     elif request.mimetype == MULTIPART and request.mimetype_params.get("boundary"):
         parts = read_parts(request.stream, request.mimetype_params["boundary"])
         answer = _send().campaigns.create_from(parts.message, parts.lines, parts.kind, key)
@@ -99,10 +100,3 @@ def cancel_campaign(public_id: str) -> Response:
     """Cancel: its queued and scheduled messages end cancelled."""
     _senders_only()
     return jsonify(_send().campaigns.cancel(public_id))
-
-
-def _lines(stream: IO[bytes]) -> Iterator[bytes]:
-    """Return the stream's lines, each read whole up to one byte past ``MAX_LINE_BYTES`` (a
-    longer one is refused by the service: never held whole)."""
-    while line := stream.readline(MAX_LINE_BYTES + 1):
-        yield line

@@ -70,6 +70,15 @@ class OutboxMessage(Base):
             sqlite_where=text("state IN ('queued', 'scheduled', 'sending')"),
         ),
         Index("ux_outbox_campaign_email", "campaign_id", "email", unique=True),
+        #: a paced campaign's open messages in due order: the relay reads the first few
+        Index(
+            "ix_outbox_campaign_due",
+            "campaign_id",
+            "due_at",
+            "id",
+            postgresql_where=text("state IN ('queued', 'scheduled', 'sending')"),
+            sqlite_where=text("state IN ('queued', 'scheduled', 'sending')"),
+        ),
     )
 
 
