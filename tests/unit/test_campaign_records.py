@@ -69,7 +69,8 @@ def test_blank_rows_are_skipped_and_a_row_of_another_width_is_bad_by_number() ->
 def test_a_header_without_email_or_with_a_column_twice_is_row_1_and_ends_the_reading() -> None:
     [(number, bad)] = _csv("name,name,metadata.\nA,B,C\n")
     assert number == 1
-    assert isinstance(bad, Bad) and bad.last
+    assert isinstance(bad, Bad)
+    assert bad.last
     assert "no email column" in bad.problem
     assert "columns named twice: name" in bad.problem
     assert "metadata. names no key" in bad.problem
@@ -78,17 +79,20 @@ def test_a_header_without_email_or_with_a_column_twice_is_row_1_and_ends_the_rea
 def test_text_that_is_not_utf8_or_not_csv_ends_the_reading_naming_where() -> None:
     rows = list(csv_rows([b"email\n", b"a@example.com\n", b"\xff\xfe@x.com\n"]))
     assert rows[0] == (2, {"email": "a@example.com"})
-    assert isinstance(rows[1][1], Bad) and rows[1][1].last
+    assert isinstance(rows[1][1], Bad)
+    assert rows[1][1].last
     assert "not CSV" in rows[1][1].problem
     [(_, bad)] = _csv('email\n"a@example.com"x\n')
-    assert isinstance(bad, Bad) and "not CSV" in bad.problem
+    assert isinstance(bad, Bad)
+    assert "not CSV" in bad.problem
 
 
 def test_json_lines_are_numbered_blank_ones_skipped_and_a_long_one_ends_the_reading() -> None:
     lines = [b'{"email": "a@x.com"}\n', b"\n", b"{nope\n", b"x" * (MAX_LINE_BYTES + 1), b"{}\n"]
     records = list(json_lines(lines, first=2))
     assert records[0] == (2, {"email": "a@x.com"})
-    assert records[1][0] == 4 and isinstance(records[1][1], Bad)
+    assert records[1][0] == 4
+    assert isinstance(records[1][1], Bad)
     assert "not JSON" in records[1][1].problem
     assert records[2] == (5, Bad(f"longer than {MAX_LINE_BYTES} bytes", last=True))
     assert len(records) == 3
