@@ -15,6 +15,10 @@ Prints a table and writes the same figures to bench/results/latest.json:
   two_providers  sending to a fake Infobip and a fake Mailjet at once, each at its own rate,
              with two workers: achieved / limit and the most requests in a second of each
              (bench/two_providers.py)
+  campaign   a 1,000,000-recipient JSON Lines campaign (--campaign-recipients) accepted by
+             POST /campaigns: seconds, recipients/s, peak web RSS; then sent to a local fake
+             Infobip at its rate with two workers: achieved / limit, the most requests in a
+             second, peak worker RSS (bench/campaign.py)
 on the embedded default (SQLite + folder queue) and on PostgreSQL + Redis.
 """
 
@@ -483,6 +487,18 @@ def main() -> None:
         help="workers (one process each) of the two_providers phase",
     )
     parser.add_argument(
+        "--campaign-recipients",
+        type=int,
+        default=1_000_000,
+        help="recipients of the campaign phase's upload",
+    )
+    parser.add_argument(
+        "--campaign-send-seconds",
+        type=float,
+        default=20,
+        help="seconds the campaign phase's workers send (at --send-rate)",
+    )
+    parser.add_argument(
         "--phases",
         default=",".join(PHASES),
         help=f"what to measure, of {','.join(PHASES)} (A/B drains: --phases drain;"
@@ -532,6 +548,11 @@ def main() -> None:
 
         print()
         print(render_two(report, args.backends.split(",")))
+    if "campaign" in phases:
+        from bench.campaign import render as render_campaign
+
+        print()
+        print(render_campaign(report, args.backends.split(",")))
     print(f"\nfigures written to {out.relative_to(REPO)}")
 
 
@@ -546,6 +567,7 @@ PHASES = (
     "providers",
     "send",
     "two_providers",
+    "campaign",
 )
 
 
@@ -596,6 +618,11 @@ def measure_backend(
         from bench.two_providers import two_provider_figures
 
         figures["two_providers"] = two_provider_figures(backend, args, web, worker)
+    if "campaign" in phases:
+        sys.path.insert(0, str(REPO))
+        from bench.campaign import campaign_figures
+
+        figures["campaign"] = campaign_figures(backend, args, web, worker)
     return figures
 
 

@@ -95,3 +95,22 @@ def test_a_bad_line_is_named_by_its_line_of_the_file_and_nothing_is_kept(setup: 
     result = setup.run(*CREATE[:-2], path, "--text", "Oi")
     assert result.exit_code == 1
     assert "--subject: required" in result.output
+
+
+def test_create_takes_a_csv_file_its_metadata_columns_kept_and_a_bad_row_named(
+    setup: Setup,
+) -> None:
+    path = setup.tmp_path / "recipients.csv"
+    rows = "".join(f"r{n}@example.com,N{n},{n}\n" for n in range(1200))
+    path.write_text("\ufeffemail,name,metadata.qj_contact_id\n" + rows + "R1@example.com,X,\n")
+    out = setup.ok(*CREATE, str(path), "--text", "Oi {{name}}")
+    found = re.search(r"^campaign (cmp_\w+): 1200 recipients \(0 suppressed\), 1 duplicates", out)
+    assert found is not None, out
+    shown = orjson.loads(setup.ok("campaign", "show", found[1], "--json"))
+    assert shown["messages"]["queued"] == 1200
+    path.write_text('email,name\na@example.com,"A, B"\nnot an address,C\n')
+    result = setup.run(*CREATE, str(path), "--text", "Oi")
+    assert result.exit_code == 1
+    assert f"{path} row 3.email: not an e-mail address" in result.output
+    result = setup.run(*CREATE[:-2], str(path), "--text", "Oi")
+    assert "--subject: required" in result.output

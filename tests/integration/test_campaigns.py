@@ -6,6 +6,7 @@ Infobip); a cancelled one ends its queued messages cancelled; a rate paces the r
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -476,3 +477,115 @@ def test_complaints_posted_back_past_the_threshold_pause_the_campaign_until_resu
 def _addresses(app: Flask) -> dict[str, str]:
     with app.extensions["emailhook"].database.sessions.begin() as session:
         return dict(session.execute(select(OutboxMessage.public_id, OutboxMessage.email)).all())
+
+
+def _multipart(
+    client: FlaskClient,
+    message: dict[str, Any],
+    recipients: bytes,
+    filename: str = "recipients.csv",
+    headers: dict[str, str] | None = None,
+) -> Any:
+    """``POST /campaigns`` as ``curl -F message=<json -F recipients=@file`` sends it."""
+    return client.post(
+        "/campaigns",
+        data={
+            "message": (io.BytesIO(orjson.dumps(message)), "message.json", "application/json"),
+            "recipients": (io.BytesIO(recipients), filename),
+        },
+        content_type="multipart/form-data",
+        headers={**AUTH, **(headers or {})},
+    )
+
+
+def test_a_csv_upload_is_a_campaign_whose_metadata_columns_reach_the_providers_callback_data(
+    app: Flask, client: FlaskClient, infobip: FakeInfobipSender
+) -> None:
+    _suppress(app, "bia@example.com", "hard_bounce")
+    csv_file = (
+        "\ufeffemail,name,fatura,metadata.qj_contact_id\r\n"
+        'ana@example.com,Ana,"R$ 1.234,56",101\r\n'
+        'bia@example.com,"Bia ""B""",R$ 2,102\r\n'
+        "ANA@example.com,Ana de novo,R$ 3,103\r\n"
+        'caio@example.com,Caio,=HYPERLINK("x"),\r\n'
+    ).encode()
+    message = {
+        **MESSAGE,
+        "text": "Ola {{name}}, fatura {{fatura}}",
+        "metadata": {"qj_firing_id": 7},
+    }
+    answer = _multipart(client, message, csv_file)
+    assert answer.status_code == 202, answer.get_json()
+    body = answer.get_json()
+    assert (body["recipients"], body["duplicates"], body["suppressed"]) == (3, 1, 1)
+    published: list[list[str]] = []
+    _send_all(app, _relay(app, published), published)
+    sent = {row.recipient: row for row in infobip.ledger}
+    assert set(sent) == {"ana@example.com", "caio@example.com"}
+    assert sent["ana@example.com"].echo["qj_contact_id"] == "101"  # stored as given: text
+    assert sent["ana@example.com"].echo["qj_firing_id"] == 7
+    assert "qj_contact_id" not in sent["caio@example.com"].echo  # an empty cell: no key
+    with app.extensions["emailhook"].database.sessions.begin() as session:
+        rows = {
+            row.email: row
+            for row in session.execute(
+                select(OutboxMessage).where(OutboxMessage.campaign_id == body["id"])
+            ).scalars()
+        }
+        assert rows["ana@example.com"].qj_contact_id == 101
+        assert rows["ana@example.com"].document["text"] == "Ola Ana, fatura R$ 1.234,56"
+        assert rows["bia@example.com"].document["to"]["name"] == 'Bia "B"'
+        assert rows["caio@example.com"].document["text"] == 'Ola Caio, fatura =HYPERLINK("x")'
+        contact = session.execute(
+            select(Message.qj_contact_id).where(Message.email == "bia@example.com")
+        ).scalar_one()
+        assert contact == 102
+
+
+def test_a_bad_csv_row_refuses_the_upload_naming_each_row_and_keeps_nothing(
+    app: Flask, client: FlaskClient
+) -> None:
+    good = "".join(f"r{n}@example.com,N{n}\n" for n in range(1500))
+    csv_file = f"email,name\n{good}not an address,X\nlast@example.com,L,extra\n".encode()
+    answer = _multipart(client, MESSAGE, csv_file)
+    assert answer.status_code == 400
+    errors = answer.get_json()["errors"]
+    assert set(errors) == {"row 1502.email", "row 1503"}
+    assert errors["row 1503"] == ["3 cells; the header has 2"]
+    for model in (Campaign, OutboxMessage, Message):
+        assert _count(app, model) == 0
+    answer = _multipart(client, {**MESSAGE, "subject": None}, b"name\nA\n")
+    assert set(answer.get_json()["errors"]) == {"message.subject"}
+    answer = _multipart(client, MESSAGE, b"name\nA\n")
+    assert answer.get_json()["errors"] == {"row 1": ["no email column"]}
+
+
+def test_a_multipart_upload_takes_json_lines_recipients_and_an_idempotency_key(
+    app: Flask, client: FlaskClient
+) -> None:
+    lines = _upload(*_recipients(1200))
+    key = {"Idempotency-Key": "firing-9"}
+    first = _multipart(client, MESSAGE, lines, "recipients.jsonl", key)
+    again = _multipart(client, MESSAGE, lines, "recipients.jsonl", key)
+    assert first.status_code == again.status_code == 202
+    assert again.get_json() == first.get_json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert _count(app, OutboxMessage) == 1200
+    other = _multipart(client, MESSAGE, b"email\nr1@example.com\n", "r.csv", key)
+    assert other.status_code == 422
+
+
+def test_a_multipart_upload_without_its_parts_in_order_or_of_an_unknown_kind_is_refused(
+    client: FlaskClient,
+) -> None:
+    answer = client.post(
+        "/campaigns",
+        data={"recipients": (io.BytesIO(b"email\na@x.com\n"), "r.csv")},
+        content_type="multipart/form-data",
+        headers=AUTH,
+    )
+    assert answer.status_code == 400
+    assert "not 'message'" in answer.get_json()["errors"][""][0]
+    answer = _multipart(client, MESSAGE, b"email\na@x.com\n", "recipients.xlsx")
+    assert answer.status_code == 400
+    assert "neither CSV" in answer.get_json()["errors"][""][0]

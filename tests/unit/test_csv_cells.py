@@ -50,6 +50,6 @@ def test_no_module_but_the_helper_writes_csv() -> None:
     writers = [
         path.relative_to(SRC).as_posix()
         for path in SRC.rglob("*.py")
-        if re.search(r"^\s*import csv\b|^\s*from csv import", path.read_text(), re.MULTILINE)
+        if re.search(r"\bcsv\.(writer|DictWriter)\b|^\s*from csv import", path.read_text(), re.M)
     ]
-    assert writers == ["domain/csv_cells.py"]
+    assert writers == ["domain/csv_cells.py"]  # (a campaign's upload reads CSV: csv.reader)

@@ -95,3 +95,18 @@ def callback_fields(value: object) -> dict[str, Any]:
         "callback_data": data,
         "callback_data_raw": raw,
     }
+
+
+def sent_fields(
+    metadata: Mapping[str, Any],
+) -> tuple[int | None, str | None, str | None, str | None]:
+    """Return the columns ``callback_fields`` gives of the metadata of a message we send (a
+    mapping of scalars, as the send API takes it): ``qj_contact_id``, campaign, creditor id
+    and name, each made storable alone rather than the whole copied (a campaign writes a
+    million)."""
+    return (
+        as_int(json_safe(metadata.get(CONTACT_ID_FIELD))),
+        as_text(json_safe(metadata.get(CAMPAIGN_FIELD))),
+        as_text(json_safe(metadata.get(CREDITOR_ID_FIELD))),
+        as_text(json_safe(metadata.get(CREDITOR_NAME_FIELD))),
+    )

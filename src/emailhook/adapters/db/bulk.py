@@ -263,6 +263,39 @@ class SelectByIds:
         return rows
 
 
+class SelectIn:
+    """``SELECT columns FROM source WHERE key IN (keys)``, typed values back (datetimes aware
+    UTC). ``source`` (a table, or tables joined) and the qualified names are fixed SQL text
+    the declaring module writes, never input; the keys are text."""
+
+    def __init__(self, source: str, key: str, columns: Columns) -> None:
+        names = ", ".join(name for name, _ in columns)
+        self._times = _time_positions(columns)
+        select = f"SELECT {names} FROM {source} WHERE {key}"  # noqa: S608
+        self._sqlite = select + " IN ({})"
+        self._postgres = select + " = ANY(%b::text[])"
+
+    def fetch(self, connection: Connection, keys: Sequence[str]) -> list[tuple[Any, ...]]:
+        """Return the rows of ``keys`` (at most SQLite's 32766 of them a call)."""
+        if not keys:
+            return []
+        read: Callable[[Any], datetime | None]
+        if connection.dialect.name == "sqlite":
+            sql = self._sqlite.format(", ".join("?" * len(keys)))
+            found = connection.exec_driver_sql(sql, tuple(keys))
+            read = _read_sqlite_time
+        else:
+            found = connection.exec_driver_sql(self._postgres, (list(keys),))
+            read = _read_time
+        rows = []
+        for row in found:
+            values = list(row)
+            for i in self._times:
+                values[i] = read(values[i])
+            rows.append(tuple(values))
+        return rows
+
+
 def sqlite_time(value: datetime | None) -> str | None:
     """Return a datetime as SQLAlchemy's SQLite DATETIME text: naive UTC, microseconds."""
     if value is None:
@@ -298,12 +331,21 @@ def _for_sqlite(rows: Sequence[Row], times: tuple[int, ...]) -> list[tuple[Any, 
     if not times:
         return [tuple(row) for row in rows]
     prepared = []
+    # most rows of a statement share their times (``now``): each converted once
+    seen: dict[datetime | None, str | None] = {}
     for row in rows:
         values = list(row)
         for i in times:
-            values[i] = sqlite_time(values[i])
+            value = values[i]
+            text = seen.get(value, _UNSEEN)
+            if text is _UNSEEN:
+                text = seen[value] = sqlite_time(value)
+            values[i] = text
         prepared.append(tuple(values))
     return prepared
+
+
+_UNSEEN: Any = object()
 
 
 def _arrays(rows: Sequence[Row], width: int) -> tuple[list[Any], ...]:

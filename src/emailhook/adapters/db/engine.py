@@ -49,7 +49,7 @@ def create_db_engine(
         options += f" -c statement_timeout={int(statement_timeout_seconds * 1000)}"
     if read_only:
         options += " -c default_transaction_read_only=on"
-    return create_engine(
+    engine = create_engine(
         url,
         json_serializer=dumps_json,
         pool_pre_ping=True,
@@ -65,6 +65,27 @@ def create_db_engine(
             "keepalives_interval": max(1, round(settings.database_dead_peer_seconds / 9)),
         },
     )
+
+    @event.listens_for(engine, "begin")
+    def _on_begin_postgres(connection: Any) -> None:
+        if connection.get_execution_options().get(LATER_DURABLE):
+            connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
+
+    return engine
+
+
+#: an execution option: True for a transaction whose commit need not wait for the disk,
+#: because a later ordinary commit of the same process will (PostgreSQL: ``synchronous_commit
+#: off``; SQLite in WAL mode: ``synchronous=NORMAL``). Both databases write their log in
+#: order, so that later commit, flushed, makes every earlier one durable too; a crash before
+#: it may lose these transactions, never a part of one. A campaign's upload writes its chunks
+#: so: its last commit (the campaign started) is the durable one, before its answer.
+LATER_DURABLE = "emailhook_later_durable"
+
+
+def later_durable(session: Session) -> None:
+    """Make ``session``'s transaction, not yet begun, ``LATER_DURABLE``."""
+    session.connection(execution_options={LATER_DURABLE: True})
 
 
 def _sqlite_engine(
@@ -97,6 +118,15 @@ def _sqlite_engine(
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
+        # The safety level cannot change inside a transaction: set before it (and again
+        # after, by the next ordinary one), on the connection's own record.
+        wanted = settings.sqlite_synchronous
+        if connection.get_execution_options().get(LATER_DURABLE):
+            wanted = "NORMAL"
+        record = connection.connection.info
+        if record.get("synchronous", settings.sqlite_synchronous) != wanted:
+            connection.exec_driver_sql(f"PRAGMA synchronous={wanted}")
+            record["synchronous"] = wanted
         # BEGIN IMMEDIATE takes the write lock up front, waiting up to busy_timeout: a deferred
         # transaction that reads first and writes later fails at once with SQLITE_BUSY instead.
         # Readers only need a snapshot, which WAL gives them without any lock.

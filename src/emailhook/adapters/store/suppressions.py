@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from emailhook.adapters.db.bulk import BulkInsert, Kind
+from emailhook.adapters.db.bulk import BulkInsert, Kind, SelectIn
 from emailhook.adapters.db.models import (
     SuppressedAddress,
     SuppressionEvidence,
@@ -39,6 +39,8 @@ from emailhook.domain.suppression import (
 
 #: addresses per ``IN (...)``
 _IN_CHUNK = 500
+#: addresses per lookup of their evidence and lifts: a campaign's chunk in one statement
+_LOOKUP_CHUNK = 1000
 
 EvidenceKey = tuple[str, SuppressionReason, Source]
 
@@ -191,15 +193,38 @@ def active_reasons_of(
     """Return each of ``emails`` that is suppressed at ``now`` with every active reason, most
     severe first, computed from the evidence (the ``suppression`` row keeps only the first)."""
     found: dict[str, list[ActiveSuppression]] = {}
-    for start in range(0, len(emails), _IN_CHUNK):
-        chunk = list(dict.fromkeys(emails[start : start + _IN_CHUNK]))
-        evidence = _evidence_of(session, chunk)
-        lifts = _lifts_of(session, chunk)
+    connection = session.connection()
+    for start in range(0, len(emails), _LOOKUP_CHUNK):
+        chunk = list(dict.fromkeys(emails[start : start + _LOOKUP_CHUNK]))
+        evidence: dict[str, list[Evidence]] = defaultdict(list)
+        lifts: dict[str, Lifts] = {}
+        for email, reason, source, first, last, *lifted in _EVIDENCE_AND_LIFTS.fetch(
+            connection, chunk
+        ):
+            evidence[email].append(Evidence(SuppressionReason(reason), Source(source), first, last))
+            lifts[email] = Lifts(*lifted)
         for email, items in evidence.items():
-            active = active_reasons(items, lifts.get(email, Lifts()), window, now)
+            active = active_reasons(items, lifts[email], window, now)
             if active:
                 found[email] = active
     return found
+
+
+#: an address's evidence, each row with the address's lifts (none: NULLs), in one statement
+_EVIDENCE_AND_LIFTS = SelectIn(
+    "suppression_evidence e LEFT JOIN suppression_lift l ON l.email = e.email",
+    "e.email",
+    [
+        ("e.email", Kind.TEXT),
+        ("e.reason", Kind.TEXT),
+        ("e.source", Kind.TEXT),
+        ("e.first_at", Kind.TIME),
+        ("e.last_at", Kind.TIME),
+        ("l.removed_at", Kind.TIME),
+        ("l.unblocked_at", Kind.TIME),
+        ("l.delivered_at", Kind.TIME),
+    ],
+)
 
 
 def _evidence_of(session: Session, emails: Sequence[str]) -> dict[str, list[Evidence]]:

@@ -58,15 +58,18 @@ def read_header(line: object) -> tuple[dict[str, Any], float | None]:
     return fields, float(rate)
 
 
-def line_errors(errors: dict[str, list[str]], lines: Sequence[int]) -> dict[str, list[str]]:
+def line_errors(
+    errors: dict[str, list[str]], lines: Sequence[int], unit: str = "line"
+) -> dict[str, list[str]]:
     """Return a chunk's errors with its ``to[n]...`` fields named by the upload's line
-    instead (``lines[n]``): ``to[3].email`` is ``line 13.email`` when ``lines[3]`` is 13."""
+    instead (``lines[n]``): ``to[3].email`` is ``line 13.email`` when ``lines[3]`` is 13
+    (``unit``: ``row`` for a CSV file's rows)."""
     out: dict[str, list[str]] = {}
     for key, problems in errors.items():
         where = key
         if key.startswith("to[") and "]" in key:
             index, _, rest = key[3:].partition("]")
             if index.isdigit() and int(index) < len(lines):
-                where = f"line {lines[int(index)]}{rest}"
+                where = f"{unit} {lines[int(index)]}{rest}"
         out.setdefault(where, []).extend(problems)
     return out

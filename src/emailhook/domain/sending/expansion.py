@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from emailhook.domain.sending.message import OutgoingMessage, SendRequest, new_public_id
+from emailhook.domain.sending.message import OutgoingMessage, SendRequest, new_public_ids
 from emailhook.domain.sending.placeholders import render
 
 
@@ -12,15 +12,17 @@ def expand(
     request: SendRequest,
     *,
     extra_headers: Callable[[str, SendRequest], Mapping[str, str]] = lambda _id, _r: {},
-    new_id: Callable[[], str] = new_public_id,
+    new_id: Callable[[], str] | None = None,
 ) -> list[OutgoingMessage]:
     """Return one message per recipient. ``{{name}}`` in subject, text and html is replaced
     from the recipient's merge data, then the request's global data (a provider template gets
     both as its placeholders instead); the recipient's metadata overrides the request's key by
-    key; ``extra_headers(public_id, request)`` adds headers (List-Unsubscribe)."""
+    key; ``extra_headers(public_id, request)`` adds headers (List-Unsubscribe); ``new_id``
+    makes each message's id (default: ``new_public_ids``, all at once)."""
     messages = []
+    make_id = new_id or iter(new_public_ids(len(request.to))).__next__
     for recipient in request.to:
-        public_id = new_id()
+        public_id = make_id()
         data = (recipient.merge_data, request.merge_global_data)
         templated = request.template_id is not None
         messages.append(

@@ -1,5 +1,5 @@
-"""``emailhook campaign``: create a campaign from a JSON Lines file of recipients (through the
-same service as ``POST /campaigns``), show it, pause, resume and cancel it."""
+"""``emailhook campaign``: create a campaign from a JSON Lines or CSV file of recipients
+(through the same service as ``POST /campaigns``), show it, pause, resume and cancel it."""
 
 from __future__ import annotations
 
@@ -20,8 +20,10 @@ from emailhook.entrypoints.cli.progress import progress
 from emailhook.entrypoints.cli.sending import key_values
 from emailhook.service.errors import InvalidRequestError
 
-#: an upload's error key: ``line 12`` or ``line 12.email``
-_LINE = re.compile(r"^line (\d+)(\..*)?$")
+#: an upload's error key: ``line 12`` or ``line 12.email`` (``row 12``: a CSV file's)
+_LINE = re.compile(r"^(line|row) (\d+)(\..*)?$")
+#: the message's errors when it comes apart from the recipients (a CSV file's)
+_MESSAGE = re.compile(r"^message(\..*)?$")
 
 
 @click.group("campaign")
@@ -54,6 +56,12 @@ def campaign_group() -> None:
     "idempotency_key",
     help="The same key with the same file and options gives the same campaign, nothing more.",
 )
+@click.option(
+    "--format",
+    "kind",
+    type=click.Choice(["jsonl", "csv"]),
+    help="The file's format. Default: csv for a .csv file, else JSON Lines.",
+)
 @click.option("--json", "as_json", is_flag=True, help="The answer as POST /campaigns gives it.")
 def create(
     recipients: IO[bytes],
@@ -67,12 +75,15 @@ def create(
     category: str | None,
     rate: float | None,
     idempotency_key: str | None,
+    kind: str | None,
     as_json: bool,
 ) -> None:
     """Create a campaign from RECIPIENTS, a JSON Lines file of one recipient a line
-    ({"email", "name"?, "merge_data"?, "metadata"?}; - for standard input), read a line at
-    a time as POST /campaigns reads it. A bad line prints each bad line's error and keeps
-    nothing (exit 1)."""
+    ({"email", "name"?, "merge_data"?, "metadata"?}) or a CSV file (a header row: email,
+    name, merge fields, metadata.<key> columns; then a recipient a row); - for standard
+    input. Read a line at a time as POST /campaigns reads it, a progress bar of the bytes
+    read on a terminal. A bad line or row prints each one's error and keeps nothing
+    (exit 1)."""
     given: dict[str, Any] = {
         "from": from_,
         "subject": subject,
@@ -85,14 +96,17 @@ def create(
         "rate": rate,
     }
     header = orjson.dumps({k: v for k, v in given.items() if v is not None})
+    kind = kind or ("csv" if recipients.name.lower().endswith(".csv") else "jsonl")
     with (
         reported(),
         _by_file_line(recipients.name),
         progress("uploading", _size(recipients)) as advance,
     ):
-        answer = send_services().campaigns.create(
-            _lines(header, recipients, advance), idempotency_key
-        )
+        service = send_services().campaigns
+        if kind == "csv":
+            answer = service.create_from(header, _read(recipients, advance), kind, idempotency_key)
+        else:
+            answer = service.create(_lines(header, recipients, advance), idempotency_key)
     if answer.replayed:
         click.echo("(the campaign made for this Idempotency-Key: nothing more sent)", err=True)
     if as_json:
@@ -166,15 +180,28 @@ def _by_file_line(name: str) -> Iterator[None]:
     except InvalidRequestError as error:
         errors: dict[str, list[str]] = {}
         for where, problems in error.errors.items():
-            found = _LINE.match(where)
-            if found is None:
-                renamed = where
-            elif found[1] == "1":
-                renamed = f"--{found[2].lstrip('.').replace('_', '-')}" if found[2] else "options"
-            else:
-                renamed = f"{name} line {int(found[1]) - 1}{found[2]}"
-            errors.setdefault(renamed, []).extend(problems)
+            errors.setdefault(_renamed(where, name), []).extend(problems)
         raise InvalidRequestError(str(error), errors) from None
+
+
+def _renamed(where: str, name: str) -> str:
+    """Return an upload's error key as the command's user sees it."""
+    if (message := _MESSAGE.match(where)) is not None:
+        return _option(message[1])
+    found = _LINE.match(where)
+    if found is None:
+        return where
+    unit, number, field = found[1], int(found[2]), found[3] or ""
+    if unit == "line":  # the upload's first line is the message, made of the options
+        if number == 1:
+            return _option(field)
+        number -= 1
+    return f"{name} {unit} {number}{field}"
+
+
+def _option(field: str | None) -> str:
+    """Return the option a message's field is given by (``options``: the message itself)."""
+    return f"--{field.lstrip('.').replace('_', '-')}" if field else "options"
 
 
 def _size(file: IO[bytes]) -> int:
@@ -188,6 +215,11 @@ def _size(file: IO[bytes]) -> int:
 def _lines(header: bytes, file: IO[bytes], advance: Callable[[int], None]) -> Iterator[bytes]:
     """Return the upload's lines: the message, then the file's, the progress advanced by each."""
     yield header
+    yield from _read(file, advance)
+
+
+def _read(file: IO[bytes], advance: Callable[[int], None]) -> Iterator[bytes]:
+    """Return the file's lines, the progress advanced by each."""
     for line in file:
         advance(len(line))
         yield line

@@ -1,4 +1,5 @@
-"""Campaigns over HTTP: ``POST /campaigns`` (a JSON Lines upload, read a line at a time),
+"""Campaigns over HTTP: ``POST /campaigns`` (a JSON Lines upload, or the message and a CSV
+or JSON Lines file of recipients as ``multipart/form-data``, read a line at a time),
 ``GET /campaigns/<id>``, ``POST /campaigns/<id>/pause|resume|cancel``.
 
 Translation only: ``service.send.campaigns`` decides; errors become answers in ``errors.py``.
@@ -6,27 +7,23 @@ Translation only: ``service.send.campaigns`` decides; errors become answers in `
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import IO
-
 from flask import Blueprint, Response, jsonify, request
 
 from emailhook.composition.send import SendWeb
+from emailhook.entrypoints.web.campaign_parts import (
+    JSON_LINES_TYPES,
+    blocks,
+    lines_of,
+    read_parts,
+)
 from emailhook.entrypoints.web.services import current_operators, current_services
 from emailhook.service.errors import InvalidRequestError
-from emailhook.service.send.campaign_upload import MAX_LINE_BYTES
 
 campaigns = Blueprint("campaigns", __name__)
 
 #: the upload's media types: JSON Lines by any of its names
-JSON_LINES = frozenset(
-    {
-        "application/x-ndjson",
-        "application/jsonl",
-        "application/x-jsonlines",
-        "application/jsonl+json",
-    }
-)
+JSON_LINES = JSON_LINES_TYPES
+MULTIPART = "multipart/form-data"
 
 
 def _send() -> SendWeb:
@@ -48,15 +45,24 @@ def _senders_or_operators() -> None:
 def create_campaign() -> Response:
     """Accept a campaign: 202 once every recipient is committed to the outbox."""
     _senders_only()
-    if request.mimetype not in JSON_LINES:
-        raise InvalidRequestError(
-            "the body must be JSON Lines",
-            {"": ["send Content-Type: application/x-ndjson: the message, then a recipient a line"]},
-        )
+    key = request.headers.get("Idempotency-Key")
     request.max_content_length = current_services().settings.campaign_max_upload_bytes
-    answer = _send().campaigns.create(
-        _lines(request.stream), request.headers.get("Idempotency-Key")
-    )
+    if request.mimetype in JSON_LINES:
+        answer = _send().campaigns.create(lines_of(blocks(request.stream)), key)
+    elif request.mimetype == MULTIPART and request.mimetype_params.get("boundary"):
+        parts = read_parts(request.stream, request.mimetype_params["boundary"])
+        answer = _send().campaigns.create_from(parts.message, parts.lines, parts.kind, key)
+    else:
+        raise InvalidRequestError(
+            "the body must be JSON Lines, or multipart/form-data",
+            {
+                "": [
+                    "send Content-Type: application/x-ndjson: the message, then a recipient"
+                    " a line; or multipart/form-data: a 'message' part (JSON), then a"
+                    " 'recipients' part (a CSV or JSON Lines file)"
+                ]
+            },
+        )
     response = jsonify(answer.body)
     response.status_code = answer.status
     if answer.replayed:
@@ -94,10 +100,3 @@ def cancel_campaign(public_id: str) -> Response:
     """Cancel: its queued and scheduled messages end cancelled."""
     _senders_only()
     return jsonify(_send().campaigns.cancel(public_id))
-
-
-def _lines(stream: IO[bytes]) -> Iterator[bytes]:
-    """Return the stream's lines, each read whole up to one byte past ``MAX_LINE_BYTES`` (a
-    longer one is refused by the service: never held whole)."""
-    while line := stream.readline(MAX_LINE_BYTES + 1):
-        yield line

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,7 +31,11 @@ from emailhook.domain.sending.message import (
     new_public_id,
 )
 from emailhook.domain.sending.scope import blocking_reason
-from emailhook.domain.sending.validation import InvalidSendRequestError, parse_send_request
+from emailhook.domain.sending.validation import (
+    InvalidSendRequestError,
+    parse_recipients,
+    parse_send_request,
+)
 from emailhook.providers.sending import SendRules
 from emailhook.service.errors import (
     ConflictError,
@@ -147,7 +151,21 @@ class SendApi:
         ``POST /messages`` checks them, or raise InvalidRequestError with every field's
         errors. The campaigns' upload checks each chunk of its recipients so."""
         request = self._parse(body, now, self._policy.default_provider)
-        route = self._route(body, request, now)
+        return self._checked(request, self._route(body, request, now))
+
+    def prepare_recipients(self, base: Prepared, recipients: list[Any]) -> Prepared:
+        """Return the messages of ``base``'s request to ``recipients`` instead (items of a
+        body's ``to``), checked as ``prepare`` checks that body, or raise InvalidRequestError
+        naming each bad one (``to[3].email``). A campaign's upload checks its message once
+        (``base``) and each chunk of its recipients so."""
+        try:
+            to = parse_recipients(recipients)
+        except InvalidSendRequestError as error:
+            raise InvalidRequestError("the request cannot be accepted", error.errors) from None
+        return self._checked(replace(base.request, to=to), base.route)
+
+    def _checked(self, request: SendRequest, route: tuple[str, ...]) -> Prepared:
+        """Return ``request``'s messages once every provider of ``route`` can carry each."""
         messages = expand(request, extra_headers=self._headers)
         problems = {
             f"to[{n}]": [why]

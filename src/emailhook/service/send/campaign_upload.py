@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,10 +23,16 @@ import orjson
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from emailhook.adapters.db.engine import is_transient
-from emailhook.adapters.store import campaigns, outbox
+from emailhook.adapters.db.engine import is_transient, later_durable
+from emailhook.adapters.store import campaigns, outbox_bulk
 from emailhook.domain.clock import utcnow
 from emailhook.domain.sending.campaign import CampaignState, line_errors, read_header
+from emailhook.domain.sending.campaign_records import (
+    Bad,
+    Record,
+    csv_rows,
+    json_lines,
+)
 from emailhook.domain.sending.message import OutgoingMessage, SendState, new_public_id
 from emailhook.domain.sending.validation import InvalidSendRequestError
 from emailhook.service.errors import (
@@ -35,14 +41,13 @@ from emailhook.service.errors import (
     InvalidRequestError,
     StorageUnavailableError,
 )
-from emailhook.service.send.accept import MAX_KEY_CHARS, Answer, SendApi
+from emailhook.service.send.accept import MAX_KEY_CHARS, Answer, Prepared, SendApi
+from emailhook.service.send.chunk_writer import ChunkWriter
 
 log = logging.getLogger("emailhook.send.campaigns")
 
 #: recipients written a transaction (and at most held at once)
 CHUNK = 1000
-#: longest line taken, bytes (a recipient with its merge data and metadata)
-MAX_LINE_BYTES = 64 * 1024
 #: bad lines named in a refusal at most (the upload is read on to find them, writing nothing)
 MAX_BAD_LINES = 20
 #: an upload that wrote no chunk this long is abandoned (its process died, its client went
@@ -75,15 +80,29 @@ class CampaignUpload:
         nothing (another upload: IdempotencyMismatchError; the first still uploading:
         ConflictError). Raises InvalidRequestError naming the bad lines (nothing kept, the
         key free again), StorageUnavailableError."""
+        return self._guarded(lambda: self._create_json_lines(lines, key))
+
+    def create_from(
+        self, message: bytes, recipients: Iterable[bytes], kind: str, key: str | None = None
+    ) -> Answer:
+        """Accept a campaign whose message (a JSON object, as JSON Lines' first line) and
+        recipients come apart: ``recipients`` the lines of a CSV file (``kind`` "csv": a
+        header row, then a recipient a row) or of JSON Lines ("jsonl": a recipient a line).
+        Answered and refused as ``create``: the message's errors named ``message.<field>``,
+        the recipients' by row (``row 12.email``) or line."""
+        if kind not in ("csv", "jsonl"):
+            raise ValueError(kind)
+        return self._guarded(lambda: self._create_apart(message, recipients, kind, key))
+
+    def _guarded(self, create: Callable[[], Answer]) -> Answer:
         try:
-            return self._create(lines, key)
+            return create()
         except SQLAlchemyError as error:
             if not is_transient(error):
                 raise
             raise StorageUnavailableError("the database is busy or down; try again") from error
 
-    def _create(self, raw: Iterable[bytes], key: str | None) -> Answer:
-        now = self._clock()
+    def _create_json_lines(self, raw: Iterable[bytes], key: str | None) -> Answer:
         digest = hashlib.sha256(b"POST /campaigns\n")
         lines = _hashed(raw, digest)
         key_hash = _key_hash(key)
@@ -91,20 +110,42 @@ class CampaignUpload:
             replayed = self._replay(key_hash, lines, digest)
             if replayed is not None:
                 return replayed
-        numbered = _numbered(lines)
-        first = next(numbered, None)
+        first = _first_line(lines)
         if first is None:
             raise InvalidRequestError(
                 "the upload is empty", {"line 1": ["the message: a JSON object"]}
             )
-        fields, rate, provider = self._header(first[1])
+        number, line = first
+        upload = _Upload("line 1", "line", json_lines(lines, first=number + 1), number + 1)
+        return self._accept(upload, line, key_hash, digest)
+
+    def _create_apart(
+        self, message: bytes, raw: Iterable[bytes], kind: str, key: str | None
+    ) -> Answer:
+        digest = hashlib.sha256(f"POST /campaigns {kind}\n".encode())
+        digest.update(message + b"\n")
+        lines = _hashed(raw, digest)
+        key_hash = _key_hash(key)
+        if key_hash is not None:
+            replayed = self._replay(key_hash, lines, digest)
+            if replayed is not None:
+                return replayed
+        if kind == "csv":
+            upload = _Upload("message", "row", csv_rows(lines), 2)
+        else:
+            upload = _Upload("message", "line", json_lines(lines), 1)
+        return self._accept(upload, message, key_hash, digest)
+
+    def _accept(self, upload: _Upload, message: bytes, key_hash: str | None, digest: Any) -> Answer:
+        now = self._clock()
+        fields, rate, base = self._header(message, upload.message)
         public_id = new_public_id("cmp_")
         try:
             with self._sessions.begin() as session:
                 campaigns.create(
                     session,
                     public_id,
-                    provider=provider,
+                    provider=base.request.provider,
                     document=fields,
                     rate=rate,
                     now=now,
@@ -115,7 +156,7 @@ class CampaignUpload:
                 "a campaign with this Idempotency-Key is still being uploaded"
             ) from None
         try:
-            counted = self._write(public_id, fields, numbered, now)
+            counted = self._write(public_id, base, upload, now)
         except BaseException:
             self._discard(public_id)
             raise
@@ -147,96 +188,102 @@ class CampaignUpload:
             raise IdempotencyMismatchError("this Idempotency-Key was used with another upload")
         return Answer(202, _accepted(public_id, counted), replayed=True)
 
-    def _header(self, line: bytes) -> tuple[dict[str, Any], float | None, str]:
-        """Return the first line's message fields, rate and provider (the message checked
-        as ``POST /messages`` checks it, with one stand-in recipient)."""
+    def _header(self, line: bytes, label: str) -> tuple[dict[str, Any], float | None, Prepared]:
+        """Return the message's fields, rate and the message prepared (checked as ``POST
+        /messages`` checks it, with one stand-in recipient); ``label``: how errors name it."""
+        what = "the first line" if label == "line 1" else "the message"
         try:
-            fields, rate = read_header(_json(line))
+            fields, rate = read_header(orjson.loads(line))
         except InvalidSendRequestError as error:
-            raise InvalidRequestError(
-                "the first line is not a campaign's message", error.errors
-            ) from None
-        except ValueError as error:
-            raise InvalidRequestError(
-                "the first line is not JSON", {"line 1": [str(error)]}
-            ) from None
+            errors = {k.replace("line 1", label, 1): v for k, v in error.errors.items()}
+            raise InvalidRequestError(f"{what} is not a campaign's message", errors) from None
+        except orjson.JSONDecodeError as error:
+            raise InvalidRequestError(f"{what} is not JSON", {label: [str(error)]}) from None
         try:
             prepared = self._api.prepare({**fields, "to": [_PROBE]}, self._clock())
         except InvalidRequestError as error:
-            errors = {f"line 1.{k}": v for k, v in error.errors.items()}
-            raise InvalidRequestError(
-                "the first line is not a campaign's message", errors
-            ) from None
-        return fields, rate, prepared.request.provider
+            errors = {f"{label}.{k}": v for k, v in error.errors.items()}
+            raise InvalidRequestError(f"{what} is not a campaign's message", errors) from None
+        return fields, rate, prepared
 
     def _write(
         self,
         public_id: str,
-        fields: dict[str, Any],
-        numbered: Iterator[tuple[int, bytes]],
+        base: Prepared,
+        upload: _Upload,
         now: datetime,
     ) -> dict[str, int]:
+        """Check the recipients a chunk at a time here, and write each checked chunk in the
+        writer's thread meanwhile (in order); return the counts."""
         counted = {"recipients": 0, "duplicates": 0, "suppressed": 0}
         bad: dict[str, list[str]] = {}
         chunk: list[tuple[int, Any]] = []
-        for number, line in numbered:
-            if len(line) > MAX_LINE_BYTES:
-                bad[f"line {number}"] = [f"longer than {MAX_LINE_BYTES} bytes"]
-                break  # the rest of it would be read as lines: read no further
-            try:
-                chunk.append((number, _json(line)))
-            except ValueError as error:
-                bad[f"line {number}"] = [f"not JSON: {error}"]
-            if len(chunk) >= self._chunk:
-                self._chunk_in(public_id, fields, chunk, now, counted, bad)
-                chunk = []
-            if len(bad) >= MAX_BAD_LINES:
-                break
-        if chunk and len(bad) < MAX_BAD_LINES:
-            self._chunk_in(public_id, fields, chunk, now, counted, bad)
+
+        def write(prepared: Prepared) -> None:
+            self._write_chunk(public_id, prepared, now, counted)
+
+        with ChunkWriter(write) as writer:
+            for number, item in upload.records:
+                if isinstance(item, Bad):
+                    bad[f"{upload.unit} {number}"] = [item.problem]
+                    if item.last:
+                        break
+                else:
+                    chunk.append((number, item))
+                if len(chunk) >= self._chunk:
+                    self._check(base, chunk, bad, writer, upload.unit)
+                    chunk = []
+                if len(bad) >= MAX_BAD_LINES:
+                    break
+            if chunk and len(bad) < MAX_BAD_LINES:
+                self._check(base, chunk, bad, writer, upload.unit)
         if bad:
             raise InvalidRequestError(
-                "the upload has bad lines; nothing of the campaign is kept", bad
+                f"the upload has bad {upload.unit}s; nothing of the campaign is kept", bad
             )
         if not counted["recipients"] and not counted["duplicates"]:
             raise InvalidRequestError(
-                "the campaign has no recipients", {"line 2": ["one recipient a line"]}
+                "the campaign has no recipients",
+                {f"{upload.unit} {upload.first}": [f"one recipient a {upload.unit}"]},
             )
         return counted
 
-    def _chunk_in(
+    def _check(
         self,
-        public_id: str,
-        fields: dict[str, Any],
+        base: Prepared,
         chunk: list[tuple[int, Any]],
-        now: datetime,
-        counted: dict[str, int],
         bad: dict[str, list[str]],
+        writer: ChunkWriter[Prepared],
+        unit: str,
     ) -> None:
-        """Check a chunk of recipients and, while no line was bad, write it."""
-        numbers = [n for n, _ in chunk]
+        """Check a chunk of recipients and, while no line was bad, queue it for writing."""
         try:
-            prepared = self._api.prepare({**fields, "to": [item for _, item in chunk]}, now)
+            prepared = self._api.prepare_recipients(base, [item for _, item in chunk])
         except InvalidRequestError as error:
-            bad.update(line_errors(error.errors, numbers))
+            bad.update(line_errors(error.errors, [n for n, _ in chunk], unit))
             return
-        if bad:
-            return
+        if not bad:
+            writer.put(prepared)
+
+    def _write_chunk(
+        self, public_id: str, prepared: Prepared, now: datetime, counted: dict[str, int]
+    ) -> None:
+        """Write a checked chunk, each address once: the first of the chunk, and none the
+        campaign has already (left out by the database: a unique index)."""
         fresh: dict[str, OutgoingMessage] = {}
         for message in prepared.messages:
             fresh.setdefault(message.to.email, message)
         with self._sessions.begin() as session:
+            later_durable(session)  # the campaign's start, committed last, is durable
             if not campaigns.touch(session, public_id, self._clock()):
                 raise StorageUnavailableError(
                     "the upload stalled and was discarded; send the campaign again"
                 )
-            for email in campaigns.known_emails(session, public_id, fresh):
-                del fresh[email]
             rows = self._api.rows(session, replace(prepared, messages=list(fresh.values())), now)
-            outbox.add(session, public_id, rows, now, campaign_id=public_id)
-        counted["duplicates"] += len(prepared.messages) - len(rows)
-        counted["recipients"] += len(rows)
-        counted["suppressed"] += sum(r.state is SendState.SUPPRESSED for r in rows)
+            added = outbox_bulk.add_new(session, public_id, rows, now, campaign_id=public_id)
+        counted["duplicates"] += len(prepared.messages) - len(added)
+        counted["recipients"] += len(added)
+        counted["suppressed"] += sum(r.state is SendState.SUPPRESSED for r in added)
 
     def _discard(self, public_id: str) -> None:
         """Delete what an upload refused or broken off wrote, a chunk a transaction."""
@@ -289,15 +336,22 @@ def _hashed(lines: Iterable[bytes], digest: Any) -> Iterator[bytes]:
         yield line
 
 
-def _numbered(lines: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
-    """Return the non-blank lines with their numbers (from 1)."""
+def _first_line(lines: Iterator[bytes]) -> tuple[int, bytes] | None:
+    """Return the first non-blank line with its number (from 1), the lines read up to it."""
     for number, line in enumerate(lines, start=1):
         if line.strip():
-            yield number, line
+            return number, line
+    return None
 
 
-def _json(line: bytes) -> Any:
-    try:
-        return orjson.loads(line)
-    except orjson.JSONDecodeError as error:
-        raise ValueError(str(error)) from None
+@dataclass(frozen=True, slots=True)
+class _Upload:
+    """An upload's recipients and how its errors name things."""
+
+    #: the message's name in errors (``line 1``, ``message``)
+    message: str
+    #: a record's name in errors (``line``, ``row``)
+    unit: str
+    records: Iterator[Record]
+    #: the number of the first recipient's record
+    first: int

@@ -46,6 +46,12 @@ class Campaigns:
         """Accept an upload: ``CampaignUpload.create``."""
         return self._upload.create(lines, key)
 
+    def create_from(
+        self, message: bytes, recipients: Iterable[bytes], kind: str, key: str | None = None
+    ) -> Answer:
+        """Accept a message and a CSV or JSON Lines file: ``CampaignUpload.create_from``."""
+        return self._upload.create_from(message, recipients, kind, key)
+
     def pause(self, public_id: str, reason: str | None) -> dict[str, Any]:
         """Pause a running campaign: none of its messages is published or taken until it is
         resumed (those a worker holds end as their call does). Again: nothing changes."""

@@ -114,7 +114,10 @@ class SendRelay:
         (``campaign:<id>``, a second of its rate at most) holds tokens."""
         claimed: list[outbox.Due] = []
         for campaign, rate, due in outbox.paced_due(
-            session, now=now, republish_before=republish_before
+            session,
+            now=now,
+            republish_before=republish_before,
+            at_most=self._policy.claim_limit,
         ):
             granted = send_rate.take_many(
                 session,

@@ -88,6 +88,15 @@ class OutboxMessage(Base):
         #: a campaign's messages per state (its page, ``GET /campaigns/<id>``) from the index
         #: alone, without reading a million rows
         Index("ix_outbox_campaign_state", "campaign_id", "state"),
+        #: a paced campaign's open messages in due order: the relay reads the first few
+        Index(
+            "ix_outbox_campaign_due",
+            "campaign_id",
+            "due_at",
+            "id",
+            postgresql_where=text("state IN ('queued', 'scheduled', 'sending')"),
+            sqlite_where=text("state IN ('queued', 'scheduled', 'sending')"),
+        ),
     )
 
 
