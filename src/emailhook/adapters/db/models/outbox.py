@@ -70,6 +70,22 @@ class OutboxMessage(Base):
             sqlite_where=text("state IN ('queued', 'scheduled', 'sending')"),
         ),
         Index("ux_outbox_campaign_email", "campaign_id", "email", unique=True),
+        # a paced campaign's due messages, claimed by the relay a pass at a time
+        Index(
+            "ix_outbox_campaign_due",
+            "campaign_id",
+            "due_at",
+            "id",
+            postgresql_where=text("state IN ('queued', 'scheduled', 'sending')"),
+            sqlite_where=text("state IN ('queued', 'scheduled', 'sending')"),
+        ),
+        # the messages published and not taken yet: what the relay has in the queue
+        Index(
+            "ix_outbox_in_flight",
+            "published_at",
+            postgresql_where=text("published_at IS NOT NULL"),
+            sqlite_where=text("published_at IS NOT NULL"),
+        ),
     )
 
 
