@@ -67,8 +67,8 @@ browser: setup  ## the dashboard in headless Chromium (Debian's: apt-get install
 screenshot: setup  ## refresh docs/dashboard-overview.png from the browser tests
 	EMAILHOOK_SCREENSHOTS=docs $(BIN)/pytest tests/browser -k overview
 
-faults: setup  ## workers, brokers and databases broken mid-load, checked against a ledger
-	$(BIN)/pytest $(XDIST) tests/faults
+faults: setup  ## workers, brokers and databases broken mid-load, checked against a ledger (a campaign of 100,000)
+	EMAILHOOK_TEST_CAMPAIGN_RECIPIENTS=100000 $(BIN)/pytest $(XDIST) tests/faults
 
 multihost: setup  ## two web, two worker and a database host in network namespaces (root)
 	$(BIN)/pytest tests/multihost

@@ -153,12 +153,16 @@ def _suppress(app: Flask, email: str, reason: str) -> None:
 
 
 def _relay(
-    app: Flask, published: list[list[str]], clock: Clock | None = None, claim_limit: int = 1000
+    app: Flask,
+    published: list[list[str]],
+    clock: Clock | None = None,
+    claim_limit: int = 1000,
+    window: int = 1000,
 ) -> SendRelay:
     return SendRelay(
         app.extensions["emailhook"].database.sessions,
         published.append,
-        SendRelayPolicy(redelivery_seconds=60.0, claim_limit=claim_limit),
+        SendRelayPolicy(redelivery_seconds=60.0, claim_limit=claim_limit, window=window),
         {"infobip": 100},
         clock=clock or Clock(datetime.now(UTC)),
     )
@@ -322,6 +326,25 @@ def test_a_campaigns_rate_paces_the_relay_and_leaves_other_messages_alone(
     assert relay.run_once() == 2
     assert _count(app, OutboxMessage, OutboxMessage.published_at.is_not(None)) == 52
     assert slow["id"] != fast["id"]
+
+
+def test_a_paused_campaigns_published_messages_hold_no_other_message_back(
+    app: Flask, client: FlaskClient
+) -> None:
+    # the relay keeps a window of messages published and not taken; a paused campaign's
+    # are left by the workers, and must not fill it for the redelivery bound
+    campaign = _create(client, _upload(MESSAGE, *_recipients(150))).get_json()["id"]
+    published: list[list[str]] = []
+    clock = Clock(datetime.now(UTC) + timedelta(seconds=5))  # the message below is due too
+    relay = _relay(app, published, clock=clock, window=100)
+    assert relay.run_once() == 100
+    assert client.post(f"/campaigns/{campaign}/pause", headers=AUTH).status_code == 200
+    body = {"from": "shop@example.com", "subject": "Hi", "text": "Hello", "to": ["x@example.com"]}
+    answer = client.post("/messages", json=body, headers=AUTH)
+    assert answer.status_code == 202, answer.get_json()
+
+    assert relay.run_once() == 1
+    assert published[-1] == [answer.get_json()["messages"][0]["id"]]
 
 
 def _ids(app: Flask, campaign: str, state: str) -> list[str]:

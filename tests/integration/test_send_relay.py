@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from emailhook.adapters.db.engine import Database
 from emailhook.adapters.db.models import OutboxMessage
+from emailhook.adapters.store import held
 from emailhook.providers.infobip.send import InfobipSend
 from emailhook.providers.mailjet.send import MailjetSend
 from emailhook.service.send.accept import AcceptPolicy, SendApi
@@ -113,6 +114,31 @@ def test_a_message_published_and_never_taken_is_published_again_after_the_bound(
     clock.advance(2)
     assert relay.run_once() == 1
     assert published == [[public_id], [public_id]]
+
+
+def test_a_backlog_slower_workers_take_is_published_once_never_again_until_dead(
+    database: Database, clock: Clock
+) -> None:
+    """Workers that take less than the relay could publish (a 100,000-recipient campaign,
+    two workers): what they have not taken waits in the outbox, not in the queue, where it
+    was published again every redelivery bound and dead-lettered after 20 times."""
+    ids = _accept(database, clock, 600)
+    published: list[list[str]] = []
+    relay = _relay(database, clock, published, window=200)
+    taken: list[str] = []
+    while len(taken) < len(ids):
+        relay.run_once()
+        task = published[len(taken) // 100]  # a worker takes the next task, FIFO, every 40 s
+        with database.sessions.begin() as session:
+            held.take(session, task, now=clock(), hold_until=clock() + timedelta(hours=1))
+        taken += task
+        clock.advance(REDELIVERY * 2 / 3)
+
+    assert sorted(taken) == sorted(ids)
+    assert sorted(i for task in published for i in task) == sorted(ids)  # each once
+    with database.sessions.begin() as session:
+        deliveries = session.execute(select(OutboxMessage.deliveries)).scalars().all()
+    assert set(deliveries) == {1}
 
 
 def test_a_failed_publish_leaves_the_messages_due(database: Database, clock: Clock) -> None:

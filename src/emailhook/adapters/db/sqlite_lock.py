@@ -5,6 +5,12 @@ SQLite lets one transaction write at a time; a waiting writer polls with sleeps 
 is free. Our processes (web workers, Celery workers, relays) first take an exclusive ``flock``
 on a file beside the database: the kernel wakes the next writer the moment the last one is done.
 SQLite's own busy timeout still bounds waiting on anyone else (an operator's ``sqlite3``).
+
+A process forks only while none of its threads writes (``_before_fork``): SQLite keeps the
+locks of a process in memory, and a child forked while a thread of its parent held the write
+lock inherits it as held by a connection it does not have, so no connection of the child can
+ever write ("database is locked"). Celery's prefork pool forks a new pool process from the
+worker, whose relay threads write, each time one dies.
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ class WriterLock:
         self._fd = -1
         #: the file and thread lock the current holder took (released through the same)
         self._held: tuple[int, threading.Lock] | None = None
+        #: the thread that holds it
+        self._owner: int | None = None
 
     def acquire(self) -> None:
         fd, threads = self._handles()
@@ -43,9 +51,11 @@ class WriterLock:
             threads.release()
             raise
         self._held = (fd, threads)
+        self._owner = threading.get_ident()
 
     def release(self) -> None:
         held, self._held = self._held, None
+        self._owner = None
         assert held is not None, "released a writer lock that is not held"
         fd, threads = held
         fcntl.flock(fd, fcntl.LOCK_UN)
@@ -65,6 +75,43 @@ class WriterLock:
                     self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
                     self._pid = pid  # last: a thread that sees it sees the rest
         return self._fd, self._threads
+
+
+def _before_fork() -> None:
+    """Take the writers' lock of each SQLite file this process writes (one lock object a
+    file: two open files of it in one thread would wait for each other), so that no thread
+    is in a write transaction when the process forks. A lock the forking thread holds is
+    passed over: it cannot wait for itself."""
+    files: set[Path] = set()
+    for lock in list(_LOCKS.values()):
+        if lock._pid != os.getpid() or lock._path in files:
+            continue
+        files.add(lock._path)
+        if lock._owner == threading.get_ident():
+            continue
+        lock.acquire()
+        _FORKING.append(lock)
+
+
+def _after_fork_in_parent() -> None:
+    while _FORKING:
+        _FORKING.pop().release()
+
+
+def _after_fork_in_child() -> None:
+    # the child opens its own file of each lock at its first write (``_handles``)
+    for lock in _FORKING:
+        lock._held = lock._owner = None
+    _FORKING.clear()
+
+
+#: the locks ``_before_fork`` took, given back on both sides of the fork
+_FORKING: list[WriterLock] = []
+os.register_at_fork(
+    before=_before_fork,
+    after_in_parent=_after_fork_in_parent,
+    after_in_child=_after_fork_in_child,
+)
 
 
 def _new_opening_lock() -> None:

@@ -7,7 +7,10 @@ worker that held it ran past its bound. Due messages are published in tasks of a
 provider request each (the send side's ``max_batch``), one provider per task, the
 providers' tasks in turn. A paused or cancelled campaign's messages are not published; a
 campaign with a rate has its messages published no faster than it (a token bucket in the
-database, shared by every relay), so its sends follow at that pace.
+database, shared by every relay), so its sends follow at that pace. No more than a window of
+messages is in the queue at once (published, not taken yet): a backlog the workers cannot
+take before the redelivery bound waits in the outbox, rather than being published again and
+again until dead-lettered.
 """
 
 from __future__ import annotations
@@ -38,6 +41,11 @@ class SendRelayPolicy:
     redelivery_seconds: float
     #: messages claimed a pass
     claim_limit: int = 1000
+    #: messages published and not taken yet at most: past it the relay waits for the
+    #: workers, so a backlog stays in the outbox rather than in the queue, where each message
+    #: would be published again every ``redelivery_seconds`` and dead-lettered after
+    #: ``max_deliveries`` though no worker ever failed on it
+    window: int = 1000
     poll_seconds: float = 0.2
     #: a message published this many times and never taken by a worker is dead-lettered
     max_deliveries: int = 20
@@ -74,13 +82,18 @@ class SendRelay:
             if not outbox.any_due(session, now, republish_before):
                 return 0
         with self._sessions.begin() as session:
-            claimed = outbox.claim_due(
-                session,
-                now=now,
-                republish_before=republish_before,
-                limit=self._policy.claim_limit,
+            room = self._policy.window - outbox.in_flight(
+                session, republish_before=republish_before, limit=self._policy.window
             )
-            claimed += self._claim_paced(session, now, republish_before)
+            claimed: list[outbox.Due] = []
+            if room > 0:
+                claimed = outbox.claim_due(
+                    session,
+                    now=now,
+                    republish_before=republish_before,
+                    limit=min(room, self._policy.claim_limit),
+                )
+                claimed += self._claim_paced(session, now, republish_before, room - len(claimed))
             worn = [d.public_id for d in claimed if d.deliveries > self._policy.max_deliveries]
             for public_id in worn:
                 held.settle(
@@ -108,24 +121,25 @@ class SendRelay:
         return published
 
     def _claim_paced(
-        self, session: Session, now: datetime, republish_before: datetime
+        self, session: Session, now: datetime, republish_before: datetime, room: int
     ) -> list[outbox.Due]:
         """Claim the due messages of campaigns with a rate, as many as each one's bucket
-        (``campaign:<id>``, a second of its rate at most) holds tokens."""
+        (``campaign:<id>``, a second of its rate at most) holds tokens, ``room`` at most."""
         claimed: list[outbox.Due] = []
+        if room <= 0:
+            return claimed
         for campaign, rate, due in outbox.paced_due(
-            session,
-            now=now,
-            republish_before=republish_before,
-            at_most=self._policy.claim_limit,
+            session, now=now, republish_before=republish_before, limit=room
         ):
+            if len(claimed) >= room:
+                break
             granted = send_rate.take_many(
                 session,
                 f"campaign:{campaign}",
                 now=now,
                 rate=rate,
                 burst=max(1.0, rate),
-                wanted=min(due, self._policy.claim_limit),
+                wanted=min(due, room - len(claimed)),
             )
             if granted:
                 claimed += outbox.claim_due(

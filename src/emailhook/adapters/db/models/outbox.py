@@ -97,6 +97,13 @@ class OutboxMessage(Base):
             postgresql_where=text("state IN ('queued', 'scheduled', 'sending')"),
             sqlite_where=text("state IN ('queued', 'scheduled', 'sending')"),
         ),
+        # the messages published and not taken yet: what the relay has in the queue
+        Index(
+            "ix_outbox_in_flight",
+            "published_at",
+            postgresql_where=text("published_at IS NOT NULL"),
+            sqlite_where=text("published_at IS NOT NULL"),
+        ),
     )
 
 
