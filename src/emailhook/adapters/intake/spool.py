@@ -176,6 +176,8 @@ class SpoolWriter:
     def forget(self, segment: Segment) -> None:
         """Drop a settled, fully promoted segment: its file is deleted by the caller."""
         with self._lock:
+            if segment not in self._segments:  # released already (``release_settled``)
+                return
             self._segments.remove(segment)
         segment.close()
 
