@@ -49,7 +49,7 @@ import redis
 from sqlalchemy import create_engine, func, insert, select
 
 from emailhook.adapters.db.models import EmailCallback, InboxBody, table_of
-from emailhook.adapters.intake.spool_promoter import SpoolPromoter
+from emailhook.adapters.intake.spool_promoter import SpoolPromoter, spool_backlog
 
 REPO = Path(__file__).resolve().parents[1]
 SEED = REPO / "tests" / "data" / "seed" / "delivered.json"
@@ -394,7 +394,13 @@ def sustained(
         if beside is not None:
             result["alongside_rc"] = beside.wait(timeout=600)
             result["alongside_s"] = time.monotonic() - started
-        wait_for(lambda: backend.pending() == 0, 300, "backlog after the load")
+        # Nothing pending in the inbox and nothing left in the spool (whoever moves it).
+        spool = backend.workdir / "var" / "spool"
+        wait_for(
+            lambda: spool_backlog(backend.engine, spool)[1] == 0 and backend.pending() == 0,
+            300,
+            "backlog after the load",
+        )
         result["backlog_zero_after_s"] = time.monotonic() - ended
         result["web_rss_mb"] = peak_rss_mb(web_process.pid)
         result["worker_rss_mb"] = peak_rss_mb(worker_process.pid)

@@ -5,10 +5,13 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
+from emailhook.adapters.intake.spool_promoter import spool_backlog
 from support.ledger import (
     Background,
     assert_exactly_once,
@@ -150,3 +153,26 @@ def test_a_web_server_killed_under_load_loses_no_body_it_answered(
     assert_exactly_once(load.ledger, stored_events(stack.engine))
     assert not list((tmp_path / "var" / "spool").glob("*.seg"))  # moved and deleted
     publish("web-sigkill", load.ledger, stack.count_events(), stack.label)
+
+
+def test_bodies_answered_by_a_web_with_no_worker_wait_synced_in_its_spool_for_one(
+    make_stack: StackFactory, tmp_path: Path
+) -> None:
+    # On the embedded default the worker moves every web process's spool (spool_mover=auto)
+    stack = make_stack(f"sqlite:///{tmp_path / 'var' / 'emailhook.db'}", None)
+    stack.start_web()
+    bodies = make_bodies(200)
+    ledger = post_all(stack.base_url, bodies, concurrency=4)
+    assert ledger.statuses == {200: len(bodies)}
+    time.sleep(0.5)  # five turns of a mover, had the web one
+    assert stack.scalar("SELECT count(*) FROM inbox_body") == 0
+    files, unmoved = spool_backlog(stack.engine, tmp_path / "var" / "spool")
+    assert files == 1
+    assert unmoved > 0
+    metrics = httpx.get(f"{stack.base_url}/metrics", timeout=10).text  # what operators see
+    assert f"emailhook_spool_unmoved_bytes {float(unmoved)}" in metrics
+
+    stack.start_worker()  # moves the live web process's segment, then stores its bodies
+    stack.wait_until_drained(timeout=60)
+    assert_exactly_once(ledger, stored_events(stack.engine))
+    assert len(list((tmp_path / "var" / "spool").glob("*.seg"))) == 1  # the web's live one

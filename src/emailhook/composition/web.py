@@ -35,7 +35,7 @@ class WebServices:
     #: read-only: the query API, the dashboard, ``/metrics``
     reads: Database
     operations: Operations
-    #: the spool's promoter, when bodies are spooled
+    #: the spool's promoter, when bodies are spooled (its thread runs unless the worker moves)
     spool: SpoolPromoter | None
     #: ``POST /webhooks/<provider>``: the enabled providers, built once
     providers: ProviderWebhooks
@@ -75,10 +75,14 @@ def web_services(settings: Settings, *, fetch: Fetch = https_fetch) -> WebServic
     promoter: SpoolPromoter | None = None
     if settings.intake == "spool":
         promoter = SpoolPromoter(database.engine, settings.resolved_spool_dir)
+        # Moved by the worker: no thread here (``run_once`` still moves this process's own
+        # segments when called, as the tests' clients do), and settled segments released.
+        by_worker = settings.spool_moved_by_worker
         promoter.writer = SpoolWriter(
             settings.resolved_spool_dir,
             segment_bytes=settings.spool_segment_bytes,
-            on_new_segment=promoter.ensure_running,
+            on_new_segment=None if by_worker else promoter.ensure_running,
+            release_settled=by_worker,
         )
         writer = SpoolCommit(promoter.writer)
     else:

@@ -175,6 +175,13 @@ class Settings(ReceiveSettings, SendSettings, WithProviders):
         return (self.metrics_dir or self.data_dir / "metrics").resolve()
 
     @property
+    def spool_moved_by_worker(self) -> bool:
+        """True when the worker's sweep moves live spool segments, not the web processes."""
+        if self.spool_mover == "auto":
+            return self.uses_sqlite
+        return self.spool_mover == "worker"
+
+    @property
     def resolved_spool_dir(self) -> Path:
         return (self.spool_dir or self.data_dir / "spool").resolve()
 

@@ -26,6 +26,12 @@ class ReceiveSettings(BaseSettings):
     spool_dir: Path | None = None
     #: a spool file is replaced by a new one at this size, and deleted once moved
     spool_segment_bytes: PositiveInt = 16 * 1024 * 1024
+    #: who moves spooled bodies into the inbox: ``web`` (each web process its own, on a thread
+    #: beside its answers), ``worker`` (the worker's spool sweep, every tenth of a second, for
+    #: every web process of its machine: the web answers with its CPU to itself, and bodies
+    #: stay in the spool, synced, while no worker runs), or ``auto``: ``worker`` on SQLite
+    #: (one machine), ``web`` elsewhere (web hosts may have no worker)
+    spool_mover: Literal["auto", "web", "worker"] = "auto"
 
     # --- the relay ---
     #: run the relay (inbox -> queue) inside each Celery worker; off when it runs on its own

@@ -79,7 +79,8 @@ class SpoolWriter:
 
     ``write`` returns once the body's record is on disk. Segments are sealed when they reach
     ``segment_bytes`` or when a write or sync fails, and a new one is started; the promoter
-    deletes a sealed segment once no thread writes to it and all of it is in the inbox.
+    deletes a sealed segment once no thread writes to it and all of it is in the inbox. With
+    ``release_settled`` (the worker moves the spool) the writer closes such a segment itself.
     """
 
     def __init__(
@@ -88,10 +89,13 @@ class SpoolWriter:
         *,
         segment_bytes: int = 16 * 1024 * 1024,
         on_new_segment: Callable[[], None] | None = None,
+        release_settled: bool = False,
     ) -> None:
         self.directory = directory
         self._segment_bytes = segment_bytes
         self._on_new_segment = on_new_segment
+        #: close a segment (its lock goes with it) once settled: another process moves it
+        self._release_settled = release_settled
         #: guards the segment list and counters; never held across a system call on the hot path
         self._lock = threading.Lock()
         self._current: Segment | None = None
@@ -145,8 +149,17 @@ class SpoolWriter:
                 segment.broken = segment.sealed = True
             elif segment.broken:  # another thread's sync failed while ours ran: not sure
                 failed = SpoolError("another write to the spool file failed meanwhile")
+            self._release_if_settled(segment)
         if failed is not None:
             raise SpoolError(f"the spool file could not be written or synced: {failed}")
+
+    def _release_if_settled(self, segment: Segment) -> None:
+        # Called with the lock held. Its lock free, the segment is a stopped writer's to the
+        # mover of the machine (the worker's sweep), which moves it to its end and deletes it.
+        settled = segment.sealed and segment.writers == 0
+        if self._release_settled and settled and segment in self._segments:
+            self._segments.remove(segment)
+            segment.close()
 
     def segments(self) -> list[Segment]:
         """This process's segments, oldest first (the promoter's worklist)."""
@@ -163,6 +176,8 @@ class SpoolWriter:
     def forget(self, segment: Segment) -> None:
         """Drop a settled, fully promoted segment: its file is deleted by the caller."""
         with self._lock:
+            if segment not in self._segments:  # released already (``release_settled``)
+                return
             self._segments.remove(segment)
         segment.close()
 
@@ -173,6 +188,7 @@ class SpoolWriter:
         if segment is None or segment.sealed or segment.size >= self._segment_bytes:
             if segment is not None:
                 segment.sealed = True
+                self._release_if_settled(segment)
             self.directory.mkdir(parents=True, exist_ok=True)
             segment = Segment(self.directory)  # rare: a new file per segment_bytes
             self._current = segment

@@ -1,4 +1,5 @@
-"""Moves spooled bodies into ``inbox_body``: a thread per web process, and the relay's sweep.
+"""Moves spooled bodies into ``inbox_body``: a thread per web process, or the worker's sweep
+(``spool_mover``), and the relay's sweep of stopped writers' segments.
 
 Each transaction inserts a run of records and sets the segment's ``spool_segment`` offset to the
 end of that run, so a record reaches the inbox exactly once whichever process moves it and
@@ -136,6 +137,39 @@ class SpoolPromoter:
                 log.info("moved %d bodies from %s, left by a stopped process", count, path.name)
             moved += count
         return moved
+
+    def move_folder(self) -> int:
+        """Move every segment of the folder (the worker's sweep, ``spool_mover=worker``):
+        those whose writer is gone to their end, then deleted; live ones as far as their
+        records check out (their writers release them, sealed, to be finished here)."""
+        with self._moving:
+            own = {segment.name for segment in self.writer.segments()} if self.writer else set()
+            moved = self._adopt(own)
+            present = set(own)
+            for path in sorted(self._directory.glob(f"*{SUFFIX}")):
+                present.add(path.name)
+                if path.name not in own:
+                    with suppress(FileNotFoundError):  # finished by another mover meanwhile
+                        moved += self._move(path, finished=False)
+            for name in set(self._offsets) - present:  # deleted by another mover
+                del self._offsets[name]
+            return moved
+
+    def move_forever(self, stop: threading.Event) -> None:
+        """Move the folder every ``poll_seconds`` until ``stop`` is set (backing off while the
+        database or the disk fails)."""
+        pause = self._poll
+        while not stop.wait(pause):
+            try:
+                self.move_folder()
+            except Exception as error:  # even a bug must not stop the moving for good
+                if isinstance(error, (SQLAlchemyError, OSError)):
+                    log.warning("spooled bodies not moved yet, retrying: %s", error)
+                else:
+                    log.exception("moving spooled bodies failed")
+                pause = min(max(pause * 2, 0.5), 10.0)
+            else:
+                pause = self._poll
 
     def sweep_forever(self, stop: threading.Event) -> None:
         """Take over dead writers' segments every ``adopt_seconds`` until ``stop`` is set.

@@ -31,7 +31,7 @@ def start_relay(
 ) -> RelayThreads:
     """Start the relay, publishing through ``publish``, the send relay (outbox ->
     ``email-send``, through ``publish_send``) and the sweep of stopped web servers' spools
-    (web processes move their own)."""
+    (web processes move their own, unless ``spool_mover`` gives the worker all of them)."""
     relay = services.relay(publish)
     stop = threading.Event()
     thread = threading.Thread(target=relay.run_forever, args=(stop,), name="emailhook-relay")
@@ -43,8 +43,14 @@ def start_relay(
             target=send_relay.run_forever, args=(stop,), name="emailhook-send-relay", daemon=True
         ).start()
     sweeper = services.sweeper()
+    # With spool_mover=worker the sweep moves the live segments as well, every tenth of a
+    # second, in this process at the worker's priority rather than in the web's answering ones.
+    sweep = sweeper.move_forever if services.settings.spool_moved_by_worker else None
     threading.Thread(
-        target=sweeper.sweep_forever, args=(stop,), name="emailhook-spool-sweep", daemon=True
+        target=sweep or sweeper.sweep_forever,
+        args=(stop,),
+        name="emailhook-spool-sweep",
+        daemon=True,
     ).start()
     return RelayThreads(thread, stop)
 
