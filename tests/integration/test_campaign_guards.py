@@ -46,7 +46,16 @@ WARNING_EVENT = (
 ).read_bytes()
 #: the domain guard's thresholds: each campaign below sends under 500 and the domain more
 RULE = GuardRule(complaint_warn=0.001, complaint_pause=0.003, min_delivered=500)
-TABLES = ("outbox", "message", "send_attempt", "campaign", "send_rate_bucket", "platform_event")
+TABLES = (
+    "outbox",
+    "message",
+    "send_attempt",
+    "campaign",
+    "send_rate_bucket",
+    "platform_event",
+    "campaign_minute",
+    "domain_minute",
+)
 
 
 @pytest.fixture(scope="module")

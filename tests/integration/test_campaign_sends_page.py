@@ -20,10 +20,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from emailhook import create_app
-from emailhook.adapters.db.models import OutboxMessage
-from emailhook.adapters.store import campaign_tally, held
+from emailhook.adapters.db.models import DomainMinute, OutboxMessage
+from emailhook.adapters.store import campaign_tally, guards, held
 from emailhook.adapters.store.message_rebuild import rebuild_messages
 from emailhook.composition.policies import guard_rule
+from emailhook.domain.sending.guards import Outcomes
 from emailhook.service.send.campaign_guard import CampaignGuard
 from emailhook.service.send.campaign_progress import CampaignProgress
 from emailhook.settings import Settings
@@ -92,11 +93,16 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
-def _create(client: FlaskClient, recipients: int, prefix: str) -> str:
+def _create(
+    client: FlaskClient, recipients: int, prefix: str, sender: str = str(MESSAGE["from"])
+) -> str:
     """Upload a campaign of ``recipients`` addresses of their own (the module's app is shared:
     an address that bounced in an earlier test is on the suppression list)."""
     prefix += uuid.uuid4().hex[:8]
-    lines = [MESSAGE, *({"email": f"{prefix}{n}@example.com"} for n in range(recipients))]
+    lines = [
+        {**MESSAGE, "from": sender},
+        *({"email": f"{prefix}{n}@example.com"} for n in range(recipients)),
+    ]
     answer = client.post(
         "/campaigns",
         data=b"".join(orjson.dumps(line) + b"\n" for line in lines),
@@ -240,6 +246,83 @@ def test_the_tally_counts_each_message_and_outcome_once_in_the_minute_it_was_sen
     assert tally.series["delivered"] == [0, 16, 0, 10, 0]
     assert tally.series["complained"] == [0, 2, 0, 0, 0]
     assert tally.series["hard_bounced"] == [0, 4, 0, 0, 0]
+
+
+def _domain_minutes(app: Flask, domain: str) -> dict[datetime, dict[str, int]]:
+    with app.extensions["emailhook"].reads.sessions.begin() as session:
+        rows = session.execute(select(DomainMinute).where(DomainMinute.domain == domain))
+        return {
+            row.minute: {name: getattr(row, name) for name in campaign_tally.COUNTS}
+            for row in rows.scalars()
+        }
+
+
+def test_the_domain_tally_counts_each_message_and_outcome_once_in_the_minute_it_was_sent(
+    app: Flask, client: FlaskClient
+) -> None:
+    # a domain of the test's own: the module's other tests send from example.com
+    domain = f"d{uuid.uuid4().hex[:8]}.example"
+    campaign_id = _create(client, 6, "d", sender=f"Cobranca <cobranca@{domain}>")
+    campaign = _messages(app, campaign_id)
+    single_to = f"s{uuid.uuid4().hex[:8]}@example.com"
+    answer = client.post(
+        "/messages",
+        json={"from": f"x@{domain}", "subject": "Ola", "text": "Oi", "to": [single_to]},
+        headers=AUTH,
+    )
+    assert answer.status_code == 202, answer.get_json()
+    single = (answer.get_json()["messages"][0]["id"], single_to)
+    elsewhere = _messages(app, _create(client, 2, "e"))  # from example.com: not counted
+    # the campaign's first four and the POST /messages one in a minute, two more two later
+    first, later = [*campaign[:4], single], campaign[4:]
+    at = datetime.now(UTC).replace(second=59, microsecond=0)
+    _settle_sent(app, [m for m, _ in first + elsewhere], at)
+    _settle_sent(app, [m for m, _ in later], at + timedelta(minutes=2))
+    now = datetime.now(UTC)
+    delivered = [
+        report(to, now, "DELIVERED", message_id=m) for m, to in [*first[:3], single, later[0]]
+    ]
+    process(
+        app,
+        [
+            reports(*delivered, *(report(t, now, "DELIVERED", message_id=m) for m, t in elsewhere)),
+            *(_complaint(m, to) for m, to in (first[0], single)),
+            reports(_bounce(*first[3], hard=True)),
+            reports(_bounce(*later[1], hard=False)),
+        ],
+    )
+    process(app, [reports(_bounce(*later[1], hard=True, late=1))])
+    minute = at.replace(second=0)
+    zeros = dict.fromkeys(campaign_tally.COUNTS, 0)
+    expected = {
+        minute: {
+            **zeros, "sent": 5, "final": 5, "delivered": 4, "bounced": 1, "hard_bounced": 1,
+            "complained": 2,
+        },
+        minute + timedelta(minutes=2): {
+            **zeros, "sent": 2, "final": 2, "delivered": 1, "bounced": 1, "hard_bounced": 1,
+            "soft_bounced": 1,
+        },
+    }  # fmt: skip
+    assert _domain_minutes(app, domain) == expected
+    # the same events posted again change nothing: each outcome once per message
+    m, to = first[0]
+    process(app, [reports(report(to, datetime.now(UTC), "DELIVERED", message_id=m))])
+    process(app, [_complaint(m, to), reports(_bounce(*first[3], hard=True, late=2))])
+    assert _domain_minutes(app, domain) == expected
+    # a rebuild (``emailhook state rebuild``) replays every event: the same tally again
+    with app.extensions["emailhook"].database.sessions.begin() as session:
+        rebuild_messages(session, batch_size=3)
+    assert _domain_minutes(app, domain) == expected
+    # the guard sums the window's minutes; one that starts within a minute (a resume) counts
+    # from the next whole minute
+    with app.extensions["emailhook"].reads.sessions.begin() as session:
+        window = guards.domain_outcomes(session, domain, now - timedelta(hours=24))
+        resumed = guards.domain_outcomes(session, domain, minute)
+    assert window == Outcomes(delivered=5, final=7, complained=2, hard_bounced=2)
+    assert resumed == Outcomes(delivered=1, final=2, complained=0, hard_bounced=1)
+    shown = client.get(f"/campaigns/{campaign_id}", headers=AUTH).get_json()["guards"]["domain"]
+    assert (shown["name"], shown["delivered"], shown["complaint_rate"]) == (domain, 5, 0.4)
 
 
 def test_the_page_shows_progress_per_minute_guards_beside_thresholds_and_the_pause_reason(

@@ -1,22 +1,20 @@
 """What the campaign guards read and write: the running campaigns with their sending domain
-and route, the outcomes of the messages sent from a domain in a window (the partial index
-``ix_outbox_sender_sent``), the warning a campaign shows, and the pause of the campaigns
+and route, the outcomes of the messages sent from a domain in a window (its tally,
+``domain_minute``), the warning a campaign shows, and the pause of the campaigns
 sending through a provider."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from emailhook.adapters.db.models import Campaign, EmailCallback, Message, OutboxMessage
-from emailhook.adapters.store import campaigns
+from emailhook.adapters.db.models import Campaign, OutboxMessage
+from emailhook.adapters.store import campaign_tally, campaigns
 from emailhook.domain.sending.campaign import CampaignState
 from emailhook.domain.sending.guards import Outcomes
-from emailhook.domain.vocabulary import BounceClass, EventType
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,39 +60,10 @@ def sending_domain(session: Session, public_id: str) -> str | None:
 
 
 def domain_outcomes(session: Session, domain: str, since: datetime) -> Outcomes:
-    """Return the messages sent from ``domain`` since ``since`` (every message of the outbox,
-    a campaign's or not) counted by what their events said, each once."""
-    sent = select(OutboxMessage.public_id).where(
-        OutboxMessage.sender_domain == domain,
-        OutboxMessage.sent_at.is_not(None),
-        OutboxMessage.sent_at >= since,
-    )
-    return count_outcomes(session, sent)
-
-
-def count_outcomes(session: Session, sent: Any) -> Outcomes:
-    """Return the messages ``sent`` (a select of their ids) counted by what their events said,
-    each once: from the messages' flags, and the hard bounces from the events."""
-    flags = session.execute(
-        select(
-            func.count(Message.delivered_at),
-            func.count(Message.final_at),
-            func.count(Message.complained_at),
-        ).where(Message.public_id.in_(sent))
-    ).one()
-    hard = session.execute(
-        select(func.count(func.distinct(EmailCallback.id_externo))).where(
-            EmailCallback.id_externo.in_(sent),
-            EmailCallback.event_type == EventType.BOUNCED.value,
-            EmailCallback.bounce_class == BounceClass.HARD.value,
-        )
-    ).scalar_one()
-    return Outcomes(
-        delivered=int(flags[0]),
-        final=int(flags[1]),
-        complained=int(flags[2]),
-        hard_bounced=int(hard),
-    )
+    """Return the messages sent from ``domain`` in the minutes wholly after ``since`` (every
+    message of the outbox, a campaign's or not) counted by what their events said, each once:
+    from the domain's tally (``campaign_tally``), not by reading its messages."""
+    return campaign_tally.domain_outcomes(session, domain, since)
 
 
 def warn(session: Session, public_id: str, warning: str | None) -> None:

@@ -12,7 +12,7 @@ from emailhook.adapters.db.models.base import (
     UTCDateTime,
     table_of,
 )
-from emailhook.adapters.db.models.campaigns import Campaign, CampaignMinute
+from emailhook.adapters.db.models.campaigns import Campaign, CampaignMinute, DomainMinute
 from emailhook.adapters.db.models.events import (
     ROLLUP_TEXT_CHARS,
     EmailCallback,
@@ -53,6 +53,7 @@ __all__ = [
     "CampaignMinute",
     "ContactEmailCount",
     "ContactEmailState",
+    "DomainMinute",
     "EmailCallback",
     "EventPrune",
     "EventRollup",

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from emailhook.adapters.db.models.base import PROVIDER_CHARS, Base, BigId, JSONDocument, UTCDateTime
 from emailhook.adapters.db.models.messages import PUBLIC_ID_CHARS
+from emailhook.adapters.db.models.outbox import SENDER_DOMAIN_CHARS
 
 #: a campaign state's name (``domain.sending.campaign.CampaignState``)
 CAMPAIGN_STATE_CHARS = 16
@@ -54,7 +55,21 @@ class Campaign(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class CampaignMinute(Base):
+class _MinuteCounts:
+    """The counts of a minute's messages (``campaign_minute``, ``domain_minute``)."""
+
+    sent: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: with a final outcome (delivered, bounced, rejected or failed)
+    final: Mapped[int] = mapped_column(BigInteger, default=0)
+    delivered: Mapped[int] = mapped_column(BigInteger, default=0)
+    bounced: Mapped[int] = mapped_column(BigInteger, default=0)
+    hard_bounced: Mapped[int] = mapped_column(BigInteger, default=0)
+    soft_bounced: Mapped[int] = mapped_column(BigInteger, default=0)
+    complained: Mapped[int] = mapped_column(BigInteger, default=0)
+    unsubscribed: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class CampaignMinute(_MinuteCounts, Base):
     """A campaign's messages counted per minute (UTC), kept as they happen so that its page
     and its guards never count a million rows (``adapters.store.campaign_tally``).
 
@@ -70,12 +85,15 @@ class CampaignMinute(Base):
 
     campaign_id: Mapped[str] = mapped_column(String(PUBLIC_ID_CHARS), primary_key=True)
     minute: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
-    sent: Mapped[int] = mapped_column(BigInteger, default=0)
-    #: with a final outcome (delivered, bounced, rejected or failed)
-    final: Mapped[int] = mapped_column(BigInteger, default=0)
-    delivered: Mapped[int] = mapped_column(BigInteger, default=0)
-    bounced: Mapped[int] = mapped_column(BigInteger, default=0)
-    hard_bounced: Mapped[int] = mapped_column(BigInteger, default=0)
-    soft_bounced: Mapped[int] = mapped_column(BigInteger, default=0)
-    complained: Mapped[int] = mapped_column(BigInteger, default=0)
-    unsubscribed: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class DomainMinute(_MinuteCounts, Base):
+    """A sending domain's messages counted per minute (UTC), kept as ``campaign_minute`` is
+    (the same statements), of every message sent from the domain (``outbox.sender_domain``),
+    a campaign's or not: the domain guard sums its window's minutes instead of reading a
+    million messages."""
+
+    __tablename__ = "domain_minute"
+
+    domain: Mapped[str] = mapped_column(String(SENDER_DOMAIN_CHARS), primary_key=True)
+    minute: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)

@@ -63,7 +63,7 @@ class OutboxMessage(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: the domain of its ``from`` address, lower case (NULL for rows from before 0019): the
-    #: domain guard counts a domain's messages sent in its window (``ix_outbox_sender_sent``)
+    #: domain's tally counts it (``domain_minute``)
     sender_domain: Mapped[str | None] = mapped_column(String(SENDER_DOMAIN_CHARS))
 
     __table_args__ = (
@@ -75,16 +75,6 @@ class OutboxMessage(Base):
             sqlite_where=text("state IN ('queued', 'scheduled', 'sending')"),
         ),
         Index("ux_outbox_campaign_email", "campaign_id", "email", unique=True),
-        # only sent messages: an upload's inserts never touch it; with the id, the domain
-        # guard's window is read from the index alone (half the time on SQLite, measured)
-        Index(
-            "ix_outbox_sender_sent",
-            "sender_domain",
-            "sent_at",
-            "public_id",
-            postgresql_where=text("sent_at IS NOT NULL"),
-            sqlite_where=text("sent_at IS NOT NULL"),
-        ),
         #: a campaign's messages per state (its page, ``GET /campaigns/<id>``) from the index
         #: alone, without reading a million rows
         Index("ix_outbox_campaign_state", "campaign_id", "state"),
