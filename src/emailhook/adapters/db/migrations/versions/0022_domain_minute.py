@@ -1,7 +1,7 @@
 """domain_minute: the sending domain's guard without reading its window's messages
 
-Revision ID: 0020
-Revises: 0019
+Revision ID: 0022
+Revises: 0021
 Create Date: 2026-12-07 03:40:00.000000
 
 The domain guard read every message sent from a domain in its window (24 hours) through
@@ -22,8 +22,8 @@ from alembic import op
 
 from emailhook.adapters.db.models import UTCDateTime
 
-revision: str = "0020"
-down_revision: str | None = "0019"
+revision: str = "0022"
+down_revision: str | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
