@@ -12,7 +12,7 @@ from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from emailhook.adapters.db.models import Campaign, Message, OutboxMessage, table_of
-from emailhook.domain.callback_data import callback_fields
+from emailhook.domain.callback_data import sent_fields
 from emailhook.domain.sending.campaign import CampaignState
 from emailhook.domain.sending.guards import sender_domain
 from emailhook.domain.sending.message import FINAL_STATES, OutgoingMessage, SendState
@@ -73,44 +73,61 @@ def add(
     outbox_rows: list[dict[str, Any]] = []
     message_rows: list[dict[str, Any]] = []
     for item in messages:
-        message = item.message
-        fields = callback_fields(dict(message.metadata))
-        outbox_rows.append(
-            {
-                "public_id": message.public_id,
-                "batch_id": batch_id,
-                "campaign_id": campaign_id,
-                "provider": item.provider,
-                "state": item.state.value,
-                "category": message.category.value,
-                "email": message.to.email,
-                "qj_contact_id": fields["qj_contact_id"],
-                "document": {**message.as_json(), "route": list(item.route or (item.provider,))},
-                "due_at": item.due_at,
-                "deliveries": 0,
-                "attempts": 0,
-                "reason": item.reason,
-                "created_at": now,
-                "updated_at": now,
-                "sent_at": None,
-                "sender_domain": sender_domain(message.from_email),
-            }
-        )
-        message_rows.append(
-            {
-                "public_id": message.public_id,
-                "provider": item.provider,
-                "email": message.to.email,
-                "qj_contact_id": fields["qj_contact_id"],
-                "campaign": fields["campaign"],
-                "creditor_id": fields["creditor_id"],
-                "creditor_name": fields["creditor_name"],
-                "created_at": now,
-            }
-        )
+        fields = sent_fields(item.message.metadata)
+        outbox_rows.append(outbox_row(item, batch_id, campaign_id, fields, now))
+        message_rows.append(message_row(item, fields, now))
     if outbox_rows:
         session.execute(table_of(OutboxMessage).insert(), outbox_rows)
         session.execute(table_of(Message).insert(), message_rows)
+
+
+def outbox_row(
+    item: NewMessage,
+    batch_id: str,
+    campaign_id: str | None,
+    fields: tuple[int | None, str | None, str | None, str | None],
+    now: datetime,
+) -> dict[str, Any]:
+    """Return ``item``'s outbox row (``fields``: its metadata's ``sent_fields``)."""
+    message = item.message
+    return {
+        "public_id": message.public_id,
+        "batch_id": batch_id,
+        "campaign_id": campaign_id,
+        "provider": item.provider,
+        "state": item.state.value,
+        "category": message.category.value,
+        "email": message.to.email,
+        "qj_contact_id": fields[0],
+        "document": {**message.as_json(), "route": list(item.route or (item.provider,))},
+        "due_at": item.due_at,
+        "deliveries": 0,
+        "attempts": 0,
+        "reason": item.reason,
+        "created_at": now,
+        "updated_at": now,
+        "sent_at": None,
+        "sender_domain": sender_domain(message.from_email),
+    }
+
+
+def message_row(
+    item: NewMessage,
+    fields: tuple[int | None, str | None, str | None, str | None],
+    now: datetime,
+) -> dict[str, Any]:
+    """Return ``item``'s ``message`` row: the identity the receive side joins events to."""
+    contact, campaign, creditor_id, creditor_name = fields
+    return {
+        "public_id": item.message.public_id,
+        "provider": item.provider,
+        "email": item.message.to.email,
+        "qj_contact_id": contact,
+        "campaign": campaign,
+        "creditor_id": creditor_id,
+        "creditor_name": creditor_name,
+        "created_at": now,
+    }
 
 
 def going_campaigns(*, paced: bool | None = None) -> Any:

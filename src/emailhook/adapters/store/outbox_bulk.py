@@ -18,9 +18,8 @@ from sqlalchemy.orm import Session
 from emailhook.adapters.db.bulk import BulkInsert
 from emailhook.adapters.db.engine import dumps_json
 from emailhook.adapters.db.models import Message, OutboxMessage, table_of
-from emailhook.adapters.store.outbox import NewMessage
+from emailhook.adapters.store.outbox import NewMessage, message_row, outbox_row
 from emailhook.domain.callback_data import sent_fields
-from emailhook.domain.sending.guards import sender_domain
 
 _OUTBOX = BulkInsert.into(
     table_of(OutboxMessage),
@@ -41,6 +40,7 @@ _OUTBOX = BulkInsert.into(
         "reason",
         "created_at",
         "updated_at",
+        "sent_at",
         "sender_domain",
     ),
 )
@@ -71,34 +71,11 @@ def add_new(
     yet (the first of each address among them), each with its ``message`` row; return them
     in order. Every row is as ``outbox.add`` writes it."""
     outbox_rows: list[tuple[Any, ...]] = []
-    columns: dict[str, tuple[Any, ...]] = {}
+    fields: dict[str, tuple[int | None, str | None, str | None, str | None]] = {}
     for item in messages:
-        message = item.message
-        contact, campaign, creditor_id, creditor_name = sent_fields(message.metadata)
-        document = {**message.as_json(), "route": list(item.route or (item.provider,))}
-        outbox_rows.append(
-            _OUTBOX.row(
-                {
-                    "public_id": message.public_id,
-                    "batch_id": batch_id,
-                    "campaign_id": campaign_id,
-                    "provider": item.provider,
-                    "state": item.state.value,
-                    "category": message.category.value,
-                    "email": message.to.email,
-                    "qj_contact_id": contact,
-                    "document": dumps_json(document),
-                    "due_at": item.due_at,
-                    "deliveries": 0,
-                    "attempts": 0,
-                    "reason": item.reason,
-                    "created_at": now,
-                    "updated_at": now,
-                    "sender_domain": sender_domain(message.from_email),
-                }
-            )
-        )
-        columns[message.public_id] = (contact, campaign, creditor_id, creditor_name)
+        fields[item.message.public_id] = sent_fields(item.message.metadata)
+        row = outbox_row(item, batch_id, campaign_id, fields[item.message.public_id], now)
+        outbox_rows.append(_OUTBOX.row({**row, "document": dumps_json(row["document"])}))
     if not outbox_rows:
         return []
     connection = session.connection()
@@ -106,20 +83,6 @@ def add_new(
     added = [item for item in messages if item.message.public_id in taken]
     _MESSAGE.execute(
         connection,
-        [
-            _MESSAGE.row(
-                {
-                    "public_id": item.message.public_id,
-                    "provider": item.provider,
-                    "email": item.message.to.email,
-                    "qj_contact_id": columns[item.message.public_id][0],
-                    "campaign": columns[item.message.public_id][1],
-                    "creditor_id": columns[item.message.public_id][2],
-                    "creditor_name": columns[item.message.public_id][3],
-                    "created_at": now,
-                }
-            )
-            for item in added
-        ],
+        [_MESSAGE.row(message_row(item, fields[item.message.public_id], now)) for item in added],
     )
     return added
