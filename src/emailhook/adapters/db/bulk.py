@@ -242,25 +242,7 @@ class SelectByIds:
 
     def fetch(self, connection: Connection, ids: Sequence[int]) -> list[tuple[Any, ...]]:
         """Return the rows of ``ids`` that meet ``where``, by id."""
-        if not ids:
-            return []
-        read: Callable[[Any], datetime | None]
-        if connection.dialect.name == "sqlite":
-            sql = self._sqlite.format(", ".join("?" * len(ids)))
-            found = connection.exec_driver_sql(sql, tuple(ids))
-            read = _read_sqlite_time
-        else:
-            found = connection.exec_driver_sql(self._postgres, (list(ids),))
-            read = _read_time
-        if not self._times:
-            return [tuple(row) for row in found]
-        rows = []
-        for row in found:
-            values = list(row)
-            for i in self._times:
-                values[i] = read(values[i])
-            rows.append(tuple(values))
-        return rows
+        return _fetch_in(connection, (self._sqlite, self._postgres), ids, self._times)
 
 
 class SelectIn:
@@ -277,23 +259,36 @@ class SelectIn:
 
     def fetch(self, connection: Connection, keys: Sequence[str]) -> list[tuple[Any, ...]]:
         """Return the rows of ``keys`` (at most SQLite's 32766 of them a call)."""
-        if not keys:
-            return []
-        read: Callable[[Any], datetime | None]
-        if connection.dialect.name == "sqlite":
-            sql = self._sqlite.format(", ".join("?" * len(keys)))
-            found = connection.exec_driver_sql(sql, tuple(keys))
-            read = _read_sqlite_time
-        else:
-            found = connection.exec_driver_sql(self._postgres, (list(keys),))
-            read = _read_time
-        rows = []
-        for row in found:
-            values = list(row)
-            for i in self._times:
-                values[i] = read(values[i])
-            rows.append(tuple(values))
-        return rows
+        return _fetch_in(connection, (self._sqlite, self._postgres), keys, self._times)
+
+
+def _fetch_in(
+    connection: Connection,
+    sql: tuple[str, str],
+    keys: Sequence[Any],
+    times: Sequence[int],
+) -> list[tuple[Any, ...]]:
+    """Run a ``... IN (keys)`` select (``sql``: SQLite's with ``{}`` for the placeholders,
+    PostgreSQL's with one array parameter) and return its rows, the values at ``times`` read
+    as aware UTC datetimes."""
+    if not keys:
+        return []
+    read: Callable[[Any], datetime | None]
+    if connection.dialect.name == "sqlite":
+        found = connection.exec_driver_sql(sql[0].format(", ".join("?" * len(keys))), tuple(keys))
+        read = _read_sqlite_time
+    else:
+        found = connection.exec_driver_sql(sql[1], (list(keys),))
+        read = _read_time
+    if not times:
+        return [tuple(row) for row in found]
+    rows = []
+    for row in found:
+        values = list(row)
+        for i in times:
+            values[i] = read(values[i])
+        rows.append(tuple(values))
+    return rows
 
 
 def sqlite_time(value: datetime | None) -> str | None:
