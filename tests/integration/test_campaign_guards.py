@@ -18,9 +18,8 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select, text
+from sqlalchemy import select
 
-from emailhook import create_app
 from emailhook.adapters.db.models import OutboxMessage
 from emailhook.domain.sending.guards import GuardRule
 from emailhook.entrypoints.cli.main import main
@@ -30,9 +29,8 @@ from emailhook.settings import Settings
 from support.clock import Clock
 from support.fake_senders import FakeInfobipSender
 from support.infobip_bodies import report, reports
-from support.send_app import dispatch
+from support.send_app import app_on, cleared, dispatch
 from support.sent_messages import process
-from support.services import fresh_postgres_database
 
 KEY = "campaign-guard-key-1"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -83,25 +81,14 @@ def shared_app(
     infobip: FakeInfobipSender,
 ) -> Iterator[Flask]:
     tmp_path = tmp_path_factory.mktemp("guards")
-    if request.param == "sqlite":
-        made = create_app(_settings(tmp_path, None, infobip.url))
+    with app_on(request.param, lambda url: _settings(tmp_path, url, infobip.url)) as made:
         yield made
-        made.extensions["emailhook"].database.engine.dispose()
-        return
-    with fresh_postgres_database(migrated=True) as url:
-        made = create_app(_settings(tmp_path, url, infobip.url))
-        yield made
-        made.extensions["emailhook"].database.engine.dispose()
-        made.extensions["emailhook"].reads.engine.dispose()
 
 
 @pytest.fixture
 def app(shared_app: Flask, infobip: FakeInfobipSender) -> Flask:
-    with shared_app.extensions["emailhook"].database.engine.begin() as conn:
-        for table in TABLES:
-            conn.execute(text(f"DELETE FROM {table}"))
     infobip.ledger.clear()
-    return shared_app
+    return cleared(shared_app, TABLES)
 
 
 @pytest.fixture

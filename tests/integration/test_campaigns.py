@@ -18,7 +18,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, text
 
-from emailhook import create_app
 from emailhook.adapters.db.models import Campaign, Message, OutboxMessage
 from emailhook.adapters.store import campaigns as campaign_rows
 from emailhook.adapters.store import held, outbox
@@ -30,9 +29,8 @@ from emailhook.settings import Settings
 from support.clock import Clock
 from support.fake_senders import FakeInfobipSender
 from support.infobip_bodies import report, reports
-from support.send_app import dispatch
+from support.send_app import app_on, cleared, dispatch
 from support.sent_messages import process
-from support.services import fresh_postgres_database
 
 KEY = "campaign-key-1"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -78,32 +76,15 @@ def shared_app(
     tmp_path_factory: pytest.TempPathFactory,
     infobip: FakeInfobipSender,
 ) -> Iterator[Flask]:
-    """One app per backend for the module: building one (migrations) costs more than a test."""
     tmp_path = tmp_path_factory.mktemp("campaigns")
-    if request.param == "sqlite":
-        made = create_app(_settings(tmp_path, None, infobip.url))
+    with app_on(request.param, lambda url: _settings(tmp_path, url, infobip.url)) as made:
         yield made
-        _dispose(made)
-        return
-    with fresh_postgres_database(migrated=True) as url:
-        made = create_app(_settings(tmp_path, url, infobip.url))
-        yield made
-        _dispose(made)
-
-
-def _dispose(app: Flask) -> None:
-    services = app.extensions["emailhook"]
-    services.database.engine.dispose()
-    services.reads.engine.dispose()
 
 
 @pytest.fixture
 def app(shared_app: Flask, infobip: FakeInfobipSender) -> Flask:
-    with shared_app.extensions["emailhook"].database.engine.begin() as conn:
-        for table in TABLES:
-            conn.execute(text(f"DELETE FROM {table}"))
     infobip.ledger.clear()
-    return shared_app
+    return cleared(shared_app, TABLES)
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from emailhook import create_app
 from emailhook.adapters.db.models import IdempotencyRecord, Message, OutboxMessage
 from emailhook.domain.sending import unsubscribe_tokens
 from emailhook.settings import Settings
-from support.services import fresh_postgres_database
+from support.send_app import app_on, cleared, dispose
 
 KEY = "k3y-one"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -61,31 +61,14 @@ TABLES = (
 def shared_app(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Flask]:
-    """One app per backend for the module: building one (migrations) costs more than a test."""
     tmp_path = tmp_path_factory.mktemp("send-api")
-    if request.param == "sqlite":
-        made = create_app(_settings(tmp_path, None))
+    with app_on(request.param, lambda url: _settings(tmp_path, url)) as made:
         yield made
-        _dispose(made)
-        return
-    with fresh_postgres_database(migrated=True) as url:
-        made = create_app(_settings(tmp_path, url))
-        yield made
-        _dispose(made)
 
 
 @pytest.fixture
 def app(shared_app: Flask) -> Flask:
-    with shared_app.extensions["emailhook"].database.engine.begin() as conn:
-        for table in TABLES:
-            conn.execute(text(f"DELETE FROM {table}"))
-    return shared_app
-
-
-def _dispose(app: Flask) -> None:
-    services = app.extensions["emailhook"]
-    services.database.engine.dispose()
-    services.reads.engine.dispose()
+    return cleared(shared_app, TABLES)
 
 
 @pytest.fixture
@@ -129,7 +112,7 @@ def test_no_key_configured_the_send_api_is_404_naming_the_setting(tmp_path: Path
     answer = app.test_client().post("/messages", json=_body(), headers=AUTH)
     assert answer.status_code == 404
     assert "EMAILHOOK_SEND_API_KEYS" in answer.get_json()["message"]
-    _dispose(app)
+    dispose(app)
 
 
 @pytest.mark.parametrize(
