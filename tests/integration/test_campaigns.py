@@ -21,6 +21,7 @@ from sqlalchemy import func, select, text
 from emailhook.adapters.db.models import Campaign, Message, OutboxMessage
 from emailhook.adapters.store import campaigns as campaign_rows
 from emailhook.adapters.store import held, outbox
+from emailhook.adapters.store.whole_messages import WholeMessages
 from emailhook.domain.sending.guards import GuardRule
 from emailhook.service.send.campaign_guard import CampaignGuard
 from emailhook.service.send.campaign_upload import discard_stale_uploads
@@ -192,7 +193,10 @@ def test_a_campaign_of_thousands_is_accepted_each_address_once_the_suppressed_co
             select(OutboxMessage).where(OutboxMessage.email == "r7@example.com")
         ).scalar_one()
         assert (row.state, row.reason, row.qj_contact_id) == ("suppressed", "hard_bounce", 100_007)
-        assert row.document["subject"] == "Ola Name 7"
+        # the row keeps the recipient's own part, the campaign its message once, unrendered
+        assert "subject" not in row.document
+        assert row.document["to"]["merge_data"] == {"name": "Name 7"}
+        assert WholeMessages(session).document(row)["subject"] == "Ola Name 7"
 
 
 def test_a_bad_line_refuses_the_campaign_naming_each_bad_line_and_keeps_nothing(
@@ -537,9 +541,12 @@ def test_a_csv_upload_is_a_campaign_whose_metadata_columns_reach_the_providers_c
             ).scalars()
         }
         assert rows["ana@example.com"].qj_contact_id == 101
-        assert rows["ana@example.com"].document["text"] == "Ola Ana, fatura R$ 1.234,56"
         assert rows["bia@example.com"].document["to"]["name"] == 'Bia "B"'
-        assert rows["caio@example.com"].document["text"] == 'Ola Caio, fatura =HYPERLINK("x")'
+    # each rendered from its own row's merge data when sent
+    assert _sent_content(infobip, sent["ana@example.com"])["text"] == "Ola Ana, fatura R$ 1.234,56"
+    caio = _sent_content(infobip, sent["caio@example.com"])
+    assert caio["text"] == 'Ola Caio, fatura =HYPERLINK("x")'
+    with app.extensions["emailhook"].database.sessions.begin() as session:
         contact = session.execute(
             select(Message.qj_contact_id).where(Message.email == "bia@example.com")
         ).scalar_one()
@@ -593,3 +600,14 @@ def test_a_multipart_upload_without_its_parts_in_order_or_of_an_unknown_kind_is_
     answer = _multipart(client, MESSAGE, b"email\na@x.com\n", "recipients.xlsx")
     assert answer.status_code == 400
     assert "neither CSV" in answer.get_json()["errors"][""][0]
+
+
+def _sent_content(infobip: FakeInfobipSender, accepted: Any) -> dict[str, Any]:
+    """Return the ``content`` of the message the fake Infobip accepted for ``accepted``."""
+    body = orjson.loads(infobip.requests[accepted.request].body)
+    for message in body["messages"]:
+        for destination in message["destinations"]:
+            if any(t["messageId"] == accepted.provider_id for t in destination["to"]):
+                content: dict[str, Any] = message["content"]
+                return content
+    raise AssertionError(f"no message for {accepted.recipient}")

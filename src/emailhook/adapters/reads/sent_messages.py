@@ -14,6 +14,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from emailhook.adapters.db.models import EmailCallback, Message, OutboxMessage, SendAttempt
 from emailhook.adapters.store.messages import COLUMN_OF
+from emailhook.adapters.store.whole_messages import WholeMessages
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,9 +28,9 @@ class MessageFilter:
     limit: int = 100
 
 
-def summary(row: OutboxMessage, outcome: Message | None) -> dict[str, Any]:
+def summary(row: OutboxMessage, outcome: Message | None, whole: WholeMessages) -> dict[str, Any]:
     """Return a message as a list item: its send state and what came of it."""
-    document = row.document
+    document = whole.document(row)
     return {
         "id": row.public_id,
         "batch_id": row.batch_id,
@@ -60,7 +61,7 @@ def get_message(session: Session, public_id: str) -> dict[str, Any] | None:
     outcome = session.execute(
         select(Message).where(Message.public_id == public_id)
     ).scalar_one_or_none()
-    item = summary(row, outcome)
+    item = summary(row, outcome, WholeMessages(session))
     attempts = session.execute(
         select(SendAttempt).where(SendAttempt.public_id == public_id).order_by(SendAttempt.id)
     ).scalars()
@@ -139,7 +140,8 @@ def list_messages(
     rows = session.execute(stmt.order_by(OutboxMessage.id.desc()).limit(where.limit + 1)).all()
     page = rows[: where.limit]
     cursor = page[-1][0].id if len(rows) > where.limit else None
-    return [summary(row, outcome) for row, outcome in page], cursor
+    whole = WholeMessages(session)
+    return [summary(row, outcome, whole) for row, outcome in page], cursor
 
 
 def batches(session: Session, limit: int = 50) -> Sequence[Any]:

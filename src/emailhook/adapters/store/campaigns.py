@@ -28,10 +28,12 @@ def create(
     document: dict[str, Any],
     rate: float | None,
     now: datetime,
+    message: dict[str, Any] | None = None,
     idempotency_key: str | None = None,
 ) -> None:
     """Make campaign ``public_id``, ``uploading``: none of its messages go until it starts.
-    Raises IntegrityError when another campaign has ``idempotency_key``."""
+    ``message``: the message its recipients' rows are their own part of. Raises
+    IntegrityError when another campaign has ``idempotency_key``."""
     session.add(
         Campaign(
             public_id=public_id,
@@ -39,6 +41,7 @@ def create(
             state=CampaignState.UPLOADING.value,
             provider=provider,
             document=document,
+            message=message,
             rate=rate,
             recipients=0,
             duplicates=0,

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from emailhook.adapters.db.models import Message, OutboxMessage, SendAttempt, table_of
 from emailhook.adapters.store import campaign_tally
 from emailhook.adapters.store.outbox import OPEN_STATES, may_go
+from emailhook.adapters.store.whole_messages import WholeMessages
 from emailhook.domain.sending.message import OutgoingMessage, SendState
 
 
@@ -55,10 +56,11 @@ def take(
         .with_for_update(skip_locked=True)
     )
     taken: list[Claimed] = []
+    messages = WholeMessages(session)
     for row in session.execute(stmt).scalars():
         taken.append(
             Claimed(
-                OutgoingMessage.from_json(row.document),
+                messages.message(row),
                 row.provider,
                 row.state == SendState.SENDING and row.attempted_at is not None,
                 row.attempts,

@@ -3,7 +3,7 @@ cancelled and counted. What a worker does to the messages it holds: ``held.py``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from emailhook.adapters.db.models import Campaign, Message, OutboxMessage, table_of
 from emailhook.domain.callback_data import sent_fields
 from emailhook.domain.sending.campaign import CampaignState
+from emailhook.domain.sending.campaign_message import own_part
 from emailhook.domain.sending.guards import sender_domain
 from emailhook.domain.sending.message import FINAL_STATES, OutgoingMessage, SendState
 
@@ -87,9 +88,12 @@ def outbox_row(
     campaign_id: str | None,
     fields: tuple[int | None, str | None, str | None, str | None],
     now: datetime,
+    shared: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Return ``item``'s outbox row (``fields``: its metadata's ``sent_fields``)."""
+    """Return ``item``'s outbox row (``fields``: its metadata's ``sent_fields``); with its
+    campaign's ``shared`` message, the row keeps only the message's own part of it."""
     message = item.message
+    document = message.as_json() if shared is None else own_part(message, shared)
     return {
         "public_id": message.public_id,
         "batch_id": batch_id,
@@ -99,7 +103,7 @@ def outbox_row(
         "category": message.category.value,
         "email": message.to.email,
         "qj_contact_id": fields[0],
-        "document": {**message.as_json(), "route": list(item.route or (item.provider,))},
+        "document": {**document, "route": list(item.route or (item.provider,))},
         "due_at": item.due_at,
         "deliveries": 0,
         "attempts": 0,

@@ -9,7 +9,7 @@ chunk: the rows that went in come back, and only they get their ``message`` row.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -66,15 +66,17 @@ def add_new(
     now: datetime,
     *,
     campaign_id: str,
+    shared: Mapping[str, Any] | None = None,
 ) -> list[NewMessage]:
     """Commit those of ``messages`` whose address campaign ``campaign_id`` has no message for
     yet (the first of each address among them), each with its ``message`` row; return them
-    in order. Every row is as ``outbox.add`` writes it."""
+    in order. Every row is as ``outbox.add`` writes it (``shared``: the campaign's message,
+    of which each row keeps its own part only)."""
     outbox_rows: list[tuple[Any, ...]] = []
     fields: dict[str, tuple[int | None, str | None, str | None, str | None]] = {}
     for item in messages:
         fields[item.message.public_id] = sent_fields(item.message.metadata)
-        row = outbox_row(item, batch_id, campaign_id, fields[item.message.public_id], now)
+        row = outbox_row(item, batch_id, campaign_id, fields[item.message.public_id], now, shared)
         outbox_rows.append(_OUTBOX.row({**row, "document": dumps_json(row["document"])}))
     if not outbox_rows:
         return []

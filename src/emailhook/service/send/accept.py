@@ -153,20 +153,25 @@ class SendApi:
         request = self._parse(body, now, self._policy.default_provider)
         return self._checked(request, self._route(body, request, now))
 
-    def prepare_recipients(self, base: Prepared, recipients: list[Any]) -> Prepared:
+    def prepare_recipients(
+        self, base: Prepared, recipients: list[Any], *, rendered: bool = True
+    ) -> Prepared:
         """Return the messages of ``base``'s request to ``recipients`` instead (items of a
         body's ``to``), checked as ``prepare`` checks that body, or raise InvalidRequestError
         naming each bad one (``to[3].email``). A campaign's upload checks its message once
-        (``base``) and each chunk of its recipients so."""
+        (``base``) and each chunk of its recipients so, unrendered (``rendered`` False: the
+        placeholders are rendered when each is sent; no provider's check reads the text)."""
         try:
             to = parse_recipients(recipients)
         except InvalidSendRequestError as error:
             raise InvalidRequestError("the request cannot be accepted", error.errors) from None
-        return self._checked(replace(base.request, to=to), base.route)
+        return self._checked(replace(base.request, to=to), base.route, rendered=rendered)
 
-    def _checked(self, request: SendRequest, route: tuple[str, ...]) -> Prepared:
+    def _checked(
+        self, request: SendRequest, route: tuple[str, ...], *, rendered: bool = True
+    ) -> Prepared:
         """Return ``request``'s messages once every provider of ``route`` can carry each."""
-        messages = expand(request, extra_headers=self._headers)
+        messages = expand(request, extra_headers=self._headers, rendered=rendered)
         problems = {
             f"to[{n}]": [why]
             for n, message in enumerate(messages)

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from emailhook.adapters.db.models import OutboxMessage
+from emailhook.adapters.store.whole_messages import WholeMessages
 from emailhook.domain.clock import utcnow
 from emailhook.domain.events import EventKind
 from emailhook.domain.sending import unsubscribe_tokens
@@ -92,7 +93,7 @@ class Unsubscribe:
                 key="unsubscribe",
                 public_id=public_id,
                 email=row.email,
-                metadata=row.document.get("metadata") or {},
+                metadata=WholeMessages(session).document(row).get("metadata") or {},
                 event_type=EventType.UNSUBSCRIBED,
                 status="UNSUBSCRIBED",
                 at=now,

@@ -40,6 +40,10 @@ class Campaign(Base):
     provider: Mapped[str] = mapped_column(String(PROVIDER_CHARS))
     #: the message as uploaded (the first line), without its recipients
     document: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    #: the message every recipient's is made of, kept once and unrendered (each outbox row
+    #: keeps only its own part: ``domain.sending.campaign_message``); NULL: a campaign from
+    #: before, whose rows are whole messages
+    message: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument, nullable=True)
     #: recipients uploaded, each a message of the outbox (suppressed ones included)
     recipients: Mapped[int] = mapped_column(Integer, default=0)
     #: lines whose address the campaign had already: not added
