@@ -23,8 +23,8 @@ from emailhook.adapters.store import campaigns as campaign_rows
 from emailhook.adapters.store import held, outbox
 from emailhook.adapters.store.whole_messages import WholeMessages
 from emailhook.domain.sending.guards import GuardRule
+from emailhook.service.send.campaign_discard import discard_stale_uploads
 from emailhook.service.send.campaign_guard import CampaignGuard
-from emailhook.service.send.campaign_upload import discard_stale_uploads
 from emailhook.service.send.relay import SendRelay, SendRelayPolicy
 from emailhook.settings import Settings
 from support.clock import Clock

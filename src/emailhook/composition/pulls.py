@@ -22,8 +22,8 @@ from emailhook.service.receive.reconciler import Reconciler
 from emailhook.service.receive.retention import Retention
 from emailhook.service.receive.suppression_sync import SuppressionSync
 from emailhook.service.send.accept import forget_expired_keys
+from emailhook.service.send.campaign_discard import discard_stale_uploads
 from emailhook.service.send.campaign_guard import CampaignGuard
-from emailhook.service.send.campaign_upload import discard_stale_uploads
 from emailhook.settings import Settings
 
 #: a prune (the worker's, or `emailhook prune`) rests this long between its small transactions:

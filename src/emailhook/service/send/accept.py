@@ -112,14 +112,9 @@ class SendApi:
             ) from error
 
     def _accept_keyed(self, body: object, raw: bytes, key: str | None) -> Answer:
-        if key is None:
+        key_hash = hash_of_key(key)
+        if key_hash is None:
             return self._accept(body, None)
-        if not key or len(key) > MAX_KEY_CHARS or not key.isprintable():
-            raise InvalidRequestError(
-                "invalid Idempotency-Key",
-                {"Idempotency-Key": [f"1 to {MAX_KEY_CHARS} printable characters"]},
-            )
-        key_hash = hashlib.sha256(key.encode()).hexdigest()
         request_hash = hashlib.sha256(b"POST /messages\n" + raw).hexdigest()
         now = self._clock()
         with self._sessions.begin() as session:
@@ -266,6 +261,19 @@ class SendApi:
                 message, request.provider, SendState.SCHEDULED, message.send_at, route=route
             )
         return outbox.NewMessage(message, request.provider, SendState.QUEUED, now, route=route)
+
+
+def hash_of_key(key: str | None) -> str | None:
+    """Return an ``Idempotency-Key``'s SHA-256 (hex), None without one; refuse a malformed
+    one (InvalidRequestError)."""
+    if key is None:
+        return None
+    if not key or len(key) > MAX_KEY_CHARS or not key.isprintable():
+        raise InvalidRequestError(
+            "invalid Idempotency-Key",
+            {"Idempotency-Key": [f"1 to {MAX_KEY_CHARS} printable characters"]},
+        )
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def _answer_item(row: outbox.NewMessage) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import hashlib
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -43,7 +43,8 @@ from emailhook.service.errors import (
     InvalidRequestError,
     StorageUnavailableError,
 )
-from emailhook.service.send.accept import MAX_KEY_CHARS, Answer, Prepared, SendApi
+from emailhook.service.send.accept import Answer, Prepared, SendApi, hash_of_key
+from emailhook.service.send.campaign_discard import discard
 
 log = logging.getLogger("emailhook.send.campaigns")
 
@@ -51,9 +52,6 @@ log = logging.getLogger("emailhook.send.campaigns")
 CHUNK = 1000
 #: bad lines named in a refusal at most (the upload is read on to find them, writing nothing)
 MAX_BAD_LINES = 20
-#: an upload that wrote no chunk this long is abandoned (its process died, its client went
-#: silent) and discarded
-STALE_UPLOAD_SECONDS = 3600
 #: a recipient the message's own fields are checked with (never written)
 _PROBE = {"email": "probe@example.com"}
 
@@ -106,7 +104,7 @@ class CampaignUpload:
     def _create_json_lines(self, raw: Iterable[bytes], key: str | None) -> Answer:
         digest = hashlib.sha256(b"POST /campaigns\n")
         lines = _hashed(raw, digest)
-        key_hash = _key_hash(key)
+        key_hash = hash_of_key(key)
         if key_hash is not None:
             replayed = self._replay(key_hash, lines, digest)
             if replayed is not None:
@@ -126,7 +124,7 @@ class CampaignUpload:
         digest = hashlib.sha256(f"POST /campaigns {kind}\n".encode())
         digest.update(message + b"\n")
         lines = _hashed(raw, digest)
-        key_hash = _key_hash(key)
+        key_hash = hash_of_key(key)
         if key_hash is not None:
             replayed = self._replay(key_hash, lines, digest)
             if replayed is not None:
@@ -304,43 +302,8 @@ class CampaignUpload:
         discard(self._sessions, public_id)
 
 
-def discard(sessions: sessionmaker[Session], public_id: str) -> None:
-    """Delete a campaign and its messages, a chunk a transaction."""
-    gone = False
-    while not gone:
-        with sessions.begin() as session:
-            gone = campaigns.discard(session, public_id)
-
-
-def discard_stale_uploads(
-    sessions: sessionmaker[Session],
-    idle: timedelta = timedelta(seconds=STALE_UPLOAD_SECONDS),
-    clock: Callable[[], datetime] = utcnow,
-) -> int:
-    """Delete the campaigns whose upload wrote nothing for ``idle`` (its web process died, or
-    its client went silent): none of their messages was sent. Return how many."""
-    with sessions.begin() as session:
-        stale = campaigns.stale_uploads(session, clock() - idle)
-    for public_id in stale:
-        discard(sessions, public_id)
-        log.warning("discarded campaign %s: its upload stopped before it ended", public_id)
-    return len(stale)
-
-
 def _accepted(public_id: str, counted: dict[str, int]) -> dict[str, Any]:
     return {"id": public_id, "state": CampaignState.RUNNING.value, **counted}
-
-
-def _key_hash(key: str | None) -> str | None:
-    """Return the key's SHA-256 (hex), None without one; refuse a malformed one."""
-    if key is None:
-        return None
-    if not key or len(key) > MAX_KEY_CHARS or not key.isprintable():
-        raise InvalidRequestError(
-            "invalid Idempotency-Key",
-            {"Idempotency-Key": [f"1 to {MAX_KEY_CHARS} printable characters"]},
-        )
-    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def _hashed(lines: Iterable[bytes], digest: Any) -> Iterator[bytes]:
