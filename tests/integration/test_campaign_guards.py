@@ -170,25 +170,28 @@ def test_complaints_past_the_domains_pause_rate_pause_each_of_its_campaigns_unde
     # 2 complaints in 500 delivered from example.com: 0.40 %, past the 0.30 % that pauses;
     # each campaign alone has fewer than the 500 delivered the guards need to judge it
     _delivered_and_complained(app, sent, complaints=_of(app, first)[:2])
-    assert sorted(_guard(app).run()) == sorted([first, second])
+    third = _campaign(client, "d", 10)  # not one sent yet: paused all the same
+    # first has nothing left to send: a finished campaign is not judged, nor paused
+    assert sorted(_guard(app).run()) == sorted([second, third])
     reason = (
         "sending domain example.com, last 24 h: complaints 0.40 % of 500 delivered, past the"
         " 0.30 % that pauses a campaign"
     )
-    for campaign in (first, second):
+    for campaign in (second, third):
         shown = _shown(client, campaign)
         assert (shown["state"], shown["pause_reason"]) == ("paused", reason)
         domain = shown["guards"]["domain"]
         assert (domain["name"], domain["delivered"], domain["complaint_rate"]) == (
             "example.com", 500, 0.004
         )  # fmt: skip
+    assert _shown(client, first)["state"] == "done"
     assert _shown(client, elsewhere)["state"] == "done"  # another domain: not paused
     # nothing more is sent until an operator resumes; the resumed one counts from the resume
     assert _send(app, 1000) == []
     client.post(f"/campaigns/{second}/resume", headers=AUTH)
     assert _guard(app).run() == []
     assert len(_send(app, 1000)) == 100
-    assert (_shown(client, first)["state"], _shown(client, second)["state"]) == ("paused", "done")
+    assert (_shown(client, second)["state"], _shown(client, third)["state"]) == ("done", "paused")
     assert len(infobip.ledger) == 650
 
 
@@ -204,9 +207,10 @@ def test_complaints_past_the_domains_warning_rate_show_a_warning_on_its_campaign
         "sending domain example.com, last 24 h: complaints 0.20 % of 500 delivered, past the"
         " 0.10 % warning"
     )
-    for campaign, state in ((first, "done"), (second, "running")):
-        shown = _shown(client, campaign)
-        assert (shown["state"], shown["guards"]["warning"]) == (state, warning)
+    shown = _shown(client, second)
+    assert (shown["state"], shown["guards"]["warning"]) == ("running", warning)
+    shown = _shown(client, first)  # finished before: not judged
+    assert (shown["state"], shown["guards"]["warning"]) == ("done", None)
     settings = app.extensions["emailhook"].settings
     env = {
         "EMAILHOOK_DATA_DIR": str(settings.data_dir),

@@ -8,11 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
 from emailhook.adapters.db.models import Campaign, OutboxMessage
 from emailhook.adapters.store import campaign_tally, campaigns
+from emailhook.adapters.store.outbox import OPEN
 from emailhook.domain.sending.campaign import CampaignState
 from emailhook.domain.sending.guards import Outcomes
 
@@ -31,12 +32,15 @@ class RunningCampaign:
 
 
 def running(session: Session) -> list[RunningCampaign]:
-    """Return the running campaigns, each with its domain and route (read from one of its
-    messages: every message of a campaign has the same sender and route)."""
+    """Return the running campaigns with messages left to send, each with its domain and
+    route (read from one of its messages: every message of a campaign has the same sender
+    and route). A finished campaign can send nothing more: judging it would cost a read a
+    tick for every campaign ever run, and pausing it would only hide that it is done."""
+    left = exists().where(OutboxMessage.campaign_id == Campaign.public_id, OPEN)
     rows = session.execute(
         select(
             Campaign.public_id, Campaign.guarded_since, Campaign.provider, Campaign.guard_warning
-        ).where(Campaign.state == CampaignState.RUNNING.value)
+        ).where(Campaign.state == CampaignState.RUNNING.value, left)
     ).all()
     found = []
     for public_id, since, provider, warning in rows:
@@ -76,8 +80,8 @@ def warn(session: Session, public_id: str, warning: str | None) -> None:
 def pause_through(
     session: Session, provider: str, domain: str | None, reason: str, now: datetime
 ) -> list[str]:
-    """Pause the running campaigns whose route has ``provider`` (and whose sending domain is
-    ``domain``, unless None), saying why; return their ids."""
+    """Pause the running campaigns with messages left to send whose route has ``provider``
+    (and whose sending domain is ``domain``, unless None), saying why; return their ids."""
     chosen = [
         c.public_id
         for c in running(session)

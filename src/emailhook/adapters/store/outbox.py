@@ -24,7 +24,7 @@ SENDING = SendState.SENDING.value
 #: the open states written as literals: a partial index on them (``ix_outbox_due``,
 #: ``ix_outbox_campaign_due``) serves a query only when it names them so (SQLite does not
 #: match bound parameters against an index's condition, and sorted a campaign's million)
-_OPEN = text("outbox.state IN (" + ", ".join(f"'{state.value}'" for state in OPEN_STATES) + ")")
+OPEN = text("outbox.state IN (" + ", ".join(f"'{state.value}'" for state in OPEN_STATES) + ")")
 #: what a claim returns of each message
 _CLAIMED = (
     OutboxMessage.id,
@@ -165,7 +165,7 @@ def _publishable(
     """``campaign``: the condition on the message's campaign (default: may go)."""
     return (
         may_go() if campaign is None else campaign,
-        _OPEN,
+        OPEN,
         OutboxMessage.due_at <= now,
         or_(
             OutboxMessage.published_at.is_(None),
@@ -280,7 +280,7 @@ def in_flight(session: Session, *, republish_before: datetime, limit: int) -> in
     # would read a paused campaign's every open message by ix_outbox_campaign_due
     published = (
         select(OutboxMessage.campaign_id)
-        .where(OutboxMessage.published_at > republish_before, _OPEN)
+        .where(OutboxMessage.published_at > republish_before, OPEN)
         .limit(4 * limit)
         .subquery()
     )
