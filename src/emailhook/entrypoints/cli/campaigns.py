@@ -1,5 +1,6 @@
 """``emailhook campaign``: create a campaign from a JSON Lines or CSV file of recipients
-(through the same service as ``POST /campaigns``), show it, pause, resume and cancel it."""
+(through the same service as ``POST /campaigns``), show it and write its report, pause,
+resume and cancel it."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from typing import IO, Any
 import click
 import orjson
 
+from emailhook.adapters.reads.campaign_report import COLUMNS as REPORT_COLUMNS
+from emailhook.domain.csv_cells import csv_lines
 from emailhook.domain.printable import escaped
 from emailhook.domain.sending.message import Category
 from emailhook.entrypoints.cli.context import send_services
@@ -127,6 +130,25 @@ def show(public_id: str, as_json: bool) -> None:
     with reported():
         found = send_services().campaigns.show(public_id)
     _print(found, as_json)
+
+
+@campaign_group.command("report")
+@click.argument("public_id")
+@click.option(
+    "--output",
+    "-o",
+    type=click.File("w", encoding="utf-8"),
+    default="-",
+    help="The CSV file to write (default: standard output).",
+)
+def report(public_id: str, output: IO[str]) -> None:
+    """Write a campaign's report as CSV: each recipient's message, its send state and
+    reason, and the first time of each outcome its events reported (GET
+    /campaigns/<id>/report)."""
+    with reported():
+        chunks = send_services().campaigns.report(public_id)
+        for piece in csv_lines(REPORT_COLUMNS, chunks):
+            output.write(piece)
 
 
 @campaign_group.command("pause")

@@ -1,6 +1,7 @@
 """Campaigns over HTTP: ``POST /campaigns`` (a JSON Lines upload, or the message and a CSV
 or JSON Lines file of recipients as ``multipart/form-data``, read a line at a time),
-``GET /campaigns/<id>``, ``POST /campaigns/<id>/pause|resume|cancel``.
+``GET /campaigns/<id>``, its report ``GET /campaigns/<id>/report`` (CSV),
+``POST /campaigns/<id>/pause|resume|cancel``.
 
 Translation only: ``service.send.campaigns`` decides; errors become answers in ``errors.py``.
 """
@@ -9,7 +10,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
+from emailhook.adapters.reads.campaign_report import COLUMNS as REPORT_COLUMNS
 from emailhook.composition.send import SendWeb
+from emailhook.domain.csv_cells import csv_lines
 from emailhook.entrypoints.web.campaign_parts import (
     JSON_LINES_TYPES,
     blocks,
@@ -75,6 +78,18 @@ def show_campaign(public_id: str) -> Response:
     """A campaign: its state, pause reason, the upload's counts, its messages by state."""
     _senders_or_operators()
     return jsonify(_send().campaigns.show(public_id))
+
+
+@campaigns.get("/campaigns/<public_id>/report")
+def campaign_report(public_id: str) -> Response:
+    """Each recipient's message, its send state and what its events said, as CSV (streamed)."""
+    _senders_or_operators()
+    chunks = _send().campaigns.report(public_id)
+    return Response(
+        csv_lines(REPORT_COLUMNS, chunks),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{public_id}.csv"'},
+    )
 
 
 @campaigns.post("/campaigns/<public_id>/pause")

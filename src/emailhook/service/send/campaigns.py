@@ -5,12 +5,13 @@ per-message state is the checkpoint, so a pause and a resume neither skip nor re
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from emailhook.adapters.reads.campaign_report import report_chunks
 from emailhook.adapters.store import campaigns, guards, outbox
 from emailhook.domain.clock import utcnow
 from emailhook.domain.sending.campaign import DONE, CampaignState
@@ -130,6 +131,13 @@ class Campaigns:
                     "domain": self._domain(session, public_id, since),
                 },
             }
+
+    def report(self, public_id: str) -> Iterator[list[tuple[object, ...]]]:
+        """Return campaign ``public_id``'s report (``campaign_report.COLUMNS``), a chunk of
+        rows at a time, read as it is iterated; raise NotFoundError first if there is none."""
+        with self._sessions.begin() as session:
+            self._found(session, public_id, lock=False)
+        return report_chunks(self._sessions, public_id)
 
     def _domain(
         self, session: Session, public_id: str, since: datetime | None
