@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,6 +21,9 @@ from support.stack import Stack, wait_until
 SEND_KEY = "send-key-1"
 AUTH = {"Authorization": f"Bearer {SEND_KEY}"}
 TOKEN = "hook-token-1"
+
+
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 @pytest.fixture(scope="module")
@@ -165,3 +169,33 @@ def test_the_seed_loop_sends_two_suppresses_one_and_joins_the_reports_back(
     assert 'emailhook_messages_accepted_total{status="suppressed"} 1.0' in metrics
     assert 'emailhook_messages_dispatched_total{outcome="sent"} 2.0' in metrics
     assert "emailhook_send_call_seconds_count" in metrics
+
+
+def test_a_campaign_paused_by_infobips_platform_event_is_counted_by_the_worker(
+    send_stack: Stack,
+) -> None:
+    stack = send_stack
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    message = {"from": "cobranca@example.com", "subject": "Oi", "text": "Oi", "send_at": tomorrow}
+    lines = [message, {"email": "later@example.com"}]
+    created = httpx.post(
+        f"{stack.base_url}/campaigns",
+        content=b"".join(json.dumps(line).encode() + b"\n" for line in lines),
+        headers={**AUTH, "Content-Type": "application/x-ndjson"},
+        timeout=30,
+    )
+    assert created.status_code == 202, created.text
+    campaign = created.json()["id"]
+    warning = DATA / "infobip/email_platform_event_webhook__high_bounce_rate_warning.json"
+    assert stack.post_to(f"/email/{TOKEN}", warning.read_bytes()).status_code == 200
+
+    def shown() -> dict[str, Any]:
+        found: dict[str, Any] = httpx.get(
+            f"{stack.base_url}/campaigns/{campaign}", headers=AUTH, timeout=10
+        ).json()
+        return found
+
+    wait_until(lambda: shown()["state"] == "paused", 30, "the campaign paused by the event")
+    assert "HIGH_BOUNCE_RATE_WARNING" in shown()["pause_reason"]
+    metrics = httpx.get(f"{stack.base_url}/metrics", timeout=10).text
+    assert 'emailhook_campaign_guard_verdicts_total{action="pause",scope="platform"} 1.0' in metrics

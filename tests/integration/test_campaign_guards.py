@@ -228,7 +228,9 @@ def test_an_infobip_high_bounce_rate_event_pauses_its_running_campaigns_from_the
     through_infobip = _campaign(client, "a", 10)
     through_smtp = _campaign(client, "b", 10, provider="smtp")
     other_domain = _campaign(client, "c", 10, **{"from": "news@other.example"})
-    process(app, [WARNING_EVENT])
+    outcome = process(app, [WARNING_EVENT])
+    assert outcome.paused == [through_infobip]  # counted by the worker: scope "platform"
+    assert outcome.as_dict()["paused"] == [through_infobip]
     shown = _shown(client, through_infobip)
     assert (shown["state"], shown["pause_reason"]) == (
         "paused",
@@ -239,5 +241,5 @@ def test_an_infobip_high_bounce_rate_event_pauses_its_running_campaigns_from_the
     assert _shown(client, other_domain)["state"] == "running"
     # the operator resumes; Infobip posts the same event again: stored once, acted on once
     client.post(f"/campaigns/{through_infobip}/resume", headers=AUTH)
-    process(app, [WARNING_EVENT])
+    assert process(app, [WARNING_EVENT]).paused == []
     assert _shown(client, through_infobip)["state"] == "running"

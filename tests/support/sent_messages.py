@@ -12,7 +12,7 @@ from flask import Flask
 from emailhook.adapters.http_send import HttpSender
 from emailhook.composition.policies import soft_bounce_rule
 from emailhook.composition.send import send_providers, send_retry_policy
-from emailhook.service.receive.processing import Processor
+from emailhook.service.receive.processing import Outcome, Processor
 from emailhook.service.send.dispatch import Dispatcher
 from support.fake_senders import FakeInfobipSender
 from support.infobip_bodies import report, reports
@@ -28,10 +28,11 @@ def send_settings(fake: FakeInfobipSender) -> dict[str, str]:
     return {"EMAILHOOK_INFOBIP_BASE_URL": fake.url, "EMAILHOOK_INFOBIP_API_KEY": INFOBIP_KEY}
 
 
-def process(app: Flask, bodies: list[bytes]) -> None:
-    """POST each body to ``/email`` and store its events, as the worker would."""
+def process(app: Flask, bodies: list[bytes]) -> Outcome:
+    """POST each body to ``/email`` and store its events, as the worker would; return what
+    the batch did."""
     ids = post_bodies(app, bodies)
-    Processor(
+    return Processor(
         app.extensions["emailhook"].database.sessions, retry(), soft_bounces=soft_bounces()
     ).process(ids)
 

@@ -22,7 +22,7 @@ from emailhook.composition import load_settings
 from emailhook.composition.worker import WorkerServices, worker_services
 from emailhook.entrypoints.worker.background import BackgroundStep
 from emailhook.observability import answer_sigusr2_with_stacks, configure
-from emailhook.observability.metrics import record_sent, record_stored
+from emailhook.observability.metrics import record_guard, record_sent, record_stored
 from emailhook.service.send.relay import PublishSend
 from emailhook.settings import Settings
 
@@ -105,6 +105,8 @@ def build_celery(services: WorkerServices) -> EmailhookCelery:
     def process_bodies(body_ids: list[int]) -> dict[str, object]:
         outcome = services.processor().process(body_ids)
         record_stored(outcome.stored, outcome.duplicates, outcome.latencies, outcome.other_channels)
+        for _ in outcome.paused:
+            record_guard("platform", "pause")
         return outcome.as_dict()
 
     @app.task(name=SEND_MESSAGES)

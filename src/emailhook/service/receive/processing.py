@@ -68,6 +68,8 @@ class Outcome:
     #: items of other channels than e-mail, by channel, and items whose recipient is not an
     #: e-mail address (``NOT_AN_ADDRESS``): counted, not stored
     other_channels: Counter[str] = field(default_factory=Counter)
+    #: campaigns a provider's platform event paused (``platform_events``)
+    paused: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -77,6 +79,7 @@ class Outcome:
             "failed": self.failed,
             "dead": self.dead,
             "other_channels": dict(self.other_channels),
+            "paused": self.paused,
         }
 
 
@@ -189,9 +192,10 @@ class Processor:
             stored = insert_prepared(session, prepared)
             # Only newly stored events move the derived state: a repeat never counts twice.
             derived.record(session, stored, self._soft_bounces)
-            platform_events.store(session, platform, now)  # may pause campaigns
+            paused = platform_events.store(session, platform, now)  # may pause campaigns
             inbox.mark_done(session, [item.finished() for item in batch], now=now)
         outcome.stored += len(stored)
+        outcome.paused += paused
         outcome.duplicates += len(events) - len(stored)
         outcome.done.extend(item.pending.id for item in batch)
         outcome.other_channels.update(
