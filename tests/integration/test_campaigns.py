@@ -7,6 +7,9 @@ Infobip); a cancelled one ends its queued messages cancelled; a rate paces the r
 from __future__ import annotations
 
 import io
+import sqlite3
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -372,6 +375,40 @@ def test_an_upload_broken_off_keeps_nothing(app: Flask) -> None:
         app.extensions["emailhook"].send.campaigns.create(broken())
     for model in (Campaign, OutboxMessage, Message):
         assert _count(app, model) == 0
+
+
+def test_an_upload_waits_out_a_lock_held_longer_than_the_webs_one_second_bound(
+    app: Flask, client: FlaskClient
+) -> None:
+    """A webhook's answer waits 1 s for the database at most; a campaign's chunk waits longer
+    (``CHUNK_WAIT_SECONDS``): a refusal would discard a whole upload for one slow moment."""
+    engine = app.extensions["emailhook"].database.engine
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        if engine.dialect.name == "sqlite":  # a writer that is not ours: an operator's shell
+            raw = sqlite3.connect(engine.url.database, isolation_level=None)
+            raw.execute("BEGIN IMMEDIATE")
+            held.set()
+            release.wait(10)
+            raw.execute("ROLLBACK")
+            raw.close()
+            return
+        with engine.connect() as conn, conn.begin():
+            conn.exec_driver_sql("LOCK TABLE outbox IN SHARE MODE")
+            held.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert held.wait(10)
+    threading.Timer(2.5, release.set).start()
+    began = time.monotonic()
+    answer = _create(client, _upload(MESSAGE, *_recipients(2500)))
+    holder.join()
+    assert answer.status_code == 202, answer.get_json()
+    assert time.monotonic() - began >= 2.0  # it did wait for the lock
+    assert answer.get_json()["recipients"] == 2500
 
 
 def test_an_upload_whose_process_died_is_never_sent_and_is_swept_once_stale(app: Flask) -> None:

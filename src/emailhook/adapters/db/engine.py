@@ -68,8 +68,14 @@ def create_db_engine(
 
     @event.listens_for(engine, "begin")
     def _on_begin_postgres(connection: Any) -> None:
-        if connection.get_execution_options().get(LATER_DURABLE):
+        options = connection.get_execution_options()
+        if options.get(LATER_DURABLE):
             connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
+        wait = options.get(WAIT_SECONDS)
+        if wait:
+            milliseconds = int(wait * 1000)
+            connection.exec_driver_sql(f"SET LOCAL lock_timeout = {milliseconds}")
+            connection.exec_driver_sql(f"SET LOCAL statement_timeout = {milliseconds}")
 
     return engine
 
@@ -81,11 +87,29 @@ def create_db_engine(
 #: it may lose these transactions, never a part of one. A campaign's upload writes its chunks
 #: so: its last commit (the campaign started) is the durable one, before its answer.
 LATER_DURABLE = "emailhook_later_durable"
+#: an execution option: seconds a transaction of a long bulk operation may wait for a lock
+#: and for each statement on PostgreSQL, past its engine's own bounds (the web's are 1 s, for
+#: a webhook's answer; a campaign's upload, a minute long, must not be refused for one slow
+#: chunk). On SQLite our own writers wait for each other without a bound (``sqlite_lock``);
+#: this bounds the wait on any other (its busy timeout).
+WAIT_SECONDS = "emailhook_wait_seconds"
 
 
-def later_durable(session: Session) -> None:
-    """Make ``session``'s transaction, not yet begun, ``LATER_DURABLE``."""
-    session.connection(execution_options={LATER_DURABLE: True})
+def dialect_of(sessions: sessionmaker[Session]) -> str:
+    """Return the name of the database ``sessions`` are bound to (``sqlite``, ``postgresql``)."""
+    bind = sessions.kw.get("bind")
+    if bind is None:
+        raise ValueError("sessions bound to an engine are needed")
+    return str(bind.dialect.name)
+
+
+def patient(session: Session, *, wait_seconds: float, later_durable: bool = False) -> None:
+    """Make ``session``'s transaction, not yet begun, wait up to ``wait_seconds`` for locks
+    and statements (``WAIT_SECONDS``), and be ``LATER_DURABLE`` if ``later_durable``."""
+    options: dict[str, Any] = {WAIT_SECONDS: wait_seconds}
+    if later_durable:
+        options[LATER_DURABLE] = True
+    session.connection(execution_options=options)
 
 
 def _sqlite_engine(
@@ -120,13 +144,17 @@ def _sqlite_engine(
     def _on_begin(connection: Any) -> None:
         # The safety level cannot change inside a transaction: set before it (and again
         # after, by the next ordinary one), on the connection's own record.
-        wanted = settings.sqlite_synchronous
-        if connection.get_execution_options().get(LATER_DURABLE):
-            wanted = "NORMAL"
+        options = connection.get_execution_options()
+        wanted = "NORMAL" if options.get(LATER_DURABLE) else settings.sqlite_synchronous
         record = connection.connection.info
         if record.get("synchronous", settings.sqlite_synchronous) != wanted:
             connection.exec_driver_sql(f"PRAGMA synchronous={wanted}")
             record["synchronous"] = wanted
+        # a bulk write waits longer for a writer that is not ours (``WAIT_SECONDS``)
+        wait_ms = int(options[WAIT_SECONDS] * 1000) if options.get(WAIT_SECONDS) else busy_ms
+        if record.get("busy_ms", busy_ms) != wait_ms:
+            connection.exec_driver_sql(f"PRAGMA busy_timeout={wait_ms}")
+            record["busy_ms"] = wait_ms
         # BEGIN IMMEDIATE takes the write lock up front, waiting up to busy_timeout: a deferred
         # transaction that reads first and writes later fails at once with SQLITE_BUSY instead.
         # Readers only need a snapshot, which WAL gives them without any lock.

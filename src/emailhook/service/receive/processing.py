@@ -18,7 +18,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from emailhook.adapters.db.engine import is_transient
+from emailhook.adapters.db.engine import dialect_of, is_transient
 from emailhook.adapters.inbox import bodies as inbox
 from emailhook.adapters.store import derived
 from emailhook.adapters.store.events import StoredEvent, insert_prepared, prepare_events
@@ -130,7 +130,7 @@ class Processor:
         self._parsers = parsers if parsers is not None else registry.parsers()
         self._sessions = session_factory
         self._readers = readers or session_factory
-        self._dialect = _dialect_of(session_factory)
+        self._dialect = dialect_of(session_factory)
         self._policy = policy
         self._clock = clock
         self._soft_bounces = soft_bounces
@@ -289,10 +289,3 @@ class Processor:
 
 def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"[:_MAX_ERROR_CHARS]
-
-
-def _dialect_of(sessions: sessionmaker[Session]) -> str:
-    bind = sessions.kw.get("bind")
-    if bind is None:
-        raise ValueError("the processor needs sessions bound to an engine")
-    return str(bind.dialect.name)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -23,7 +24,7 @@ import orjson
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from emailhook.adapters.db.engine import is_transient, later_durable
+from emailhook.adapters.db.engine import dialect_of, is_transient, patient
 from emailhook.adapters.store import campaigns, outbox_bulk
 from emailhook.domain.clock import utcnow
 from emailhook.domain.sending.campaign import CampaignState, line_errors, read_header
@@ -50,6 +51,9 @@ log = logging.getLogger("emailhook.send.campaigns")
 
 #: recipients written a transaction (and at most held at once)
 CHUNK = 1000
+#: an upload's write may wait this long for a lock or a statement (the web's own bound is
+#: 1 s, for a webhook's answer; a refusal here discards the whole upload)
+WAIT_SECONDS = 30.0
 #: bad lines named in a refusal at most (the upload is read on to find them, writing nothing)
 MAX_BAD_LINES = 20
 #: a recipient the message's own fields are checked with (never written)
@@ -71,6 +75,7 @@ class CampaignUpload:
         self._api = api
         self._chunk = chunk
         self._clock = clock
+        self._dialect = dialect_of(sessions)
 
     def create(self, lines: Iterable[bytes], key: str | None = None) -> Answer:
         """Accept the upload ``lines`` (JSON Lines: the message, then one recipient a line):
@@ -99,6 +104,7 @@ class CampaignUpload:
         except SQLAlchemyError as error:
             if not is_transient(error):
                 raise
+            log.warning("campaign upload refused (503), the database: %s", error)
             raise StorageUnavailableError("the database is busy or down; try again") from error
 
     def _create_json_lines(self, raw: Iterable[bytes], key: str | None) -> Answer:
@@ -141,7 +147,7 @@ class CampaignUpload:
         shared = shared_part(expand(base.request, rendered=False)[0])
         public_id = new_public_id("cmp_")
         try:
-            with self._sessions.begin() as session:
+            with self._writing() as session:
                 campaigns.create(
                     session,
                     public_id,
@@ -161,7 +167,7 @@ class CampaignUpload:
         except BaseException:
             self._discard(public_id)
             raise
-        with self._sessions.begin() as session:
+        with self._writing() as session:
             campaigns.start(
                 session, public_id, now=self._clock(), request_hash=digest.hexdigest(), **counted
             )
@@ -215,16 +221,15 @@ class CampaignUpload:
         upload: _Upload,
         now: datetime,
     ) -> dict[str, int]:
-        """Check the recipients a chunk at a time and write each checked chunk; return the
-        counts. In one thread: a writer thread overlapping the checks was slower on SQLite
-        (each step of its statements wins the GIL back from the checking thread) and no
-        faster on PostgreSQL (docs/performance.md)."""
+        """Check the recipients a chunk at a time, and build and write each checked chunk;
+        return the counts. In one thread: a writer thread overlapping the next chunk's checks
+        was slower on SQLite and no faster on PostgreSQL (docs/performance.md)."""
         counted = {"recipients": 0, "duplicates": 0, "suppressed": 0}
         bad: dict[str, list[str]] = {}
         chunk: list[tuple[int, Any]] = []
 
         def write(prepared: Prepared) -> None:
-            self._write_chunk(public_id, prepared, shared, now, counted)
+            self._write_chunk(public_id, self._rows(public_id, prepared, shared, now), counted)
 
         for number, item in upload.records:
             if isinstance(item, Bad):
@@ -270,32 +275,42 @@ class CampaignUpload:
         if not bad:
             write(prepared)
 
-    def _write_chunk(
-        self,
-        public_id: str,
-        prepared: Prepared,
-        shared: dict[str, Any],
-        now: datetime,
-        counted: dict[str, int],
-    ) -> None:
-        """Write a checked chunk, each address once: the first of the chunk, and none the
-        campaign has already (left out by the database: a unique index)."""
+    def _rows(
+        self, public_id: str, prepared: Prepared, shared: dict[str, Any], now: datetime
+    ) -> _Rows:
+        """Return a checked chunk's rows, each address once (the first of the chunk), each
+        recipient on the suppression list (read now) ``suppressed``."""
         fresh: dict[str, OutgoingMessage] = {}
         for message in prepared.messages:
             fresh.setdefault(message.to.email, message)
         with self._sessions.begin() as session:
-            later_durable(session)  # the campaign's start, committed last, is durable
+            rows = self._api.rows(session, replace(prepared, messages=list(fresh.values())), now)
+        built = outbox_bulk.build(
+            rows, public_id, now, campaign_id=public_id, dialect=self._dialect, shared=shared
+        )
+        return _Rows(built, len(prepared.messages))
+
+    def _write_chunk(self, public_id: str, rows: _Rows, counted: dict[str, int]) -> None:
+        """Write a chunk's rows but those whose address the campaign has already (left out
+        by the database: a unique index)."""
+        # the campaign's start, committed last, is durable
+        with self._writing(later_durable=True) as session:
             if not campaigns.touch(session, public_id, self._clock()):
                 raise StorageUnavailableError(
                     "the upload stalled and was discarded; send the campaign again"
                 )
-            rows = self._api.rows(session, replace(prepared, messages=list(fresh.values())), now)
-            added = outbox_bulk.add_new(
-                session, public_id, rows, now, campaign_id=public_id, shared=shared
-            )
-        counted["duplicates"] += len(prepared.messages) - len(added)
+            added = outbox_bulk.insert(session, rows.built)
+        counted["duplicates"] += rows.lines - len(added)
         counted["recipients"] += len(added)
         counted["suppressed"] += sum(r.state is SendState.SUPPRESSED for r in added)
+
+    @contextmanager
+    def _writing(self, *, later_durable: bool = False) -> Iterator[Session]:
+        """A write transaction of the upload, waiting up to ``WAIT_SECONDS`` for the
+        database (the web's own bound is 1 s: a refusal would discard the whole upload)."""
+        with self._sessions.begin() as session:
+            patient(session, wait_seconds=WAIT_SECONDS, later_durable=later_durable)
+            yield session
 
     def _discard(self, public_id: str) -> None:
         """Delete what an upload refused or broken off wrote, a chunk a transaction."""
@@ -332,3 +347,12 @@ class _Upload:
     records: Iterator[Record]
     #: the number of the first recipient's record
     first: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Rows:
+    """A checked chunk's rows, built before its write transaction begins."""
+
+    built: outbox_bulk.Built
+    #: the chunk's recipients, duplicates within it included
+    lines: int
