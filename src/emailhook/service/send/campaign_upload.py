@@ -1,5 +1,5 @@
 """A campaign's upload: JSON Lines read as a stream and written to the outbox a chunk at a
-time, checked as ``POST /messages`` checks a request.
+time (``campaign_writer``), checked as ``POST /messages`` checks a request.
 
 The first line is the message, each other line a recipient, and at most one chunk of
 recipients is held at once. Each chunk is checked as a ``POST /messages`` request of its
@@ -15,8 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -24,19 +23,17 @@ import orjson
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from emailhook.adapters.db.engine import dialect_of, is_transient, patient
-from emailhook.adapters.store import campaigns, outbox_bulk
+from emailhook.adapters.db.engine import is_transient
+from emailhook.adapters.store import campaigns
 from emailhook.domain.clock import utcnow
-from emailhook.domain.sending.campaign import CampaignState, line_errors, read_header
+from emailhook.domain.sending.campaign import CampaignState, read_header
 from emailhook.domain.sending.campaign_message import shared_part
 from emailhook.domain.sending.campaign_records import (
-    Bad,
-    Record,
     csv_rows,
     json_lines,
 )
 from emailhook.domain.sending.expansion import expand
-from emailhook.domain.sending.message import OutgoingMessage, SendState, new_public_id
+from emailhook.domain.sending.message import new_public_id
 from emailhook.domain.sending.validation import InvalidSendRequestError
 from emailhook.service.errors import (
     ConflictError,
@@ -46,16 +43,10 @@ from emailhook.service.errors import (
 )
 from emailhook.service.send.accept import Answer, Prepared, SendApi, hash_of_key
 from emailhook.service.send.campaign_discard import discard
+from emailhook.service.send.campaign_writer import CHUNK, CampaignWriter, Recipients, writing
 
 log = logging.getLogger("emailhook.send.campaigns")
 
-#: recipients written a transaction (and at most held at once)
-CHUNK = 1000
-#: an upload's write may wait this long for a lock or a statement (the web's own bound is
-#: 1 s, for a webhook's answer; a refusal here discards the whole upload)
-WAIT_SECONDS = 30.0
-#: bad lines named in a refusal at most (the upload is read on to find them, writing nothing)
-MAX_BAD_LINES = 20
 #: a recipient the message's own fields are checked with (never written)
 _PROBE = {"email": "probe@example.com"}
 
@@ -73,9 +64,8 @@ class CampaignUpload:
     ) -> None:
         self._sessions = sessions
         self._api = api
-        self._chunk = chunk
         self._clock = clock
-        self._dialect = dialect_of(sessions)
+        self._writer = CampaignWriter(sessions, api, chunk=chunk, clock=clock)
 
     def create(self, lines: Iterable[bytes], key: str | None = None) -> Answer:
         """Accept the upload ``lines`` (JSON Lines: the message, then one recipient a line):
@@ -121,7 +111,9 @@ class CampaignUpload:
                 "the upload is empty", {"line 1": ["the message: a JSON object"]}
             )
         number, line = first
-        upload = _Upload("line 1", "line", json_lines(lines, first=number + 1), number + 1)
+        upload = _Upload(
+            "line 1", Recipients(json_lines(lines, first=number + 1), "line", number + 1)
+        )
         return self._accept(upload, line, key_hash, digest)
 
     def _create_apart(
@@ -136,9 +128,9 @@ class CampaignUpload:
             if replayed is not None:
                 return replayed
         if kind == "csv":
-            upload = _Upload("message", "row", csv_rows(lines), 2)
+            upload = _Upload("message", Recipients(csv_rows(lines), "row", 2))
         else:
-            upload = _Upload("message", "line", json_lines(lines), 1)
+            upload = _Upload("message", Recipients(json_lines(lines), "line", 1))
         return self._accept(upload, message, key_hash, digest)
 
     def _accept(self, upload: _Upload, message: bytes, key_hash: str | None, digest: Any) -> Answer:
@@ -147,7 +139,7 @@ class CampaignUpload:
         shared = shared_part(expand(base.request, rendered=False)[0])
         public_id = new_public_id("cmp_")
         try:
-            with self._writing() as session:
+            with writing(self._sessions) as session:
                 campaigns.create(
                     session,
                     public_id,
@@ -163,11 +155,11 @@ class CampaignUpload:
                 "a campaign with this Idempotency-Key is still being uploaded"
             ) from None
         try:
-            counted = self._write(public_id, base, shared, upload, now)
+            counted = self._writer.write(public_id, base, shared, upload.recipients, now)
         except BaseException:
             self._discard(public_id)
             raise
-        with self._writing() as session:
+        with writing(self._sessions) as session:
             campaigns.start(
                 session, public_id, now=self._clock(), request_hash=digest.hexdigest(), **counted
             )
@@ -213,105 +205,6 @@ class CampaignUpload:
             raise InvalidRequestError(f"{what} is not a campaign's message", errors) from None
         return fields, rate, prepared
 
-    def _write(
-        self,
-        public_id: str,
-        base: Prepared,
-        shared: dict[str, Any],
-        upload: _Upload,
-        now: datetime,
-    ) -> dict[str, int]:
-        """Check the recipients a chunk at a time, and build and write each checked chunk;
-        return the counts. In one thread: a writer thread overlapping the next chunk's checks
-        was slower on SQLite and no faster on PostgreSQL (docs/performance.md)."""
-        counted = {"recipients": 0, "duplicates": 0, "suppressed": 0}
-        bad: dict[str, list[str]] = {}
-        chunk: list[tuple[int, Any]] = []
-
-        def write(prepared: Prepared) -> None:
-            self._write_chunk(public_id, self._rows(public_id, prepared, shared, now), counted)
-
-        for number, item in upload.records:
-            if isinstance(item, Bad):
-                bad[f"{upload.unit} {number}"] = [item.problem]
-                if item.last:
-                    break
-            else:
-                chunk.append((number, item))
-            if len(chunk) >= self._chunk:
-                self._check(base, chunk, bad, write, upload.unit)
-                chunk = []
-            if len(bad) >= MAX_BAD_LINES:
-                break
-        if chunk and len(bad) < MAX_BAD_LINES:
-            self._check(base, chunk, bad, write, upload.unit)
-        if bad:
-            raise InvalidRequestError(
-                f"the upload has bad {upload.unit}s; nothing of the campaign is kept", bad
-            )
-        if not counted["recipients"] and not counted["duplicates"]:
-            raise InvalidRequestError(
-                "the campaign has no recipients",
-                {f"{upload.unit} {upload.first}": [f"one recipient a {upload.unit}"]},
-            )
-        return counted
-
-    def _check(
-        self,
-        base: Prepared,
-        chunk: list[tuple[int, Any]],
-        bad: dict[str, list[str]],
-        write: Callable[[Prepared], None],
-        unit: str,
-    ) -> None:
-        """Check a chunk of recipients and, while no line was bad, write it."""
-        try:
-            prepared = self._api.prepare_recipients(
-                base, [item for _, item in chunk], rendered=False
-            )
-        except InvalidRequestError as error:
-            bad.update(line_errors(error.errors, [n for n, _ in chunk], unit))
-            return
-        if not bad:
-            write(prepared)
-
-    def _rows(
-        self, public_id: str, prepared: Prepared, shared: dict[str, Any], now: datetime
-    ) -> _Rows:
-        """Return a checked chunk's rows, each address once (the first of the chunk), each
-        recipient on the suppression list (read now) ``suppressed``."""
-        fresh: dict[str, OutgoingMessage] = {}
-        for message in prepared.messages:
-            fresh.setdefault(message.to.email, message)
-        with self._sessions.begin() as session:
-            rows = self._api.rows(session, replace(prepared, messages=list(fresh.values())), now)
-        built = outbox_bulk.build(
-            rows, public_id, now, campaign_id=public_id, dialect=self._dialect, shared=shared
-        )
-        return _Rows(built, len(prepared.messages))
-
-    def _write_chunk(self, public_id: str, rows: _Rows, counted: dict[str, int]) -> None:
-        """Write a chunk's rows but those whose address the campaign has already (left out
-        by the database: a unique index)."""
-        # the campaign's start, committed last, is durable
-        with self._writing(later_durable=True) as session:
-            if not campaigns.touch(session, public_id, self._clock()):
-                raise StorageUnavailableError(
-                    "the upload stalled and was discarded; send the campaign again"
-                )
-            added = outbox_bulk.insert(session, rows.built)
-        counted["duplicates"] += rows.lines - len(added)
-        counted["recipients"] += len(added)
-        counted["suppressed"] += sum(r.state is SendState.SUPPRESSED for r in added)
-
-    @contextmanager
-    def _writing(self, *, later_durable: bool = False) -> Iterator[Session]:
-        """A write transaction of the upload, waiting up to ``WAIT_SECONDS`` for the
-        database (the web's own bound is 1 s: a refusal would discard the whole upload)."""
-        with self._sessions.begin() as session:
-            patient(session, wait_seconds=WAIT_SECONDS, later_durable=later_durable)
-            yield session
-
     def _discard(self, public_id: str) -> None:
         """Delete what an upload refused or broken off wrote, a chunk a transaction."""
         discard(self._sessions, public_id)
@@ -338,21 +231,8 @@ def _first_line(lines: Iterator[bytes]) -> tuple[int, bytes] | None:
 
 @dataclass(frozen=True, slots=True)
 class _Upload:
-    """An upload's recipients and how its errors name things."""
+    """An upload: how its errors name the message, and its recipients."""
 
     #: the message's name in errors (``line 1``, ``message``)
     message: str
-    #: a record's name in errors (``line``, ``row``)
-    unit: str
-    records: Iterator[Record]
-    #: the number of the first recipient's record
-    first: int
-
-
-@dataclass(frozen=True, slots=True)
-class _Rows:
-    """A checked chunk's rows, built before its write transaction begins."""
-
-    built: outbox_bulk.Built
-    #: the chunk's recipients, duplicates within it included
-    lines: int
+    recipients: Recipients

@@ -19,7 +19,8 @@ from emailhook.domain.sending.guards import GuardRule
 from emailhook.domain.sending.message import SendState
 from emailhook.service.errors import ConflictError, NotFoundError
 from emailhook.service.send.accept import Answer, SendApi
-from emailhook.service.send.campaign_upload import CHUNK, CampaignUpload
+from emailhook.service.send.campaign_upload import CampaignUpload
+from emailhook.service.send.campaign_writer import CHUNK
 
 log = logging.getLogger("emailhook.send.campaigns")
 
