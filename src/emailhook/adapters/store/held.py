@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from emailhook.adapters.db.models import Message, OutboxMessage, SendAttempt, table_of
 from emailhook.adapters.store import campaign_tally
-from emailhook.adapters.store.outbox import OPEN_STATES, may_go
+from emailhook.adapters.store.outbox import OPEN_STATES
+from emailhook.adapters.store.outbox_claims import may_go
 from emailhook.adapters.store.whole_messages import WholeMessages
 from emailhook.domain.sending.message import OutgoingMessage, SendState
 

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from emailhook.adapters.store import held, outbox, send_rate
+from emailhook.adapters.store import held, outbox_claims, send_rate
 from emailhook.domain.clock import utcnow
 from emailhook.domain.sending.message import SendState
 
@@ -79,15 +79,15 @@ class SendRelay:
         now = self._clock()
         republish_before = now - timedelta(seconds=self._policy.redelivery_seconds)
         with self._readers.begin() as session:
-            if not outbox.any_due(session, now, republish_before):
+            if not outbox_claims.any_due(session, now, republish_before):
                 return 0
         with self._sessions.begin() as session:
-            room = self._policy.window - outbox.in_flight(
+            room = self._policy.window - outbox_claims.in_flight(
                 session, republish_before=republish_before, limit=self._policy.window
             )
-            claimed: list[outbox.Due] = []
+            claimed: list[outbox_claims.Due] = []
             if room > 0:
-                claimed = outbox.claim_due(
+                claimed = outbox_claims.claim_due(
                     session,
                     now=now,
                     republish_before=republish_before,
@@ -114,7 +114,7 @@ class SendRelay:
             except Exception as error:  # broker down: the outbox keeps them due
                 rest = [i for task in tasks[index:] for i in task]
                 with self._sessions.begin() as session:
-                    outbox.release(session, rest)
+                    outbox_claims.release(session, rest)
                 log.warning("publish failed, %d messages due again: %s", len(rest), error)
                 break
             published += len(ids)
@@ -122,13 +122,13 @@ class SendRelay:
 
     def _claim_paced(
         self, session: Session, now: datetime, republish_before: datetime, room: int
-    ) -> list[outbox.Due]:
+    ) -> list[outbox_claims.Due]:
         """Claim the due messages of campaigns with a rate, as many as each one's bucket
         (``campaign:<id>``, a second of its rate at most) holds tokens, ``room`` at most."""
-        claimed: list[outbox.Due] = []
+        claimed: list[outbox_claims.Due] = []
         if room <= 0:
             return claimed
-        for campaign, rate, due in outbox.paced_due(
+        for campaign, rate, due in outbox_claims.paced_due(
             session, now=now, republish_before=republish_before, limit=room
         ):
             if len(claimed) >= room:
@@ -142,7 +142,7 @@ class SendRelay:
                 wanted=min(due, room - len(claimed)),
             )
             if granted:
-                claimed += outbox.claim_due(
+                claimed += outbox_claims.claim_due(
                     session,
                     now=now,
                     republish_before=republish_before,
@@ -151,8 +151,8 @@ class SendRelay:
                 )
         return claimed
 
-    def _tasks(self, claimed: list[outbox.Due]) -> list[list[str]]:
-        by_provider: dict[str, list[outbox.Due]] = defaultdict(list)
+    def _tasks(self, claimed: list[outbox_claims.Due]) -> list[list[str]]:
+        by_provider: dict[str, list[outbox_claims.Due]] = defaultdict(list)
         for due in claimed:
             by_provider[due.provider].append(due)
         each: list[list[list[str]]] = []
@@ -179,7 +179,7 @@ class SendRelay:
                 stop.wait(self._policy.poll_seconds)
 
 
-def packed(dues: list[outbox.Due], size: int) -> list[list[str]]:
+def packed(dues: list[outbox_claims.Due], size: int) -> list[list[str]]:
     """Return the ids of ``dues`` in tasks of at most ``size``, in order, the messages of one
     uncertain call always in one task: where the provider's idempotency key is made from a
     request's message ids, they must go again together, with no other (the dispatcher
