@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from emailhook.adapters.db.models import EmailCallback, Message, OutboxMessage, SendAttempt
-from emailhook.adapters.store.messages import COLUMN_OF
+from emailhook.adapters.store.message_join import COLUMN_OF
 from emailhook.adapters.store.whole_messages import WholeMessages
 
 

@@ -11,12 +11,8 @@ from sqlalchemy.orm import Session
 
 from emailhook.adapters.db.models import EmailCallback, Message, MessageRollup
 from emailhook.adapters.store import campaign_tally
-from emailhook.adapters.store.messages import (
-    COLUMN_OF,
-    PUBLIC_ID_FIELD,
-    Sighting,
-    record_sightings,
-)
+from emailhook.adapters.store.message_join import COLUMN_OF, Sighting
+from emailhook.adapters.store.messages import PUBLIC_ID_FIELD, record_sightings
 from emailhook.domain.callback_data import parse_callback_data
 
 
