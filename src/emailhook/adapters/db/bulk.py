@@ -19,7 +19,7 @@ OperationalError) and a lost connection is invalidated, as on every other path.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import itemgetter
@@ -127,12 +127,12 @@ class BulkInsert:
     """
 
     def __init__(self, table: str, columns: Columns, tail: str = "") -> None:
-        _check_names(table, columns)
+        check_names(table, columns)
         #: turns a mapping of column name to value into this statement's row
         self.row = RowOrder(columns)
         names = ", ".join(name for name, _ in columns)
         self._width = len(columns)
-        self._times = _time_positions(columns)
+        self._times = time_positions(columns)
         head = f"INSERT INTO {table} ({names}) "
         self._sqlite_row = "(" + ", ".join("?" * self._width) + ")"
         self._sqlite_head, self._tail = head + "VALUES ", f" {tail}" if tail else ""
@@ -200,10 +200,10 @@ class BulkUpdate:
     """
 
     def __init__(self, table: str, key: tuple[str, Kind], columns: Columns, also: str = "") -> None:
-        _check_names(table, [key, *columns])
+        check_names(table, [key, *columns])
         key_name, extra = key[0], [also] if also else []
         self._width = len(columns) + 1
-        self._times = _time_positions([key, *columns])
+        self._times = time_positions([key, *columns])
         sets = ", ".join([f"{name} = ?" for name, _ in columns] + extra)
         self._sqlite = f"UPDATE {table} SET {sets} WHERE {key_name} = ?"  # noqa: S608
         names = ", ".join(name for name, _ in [key, *columns])
@@ -225,72 +225,6 @@ class BulkUpdate:
             connection.exec_driver_sql(self._postgres, _arrays(rows, self._width))
 
 
-class SelectByIds:
-    """``SELECT columns FROM table WHERE id IN (ids) AND <where> ORDER BY id``, typed values back.
-
-    ``where`` is fixed SQL text. Datetimes come back aware UTC, as ``UTCDateTime`` reads them.
-    """
-
-    def __init__(self, table: str, columns: Columns, where: str = "") -> None:
-        _check_names(table, columns)
-        names = ", ".join(name for name, _ in columns)
-        self._times = _time_positions(columns)
-        condition = f" AND {where}" if where else ""
-        select = f"SELECT {names} FROM {table} WHERE"  # noqa: S608
-        self._sqlite = select + " id IN ({})" + condition + " ORDER BY id"
-        self._postgres = select + " id = ANY(%b::bigint[])" + condition + " ORDER BY id"
-
-    def fetch(self, connection: Connection, ids: Sequence[int]) -> list[tuple[Any, ...]]:
-        """Return the rows of ``ids`` that meet ``where``, by id."""
-        return _fetch_in(connection, (self._sqlite, self._postgres), ids, self._times)
-
-
-class SelectIn:
-    """``SELECT columns FROM source WHERE key IN (keys)``, typed values back (datetimes aware
-    UTC). ``source`` (a table, or tables joined) and the qualified names are fixed SQL text
-    the declaring module writes, never input; the keys are text."""
-
-    def __init__(self, source: str, key: str, columns: Columns) -> None:
-        names = ", ".join(name for name, _ in columns)
-        self._times = _time_positions(columns)
-        select = f"SELECT {names} FROM {source} WHERE {key}"  # noqa: S608
-        self._sqlite = select + " IN ({})"
-        self._postgres = select + " = ANY(%b::text[])"
-
-    def fetch(self, connection: Connection, keys: Sequence[str]) -> list[tuple[Any, ...]]:
-        """Return the rows of ``keys`` (at most SQLite's 32766 of them a call)."""
-        return _fetch_in(connection, (self._sqlite, self._postgres), keys, self._times)
-
-
-def _fetch_in(
-    connection: Connection,
-    sql: tuple[str, str],
-    keys: Sequence[Any],
-    times: Sequence[int],
-) -> list[tuple[Any, ...]]:
-    """Run a ``... IN (keys)`` select (``sql``: SQLite's with ``{}`` for the placeholders,
-    PostgreSQL's with one array parameter) and return its rows, the values at ``times`` read
-    as aware UTC datetimes."""
-    if not keys:
-        return []
-    read: Callable[[Any], datetime | None]
-    if connection.dialect.name == "sqlite":
-        found = connection.exec_driver_sql(sql[0].format(", ".join("?" * len(keys))), tuple(keys))
-        read = _read_sqlite_time
-    else:
-        found = connection.exec_driver_sql(sql[1], (list(keys),))
-        read = _read_time
-    if not times:
-        return [tuple(row) for row in found]
-    rows = []
-    for row in found:
-        values = list(row)
-        for i in times:
-            values[i] = read(values[i])
-        rows.append(tuple(values))
-    return rows
-
-
 def sqlite_time(value: datetime | None) -> str | None:
     """Return a datetime as SQLAlchemy's SQLite DATETIME text: naive UTC, microseconds."""
     if value is None:
@@ -298,19 +232,11 @@ def sqlite_time(value: datetime | None) -> str | None:
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
-def _check_names(table: str, columns: Columns) -> None:
+def check_names(table: str, columns: Columns) -> None:
     # Statements are built from the names their modules declare, never from input.
     for name in (table, *(name for name, _ in columns)):
         if not name.isidentifier():
             raise ValueError(f"not a plain SQL name: {name!r}")
-
-
-def _read_sqlite_time(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
-
-
-def _read_time(value: datetime | None) -> datetime | None:
-    return None if value is None else value.astimezone(UTC)
 
 
 def _unnest(columns: Columns) -> str:
@@ -318,7 +244,7 @@ def _unnest(columns: Columns) -> str:
     return "unnest(" + ", ".join(f"%b::{kind.value}[]" for _, kind in columns) + ")"
 
 
-def _time_positions(columns: Columns) -> tuple[int, ...]:
+def time_positions(columns: Columns) -> tuple[int, ...]:
     return tuple(i for i, (_, kind) in enumerate(columns) if kind is Kind.TIME)
 
 

@@ -11,7 +11,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from emailhook.adapters.db import body_encoding
-from emailhook.adapters.db.bulk import BulkInsert, BulkUpdate, Kind, SelectByIds
+from emailhook.adapters.db.bulk import BulkInsert, BulkUpdate, Kind
+from emailhook.adapters.db.bulk_reads import SelectByIds
 from emailhook.adapters.db.engine import dumps_json
 from emailhook.adapters.db.models import InboxBody, table_of
 from emailhook.domain.inbox import BodyState, Finished, NewBody, PendingBody

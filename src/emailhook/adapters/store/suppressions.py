@@ -16,7 +16,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from emailhook.adapters.db.bulk import BulkInsert, Kind, SelectIn
+from emailhook.adapters.db.bulk import BulkInsert, Kind
+from emailhook.adapters.db.bulk_reads import SelectIn
 from emailhook.adapters.db.models import (
     SuppressedAddress,
     SuppressionEvidence,
