@@ -353,6 +353,14 @@ def test_the_page_shows_progress_per_minute_guards_beside_thresholds_and_the_pau
     bars = re.findall(r'<desc class="value">(\d+)</desc><desc class="x_label">([^<]+)', chart[1])
     first = sent["at"]
     assert bars == [("20", f"{first:%H:%M}"), ("10", f"{first + timedelta(minutes=2):%H:%M}")]
+    # the report, downloaded with the operator's credentials: a row per recipient
+    link = re.search(r'<a class="button" id="report" href="([^"]+)"', html)
+    assert link
+    assert link.group(1) == f"/campaigns/{sent['id']}/report"
+    assert client.get(link.group(1)).status_code == 401  # no credentials
+    report = client.get(link.group(1), headers=OPERATORS)
+    assert report.status_code == 200
+    assert report.text.count("\r\n") == 1 + 40  # the header, and each of the 40 recipients
     listed = _page(client, "/dashboard/sends")
     row = re.search(
         rf'<tr class="send" data-id="{sent["id"]}" data-state="paused">(.*?)</tr>', listed, re.S
