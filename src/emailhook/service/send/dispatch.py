@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from emailhook.adapters.http_send import AmbiguousError, NotSentError
 from emailhook.adapters.store import held, send_rate
-from emailhook.adapters.store.circuits import circuits, record_call
 from emailhook.adapters.store.held import Claimed
 from emailhook.adapters.store.suppressions import active_reasons_of
 from emailhook.domain.clock import utcnow
@@ -33,6 +32,7 @@ from emailhook.domain.sending.scope import blocking_reason
 from emailhook.domain.sending.token_bucket import pace
 from emailhook.domain.suppression import SoftBounceRule
 from emailhook.providers.sending import HttpAnswer, Outcome, RecipientResult
+from emailhook.service.send.circuit_book import CircuitBook
 from emailhook.service.send.dispatched import (
     Call,
     CircuitPolicy,
@@ -76,7 +76,6 @@ class Dispatcher:
         """``circuit``: when a provider's circuit opens and closes (default: 5 failures in a
         row, 60 s); ``hold_margin_seconds``: how long a hold on taken messages outlasts the
         call's own bound."""
-        self._circuit = circuit or CircuitPolicy()
         self._sessions = sessions
         self._providers = providers
         self._call = call
@@ -88,9 +87,7 @@ class Dispatcher:
         self._clock = clock
         self._sleep = sleep
         self._uncertain = Uncertain(sessions, call, policy, clock)
-        #: each provider's circuit as this worker last saw it: a success on a closed circuit
-        #: writes nothing (one transaction a call saved)
-        self._known: dict[str, Circuit] = {}
+        self._circuits = CircuitBook(sessions, circuit or CircuitPolicy(), clock)
         self._recorder = Recorder(sessions, policy, clock, soft_bounces)
 
     def close(self) -> None:
@@ -105,8 +102,9 @@ class Dispatcher:
         held_until = now + self._hold
         with self._sessions.begin() as session:
             taken = held.take(session, public_ids, now=now, hold_until=held_until)
-            states = circuits(session, {p for item in taken for p in (item.provider, *item.route)})
-        self._known.update(states)
+            states = self._circuits.read(
+                session, {p for item in taken for p in (item.provider, *item.route)}
+            )
         by_provider: dict[str, list[Claimed]] = defaultdict(list)
         for item in taken:
             by_provider[item.provider].append(item)
@@ -232,7 +230,7 @@ class Dispatcher:
             seconds = time.monotonic() - started
             done.calls.append(seconds)
             reached = any(r.outcome not in (Outcome.RETRY, Outcome.UNKNOWN) for r in results)
-            self._record_circuit(name, ok=reached)
+            self._circuits.record(name, ok=reached)
             self._recorder.record(items, results, None, seconds, done, provider=name)
             return
         side = http_side(provider.side)
@@ -259,7 +257,7 @@ class Dispatcher:
         seconds = time.monotonic() - started
         done.calls.append(seconds)
         # a provider failure: no answer, or a 5xx (a 429 is pacing, a 4xx the request's fault)
-        self._record_circuit(name, ok=answer is not None and answer.status < 500)
+        self._circuits.record(name, ok=answer is not None and answer.status < 500)
         if answer is not None and answer.status == 429:
             pause = next((r.retry_after for r in results if r.retry_after), None)
             with self._sessions.begin() as session:
@@ -270,22 +268,6 @@ class Dispatcher:
                     pause_seconds=pause or _DEFAULT_PAUSE,
                 )
         self._recorder.record(items, results, answer, seconds, done, provider=name)
-
-    def _record_circuit(self, name: str, *, ok: bool) -> None:
-        if ok and self._known.get(name) == Circuit():
-            return
-        with self._sessions.begin() as session:
-            after = record_call(
-                session,
-                name,
-                ok=ok,
-                now=self._clock(),
-                bound=self._circuit.failures,
-                open_seconds=self._circuit.open_seconds,
-            )
-        self._known[name] = after
-        if not ok and after.failures == self._circuit.failures:
-            log.error("circuit of %s opened until %s", name, after.opened_until)
 
     def _start_call(
         self, provider: SendProvider, public_ids: Sequence[str], held_until: datetime
