@@ -2,7 +2,8 @@
 upload of thousands of recipients taken a chunk at a time, each address once, the
 suppressed counted; a bad line refuses the whole upload by its number; a campaign paused
 mid-way sends nothing more and, resumed, sends the rest exactly once (a ledger at a fake
-Infobip); a cancelled one ends its queued messages cancelled; a rate paces the relay."""
+Infobip); a cancelled one ends its queued messages cancelled; a rate paces the relay; a start
+time holds every message until it."""
 
 from __future__ import annotations
 
@@ -314,6 +315,26 @@ def test_a_campaigns_rate_paces_the_relay_and_leaves_other_messages_alone(
     assert relay.run_once() == 2
     assert _count(app, OutboxMessage, OutboxMessage.published_at.is_not(None)) == 52
     assert slow["id"] != fast["id"]
+
+
+def test_a_campaign_with_a_start_time_sends_nothing_before_it_and_everyone_once_after(
+    app: Flask, client: FlaskClient, infobip: FakeInfobipSender
+) -> None:
+    # a start a few seconds away: the workers' take reads the real clock, as in production
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=3)
+    message = {**MESSAGE, "send_at": start.isoformat()}
+    campaign = _create(client, _upload(message, *_recipients(250))).get_json()["id"]
+    shown = client.get(f"/campaigns/{campaign}", headers=AUTH).get_json()
+    assert (shown["messages"]["scheduled"], shown["messages"]["queued"]) == (250, 0)
+    published: list[list[str]] = []
+    assert _relay(app, published, clock=Clock(datetime.now(UTC))).run_once() == 0
+    assert published == []
+    time.sleep(max(0.0, (start - datetime.now(UTC)).total_seconds()) + 0.1)
+    _send_all(app, _relay(app, published, clock=Clock(datetime.now(UTC))), published)
+    infobip.ledger.assert_once("emailhook_id", expected=_ids(app, campaign, "sent"))
+    assert len(infobip.ledger) == 250
+    done = client.get(f"/campaigns/{campaign}", headers=AUTH).get_json()
+    assert (done["state"], done["messages"]["sent"]) == ("done", 250)
 
 
 def test_a_paused_campaigns_published_messages_hold_no_other_message_back(
