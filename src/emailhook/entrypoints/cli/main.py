@@ -23,7 +23,7 @@ from emailhook.observability import configure
 @click.group()
 @click.pass_context
 def main(ctx: click.Context) -> None:
-    """emailhook: e-mail webhooks in, every event stored exactly once."""
+    """emailhook: webhooks in, each event stored once; e-mail out, each message sent once."""
     settings = load_settings()
     configure(settings, metrics=False)
     ctx.obj = settings
