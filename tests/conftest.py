@@ -53,6 +53,18 @@ SEED_NAMES = sorted(p.stem for p in SEED_DIR.glob("*.json"))
 SEED_EVENTS = 12
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _sqlite_from_template() -> Iterator[None]:
+    """New SQLite databases of this process start as a copy of one migrated once
+    (support/sqlite_template.py says why and what still migrates for real)."""
+    from emailhook.adapters.db import schema
+    from support.sqlite_template import upgrade_from_template
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(schema, "upgrade", upgrade_from_template(schema.upgrade))
+        yield
+
+
 @pytest.fixture(scope="session")
 def seed_bodies() -> dict[str, bytes]:
     """The eight seed bodies as raw JSON bytes, by file name."""

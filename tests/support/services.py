@@ -69,6 +69,16 @@ def require(service: str, url: str) -> None:
         unavailable(service, f"{service} not reachable at {parts.hostname}:{parts.port}: {error}")
 
 
+def reachable(service: str, url: str) -> bool:
+    """Return whether ``service`` answers at ``url``; a required one that does not fails the
+    test, as :func:`require` does."""
+    try:
+        require(service, url)
+    except pytest.skip.Exception:
+        return False
+    return True
+
+
 def require_chromium() -> str:
     """Return Chromium's path; skip when it or Playwright is missing (fail when required)."""
     import importlib.util
