@@ -84,7 +84,7 @@ def console_script() -> click.Command:
 def command_paths(command: click.Command, path: str = "emailhook") -> Iterator[str]:
     yield path
     if isinstance(command, click.Group):
-        for name, sub in command.commands.items():
+        for name, sub in cli_page.subcommands(command):
             if not sub.hidden:
                 yield from command_paths(sub, f"{path} {name}")
 
@@ -197,7 +197,9 @@ def test_a_new_command_appears_in_the_reference_by_itself() -> None:
     root = console_script()
     assert isinstance(root, click.Group)
     extra = click.Command("extra", help="A command added for this test.", callback=lambda: None)
-    group = click.Group("emailhook", commands={**root.commands, "extra": extra}, help=root.help)
+    group = click.Group(
+        "emailhook", commands={**dict(cli_page.subcommands(root)), "extra": extra}, help=root.help
+    )
     page = cli_page.render(group)
     assert "## `emailhook extra` { #emailhook-extra }" in page
     assert "A command added for this test." in page

@@ -36,6 +36,13 @@ def commands(root: click.Command | None = None) -> list[tuple[str, click.Command
     return list(_walk(root or cli(), SCRIPT))
 
 
+def subcommands(group: click.Group) -> list[tuple[str, click.Command]]:
+    """Return a group's commands by name, in order, those it imports when asked too."""
+    context = click.Context(group)
+    found = ((name, group.get_command(context, name)) for name in group.list_commands(context))
+    return sorted(((name, sub) for name, sub in found if sub is not None), key=lambda p: p[0])
+
+
 def anchor(path: str) -> str:
     """Return the reference's anchor of a command path (``emailhook-inbox-replay``)."""
     return path.replace(" ", "-")
@@ -58,7 +65,7 @@ def render(root: click.Command | None = None) -> str:
                 *(
                     f"| [{code(path + ' ' + name)}](#{anchor(path + ' ' + name)}) | "
                     f"{cell(sub.get_short_help_str(limit=200))} |"
-                    for name, sub in sorted(command.commands.items())
+                    for name, sub in subcommands(command)
                     if not sub.hidden
                 ),
                 "",
@@ -70,7 +77,7 @@ def render(root: click.Command | None = None) -> str:
 def _walk(command: click.Command, path: str) -> Iterator[tuple[str, click.Command]]:
     yield path, command
     if isinstance(command, click.Group):
-        for name, sub in sorted(command.commands.items()):
+        for name, sub in subcommands(command):
             if not sub.hidden:
                 yield from _walk(sub, f"{path} {name}")
 

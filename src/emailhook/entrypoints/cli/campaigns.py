@@ -245,6 +245,3 @@ def _read(file: IO[bytes], advance: Callable[[int], None]) -> Iterator[bytes]:
     for line in file:
         advance(len(line))
         yield line
-
-
-COMMANDS = (campaign_group,)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
-from emailhook.adapters.db.engine import Database
-from emailhook.composition.commands import cli_database, operations
-from emailhook.composition.send import SendWeb, send_web
-from emailhook.service.operations import Operations
-from emailhook.settings import Settings
+if TYPE_CHECKING:  # imported where used: `emailhook serve` and `worker` need none of them
+    from emailhook.adapters.db.engine import Database
+    from emailhook.composition.send import SendWeb
+    from emailhook.service.operations import Operations
+    from emailhook.settings import Settings
 
 #: where the command's database is kept (``click.Context.meta`` of the root context)
 _DATABASE = "emailhook.database"
@@ -23,6 +25,8 @@ def settings() -> Settings:
 def database() -> Database:
     """Return the configured database, with the worker's patient timeouts: opened once per
     command, its connections closed when the command ends."""
+    from emailhook.composition.commands import cli_database
+
     root = click.get_current_context().find_root()
     found: Database | None = root.meta.get(_DATABASE)
     if found is None:
@@ -33,6 +37,8 @@ def database() -> Database:
 
 def operators_service() -> Operations:
     """Return the operators' service over the configured database."""
+    from emailhook.composition.commands import operations
+
     return operations(settings(), database())
 
 
@@ -40,5 +46,7 @@ def send_services() -> SendWeb:
     """Return the send side's services over the configured database: the same send API
     (suppression list, outbox, Idempotency-Key) and reads as ``POST /messages`` and
     ``GET /messages``. No send key is asked: who runs a command holds the settings."""
+    from emailhook.composition.send import send_web
+
     db = database()
     return send_web(settings(), db.sessions, db.sessions)

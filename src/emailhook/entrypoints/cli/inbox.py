@@ -109,6 +109,3 @@ def events(limit: int, qj_contact_id: int | None, as_json: bool) -> None:
                 click.echo(orjson.dumps(values).decode())
             else:
                 click.echo("  ".join(escaped(str(v)) for v in values.values()))
-
-
-COMMANDS = (inbox_group, backlog, events)

@@ -206,6 +206,3 @@ def outbox_show(public_id: str, as_json: bool) -> None:
 
 def _when(instant: datetime | None) -> str:
     return instant.strftime("%Y-%m-%d %H:%M:%S") if instant is not None else "-"
-
-
-COMMANDS = (send, outbox_group)

@@ -13,8 +13,7 @@ from emailhook.adapters.db.engine import migrate
 from emailhook.entrypoints.cli import supervisor
 from emailhook.entrypoints.cli.context import settings as current_settings
 from emailhook.entrypoints.web import operators
-from emailhook.entrypoints.worker.app import QUEUE, SEND_QUEUE, create_celery
-from emailhook.entrypoints.worker.background import start_relay
+from emailhook.entrypoints.worker.queues import QUEUE, SEND_QUEUE
 from emailhook.observability.metrics import clear_metrics
 from emailhook.service.errors import ConfigurationError
 from emailhook.service.receive.auth import require_authentication
@@ -91,6 +90,10 @@ def worker(concurrency: int, celery_args: Sequence[str]) -> None:
 def relay() -> None:
     """Run only the relays (inbox and outbox -> queues), for workers started with
     EMAILHOOK_RELAY_IN_WORKER=0."""
+    # Here, not at the top: the other commands of this module start no Celery app.
+    from emailhook.entrypoints.worker.app import create_celery
+    from emailhook.entrypoints.worker.background import start_relay
+
     app = create_celery(current_settings())
     threads = start_relay(app.services, app.publish, app.publish_send)
     signal.signal(signal.SIGTERM, lambda *_: threads.stop.set())
@@ -114,6 +117,3 @@ def _startable_settings() -> Settings:
 
 def _self() -> list[str]:
     return [sys.executable, "-m", "emailhook"]
-
-
-COMMANDS = (run, serve, worker, relay)

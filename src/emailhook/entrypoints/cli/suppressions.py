@@ -8,6 +8,7 @@ import click
 
 from emailhook.entrypoints.cli.context import operators_service
 from emailhook.entrypoints.cli.errors import reported
+from emailhook.entrypoints.cli.pulls import sync
 
 
 @click.group("suppressions")
@@ -31,3 +32,6 @@ def remove(email: str, reason: str, operator: str | None) -> None:
         f"{removal.email} removed at {removal.removed_at.isoformat()} by {removal.operator}"
         f" (was {removal.was_reason}, source {removal.was_source}): {removal.reason}"
     )
+
+
+suppressions_group.add_command(sync)

@@ -21,15 +21,12 @@ from emailhook.adapters.broker.config import broker_config
 from emailhook.composition import load_settings
 from emailhook.composition.worker import WorkerServices, worker_services
 from emailhook.entrypoints.worker.background import BackgroundStep
+from emailhook.entrypoints.worker.queues import QUEUE, SEND_QUEUE
 from emailhook.observability import answer_sigusr2_with_stacks, configure
 from emailhook.observability.metrics import record_guard, record_sent, record_stored
 from emailhook.service.send.relay import PublishSend
 from emailhook.settings import Settings
 
-#: The queue named in the brief; producers and workers agree on nothing else.
-QUEUE = "email-webhook"
-#: The send pipeline's queue: ids of outbox messages due for their provider.
-SEND_QUEUE = "email-send"
 #: Explicit task names: the wire format stays stable whatever the module is called.
 PROCESS_BODIES = "emailhook.process_bodies"
 SEND_MESSAGES = "emailhook.send_messages"
