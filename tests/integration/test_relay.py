@@ -200,3 +200,56 @@ def test_on_sqlite_a_pass_with_nothing_to_claim_leaves_the_write_lock_alone(
     assert relay.run_once() == 2
     db.engine.dispose()
     readers.engine.dispose()
+
+
+class CountingRelay(Relay):
+    """The relay, counting its passes."""
+
+    passes = 0
+
+    def run_once(self) -> int:
+        self.passes += 1
+        return super().run_once()
+
+
+def test_an_idle_relay_looks_less_and_less_often(database: Database, clock: Clock) -> None:
+    policy = relay_with(poll_seconds=0.01, idle_poll_seconds=0.16)
+    relay = CountingRelay(database.sessions, Broker().publish, policy, clock=clock)
+    stop = threading.Event()
+    thread = threading.Thread(target=relay.run_forever, args=(stop,))
+    thread.start()
+    try:
+        time.sleep(1.0)
+        # waits of 0.02, 0.04, 0.08, then 0.16 s: about ten passes in a second where a relay
+        # looking every poll_seconds would make a hundred
+        assert 2 <= relay.passes <= 25
+    finally:
+        stop.set()
+        relay.nudge()
+        thread.join(10)
+    assert not thread.is_alive()
+
+
+def test_a_nudge_ends_the_relays_wait_and_its_body_is_published_at_once(
+    database: Database, clock: Clock
+) -> None:
+    broker = Broker()
+    policy = relay_with(poll_seconds=30.0, idle_poll_seconds=30.0)  # left alone: 30 s a wait
+    relay = CountingRelay(database.sessions, broker.publish, policy, clock=clock)
+    stop = threading.Event()
+    thread = threading.Thread(target=relay.run_forever, args=(stop,))
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while relay.passes < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        (body_id,) = accept_reports(database, clock, 1)  # as the worker's spool mover moves one
+        relay.nudge()
+        while not broker.published and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert broker.published == [body_id]
+    finally:
+        stop.set()
+        relay.nudge()  # as a worker's stop does: the thread ends now, not after its wait
+        thread.join(10)
+    assert not thread.is_alive()

@@ -133,3 +133,23 @@ def test_a_mover_killed_mid_promotion_loses_and_doubles_no_body(
     assert successor.move_folder() == 0
     assert inbox(database) == [f"req-{n}" for n in range(3000)]
     assert not list((tmp_path / "spool").glob("*.seg"))
+
+
+def test_the_movers_pass_that_moved_bodies_wakes_the_relay(
+    database: Database, tmp_path: Path
+) -> None:
+    writer = SpoolWriter(tmp_path / "spool")
+    mover = SpoolPromoter(database.engine, tmp_path / "spool", poll_seconds=0.01)
+    woken = threading.Event()
+    stop = threading.Event()
+    thread = threading.Thread(target=mover.move_forever, args=(stop, woken.set))
+    thread.start()
+    try:
+        time.sleep(0.1)
+        assert not woken.is_set()  # passes that moved nothing wake nobody
+        writer.write(body(1), 5)
+        assert woken.wait(10)
+        assert inbox(database) == ["req-1"]
+    finally:
+        stop.set()
+        thread.join(10)

@@ -39,6 +39,7 @@ def relay_policy(settings: Settings) -> RelayPolicy:
         redelivery_seconds=settings.redelivery_seconds,
         max_deliveries=settings.max_deliveries,
         poll_seconds=settings.relay_poll_seconds,
+        idle_poll_seconds=max(settings.relay_idle_poll_seconds, settings.relay_poll_seconds),
     )
 
 

@@ -43,6 +43,11 @@ class ReceiveSettings(BaseSettings):
     relay_batch_events: PositiveInt = 5000
     #: how often the relay looks for bodies to publish when it found none
     relay_poll_seconds: PositiveFloat = 0.05
+    #: how far apart the relay's looks grow while it finds nothing (doubling from
+    #: relay_poll_seconds): an idle worker looks a few times a second, not twenty. Bodies the
+    #: worker moves from the spool itself (the embedded default) wake it at once; elsewhere a
+    #: body that ends a quiet spell waits this long at most before it is published
+    relay_idle_poll_seconds: PositiveFloat = 0.4
     #: messages published and not yet processed, at most: keeps the broker's queue short
     relay_max_in_flight: PositiveInt = 8
     #: a body published this long ago and still pending is published again

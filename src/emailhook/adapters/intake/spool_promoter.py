@@ -155,13 +155,17 @@ class SpoolPromoter:
                 del self._offsets[name]
             return moved
 
-    def move_forever(self, stop: threading.Event) -> None:
+    def move_forever(
+        self, stop: threading.Event, on_moved: Callable[[], object] | None = None
+    ) -> None:
         """Move the folder every ``poll_seconds`` until ``stop`` is set (backing off while the
-        database or the disk fails)."""
+        database or the disk fails); call ``on_moved`` after a pass that moved bodies (the
+        worker's relay, woken to publish them)."""
         pause = self._poll
         while not stop.wait(pause):
             try:
-                self.move_folder()
+                if self.move_folder() and on_moved is not None:
+                    on_moved()
             except Exception as error:  # even a bug must not stop the moving for good
                 if isinstance(error, (SQLAlchemyError, OSError)):
                     log.warning("spooled bodies not moved yet, retrying: %s", error)
@@ -171,15 +175,19 @@ class SpoolPromoter:
             else:
                 pause = self._poll
 
-    def sweep_forever(self, stop: threading.Event) -> None:
-        """Take over dead writers' segments every ``adopt_seconds`` until ``stop`` is set.
+    def sweep_forever(
+        self, stop: threading.Event, on_moved: Callable[[], object] | None = None
+    ) -> None:
+        """Take over dead writers' segments every ``adopt_seconds`` until ``stop`` is set;
+        call ``on_moved`` after a sweep that moved bodies.
 
         The relay runs this beside the web processes' own promoters: a web server stopped for
         good with bodies not yet moved still gets them moved.
         """
         while not stop.is_set():
             try:
-                self.adopt_orphans()
+                if self.adopt_orphans() and on_moved is not None:
+                    on_moved()
             except Exception:  # the database may be down: try again at the next sweep
                 log.exception("moving a stopped process's spooled bodies failed")
             stop.wait(self._adopt_every)

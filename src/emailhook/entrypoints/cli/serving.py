@@ -96,12 +96,12 @@ def relay() -> None:
 
     app = create_celery(current_settings())
     threads = start_relay(app.services, app.publish, app.publish_send)
-    signal.signal(signal.SIGTERM, lambda *_: threads.stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: threads.halt())
     try:
         while threads.relay.is_alive():
             threads.relay.join(timeout=0.5)
     except KeyboardInterrupt:
-        threads.stop.set()
+        threads.halt()
         threads.relay.join()
 
 

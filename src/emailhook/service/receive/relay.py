@@ -36,6 +36,8 @@ class RelayPolicy:
     redelivery_seconds: float
     max_deliveries: int
     poll_seconds: float
+    #: how far apart idle passes grow (doubling from ``poll_seconds``)
+    idle_poll_seconds: float = 0.4
     #: how soon a body whose publish failed is tried again
     publish_retry_seconds: float = 1.0
 
@@ -58,6 +60,8 @@ class Relay:
         it for 18% of a drain)."""
         self._sessions = session_factory
         self._readers = readers
+        #: set to end an idle wait at once (bodies just moved in, or the relay stopping)
+        self._nudged = threading.Event()
         self._idle = True
         self._publish = publish
         self._policy = policy
@@ -122,9 +126,16 @@ class Relay:
             session, now
         )
 
+    def nudge(self) -> None:
+        """End the relay's wait now: bodies were just moved into the inbox (or it stops)."""
+        self._nudged.set()
+
     def run_forever(self, stop: threading.Event) -> None:
-        """Relay until ``stop`` is set; never raises (errors are logged and retried)."""
+        """Relay until ``stop`` is set (then :meth:`nudge` it); never raises (errors are
+        logged and retried)."""
+        policy = self._policy
         failures = 0
+        pause = policy.poll_seconds
         while not stop.is_set():
             try:
                 published = self.run_once()
@@ -132,10 +143,16 @@ class Relay:
             except Exception:
                 failures += 1
                 log.exception("relay pass failed (%d in a row)", failures)
-                stop.wait(min(5.0, self._policy.poll_seconds * 2**failures))
+                stop.wait(min(5.0, policy.poll_seconds * 2**failures))
                 continue
-            if published < self._policy.batch_bodies:
-                stop.wait(self._policy.poll_seconds)
+            if published >= policy.batch_bodies:
+                pause = policy.poll_seconds
+                continue
+            # Passes that find nothing come further apart, up to idle_poll_seconds: an idle
+            # pass is a read transaction, twenty a second a few % of a core for nothing.
+            pause = policy.poll_seconds if published else min(pause * 2, policy.idle_poll_seconds)
+            self._nudged.wait(pause)
+            self._nudged.clear()
 
     def _batches(self, claimed: Sequence[Claimed]) -> list[list[int]]:
         batches: list[list[int]] = []
