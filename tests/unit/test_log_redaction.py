@@ -145,8 +145,11 @@ def test_an_operator_password_is_masked_wherever_a_log_line_shows_it(
     monkeypatch.setattr(logging.getLogger("emailhook"), "propagate", True)
     with caplog.at_level(logging.INFO, logger="emailhook"):
         logging.getLogger("emailhook.test").info("login ana:op-password-77c1 / op-password-77c1")
-    (record,) = [r for r in caplog.records if r.name == "emailhook.test"]
-    assert "op-password-77c1" not in record.getMessage()
+    # once, or more often where earlier tests of the process left pytest's capture handler on
+    # the emailhook logger as well (it then sees the record there and at the root)
+    records = [r for r in caplog.records if r.name == "emailhook.test"]
+    assert records
+    assert all("op-password-77c1" not in record.getMessage() for record in records)
 
 
 PROVIDER_SECRETS = [
