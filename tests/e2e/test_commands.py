@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from conftest import SEED_EVENTS
+from support.http_calls import http_get
 from support.stack import Stack, free_port, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -47,7 +48,7 @@ def test_emailhook_run_serves_and_stores_and_stops_on_ctrl_c(
         run.popen.send_signal(signal.SIGINT)
         assert run.popen.wait(30) == 0
         with pytest.raises(httpx.HTTPError):
-            httpx.get(f"{stack.base_url}/healthz", timeout=1)
+            http_get(f"{stack.base_url}/healthz", timeout=1)
     finally:
         stack.stop()
 

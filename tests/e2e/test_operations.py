@@ -10,13 +10,14 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import SEED_EVENTS
+from support.http_calls import http_get
 from support.stack import Stack, wait_until
 
 pytestmark = pytest.mark.e2e
 
 
 def get(stack: Stack, path: str, **kwargs: Any) -> httpx.Response:
-    return httpx.get(f"{stack.base_url}{path}", timeout=10, **kwargs)
+    return http_get(f"{stack.base_url}{path}", timeout=10, **kwargs)
 
 
 def scrape(stack: Stack) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

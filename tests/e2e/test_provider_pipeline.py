@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from support.http_calls import http_post
 from support.provider_posts import Post, Senders
 from support.services import backend_urls, on_backend
 from support.signing import LocalServer, local_server
@@ -46,7 +47,7 @@ def stack(
 
 
 def send(stack: Stack, post: Post) -> httpx.Response:
-    return httpx.post(
+    return http_post(
         stack.base_url + post.path, content=post.body, headers=post.headers, timeout=10
     )
 

@@ -12,13 +12,14 @@ import httpx
 import pytest
 
 from conftest import SEED_EVENTS
+from support.http_calls import http_get
 from support.stack import Stack
 
 pytestmark = pytest.mark.e2e
 
 
 def get(stack: Stack, path: str, **params: Any) -> httpx.Response:
-    return httpx.get(f"{stack.base_url}{path}", params=params, timeout=10)
+    return http_get(f"{stack.base_url}{path}", params=params, timeout=10)
 
 
 def post_in_turn(stack: Stack, *bodies: dict[str, Any] | bytes) -> None:
@@ -176,7 +177,7 @@ def test_suppressions_list_every_reason_as_json_and_as_csv(
     soft_row = next(s for s in items if s["email"] == "soft@example.com")
     assert soft_row["since"] == days[5].replace("Z", "+00:00")
 
-    by_header = httpx.get(f"{stack.base_url}/suppressions", headers={"Accept": "text/csv"})
+    by_header = http_get(f"{stack.base_url}/suppressions", headers={"Accept": "text/csv"})
     by_param = get(stack, "/suppressions", format="csv")
     for response in (by_header, by_param):
         assert response.headers["content-type"].startswith("text/csv")

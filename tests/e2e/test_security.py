@@ -23,6 +23,7 @@ import pytest
 
 from conftest import SEED_EVENTS
 from emailhook.adapters.db import body_encoding
+from support.http_calls import http_post
 from support.stack import Stack, free_port, wait_until
 
 # one worker runs them all, and starts the module's secured stack once (pytest-xdist)
@@ -66,7 +67,7 @@ def signed(body: bytes, key: str = HMAC_KEY) -> dict[str, str]:
 
 
 def post(stack: Stack, path: str, body: Any, **kwargs: Any) -> httpx.Response:
-    return httpx.post(f"{stack.base_url}{path}", content=body, timeout=10, **kwargs)
+    return http_post(f"{stack.base_url}{path}", content=body, timeout=10, **kwargs)
 
 
 def test_token_and_hmac_senders_get_their_events_stored_and_others_are_refused(

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from support.fake_senders import FakeInfobipSender
+from support.http_calls import http_get, http_post
 from support.infobip_bodies import report, reports
 from support.services import backend_urls, on_backend
 from support.stack import Stack, wait_until
@@ -58,13 +59,13 @@ def send_stack(
 
 
 def _send(stack: Stack, body: dict[str, Any], **headers: str) -> httpx.Response:
-    return httpx.post(
+    return http_post(
         f"{stack.base_url}/messages", json=body, headers={**AUTH, **headers}, timeout=10
     )
 
 
 def _message(stack: Stack, public_id: str) -> dict[str, Any]:
-    answer = httpx.get(f"{stack.base_url}/messages/{public_id}", headers=AUTH, timeout=10)
+    answer = http_get(f"{stack.base_url}/messages/{public_id}", headers=AUTH, timeout=10)
     assert answer.status_code == 200, answer.text
     found: dict[str, Any] = answer.json()
     return found
@@ -162,10 +163,10 @@ def test_the_seed_loop_sends_two_suppresses_one_and_joins_the_reports_back(
     assert [e["event_type"] for e in message["events"]] == ["delivered"]
     assert message["outcome"]["delivered"] is not None
     assert [a["outcome"] for a in message["attempts"]] == ["accepted"]
-    contact = httpx.get(f"{stack.base_url}/contacts/101", timeout=10).json()
+    contact = http_get(f"{stack.base_url}/contacts/101", timeout=10).json()
     assert "ana@example.com" in json.dumps(contact)
     assert "DELIVERED" in json.dumps(contact).upper()
-    metrics = httpx.get(f"{stack.base_url}/metrics", timeout=10).text
+    metrics = http_get(f"{stack.base_url}/metrics", timeout=10).text
     assert 'emailhook_messages_accepted_total{status="suppressed"} 1.0' in metrics
     assert 'emailhook_messages_dispatched_total{outcome="sent"} 2.0' in metrics
     assert "emailhook_send_call_seconds_count" in metrics
@@ -178,7 +179,7 @@ def test_a_campaign_paused_by_infobips_platform_event_is_counted_by_the_worker(
     tomorrow = (datetime.now(UTC) + timedelta(days=1)).isoformat()
     message = {"from": "cobranca@example.com", "subject": "Oi", "text": "Oi", "send_at": tomorrow}
     lines = [message, {"email": "later@example.com"}]
-    created = httpx.post(
+    created = http_post(
         f"{stack.base_url}/campaigns",
         content=b"".join(json.dumps(line).encode() + b"\n" for line in lines),
         headers={**AUTH, "Content-Type": "application/x-ndjson"},
@@ -190,12 +191,12 @@ def test_a_campaign_paused_by_infobips_platform_event_is_counted_by_the_worker(
     assert stack.post_to(f"/email/{TOKEN}", warning.read_bytes()).status_code == 200
 
     def shown() -> dict[str, Any]:
-        found: dict[str, Any] = httpx.get(
+        found: dict[str, Any] = http_get(
             f"{stack.base_url}/campaigns/{campaign}", headers=AUTH, timeout=10
         ).json()
         return found
 
     wait_until(lambda: shown()["state"] == "paused", 30, "the campaign paused by the event")
     assert "HIGH_BOUNCE_RATE_WARNING" in shown()["pause_reason"]
-    metrics = httpx.get(f"{stack.base_url}/metrics", timeout=10).text
+    metrics = http_get(f"{stack.base_url}/metrics", timeout=10).text
     assert 'emailhook_campaign_guard_verdicts_total{action="pause",scope="platform"} 1.0' in metrics

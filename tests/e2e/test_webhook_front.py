@@ -28,6 +28,7 @@ from sqlalchemy import create_engine, text
 
 from emailhook.adapters.db import body_encoding
 from emailhook.adapters.intake.spool_promoter import SpoolPromoter
+from support.http_calls import http_post, http_request
 from support.provider_posts import PROVIDER_NAMES, Senders
 from support.signing import local_server, sample_names
 from support.stack import Stack, wait_until
@@ -84,7 +85,7 @@ class Pair:
         answers."""
         self.sent.append(f"{method} {path}")
         front, flask = (
-            httpx.request(
+            http_request(
                 method,
                 stack.base_url + path,
                 timeout=10,
@@ -267,7 +268,7 @@ def test_concurrent_bodies_are_each_kept_once(tmp_path: Path) -> None:
 
         def send(n: int) -> None:
             body = b'{"notificationType": "OPENED", "recipient": "a@b.c", "eventId": "e%d"}' % n
-            answer = httpx.post(f"{stack.base_url}/email", content=body, headers=ids(n))
+            answer = http_post(f"{stack.base_url}/email", content=body, headers=ids(n))
             assert answer.status_code == 200, answer.text
             with lock:
                 answered[answer.json()["request_id"]] = answer.json()["id"]

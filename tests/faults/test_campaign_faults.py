@@ -21,12 +21,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import orjson
 import pytest
 
 from support.fake_senders import FakeInfobipSender
 from support.fake_senders.infobip import MESSAGES
+from support.http_calls import http_get, http_post
 from support.ledger import PUBLISHED
 from support.send_ledger import AUTH, INFOBIP_KEY, OUR_ID, send_env, suppress, wait_settled
 from support.services import backend_urls
@@ -101,9 +101,9 @@ def _kill_mid_call(stack: Stack, infobip: FakeInfobipSender, *, pool_only: bool)
 def _campaign(stack: Stack, public_id: str, action: str | None = None) -> dict[str, Any]:
     url = f"{stack.base_url}/campaigns/{public_id}"
     if action is None:
-        answer = httpx.get(url, headers=AUTH, timeout=30)
+        answer = http_get(url, headers=AUTH, timeout=30)
     else:
-        answer = httpx.post(f"{url}/{action}", headers=AUTH, timeout=30)
+        answer = http_post(f"{url}/{action}", headers=AUTH, timeout=30)
     assert answer.status_code == 200, answer.text
     body: dict[str, Any] = answer.json()
     return body
@@ -137,7 +137,7 @@ def test_a_campaign_through_killed_workers_and_a_pause_reaches_each_recipient_on
         stack = make_stack(database_url, broker_url, **send_env(infobip)).start()
         for n in SUPPRESSED:
             suppress(stack, _address(n))
-        answer = httpx.post(
+        answer = http_post(
             f"{stack.base_url}/campaigns",
             content=_upload(),
             headers={**AUTH, "Content-Type": "application/x-ndjson"},

@@ -8,10 +8,10 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from emailhook.adapters.intake.spool_promoter import spool_backlog
+from support.http_calls import http_get
 from support.ledger import (
     Background,
     assert_exactly_once,
@@ -169,7 +169,7 @@ def test_bodies_answered_by_a_web_with_no_worker_wait_synced_in_its_spool_for_on
     files, unmoved = spool_backlog(stack.engine, tmp_path / "var" / "spool")
     assert files == 1
     assert unmoved > 0
-    metrics = httpx.get(f"{stack.base_url}/metrics", timeout=10).text  # what operators see
+    metrics = http_get(f"{stack.base_url}/metrics", timeout=10).text  # what operators see
     assert f"emailhook_spool_unmoved_bytes {float(unmoved)}" in metrics
 
     stack.start_worker()  # moves the live web process's segment, then stores its bodies

@@ -28,6 +28,7 @@ from sqlalchemy import Engine, create_engine, text
 
 from emailhook.adapters.intake.spool_promoter import spool_backlog
 from support.hosts import Network, in_host
+from support.http_calls import http_get
 from support.netns import NetnsThreads
 from support.servers import PostgresServer, RedisServer, _dies_with_us
 from support.stack import Process, wait_until
@@ -239,6 +240,6 @@ def _flush_redis(url: str) -> None:
 
 def _answers(url: str) -> bool:
     try:
-        return httpx.get(url, timeout=1).status_code == 200
+        return http_get(url, timeout=1).status_code == 200
     except httpx.HTTPError:
         return False

@@ -18,6 +18,7 @@ from sqlalchemy import Engine, create_engine, func, select, text
 
 from emailhook.adapters.db.models import EmailCallback
 from emailhook.adapters.intake.spool_promoter import spool_backlog
+from support.http_calls import http_get, http_post
 from support.ports import reserve_port
 
 WORKER_ARGS = ["-m", "celery", "-A", "emailhook", "worker", "-Q", "email-webhook,email-send"]
@@ -152,7 +153,7 @@ class Stack:
 
     def _web_ready(self) -> bool:
         try:
-            return httpx.get(f"{self.base_url}/healthz", timeout=1).status_code == 200
+            return http_get(f"{self.base_url}/healthz", timeout=1).status_code == 200
         except httpx.HTTPError:
             return False
 
@@ -161,11 +162,11 @@ class Stack:
             import json
 
             body = json.dumps(body)
-        return httpx.post(f"{self.base_url}/email", content=body, timeout=10, **kwargs)
+        return http_post(f"{self.base_url}/email", content=body, timeout=10, **kwargs)
 
     def post_to(self, path: str, body: bytes, **kwargs: Any) -> httpx.Response:
         """POST ``body`` to ``path`` (a provider's ``/webhooks/<name>``)."""
-        return httpx.post(f"{self.base_url}{path}", content=body, timeout=10, **kwargs)
+        return http_post(f"{self.base_url}{path}", content=body, timeout=10, **kwargs)
 
     @property
     def engine(self) -> Engine:
