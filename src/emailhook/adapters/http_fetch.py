@@ -9,15 +9,14 @@ up on a request after 15 s, so each step is bounded well below that.
 
 from __future__ import annotations
 
+import httpx
+
 #: the largest answer read: a certificate is a few kilobytes, a confirmation's XML less
 MAX_BYTES = 256 * 1024
 
 
 def fetch(url: str, *, timeout_seconds: float = 3.0) -> bytes:
     """Return the body of ``GET url``; raise OSError on any failure or a non-2xx answer."""
-    # imported here: a web process that fetches nothing does not load httpx (http_send.py)
-    import httpx
-
     timeout = httpx.Timeout(timeout_seconds, connect=min(2.0, timeout_seconds))
     try:
         with httpx.stream("GET", url, timeout=timeout, follow_redirects=False) as response:

@@ -8,6 +8,8 @@ the provider must be asked before anything is sent again.
 
 from __future__ import annotations
 
+import httpx
+
 from emailhook.providers.sending import HttpAnswer, HttpRequest
 
 
@@ -23,16 +25,10 @@ class HttpSender:
     """One connection pool per process; ``timeout`` bounds each call."""
 
     def __init__(self, timeout: float) -> None:
-        # httpx is imported where it is used: a process that builds no sender (a worker's main
-        # process, a web process) does not load it and its command-line client (~75 ms a start)
-        import httpx
-
         self.timeout = timeout
         self._client = httpx.Client(timeout=httpx.Timeout(timeout), follow_redirects=False)
 
     def __call__(self, request: HttpRequest) -> HttpAnswer:
-        import httpx
-
         try:
             answer = self._client.request(
                 request.method, request.url, headers=dict(request.headers), content=request.body

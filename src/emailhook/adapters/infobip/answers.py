@@ -10,12 +10,10 @@ key travels in a header and appears in no message.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import httpx
 import orjson
-
-if TYPE_CHECKING:
-    import httpx
 
 #: statuses worth a retry: throttled, or the server's own failure
 RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})

@@ -15,7 +15,9 @@ import logging
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import httpx
 
 from emailhook.adapters.infobip.answers import (
     RETRIED_STATUSES,
@@ -24,9 +26,6 @@ from emailhook.adapters.infobip.answers import (
     transport_reason,
 )
 from emailhook.adapters.infobip.rate_limit import Backoff, Clock, RateLimiter, Sleep
-
-if TYPE_CHECKING:
-    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +45,7 @@ ADDRESSES_PER_ENTRY = 1000
 ENTRIES_PER_REQUEST = 10
 #: pages read in one listing before giving up: 48 h of logs at 1000 a page is 10 million sends
 DEFAULT_MAX_PAGES = 10_000
-#: seconds a call may take, and its connection
-DEFAULT_TIMEOUT_SECONDS = (30.0, 5.0)
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 LOGS_PATH = "/email/4/logs"
 
 
@@ -68,7 +66,7 @@ class InfobipApi:
         base_url: str,
         api_key: str,
         *,
-        timeout: httpx.Timeout | None = None,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         backoff: Backoff | None = None,
         rate_limits: Mapping[str, float] = RATE_LIMITS,
         max_pages: int = DEFAULT_MAX_PAGES,
@@ -77,11 +75,6 @@ class InfobipApi:
     ) -> None:
         if not api_key.strip():
             raise ValueError("an Infobip API key is needed")
-        # imported here: a worker that never calls Infobip does not load httpx (http_send.py)
-        import httpx
-
-        if timeout is None:
-            timeout = httpx.Timeout(DEFAULT_TIMEOUT_SECONDS[0], connect=DEFAULT_TIMEOUT_SECONDS[1])
         self._http = httpx.Client(
             base_url=base_url.rstrip("/"),
             headers={"Authorization": f"App {api_key.strip()}", "Accept": "application/json"},
@@ -243,8 +236,6 @@ class InfobipApi:
     ) -> object:
         """Send one request, retrying throttled and failed answers; return its decoded JSON
         (None for an empty success) or raise InfobipApiError."""
-        import httpx  # loaded by __init__ already
-
         limiter = self._limiters.get(family)
         attempt = 0
         while True:
