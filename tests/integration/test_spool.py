@@ -13,8 +13,9 @@ from sqlalchemy import Connection, func, select
 from emailhook.adapters.db.engine import Database
 from emailhook.adapters.db.models import InboxBody, SpoolSegment
 from emailhook.adapters.intake import spool_promoter
-from emailhook.adapters.intake.spool import SpoolWriter
+from emailhook.adapters.intake.spool import PREALLOCATED, SpoolWriter
 from emailhook.adapters.intake.spool_promoter import SpoolPromoter, spool_backlog
+from emailhook.adapters.intake.spool_records import MAGIC, read_records
 from emailhook.domain.inbox import BodyState, NewBody
 from support.spool_files import RECEIVED, body, inbox, writer_script
 
@@ -144,3 +145,29 @@ def test_a_spooled_body_keeps_what_the_web_process_knew(database: Database, tmp_
     )
     assert row.received_at == RECEIVED
     assert row.available_at == RECEIVED
+
+
+def test_records_land_in_zeros_written_ahead_and_a_sealed_segment_is_cut_back_to_them(
+    database: Database, tmp_path: Path
+) -> None:
+    writer = SpoolWriter(tmp_path / "spool", segment_bytes=3 * PREALLOCATED)
+    writer.write(body(0), 5)
+    (segment,) = writer.segments()
+    ahead = segment.path.stat().st_size
+    assert ahead >= PREALLOCATED  # zeros ahead of the first record
+    writer.write(body(1), 5)
+    assert segment.path.stat().st_size == ahead  # the second record landed in them
+    large = 600_000
+    for n in range(2, 8):  # past the zeros twice: the file grows ahead again
+        writer.write(body(n, padding=large), 5)
+    assert segment.path.stat().st_size > ahead
+    records, end = read_records(segment.path, 0, limit=100, finished=False)
+    assert [record.body.request_id for record in records] == [f"req-{n}" for n in range(8)]
+    assert spool_backlog(database.engine, tmp_path / "spool") == (1, end - len(MAGIC))
+
+    writer.write(body(8), 5)  # past segment_bytes: the full segment is sealed, settled, cut
+    assert segment.sealed
+    assert segment.path.stat().st_size == end
+    promoter = SpoolPromoter(database.engine, tmp_path / "spool", writer)
+    assert promoter.run_once() == 9
+    assert spool_backlog(database.engine, tmp_path / "spool") == (1, 0)  # the new segment

@@ -162,3 +162,42 @@ def test_the_kernel_syncs_a_file_and_says_so_on_the_loop(tmp_path: Path) -> None
             kernel.close()
 
     assert asyncio.run(sync()) == [None]
+
+
+def test_bodies_arriving_within_the_gap_share_the_next_sync_and_a_lone_body_waits_for_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    syncs: list[CountingSync] = []
+
+    def counting(loop: asyncio.AbstractEventLoop, done: Done) -> CountingSync:
+        syncs.append(CountingSync(done))
+        return syncs[-1]
+
+    monkeypatch.setattr(
+        KernelSync, "open", classmethod(lambda cls, loop, done: counting(loop, done))
+    )
+
+    async def staggered(commit: SpoolCommit) -> tuple[float, float]:
+        """A body after a quiet spell, then twenty bodies a millisecond apart, then a quiet
+        spell longer than the gap and one more: how long the first and the last waited."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await commit.write_async(body(0), 1.0)
+        first = loop.time() - started
+        pending = []
+        for n in range(1, 21):
+            pending.append(asyncio.ensure_future(commit.write_async(body(n), 1.0)))
+            await asyncio.sleep(0.001)
+        await asyncio.gather(*pending)
+        await asyncio.sleep(0.6)
+        started = loop.time()
+        await commit.write_async(body(21), 1.0)
+        return first, loop.time() - started
+
+    first, last = asyncio.run(staggered(SpoolCommit(SpoolWriter(tmp_path / "a"), gap=0.5)))
+    assert syncs[-1].calls == 3  # the first body; the twenty, after the gap; the last
+    assert first < 0.25  # a body after a quiet spell is synced at once
+    assert last < 0.25
+
+    asyncio.run(staggered(SpoolCommit(SpoolWriter(tmp_path / "b"), gap=0.0)))
+    assert syncs[-1].calls > 10  # no gap: a sync as soon as the last one ended

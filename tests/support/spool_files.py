@@ -17,8 +17,9 @@ from emailhook.domain.inbox import BodyState, NewBody
 RECEIVED = datetime(2026, 11, 27, 14, 30, tzinfo=UTC)
 
 
-def body(n: int) -> NewBody:
-    raw = b'{"notificationType": "OPENED", "eventId": "e-%d"}' % n
+def body(n: int, *, padding: int = 0) -> NewBody:
+    """A one-event body (``padding``: that many more bytes in a field of its own)."""
+    raw = b'{"notificationType": "OPENED", "eventId": "e-%d", "pad": "%s"}' % (n, b"x" * padding)
     return NewBody(raw, "tracking_event", 1, BodyState.PENDING, RECEIVED, f"req-{n}")
 
 

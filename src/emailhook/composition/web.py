@@ -84,7 +84,7 @@ def web_services(settings: Settings, *, fetch: Fetch = https_fetch) -> WebServic
             on_new_segment=None if by_worker else promoter.ensure_running,
             release_settled=by_worker,
         )
-        writer = SpoolCommit(promoter.writer)
+        writer = SpoolCommit(promoter.writer, gap=settings.spool_sync_gap_ms / 1000)
     else:
         writer = GroupCommitWriter(database.engine)
     intake = Intake(writer, timeout=settings.web_lock_timeout_seconds)

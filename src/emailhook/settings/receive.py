@@ -26,6 +26,12 @@ class ReceiveSettings(BaseSettings):
     spool_dir: Path | None = None
     #: a spool file is replaced by a new one at this size, and deleted once moved
     spool_segment_bytes: PositiveInt = 16 * 1024 * 1024
+    #: a web process syncs its spool file at most once per this many milliseconds while
+    #: webhooks arrive: the bodies of the gap share one sync (the disk's and the kernel's
+    #: work per sync is what limits a busy process). A body after a quiet gap is synced at
+    #: once; under load an answer waits this long more at most. 0: a sync as soon as the
+    #: last ended
+    spool_sync_gap_ms: NonNegativeFloat = 1.0
     #: who moves spooled bodies into the inbox: ``web`` (each web process its own, on a thread
     #: beside its answers), ``worker`` (the worker's spool sweep, every tenth of a second, for
     #: every web process of its machine: the web answers with its CPU to itself, and bodies

@@ -7,7 +7,10 @@ since the last sync began is appended with one ``write`` and made durable with o
 body: docs/performance.md, "Ingest"). The kernel runs the sync and tells the loop on an
 eventfd (``kernel_sync``); where it cannot, one thread runs it and hands the end back. One
 sync at a time per loop: what arrives meanwhile goes with the next, so a batch grows with the
-load and with the disk's latency.
+load and with the disk's latency. And one sync per ``gap`` at most: a sync costs the machine
+about as much as answering a request (the kernel's work for it, not the loop's), so under load
+a batch waits for the gap to end and takes what arrives meanwhile, while a body that comes
+after a quiet gap is synced at once (docs/performance.md, "The webhook front").
 
 A thread (the development server, tools) appends and syncs its own record
 (``SpoolWriter.write``), as before: the kernel shares concurrent syncs among threads.
@@ -33,8 +36,10 @@ _UNSUPPORTED = (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP)
 class SpoolCommit:
     """Keeps bodies in the spool: ``write`` for a thread, ``write_async`` for a coroutine."""
 
-    def __init__(self, spool: SpoolWriter) -> None:
+    def __init__(self, spool: SpoolWriter, *, gap: float = 0.0) -> None:
         self.spool = spool
+        #: seconds from the start of a loop's sync to the start of its next, at least
+        self.gap = gap
         self._batches: dict[asyncio.AbstractEventLoop, _Batches] = {}
 
     def write(self, body: NewBody, timeout: float) -> None:
@@ -49,7 +54,7 @@ class SpoolCommit:
         loop = asyncio.get_running_loop()
         batches = self._batches.get(loop)
         if batches is None:
-            batches = self._batches[loop] = _Batches(loop, self.spool)
+            batches = self._batches[loop] = _Batches(loop, self.spool, self.gap)
         await batches.add(encode_record(body))
 
 
@@ -76,9 +81,12 @@ class _ThreadSync:
 class _Batches:
     """One loop's batches: the records waiting, and the batch being synced."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, spool: SpoolWriter) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, spool: SpoolWriter, gap: float) -> None:
         self._loop = loop
         self._spool = spool
+        self._gap = gap
+        #: when the last sync began (the loop's clock)
+        self._began = -gap
         self._sync: _Sync = KernelSync.open(loop, self._synced) or _ThreadSync(loop, self._synced)
         self._waiting: list[tuple[bytes, asyncio.Future[None]]] = []
         self._syncing: tuple[list[asyncio.Future[None]], Segment] | None = None
@@ -88,10 +96,18 @@ class _Batches:
         future = self._loop.create_future()
         self._waiting.append((record, future))
         if not self._begin_soon and self._syncing is None:
-            # after the other callbacks of this turn: their records go in the same batch
-            self._begin_soon = True
-            self._loop.call_soon(self._begin)
+            self._begin_later()
         return future
+
+    def _begin_later(self) -> None:
+        # After the other callbacks of this turn at the soonest, their records in the same
+        # batch; after the gap since the last sync began, if it has not passed.
+        self._begin_soon = True
+        wait = self._began + self._gap - self._loop.time()
+        if wait > 0:
+            self._loop.call_later(wait, self._begin)
+        else:
+            self._loop.call_soon(self._begin)
 
     def _begin(self) -> None:
         self._begin_soon = False
@@ -105,6 +121,7 @@ class _Batches:
             _settle(futures, error)
             return
         self._syncing = (futures, segment)
+        self._began = self._loop.time()
         try:
             self._sync.start(segment.fd)
         except OSError as error:
@@ -125,7 +142,7 @@ class _Batches:
             failed = spool_error
         _settle(futures, failed)
         if self._waiting:
-            self._begin()
+            self._begin_later()
 
 
 def _settle(futures: list[asyncio.Future[None]], error: OSError | None) -> None:

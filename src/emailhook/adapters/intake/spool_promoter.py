@@ -30,7 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from emailhook.adapters.db.inserts import insert_if_missing
 from emailhook.adapters.db.models import SpoolSegment
 from emailhook.adapters.inbox.bodies import append_bodies
-from emailhook.adapters.intake.spool import SpoolWriter, orphans
+from emailhook.adapters.intake.spool import SpoolWriter, orphans, written_end
 from emailhook.adapters.intake.spool_records import MAGIC, SUFFIX, read_records
 from emailhook.domain.clock import utcnow
 
@@ -261,19 +261,21 @@ def spool_backlog(engine: Engine, directory: Path) -> tuple[int, int]:
     """Return how many spool files there are, and how many of their bytes are not moved yet."""
     if not directory.is_dir():
         return 0, 0
-    sizes = {}
-    for path in directory.glob(f"*{SUFFIX}"):
-        with suppress(FileNotFoundError):
-            sizes[path.name] = path.stat().st_size
-    if not sizes:
+    paths = {path.name: path for path in directory.glob(f"*{SUFFIX}")}
+    if not paths:
         return 0, 0
     with engine.connect() as connection:
         moved = dict(
             connection.execute(
                 select(SpoolSegment.name, SpoolSegment.promoted_offset).where(
-                    SpoolSegment.name.in_(list(sizes))
+                    SpoolSegment.name.in_(list(paths))
                 )
             ).all()
         )
-    unmoved = sum(max(size - moved.get(name, len(MAGIC)), 0) for name, size in sizes.items())
-    return len(sizes), unmoved
+    files = unmoved = 0
+    for name, path in paths.items():
+        start = moved.get(name, len(MAGIC))
+        with suppress(FileNotFoundError):  # moved and deleted meanwhile
+            unmoved += max(written_end(path, start) - start, 0)
+            files += 1
+    return files, unmoved

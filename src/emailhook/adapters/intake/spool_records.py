@@ -4,13 +4,14 @@ File: the 8-byte magic, then records. Record: a 4-byte mark, payload length and 
 (``<II``), then the payload: the metadata length (``<H``), the metadata as a JSON array
 ``[received_at (us since the epoch), shape, event count, state, request id, provider,
 content type, kept headers]``, then the body exactly as received (records written before
-providers end at the request id: they are Infobip's, with no type or headers). Appends are
-atomic and in order, so the synced records are a prefix of
-the file, and only what follows the last synced record can be torn, with one exception: a
-process killed inside a long ``write`` leaves a short record that later records of its other
-threads follow. A live segment is read up to the first record that does not check out (it may
-still be being written); a finished one is read past such a record, from the next mark whose
-record checks out.
+providers end at the request id: they are Infobip's, with no type or headers). Each write
+goes at an offset its writer reserved after the records before it, into zeros written ahead
+(``spool.PREALLOCATED``), so the records are in order and the synced ones are a prefix of the
+file, with one exception: a thread's record may be synced before an earlier-reserved one of
+another thread is written, or a process killed inside a long ``write`` leaves a short or
+missing record that later records of its other threads follow. A live segment is read up to
+the first record that does not check out (zeros included: it may still be being written); a
+finished one is read past such a record, from the next mark whose record checks out.
 """
 
 from __future__ import annotations

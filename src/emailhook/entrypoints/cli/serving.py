@@ -63,8 +63,11 @@ def serve(host: str, port: int, workers: int, threads: int, target: str) -> None
         # Once, here, rather than raced by every server process: they are told not to.
         migrate(settings)
         environment["EMAILHOOK_AUTO_MIGRATE"] = "false"
-    # rloop: the event loop that served the webhooks fastest here (docs/performance.md)
+    # rloop: the event loop that served the webhooks fastest here; HTTP/1.1 only and no
+    # WebSocket: granian's protocol detection cost a tenth of the webhooks' rate, and no
+    # provider posts over cleartext HTTP/2 (docs/performance.md, "The webhook front")
     argv = [sys.executable, "-m", "granian", "--interface", "rsgi", "--loop", "rloop", "--factory"]
+    argv += ["--http", "1", "--no-ws"]
     argv += ["--host", host, "--port", str(port), "--workers", str(workers)]
     argv += ["--no-access-log", target]
     # Replaced by granian's own command, as `worker` is by Celery's: the server's processes
