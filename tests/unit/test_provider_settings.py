@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
+import re
+import sys
+
 import pytest
 from pydantic import ValidationError
 
@@ -95,3 +99,15 @@ def test_infobips_settings_reach_its_authentication(monkeypatch: pytest.MonkeyPa
     assert values["webhook_tokens"] == ("tok-old", "tok-new")
     assert values["hmac_header"] == "X-Infobip-Signature"
     assert BY_NAME["infobip"](values).auth.methods == ("url_token",)  # type: ignore[attr-defined]
+
+
+def test_the_url_as_called_is_built_for_exactly_the_providers_that_read_it() -> None:
+    """The webhook paths build ``WebhookRequest.url`` only for a provider whose ``reads_url``
+    is set: a provider reading it without the flag would see an empty URL."""
+    readers = {
+        provider.name
+        for provider in PROVIDERS
+        if re.search(r"\brequest\.url\b", inspect.getsource(sys.modules[provider.__module__]))
+    }
+    assert readers == {provider.name for provider in PROVIDERS if provider.reads_url}
+    assert readers == {"mandrill"}

@@ -51,7 +51,8 @@ class WebhookRequest:
     #: every request header, names lower-cased
     headers: Mapping[str, str]
     content_type: str
-    #: the URL as the sender called it: scheme, host, path and query (Mandrill signs it)
+    #: the URL as the sender called it: scheme, host, path and query, for a provider whose
+    #: ``reads_url`` is set (Mandrill signs it); empty for the others
     url: str
     method: str = "POST"
     remote_addr: str | None = None
@@ -146,6 +147,9 @@ class Provider(abc.ABC):
     check_methods: ClassVar[frozenset[str]] = frozenset()
     #: its paths take a secret as their last segment (``/webhooks/<name>/<token>``)
     url_token: ClassVar[bool] = False
+    #: its authentication reads the URL as called (``WebhookRequest.url``), which is then
+    #: built for its requests alone (building it costs the hottest path a twentieth)
+    reads_url: ClassVar[bool] = False
     #: its authentication and body check take microseconds (an HMAC at most, a JSON decode):
     #: the webhook front runs them on its event loop rather than on a thread
     quick_check: ClassVar[bool] = False

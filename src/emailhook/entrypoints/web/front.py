@@ -125,12 +125,17 @@ class WebhookFront:
         body: bytes,
         request_id: str,
     ) -> Admission | Answered:
-        host, _, port = scope.server.rpartition(":")
-        server = (host, int(port) if port.isdigit() else None)
-        path, query = scope.path, raw_query(scope)
-        url = get_current_url(
-            scope.scheme, get_host(scope.scheme, headers.get("Host"), server), "", path, query
-        )
+        url = ""
+        if self._services.providers.reads_url(target.provider):
+            host, _, port = scope.server.rpartition(":")
+            server = (host, int(port) if port.isdigit() else None)
+            url = get_current_url(
+                scope.scheme,
+                get_host(scope.scheme, headers.get("Host"), server),
+                "",
+                scope.path,
+                raw_query(scope),
+            )
         query_token = _query_token(scope)
         posted = Posted(body, headers, query_token, client_address(scope), url, scope.method)
         return receiving.admit(self._services, target, posted, request_id)

@@ -66,7 +66,8 @@ class Posted:
     headers: Mapping[str, str]
     query_token: str | None
     remote_addr: str | None
-    #: the URL as called (scheme, host, path, query): providers only (Mandrill signs it)
+    #: the URL as called (scheme, host, path, query), for a provider that reads it (Mandrill
+    #: signs it): empty for the others
     url: str = ""
     method: str = "POST"
 

@@ -44,7 +44,7 @@ def receive(target: Target) -> Response:
         headers=dict(request.headers.items()),
         query_token=request.args.get("token"),
         remote_addr=request.remote_addr,
-        url=request.url,
+        url=request.url if services.providers.reads_url(target.provider) else "",
         method=request.method,
     )
     admitted = receiving.admit(services, target, posted, current_request_id())

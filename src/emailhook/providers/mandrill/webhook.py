@@ -104,6 +104,7 @@ class Mandrill(Provider):
     )
     enabled_by = ("webhook_keys",)
     check_methods = frozenset({"HEAD"})
+    reads_url = True
 
     def authenticate(self, request: WebhookRequest, now: datetime) -> None:
         del now

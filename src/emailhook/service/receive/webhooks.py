@@ -68,6 +68,11 @@ class ProviderWebhooks:
         found = self._enabled.get(name)
         return found is not None and found.quick_check
 
+    def reads_url(self, name: str) -> bool:
+        """Return whether the provider ``name`` reads the URL as called (its ``reads_url``)."""
+        found = self._enabled.get(name)
+        return found is not None and found.reads_url
+
     def check(self, name: str, method: str) -> Answered | None:
         """Answer a provider's set-up probe (Mandrill's HEAD, Unisender Go's GET), or None
         when ``method`` is not one of its ``check_methods``."""
