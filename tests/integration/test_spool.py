@@ -171,3 +171,14 @@ def test_records_land_in_zeros_written_ahead_and_a_sealed_segment_is_cut_back_to
     promoter = SpoolPromoter(database.engine, tmp_path / "spool", writer)
     assert promoter.run_once() == 9
     assert spool_backlog(database.engine, tmp_path / "spool") == (1, 0)  # the new segment
+
+
+def test_zeros_are_never_written_past_the_size_that_ends_a_segment(tmp_path: Path) -> None:
+    writer = SpoolWriter(tmp_path / "spool", segment_bytes=4096)
+    writer.write(body(0), 5)
+    (segment,) = writer.segments()
+    assert segment.path.stat().st_size == 4096  # not a MiB for a segment of 4 KiB
+    writer.write(body(1, padding=5000), 5)  # a record past the end: no zeros after it
+    records, end = read_records(segment.path, 0, limit=10, finished=False)
+    assert len(records) == 2
+    assert segment.path.stat().st_size == end

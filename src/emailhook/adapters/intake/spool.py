@@ -84,13 +84,14 @@ class Segment:
     def name(self) -> str:
         return self.path.name
 
-    def reserve(self, length: int) -> int:
+    def reserve(self, length: int, limit: int) -> int:
         """Return the offset where ``length`` bytes of records go, zeros written ahead first
-        when they reach past them. Called with its writer's lock held."""
+        when they reach past them (never past ``limit``, the size that ends the segment).
+        Called with its writer's lock held."""
         offset = self.size
         self.size += length
         if self.size > self.allocated:
-            grown = self.size + PREALLOCATED
+            grown = max(self.size, min(self.size + PREALLOCATED, limit))
             _write_at(self.fd, bytes(grown - self.allocated), self.allocated)
             self.allocated = grown
         return offset
@@ -161,7 +162,7 @@ class SpoolWriter:
             segment = self._writable()
             segment.writers += 1
             try:
-                offset = segment.reserve(len(records))
+                offset = segment.reserve(len(records), self._segment_bytes)
             except OSError as error:  # the zeros ahead could not be written
                 failed = error
         if failed is None:
