@@ -3,7 +3,9 @@
 Prints a table and writes the same figures to bench/results/latest.json:
   ceiling    bare Flask parsing the JSON, served by granian's WSGI with the processes and threads of
              ``emailhook serve`` (how `serve` ran the whole app before its webhook front)
-  ingest     POST /email accepted per second with the worker stopped (wrk), p50/p99, ratio
+  ingest     POST /email accepted per second with the worker stopped (wrk), p50/p99, ratio; off
+             SQLite twice: the web moving its own spool (a machine with no worker: `auto`
+             then), and the spool left to the machine's worker (`auto` while one runs)
   drain      events stored per second from a backlog: 50,000 one-event bodies; 500 x 100
   sustained  web + worker under a fixed offered load (open loop, bench/loadgen.py), p50/p99 from
              the scheduled send time, and seconds until the backlog is empty after the load
@@ -577,23 +579,39 @@ PHASES = (
 )
 
 
+def ingest(backend: Backend, report: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """POST /email for ``args.seconds`` with no worker: req/s, latency, web RSS, share of
+    the ceiling, and how many bodies were accepted (then taken out of the inbox)."""
+    with web(backend) as (port, process):
+        figures: dict[str, Any] = wrk(port, SEED, args.seconds, args.connections)
+        figures["web_rss_mb"] = peak_rss_mb(process.pid)
+    if "ceiling" in report:
+        figures["ratio"] = figures["rps"] / report["ceiling"]["rps"]
+    # What the stopped web processes left in their spool goes into the inbox as the
+    # worker's sweep would move it: counted as accepted, kept out of the drain.
+    SpoolPromoter(backend.engine, backend.workdir / "var" / "spool").adopt_orphans()
+    figures["accepted"] = backend.count(InboxBody)
+    with backend.engine.begin() as conn:  # the ingest bodies are not part of the drain
+        conn.execute(InboxBody.__table__.delete())
+    return figures
+
+
 def measure_backend(
     backend: Backend, report: dict[str, Any], args: argparse.Namespace, phases: set[str]
 ) -> dict[str, Any]:
     """Return the ingest, drain and sustained figures of one backend (those in ``phases``)."""
     figures: dict[str, Any] = {}
     if "ingest" in phases:
-        with web(backend) as (port, process):
-            figures["ingest"] = wrk(port, SEED, args.seconds, args.connections)
-            figures["ingest"]["web_rss_mb"] = peak_rss_mb(process.pid)
-        if "ceiling" in report:
-            figures["ingest"]["ratio"] = figures["ingest"]["rps"] / report["ceiling"]["rps"]
-        # What the stopped web processes left in their spool goes into the inbox as the
-        # worker's sweep would move it: counted as accepted, kept out of the drain.
-        SpoolPromoter(backend.engine, backend.workdir / "var" / "spool").adopt_orphans()
-        figures["ingest"]["accepted"] = backend.count(InboxBody)
-        with backend.engine.begin() as conn:  # the ingest bodies are not part of the drain
-            conn.execute(InboxBody.__table__.delete())
+        figures["ingest"] = ingest(backend, report, args)
+        if backend.name != "sqlite":
+            # The web of a machine whose worker moves its spool (`auto` while a worker runs
+            # there), the worker stopped as above: what the web alone answers, as on SQLite.
+            kept = dict(backend.extra_env)
+            backend.extra_env = {**kept, "EMAILHOOK_SPOOL_MOVER": "worker"}
+            try:
+                figures["ingest_worker_moves"] = ingest(backend, report, args)
+            finally:
+                backend.extra_env = kept
     if "drain" in phases:
         run = uuid.uuid4().hex[:6]
         figures["drain_single"] = drain(
@@ -703,6 +721,10 @@ def _rps(figures: dict[str, float]) -> str:
 ROWS: list[tuple[str, Any]] = [
     ("ingest: POST /email req/s (p50/p99 ms)", lambda f: _rps(f["ingest"])),
     ("ingest / ceiling", lambda f: f"{f['ingest']['ratio']:.0%}"),
+    (
+        "ingest, the spool left to the machine's worker: req/s (share)",
+        lambda f: _rps(f["ingest_worker_moves"]) + f" ({f['ingest_worker_moves']['ratio']:.0%})",
+    ),
     ("drain: 50k one-event bodies, events/s", lambda f: f"{f['drain_single']['events_per_s']:.0f}"),
     (
         "drain: 500 x 100-event bodies, events/s",

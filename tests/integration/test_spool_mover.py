@@ -153,3 +153,74 @@ def test_the_movers_pass_that_moved_bodies_wakes_the_relay(
     finally:
         stop.set()
         thread.join(10)
+
+
+def _holder(directory: Path) -> list[str]:
+    """A process that says it moves ``directory`` (as a worker's sweep does) until stdin ends."""
+    script = f"""
+        import sys
+        from pathlib import Path
+        from emailhook.adapters.intake.spool import moving_here
+        with moving_here(Path({str(directory)!r})):
+            print("held", flush=True)
+            sys.stdin.readline()
+    """
+    return [sys.executable, "-c", textwrap.dedent(script)]
+
+
+def test_a_web_process_leaves_its_spool_to_a_worker_of_its_machine_and_moves_it_when_none_runs(
+    database: Database, tmp_path: Path
+) -> None:
+    """spool_mover=auto off SQLite: the web's own thread stands aside while a worker moves."""
+    folder = tmp_path / "spool"
+    writer = SpoolWriter(folder, release_settled=True)
+    web = SpoolPromoter(database.engine, folder, writer, poll_seconds=0.05, defer_to_worker=True)
+    with subprocess.Popen(
+        _holder(folder), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    ) as worker:
+        assert worker.stdin is not None
+        assert worker.stdout is not None
+        assert worker.stdout.readline().strip() == "held"
+        for n in range(5):
+            writer.write(body(n), 5)
+        web.ensure_running()
+        time.sleep(0.6)  # a dozen of the web thread's steps
+        assert inbox(database) == []  # left to the worker (which moves nothing here)
+        worker.stdin.close()  # the worker stops: the web moves its own
+        worker.wait(10)
+    deadline = time.monotonic() + 10
+    while len(inbox(database)) < 5 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert inbox(database) == [f"req-{n}" for n in range(5)]
+
+
+def test_the_workers_sweep_says_it_moves_the_folder_for_as_long_as_it_runs(
+    database: Database, tmp_path: Path
+) -> None:
+    folder = tmp_path / "spool"
+    asked = textwrap.dedent(
+        f"""
+        from pathlib import Path
+        from emailhook.adapters.intake.spool import moved_by_another
+        print(moved_by_another(Path({str(folder)!r})))
+        """
+    )
+
+    def another_process_sees_a_mover() -> bool:
+        said = subprocess.run([sys.executable, "-c", asked], capture_output=True, text=True)
+        return said.stdout.strip() == "True"
+
+    assert not another_process_sees_a_mover()
+    stop = threading.Event()
+    sweep = SpoolPromoter(database.engine, folder)
+    thread = threading.Thread(target=sweep.move_forever, args=(stop,))
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not another_process_sees_a_mover():
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        thread.join(10)
+    assert not another_process_sees_a_mover()

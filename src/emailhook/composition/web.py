@@ -74,14 +74,18 @@ def web_services(settings: Settings, *, fetch: Fetch = https_fetch) -> WebServic
     writer: BodyWriter
     promoter: SpoolPromoter | None = None
     if settings.intake == "spool":
-        promoter = SpoolPromoter(database.engine, settings.resolved_spool_dir)
-        # Moved by the worker: no thread here (``run_once`` still moves this process's own
-        # segments when called, as the tests' clients do), and settled segments released.
-        by_worker = settings.spool_moved_by_worker
+        # Moved by a worker of the machine: settled segments released to it. Moved by the web
+        # (as well): a thread here, standing aside while a worker moves (``auto`` off SQLite).
+        # With neither thread, ``run_once`` still moves this process's own segments when
+        # called, as the tests' clients do.
+        by_worker, by_web = settings.spool_moved_by_worker, settings.spool_moved_by_web
+        promoter = SpoolPromoter(
+            database.engine, settings.resolved_spool_dir, defer_to_worker=by_worker and by_web
+        )
         promoter.writer = SpoolWriter(
             settings.resolved_spool_dir,
             segment_bytes=settings.spool_segment_bytes,
-            on_new_segment=None if by_worker else promoter.ensure_running,
+            on_new_segment=promoter.ensure_running if by_web else None,
             release_settled=by_worker,
         )
         writer = SpoolCommit(promoter.writer, gap=settings.spool_sync_gap_ms / 1000)

@@ -33,8 +33,8 @@ class WorkerServices:
     processor: Callable[[], Processor]
     #: the relay (inbox -> queue through ``publish``) of this process
     relay: Callable[[Publish], Relay]
-    #: the sweep that promotes the spools of web servers that stopped (and, with
-    #: ``spool_mover=worker``, of the running ones)
+    #: the sweep that promotes the spools of web servers that stopped (and, unless
+    #: ``spool_mover=web``, of the running ones)
     sweeper: Callable[[], SpoolPromoter]
     #: reconciliation, suppression sync and the prune, as far as settings turn them on
     periodic: Callable[[], list[PeriodicJob]]

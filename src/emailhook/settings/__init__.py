@@ -176,10 +176,15 @@ class Settings(ReceiveSettings, SendSettings, WithProviders):
 
     @property
     def spool_moved_by_worker(self) -> bool:
-        """True when the worker's sweep moves live spool segments, not the web processes."""
-        if self.spool_mover == "auto":
-            return self.uses_sqlite
-        return self.spool_mover == "worker"
+        """True when a worker's sweep moves every segment of its machine's spool folder, live
+        ones too (``worker``; ``auto``, where it runs)."""
+        return self.spool_mover != "web"
+
+    @property
+    def spool_moved_by_web(self) -> bool:
+        """True when web processes move their own spool (``web``; ``auto`` off SQLite, while
+        no worker of their machine moves it)."""
+        return self.spool_mover == "web" or (self.spool_mover == "auto" and not self.uses_sqlite)
 
     @property
     def resolved_spool_dir(self) -> Path:

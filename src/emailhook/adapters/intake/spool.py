@@ -30,7 +30,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from emailhook.adapters.db.models import SPOOL_NAME_CHARS
@@ -253,6 +253,45 @@ def written_end(path: Path, start: int) -> int:
         file.seek(size - tail)
         zeros = tail - len(file.read(tail).rstrip(b"\0"))
     return size - zeros
+
+
+#: a worker moving a spool folder holds a lock on this file of it (``moving_here``)
+MOVER_LOCK = ".mover"
+
+
+@contextmanager
+def moving_here(directory: Path) -> Iterator[None]:
+    """Say, while the block runs, that this process moves every segment of ``directory``.
+
+    A POSIX record lock (``lockf``) on its ``.mover`` file: held by this process alone, not
+    inherited by the children it forks, and gone with it however it ends. A process must not
+    also ask ``moved_by_another`` of the same folder (closing any descriptor of the file
+    releases its locks).
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    fd = os.open(directory / MOVER_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(fd)
+
+
+def moved_by_another(directory: Path) -> bool:
+    """True while another process (a worker of this machine) moves ``directory``."""
+    try:
+        fd = os.open(directory / MOVER_LOCK, os.O_RDWR | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:  # EAGAIN or EACCES: held
+        return True
+    else:
+        fcntl.lockf(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
 
 
 def sync_directory(directory: Path) -> None:

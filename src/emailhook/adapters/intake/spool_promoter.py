@@ -30,7 +30,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from emailhook.adapters.db.inserts import insert_if_missing
 from emailhook.adapters.db.models import SpoolSegment
 from emailhook.adapters.inbox.bodies import append_bodies
-from emailhook.adapters.intake.spool import SpoolWriter, orphans, written_end
+from emailhook.adapters.intake.spool import (
+    SpoolWriter,
+    moved_by_another,
+    moving_here,
+    orphans,
+    written_end,
+)
 from emailhook.adapters.intake.spool_records import MAGIC, SUFFIX, read_records
 from emailhook.domain.clock import utcnow
 
@@ -69,6 +75,7 @@ class SpoolPromoter:
         poll_seconds: float = 0.1,
         adopt_seconds: float = 2.0,
         clock: Callable[[], datetime] = utcnow,
+        defer_to_worker: bool = False,
     ) -> None:
         self._engine = engine
         self._directory = directory
@@ -78,6 +85,8 @@ class SpoolPromoter:
         self._poll = poll_seconds
         self._adopt_every = adopt_seconds
         self._clock = clock
+        #: the thread moves nothing while a worker of this machine moves the folder
+        self._defer_to_worker = defer_to_worker
         self._offsets: dict[str, int] = {}
         self._next_adoption = 0.0
         self._pid = -1
@@ -160,7 +169,12 @@ class SpoolPromoter:
     ) -> None:
         """Move the folder every ``poll_seconds`` until ``stop`` is set (backing off while the
         database or the disk fails); call ``on_moved`` after a pass that moved bodies (the
-        worker's relay, woken to publish them)."""
+        worker's relay, woken to publish them). The web processes of the machine leave the
+        folder to it meanwhile (``defer_to_worker``)."""
+        with moving_here(self._directory):
+            self._move_until(stop, on_moved)
+
+    def _move_until(self, stop: threading.Event, on_moved: Callable[[], object] | None) -> None:
         pause = self._poll
         while not stop.wait(pause):
             try:
@@ -202,6 +216,8 @@ class SpoolPromoter:
 
     def _step(self) -> float:
         """Move what can be moved; return how long to wait before the next step."""
+        if self._defer_to_worker and moved_by_another(self._directory):
+            return self._poll  # a worker of this machine moves the folder, this one's too
         adopt = time.monotonic() >= self._next_adoption
         try:
             self.run_once(adopt=adopt)

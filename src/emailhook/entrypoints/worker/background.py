@@ -39,7 +39,8 @@ def start_relay(
 ) -> RelayThreads:
     """Start the relay, publishing through ``publish``, the send relay (outbox ->
     ``email-send``, through ``publish_send``) and the sweep of stopped web servers' spools
-    (web processes move their own, unless ``spool_mover`` gives the worker all of them)."""
+    (every segment of the machine's folder, unless ``spool_mover=web`` leaves the live ones to
+    their web processes)."""
     relay = services.relay(publish)
     stop = threading.Event()
     thread = threading.Thread(target=relay.run_forever, args=(stop,), name="emailhook-relay")
@@ -51,8 +52,9 @@ def start_relay(
             target=send_relay.run_forever, args=(stop,), name="emailhook-send-relay", daemon=True
         ).start()
     sweeper = services.sweeper()
-    # With spool_mover=worker the sweep moves the live segments as well, every tenth of a
-    # second, in this process at the worker's priority rather than in the web's answering ones.
+    # Unless spool_mover=web the sweep moves the live segments as well, every tenth of a
+    # second, in this process at the worker's priority rather than in the web's answering ones
+    # (which, on PostgreSQL's auto, stand aside while it runs).
     # What it moves wakes the relay, which waits longer and longer while it finds nothing.
     sweep = sweeper.move_forever if services.settings.spool_moved_by_worker else None
     threading.Thread(
