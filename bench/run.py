@@ -803,7 +803,12 @@ def render_providers(report: dict[str, Any], names: list[str]) -> str:
         "|---|" + "---|" * (2 * len(names)),
     ]
     first = report[names[0]]
-    infobip = ["{rps:.0f} ({rps:.0f}, {p99_ms:.1f})".format(**report[n]["ingest"]) for n in names]
+    infobip = [
+        "{rps:.0f} ({rps:.0f}, {p99_ms:.1f})".format(**report[n]["ingest"])
+        if "ingest" in report[n]
+        else "-"
+        for n in names
+    ]
     single = [
         f"{report[n]['drain_single']['events_per_s']:.0f}" if "drain_single" in report[n] else "-"
         for n in names

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, func, select
 from emailhook.adapters.db.engine import Database
 from emailhook.adapters.db.models import InboxBody, SpoolSegment
 from emailhook.adapters.intake import spool_promoter
-from emailhook.adapters.intake.spool import PREALLOCATED, SpoolWriter
+from emailhook.adapters.intake.spool import LONG_RECORDS, PREALLOCATED, SpoolWriter
 from emailhook.adapters.intake.spool_promoter import SpoolPromoter, spool_backlog
 from emailhook.adapters.intake.spool_records import MAGIC, read_records
 from emailhook.domain.inbox import BodyState, NewBody
@@ -182,3 +182,17 @@ def test_zeros_are_never_written_past_the_size_that_ends_a_segment(tmp_path: Pat
     records, end = read_records(segment.path, 0, limit=10, finished=False)
     assert len(records) == 2
     assert segment.path.stat().st_size == end
+
+
+def test_a_long_record_grows_the_file_itself_rather_than_being_written_over_zeros(
+    tmp_path: Path,
+) -> None:
+    writer = SpoolWriter(tmp_path / "spool")
+    writer.write(body(0, padding=LONG_RECORDS), 5)  # a Brevo batch's size: no zeros ahead
+    (segment,) = writer.segments()
+    records, end = read_records(segment.path, 0, limit=10, finished=False)
+    assert segment.path.stat().st_size == end
+    writer.write(body(1), 5)  # a short one: zeros ahead again
+    assert segment.path.stat().st_size > end + PREALLOCATED // 2
+    records, _ = read_records(segment.path, 0, limit=10, finished=False)
+    assert [record.body.request_id for record in records] == ["req-0", "req-1"]

@@ -12,6 +12,8 @@ A segment grows ahead of its records by ``PREALLOCATED`` bytes of zeros at a tim
 the records that come next: a record then lands in blocks the file already has, and its
 ``fdatasync`` writes those blocks alone, not the file's new size and blocks through the
 filesystem's journal (a third less of the machine's time a sync, measured: docs/performance.md).
+A batch of ``LONG_RECORDS`` or more grows the file itself: for it the bytes are the cost,
+which zeros first would write twice.
 Readers stop at the zeros as at any record that does not check out; a segment is cut back to
 its records when sealed, and the backlog counts no zeros (``written_end``).
 
@@ -39,6 +41,9 @@ from emailhook.domain.inbox import NewBody
 
 #: zeros written ahead of a segment's records at a time (see the module's text)
 PREALLOCATED = 1024 * 1024
+#: records this long or longer are written past the zeros instead: for them the disk's time
+#: is the bytes, which zeros ahead would write twice, not the journal's commit
+LONG_RECORDS = 64 * 1024
 
 
 class SpoolError(OSError):
@@ -91,6 +96,9 @@ class Segment:
         offset = self.size
         self.size += length
         if self.size > self.allocated:
+            if length >= LONG_RECORDS:  # the file grows by the records themselves
+                self.allocated = self.size
+                return offset
             grown = max(self.size, min(self.size + PREALLOCATED, limit))
             _write_at(self.fd, bytes(grown - self.allocated), self.allocated)
             self.allocated = grown
