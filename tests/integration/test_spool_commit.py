@@ -48,6 +48,21 @@ class CountingSync:
         asyncio.get_running_loop().call_soon(self.done, self.fail)
 
 
+@pytest.fixture
+def syncs(monkeypatch: pytest.MonkeyPatch) -> list[CountingSync]:
+    """Every loop's sync made a CountingSync, in the order the loops started: the list."""
+    made: list[CountingSync] = []
+
+    def counting(loop: asyncio.AbstractEventLoop, done: Done) -> CountingSync:
+        made.append(CountingSync(done))
+        return made[-1]
+
+    monkeypatch.setattr(
+        KernelSync, "open", classmethod(lambda cls, loop, done: counting(loop, done))
+    )
+    return made
+
+
 @pytest.fixture(params=["kernel", "thread"])
 def sync_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     if request.param == "thread":
@@ -72,18 +87,7 @@ def test_each_coroutine_is_answered_once_its_record_is_in_the_file(
     assert sorted(kept(writer)) == sorted(f"req-{n}" for n in range(200))
 
 
-def test_a_turn_of_the_loop_shares_one_sync(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    syncs: list[CountingSync] = []
-
-    def counting(loop: asyncio.AbstractEventLoop, done: Done) -> CountingSync:
-        syncs.append(CountingSync(done))
-        return syncs[-1]
-
-    monkeypatch.setattr(
-        KernelSync, "open", classmethod(lambda cls, loop, done: counting(loop, done))
-    )
+def test_a_turn_of_the_loop_shares_one_sync(tmp_path: Path, syncs: list[CountingSync]) -> None:
     commit = SpoolCommit(SpoolWriter(tmp_path / "spool"))
 
     async def many() -> None:
@@ -165,18 +169,8 @@ def test_the_kernel_syncs_a_file_and_says_so_on_the_loop(tmp_path: Path) -> None
 
 
 def test_bodies_arriving_within_the_gap_share_the_next_sync_and_a_lone_body_waits_for_none(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, syncs: list[CountingSync]
 ) -> None:
-    syncs: list[CountingSync] = []
-
-    def counting(loop: asyncio.AbstractEventLoop, done: Done) -> CountingSync:
-        syncs.append(CountingSync(done))
-        return syncs[-1]
-
-    monkeypatch.setattr(
-        KernelSync, "open", classmethod(lambda cls, loop, done: counting(loop, done))
-    )
-
     async def staggered(commit: SpoolCommit) -> tuple[float, float]:
         """A body after a quiet spell, then twenty bodies a millisecond apart, then a quiet
         spell longer than the gap and one more: how long the first and the last waited."""
