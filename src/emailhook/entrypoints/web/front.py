@@ -100,8 +100,10 @@ class WebhookFront:
                 raise RequestEntityTooLarge()
         services = self._services
         admitted: Admission | Answered
-        if services.providers.quick_check(target.provider):  # an HMAC at most: on the loop
-            admitted = self._admit_provider(target, scope, headers, body, request_id)
+        provider = services.providers.find(target.provider)  # None: admit answers 404
+        reads_url = provider is not None and provider.reads_url
+        if provider is not None and provider.quick_check:  # an HMAC at most: on the loop
+            admitted = self._admit_provider(target, scope, headers, body, request_id, reads_url)
         else:  # a signature to verify (RSA, ECDSA), a certificate to fetch: on a thread
             admitted = await asyncio.get_running_loop().run_in_executor(
                 self._flask.pool,
@@ -112,6 +114,7 @@ class WebhookFront:
                 headers,
                 body,
                 request_id,
+                reads_url,
             )
         if isinstance(admitted, Answered):
             return receiving.answer(target, admitted)
@@ -124,9 +127,10 @@ class WebhookFront:
         headers: dict[str, str],
         body: bytes,
         request_id: str,
+        reads_url: bool,
     ) -> Admission | Answered:
         url = ""
-        if self._services.providers.reads_url(target.provider):
+        if reads_url:  # built only for a provider that reads it (Mandrill signs it)
             host, _, port = scope.server.rpartition(":")
             server = (host, int(port) if port.isdigit() else None)
             url = get_current_url(

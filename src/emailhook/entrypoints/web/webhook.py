@@ -39,12 +39,13 @@ def receive(target: Target) -> Response:
     """Answer a webhook POST: 200 once its body is durably kept (this thread waits for it)."""
     receiving.arrived()
     services = current_services()
+    provider = services.providers.find(target.provider)
     posted = Posted(
         body=read_body(current_app.config["MAX_CONTENT_LENGTH"]),
         headers=dict(request.headers.items()),
         query_token=request.args.get("token"),
         remote_addr=request.remote_addr,
-        url=request.url if services.providers.reads_url(target.provider) else "",
+        url=request.url if provider is not None and provider.reads_url else "",
         method=request.method,
     )
     admitted = receiving.admit(services, target, posted, current_request_id())

@@ -62,16 +62,11 @@ class ProviderWebhooks:
         known = ", ".join(sorted([*self._enabled, *self._disabled]))
         raise FeatureDisabledError(f"no provider named {name!r}; known: {known}")
 
-    def quick_check(self, name: str) -> bool:
-        """Return whether the provider ``name`` checks a request in microseconds (its
-        ``quick_check``); False for a name no provider has (its 404 is no hurry either)."""
-        found = self._enabled.get(name)
-        return found is not None and found.quick_check
-
-    def reads_url(self, name: str) -> bool:
-        """Return whether the provider ``name`` reads the URL as called (its ``reads_url``)."""
-        found = self._enabled.get(name)
-        return found is not None and found.reads_url
+    def find(self, name: str) -> Provider | None:
+        """Return the enabled provider ``name``, or None (a name no provider has, or one not
+        enabled: its 404 comes from ``admit``), for the web paths to read its flags
+        (``quick_check``, ``reads_url``) before anything is admitted."""
+        return self._enabled.get(name)
 
     def check(self, name: str, method: str) -> Answered | None:
         """Answer a provider's set-up probe (Mandrill's HEAD, Unisender Go's GET), or None
