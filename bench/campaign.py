@@ -121,35 +121,33 @@ def campaign_figures(backend: Any, args: Any, web: Web, worker: Worker) -> dict[
     suppressed = suppress(backend, recipients)
     figures: dict[str, Any] = {"recipients": recipients, "suppressed_on_list": suppressed}
     figures["file_mb"] = upload.stat().st_size / 1e6
-    with FakeInfobipSender(api_key=INFOBIP_KEY) as infobip:
-        kept = dict(backend.extra_env)
-        backend.extra_env = {**kept, **send_env(infobip.url, limit)}
-        try:
-            with web(backend) as (port, web_process):
-                started = time.monotonic()
-                with httpx.Client(timeout=None) as client:
-                    answer = client.post(
-                        f"http://127.0.0.1:{port}/campaigns",
-                        content=_chunks(upload),
-                        headers={
-                            "Authorization": f"Bearer {SEND_KEY}",
-                            "Content-Type": "application/x-ndjson",
-                        },
-                    )
-                seconds = time.monotonic() - started
-                answer.raise_for_status()
-                from bench.run import peak_rss_mb
+    with (
+        FakeInfobipSender(api_key=INFOBIP_KEY) as infobip,
+        backend.more_env(send_env(infobip.url, limit)),
+    ):
+        with web(backend) as (port, web_process):
+            started = time.monotonic()
+            with httpx.Client(timeout=None) as client:
+                answer = client.post(
+                    f"http://127.0.0.1:{port}/campaigns",
+                    content=_chunks(upload),
+                    headers={
+                        "Authorization": f"Bearer {SEND_KEY}",
+                        "Content-Type": "application/x-ndjson",
+                    },
+                )
+            seconds = time.monotonic() - started
+            answer.raise_for_status()
+            from bench.run import peak_rss_mb
 
-                figures["accept"] = {
-                    **answer.json(),
-                    "lines_duplicated": written["duplicates"],
-                    "seconds": seconds,
-                    "recipients_per_s": recipients / seconds,
-                    "web_rss_mb": peak_rss_mb(web_process.pid),
-                }
-            figures["send"] = _send(backend, args, infobip, worker)
-        finally:
-            backend.extra_env = kept
+            figures["accept"] = {
+                **answer.json(),
+                "lines_duplicated": written["duplicates"],
+                "seconds": seconds,
+                "recipients_per_s": recipients / seconds,
+                "web_rss_mb": peak_rss_mb(web_process.pid),
+            }
+        figures["send"] = _send(backend, args, infobip, worker)
     upload.unlink()
     return figures
 

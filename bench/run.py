@@ -39,7 +39,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -107,6 +107,16 @@ class Backend:
         self.extra_env: dict[str, str] = {}
         sa_url = database_url.replace("postgresql://", "postgresql+psycopg://")
         self.engine = create_engine(sa_url)
+
+    @contextmanager
+    def more_env(self, env: Mapping[str, str]) -> Iterator[None]:
+        """Give the processes it starts within the block ``env`` as well."""
+        kept = self.extra_env
+        self.extra_env = {**kept, **env}
+        try:
+            yield
+        finally:
+            self.extra_env = kept
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("EMAILHOOK_", "CELERY_"))}
@@ -339,20 +349,16 @@ def provider_figures(backend: Backend, args: argparse.Namespace) -> dict[str, An
     with local_server() as sns:
         senders = Senders(sns.base_url)
         sns.routes.update(senders.routes())
-        backend.extra_env = senders.env()
-        try:
-            with web(backend) as (port, _):
-                for load in WORKLOADS:
-                    post = load.post(senders)
-                    body = backend.workdir / f"{load.provider}.body"
-                    body.write_bytes(post.body)
-                    headers = backend.workdir / f"{load.provider}.headers"
-                    headers.write_text("".join(f"{k}: {v}\n" for k, v in post.headers.items()))
-                    measured = wrk(port, body, args.seconds, args.connections, post.path, headers)
-                    measured["events_per_s"] = measured["rps"] * load.events
-                    figures[load.provider] = {"label": load.label, "ingest": measured}
-        finally:
-            backend.extra_env = {}
+        with backend.more_env(senders.env()), web(backend) as (port, _):
+            for load in WORKLOADS:
+                post = load.post(senders)
+                body = backend.workdir / f"{load.provider}.body"
+                body.write_bytes(post.body)
+                headers = backend.workdir / f"{load.provider}.headers"
+                headers.write_text("".join(f"{k}: {v}\n" for k, v in post.headers.items()))
+                measured = wrk(port, body, args.seconds, args.connections, post.path, headers)
+                measured["events_per_s"] = measured["rps"] * load.events
+                figures[load.provider] = {"label": load.label, "ingest": measured}
     SpoolPromoter(backend.engine, backend.workdir / "var" / "spool").adopt_orphans()
     with backend.engine.begin() as conn:  # the ingest bodies are not part of the drains
         conn.execute(InboxBody.__table__.delete())
@@ -606,12 +612,8 @@ def measure_backend(
         if backend.name != "sqlite":
             # The web of a machine whose worker moves its spool (`auto` while a worker runs
             # there), the worker stopped as above: what the web alone answers, as on SQLite.
-            kept = dict(backend.extra_env)
-            backend.extra_env = {**kept, "EMAILHOOK_SPOOL_MOVER": "worker"}
-            try:
+            with backend.more_env({"EMAILHOOK_SPOOL_MOVER": "worker"}):
                 figures["ingest_worker_moves"] = ingest(backend, report, args)
-            finally:
-                backend.extra_env = kept
     if "drain" in phases:
         run = uuid.uuid4().hex[:6]
         figures["drain_single"] = drain(
@@ -685,15 +687,11 @@ def prune_figures(backend: Backend, args: argparse.Namespace) -> dict[str, dict[
             conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
                 "VACUUM ANALYZE inbox_body"
             )
-    kept = dict(backend.extra_env)
-    backend.extra_env = {**kept, "EMAILHOOK_PRUNE_INTERVAL_MINUTES": "0"}
-    try:
+    with backend.more_env({"EMAILHOOK_PRUNE_INTERVAL_MINUTES": "0"}):
         alone = sustained(backend, args.rate, args.sustained_seconds)
         beside = sustained(
             backend, args.rate, args.sustained_seconds, alongside=["-m", "emailhook", "prune"]
         )
-    finally:
-        backend.extra_env = kept
     beside["pruned_left"] = backend.count(InboxBody, InboxBody.processed_at == OLD)
     return {"sustained_alone": alone, "sustained_prune": beside}
 
@@ -722,8 +720,12 @@ ROWS: list[tuple[str, Any]] = [
     ("ingest: POST /email req/s (p50/p99 ms)", lambda f: _rps(f["ingest"])),
     ("ingest / ceiling", lambda f: f"{f['ingest']['ratio']:.0%}"),
     (
-        "ingest, the spool left to the machine's worker: req/s (share)",
-        lambda f: _rps(f["ingest_worker_moves"]) + f" ({f['ingest_worker_moves']['ratio']:.0%})",
+        "ingest, the spool left to the machine's worker: req/s (p50/p99 ms)",
+        lambda f: _rps(f["ingest_worker_moves"]),
+    ),
+    (
+        "ingest, the spool left to the machine's worker / ceiling",
+        lambda f: f"{f['ingest_worker_moves']['ratio']:.0%}",
     ),
     ("drain: 50k one-event bodies, events/s", lambda f: f"{f['drain_single']['events_per_s']:.0f}"),
     (

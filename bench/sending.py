@@ -76,23 +76,21 @@ def send_figures(backend: Any, args: Any, web: Web, worker: Worker, wrk: Wrk) ->
     figures: dict[str, Any] = {}
     headers = backend.workdir / "send.headers"
     headers.write_text(f"Authorization: Bearer {SEND_KEY}\n")
-    with FakeInfobipSender(api_key=INFOBIP_KEY) as infobip:
-        kept = dict(backend.extra_env)
-        backend.extra_env = {**kept, **send_env(infobip.url, args.send_rate)}
-        try:
-            with web(backend) as (port, _):
-                for recipients, connections in ((1, args.connections), (1000, 4)):
-                    body = backend.workdir / f"send-{recipients}.json"
-                    body.write_text(json.dumps(batch(recipients, f"a{recipients}")))
-                    measured = wrk(port, body, args.seconds, connections, "/messages", headers)
-                    measured["connections"] = connections
-                    measured["messages_per_s"] = measured["rps"] * recipients
-                    figures[f"accept_{recipients}"] = measured
-                _settled(backend)  # wrk leaves requests in flight: their batches land after
-                clear_outbox(backend)
-                figures["rate"] = rate(backend, port, infobip, args, worker)
-        finally:
-            backend.extra_env = kept
+    with (
+        FakeInfobipSender(api_key=INFOBIP_KEY) as infobip,
+        backend.more_env(send_env(infobip.url, args.send_rate)),
+        web(backend) as (port, _),
+    ):
+        for recipients, connections in ((1, args.connections), (1000, 4)):
+            body = backend.workdir / f"send-{recipients}.json"
+            body.write_text(json.dumps(batch(recipients, f"a{recipients}")))
+            measured = wrk(port, body, args.seconds, connections, "/messages", headers)
+            measured["connections"] = connections
+            measured["messages_per_s"] = measured["rps"] * recipients
+            figures[f"accept_{recipients}"] = measured
+        _settled(backend)  # wrk leaves requests in flight: their batches land after
+        clear_outbox(backend)
+        figures["rate"] = rate(backend, port, infobip, args, worker)
     return figures
 
 

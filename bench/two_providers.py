@@ -82,26 +82,22 @@ def two_provider_figures(backend: Any, args: Any, web: Web, worker: Worker) -> d
     with (
         FakeInfobipSender(api_key=INFOBIP_KEY) as infobip,
         FakeMailjet(api_key=MAILJET_KEY, secret_key=MAILJET_SECRET) as mailjet,
+        backend.more_env(two_providers_env(infobip.url, mailjet.url, rates)),
     ):
-        kept = dict(backend.extra_env)
-        backend.extra_env = {**kept, **two_providers_env(infobip.url, mailjet.url, rates)}
-        try:
-            with web(backend) as (port, _):
-                _fill(port, messages)
-            queued = _scalar(backend, "SELECT count(*) FROM outbox WHERE state = 'queued'")
-            with ExitStack() as workers:
-                for n in range(args.two_send_workers):  # Celery nodes of one process each
-                    workers.enter_context(worker(backend, f"pair{n}", concurrency=1))
-                # counted from when the last worker is ready: the first sends while the
-                # others start (a second or more of CPU each on this 2-core machine)
-                started = time.monotonic()
-                deadline = time.monotonic() + args.two_send_seconds * 4 + 120
-                while _scalar(backend, "SELECT count(*) FROM outbox WHERE state <> 'sent'") > 0:
-                    if time.monotonic() > deadline:
-                        raise RuntimeError("the outbox was not sent in time")
-                    time.sleep(0.5)
-        finally:
-            backend.extra_env = kept
+        with web(backend) as (port, _):
+            _fill(port, messages)
+        queued = _scalar(backend, "SELECT count(*) FROM outbox WHERE state = 'queued'")
+        with ExitStack() as workers:
+            for n in range(args.two_send_workers):  # Celery nodes of one process each
+                workers.enter_context(worker(backend, f"pair{n}", concurrency=1))
+            # counted from when the last worker is ready: the first sends while the
+            # others start (a second or more of CPU each on this 2-core machine)
+            started = time.monotonic()
+            deadline = time.monotonic() + args.two_send_seconds * 4 + 120
+            while _scalar(backend, "SELECT count(*) FROM outbox WHERE state <> 'sent'") > 0:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the outbox was not sent in time")
+                time.sleep(0.5)
     stamps = {
         "infobip": [r.at for r in infobip.requests if r.path == MESSAGES and r.at >= started],
         "mailjet": [r.at for r in mailjet.requests if r.path == MAILJET_SEND and r.at >= started],
