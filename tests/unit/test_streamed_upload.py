@@ -4,46 +4,46 @@ its first line before the rest has arrived, and reads every byte, past the bridg
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from typing import Any
 
+from emailhook.entrypoints.web.exchange import Exchange, Head, Message
 from emailhook.entrypoints.web.wsgi_bridge import WsgiBridge
 
 
-@dataclass
-class Scope:
-    path: str
-    method: str = "POST"
-    http_version: str = "1.1"
-    server: str = "127.0.0.1:8000"
-    client: str = "127.0.0.1:5000"
-    scheme: str = "http"
-    query_string: str = ""
-    headers: dict[str, str] = field(
-        default_factory=lambda: {"content-type": "application/x-ndjson"}
+def Scope(path: str) -> Head:
+    return Head(
+        method="POST",
+        path=path,
+        query_string=b"",
+        headers=[("content-type", "application/x-ndjson")],
+        server=("127.0.0.1", 8000),
+        client="127.0.0.1",
+        scheme="http",
+        http_version="1.1",
     )
 
 
-class Protocol:
-    """The server's side of a request: the body in chunks, counting those handed over."""
+class Protocol(Exchange):
+    """The server's side of a request (ASGI): the body in chunks, counting those handed over."""
 
     def __init__(self, chunks: Iterable[bytes]) -> None:
-        self.chunks = list(chunks)
+        self.parts = list(chunks)
         self.handed = 0
-        self.answer: tuple[int, bytes] | None = None
+        self.answered: tuple[int, bytes] | None = None
+        self._sent: list[Message] = []
+        super().__init__(self._receive_chunk, self._keep)
 
-    async def _each(self) -> AsyncIterator[bytes]:
-        for chunk in self.chunks:
-            self.handed += 1
-            await asyncio.sleep(0)
-            yield chunk
+    async def _receive_chunk(self) -> Message:
+        await asyncio.sleep(0)
+        self.handed += 1
+        more = self.handed < len(self.parts)
+        return {"type": "http.request", "body": self.parts[self.handed - 1], "more_body": more}
 
-    def __aiter__(self) -> AsyncIterator[bytes]:
-        return self._each()
-
-    def response_bytes(self, status: int, _headers: Any, body: bytes) -> None:
-        self.answer = (status, body)
+    async def _keep(self, message: Message) -> None:
+        self._sent.append(message)
+        if message["type"] == "http.response.body":
+            self.answered = (self._sent[0]["status"], message["body"])
 
 
 def _line_reader(protocol: Protocol, seen: dict[str, Any]) -> Any:
@@ -66,10 +66,10 @@ def test_a_streamed_paths_body_reaches_the_app_a_chunk_at_a_time_past_the_limit(
         _line_reader(protocol, seen), threads=1, max_body_bytes=1024, streamed=frozenset({"/up"})
     )
     try:
-        asyncio.run(bridge(Scope("/up"), protocol))  # type: ignore[arg-type]
+        asyncio.run(bridge(Scope("/up"), protocol))
     finally:
         bridge.stop()
-    assert protocol.answer == (200, b"ok")
+    assert protocol.answered == (200, b"ok")
     assert seen["handed_at_first_line"] < 10
     assert seen["rest"] == 2000
 
@@ -81,7 +81,7 @@ def test_another_paths_body_is_read_first_up_to_the_limit() -> None:
         _line_reader(protocol, seen), threads=1, max_body_bytes=1024, streamed=frozenset({"/up"})
     )
     try:
-        asyncio.run(bridge(Scope("/other"), protocol))  # type: ignore[arg-type]
+        asyncio.run(bridge(Scope("/other"), protocol))
     finally:
         bridge.stop()
     assert seen["handed_at_first_line"] == 10

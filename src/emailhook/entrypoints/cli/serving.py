@@ -52,10 +52,10 @@ FRONT = "emailhook.entrypoints.web.front:create_front"
     type=int,
     help="Flask threads per process (query API, dashboard, ops); webhooks need none.",
 )
-@click.option("--target", default=FRONT, hidden=True, help="RSGI app factory.")
+@click.option("--target", default=FRONT, hidden=True, help="ASGI app factory.")
 def serve(host: str, port: int, workers: int, threads: int, target: str) -> None:
-    """Serve the web app with granian: webhooks from an event loop, the rest with Flask."""
-    settings = _startable_settings()  # a refusal here, not in each granian worker
+    """Serve the web app with uvicorn: webhooks from an event loop, the rest with Flask."""
+    settings = _startable_settings()  # a refusal here, not in each server process
     operators.announce(settings, host)
     environment = dict(os.environ)
     environment["EMAILHOOK_WEB_THREADS"] = str(threads)
@@ -63,16 +63,12 @@ def serve(host: str, port: int, workers: int, threads: int, target: str) -> None
         # Once, here, rather than raced by every server process: they are told not to.
         migrate(settings)
         environment["EMAILHOOK_AUTO_MIGRATE"] = "false"
-    # rloop: the event loop that served the webhooks fastest here; HTTP/1.1 only and no
-    # WebSocket: granian's protocol detection cost a tenth of the webhooks' rate, and no
-    # provider posts over cleartext HTTP/2 (docs/performance.md, "The webhook front")
-    argv = [sys.executable, "-m", "granian", "--interface", "rsgi", "--loop", "rloop", "--factory"]
-    argv += ["--http", "1", "--no-ws"]
+    # uvicorn with httptools on uvloop, one write per answer: web/server.py says why
+    argv = [sys.executable, "-m", "emailhook.entrypoints.web.server", "--target", target]
     argv += ["--host", host, "--port", str(port), "--workers", str(workers)]
-    argv += ["--no-access-log", target]
-    # Replaced by granian's own command, as `worker` is by Celery's: the server's processes
-    # then hold granian and the app, not this command's imports (Alembic, Celery: ~25 MB
-    # that every forked server process would carry).
+    # Replaced by uvicorn's own command, as `worker` is by Celery's: the server's processes
+    # then hold uvicorn and the app, not this command's imports (Alembic, Celery: ~25 MB
+    # that every server process would carry).
     os.execve(sys.executable, argv, environment)  # noqa: S606 (no shell involved)
 
 

@@ -1,12 +1,12 @@
-"""The webhook front: what ``emailhook serve`` runs in each granian process (RSGI).
+"""The webhook front: the ASGI app ``emailhook serve`` runs in each uvicorn process.
 
 Webhook POSTs (``/email``, ``/webhooks/<provider>``) are answered from the process's event
-loop: each request is a coroutine that awaits its body's group commit (one thread writes and
-syncs the spool for every waiting request, and wakes them with one hand-off), so no thread
-sleeps per body. Every other request (the query API, the dashboard, ops, the providers'
-probes) goes to the Flask app, run on a pool of threads (wsgi_bridge.py). Both serve the same
-services, and the webhooks take the same steps as under Flask (receiving.py); why an event
-loop, and why this one, measured: docs/performance.md, "Ingest".
+loop: each request is a coroutine that awaits its body's group commit (one sync of the spool
+for every waiting request, which wakes them all at once), so no thread sleeps per body.
+Every other request (the query API, the dashboard, ops, the providers' probes) goes to the
+Flask app, run on a pool of threads (wsgi_bridge.py). Both serve the same services, and the
+webhooks take the same steps as under Flask (receiving.py); why an event loop, and why this
+server, measured: docs/performance.md, "Ingest" and "The webhook front".
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 from collections.abc import Iterable
-from typing import Any
 from urllib.parse import parse_qsl
 
 from werkzeug import urls  # noqa: F401 (registers the "werkzeug.url_quote" error handler)
@@ -26,15 +25,10 @@ from emailhook.composition.web import WebServices, web_services
 from emailhook.entrypoints.web import receiving
 from emailhook.entrypoints.web.app import build_app
 from emailhook.entrypoints.web.errors import error_answer
+from emailhook.entrypoints.web.exchange import Exchange, Head, Message, Receive, Send
 from emailhook.entrypoints.web.receiving import Posted
 from emailhook.entrypoints.web.request_ids import HEADER, request_id_of
-from emailhook.entrypoints.web.wsgi_bridge import (
-    Scope,
-    WsgiBridge,
-    client_address,
-    raw_query,
-    read_at_most,
-)
+from emailhook.entrypoints.web.wsgi_bridge import WsgiBridge
 from emailhook.observability import configure
 from emailhook.observability.logs import bind_request_id, unbind_request_id
 from emailhook.service.receive.intake import Admission
@@ -45,57 +39,55 @@ _NOTHING: tuple[tuple[str, str], ...] = ()
 
 
 class WebhookFront:
-    """An RSGI application: webhooks on the event loop, the rest to Flask's threads."""
+    """An ASGI application: webhooks on the event loop, the rest to Flask's threads."""
 
     def __init__(self, services: WebServices, flask: WsgiBridge) -> None:
         self._services = services
         self._flask = flask
         self._limit = services.settings.max_body_bytes
 
-    def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._flask.start()
-
-    def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._flask.stop()
-
-    async def __rsgi__(self, scope: Scope, protocol: Any) -> None:
-        if scope.method == "POST":
-            target = receiving.target_of(scope.path)
+    async def __call__(self, scope: Message, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":  # the server runs no lifespan and no WebSocket
+            return
+        head = Head.of(scope)
+        exchange = Exchange(receive, send)
+        if head.method == "POST":
+            target = receiving.target_of(head.path)
             if target is not None:
-                await self.receive(target, scope, protocol)
+                await self.receive(target, head, exchange)
                 return
-        await self._flask(scope, protocol)
+        await self._flask(head, exchange)
 
-    async def receive(self, target: receiving.Target, scope: Scope, protocol: Any) -> None:
+    async def receive(self, target: receiving.Target, head: Head, exchange: Exchange) -> None:
         """Answer a webhook POST: 200 once its body is durably kept, or the error's answer."""
         receiving.arrived()
-        headers = werkzeug_headers(scope.headers.items())
+        headers = werkzeug_headers(head.headers)
         request_id = request_id_of(headers.get("X-Request-Id", ""))
         context = bind_request_id(request_id)  # this coroutine's log lines carry it
         try:
-            answer = await self._accept(target, scope, headers, protocol, request_id)
+            answer = await self._accept(target, head, headers, exchange, request_id)
             status, extra = 200, _NOTHING
         except Exception as error:  # every error is answered by errors.py, as under Flask
             refusal = error_answer(error)
             status, answer, extra = refusal.status, refusal.body, refusal.headers
         finally:
             unbind_request_id(context)
-        protocol.response_bytes(status, [_JSON, (HEADER, request_id), *extra], answer)
+        await exchange.answer(status, [_JSON, (HEADER, request_id), *extra], answer)
 
     async def _accept(
         self,
         target: receiving.Target,
-        scope: Scope,
+        head: Head,
         headers: dict[str, str],
-        protocol: Any,
+        exchange: Exchange,
         request_id: str,
     ) -> bytes:
         length = get_content_length(headers.get("Content-Length"), headers.get("Transfer-Encoding"))
         receiving.refuse_announced_excess(length, self._limit)
         if length is not None:
-            body = await protocol()
+            body = await exchange.body()
         else:  # chunked: read one byte more than allowed, and refuse the body if it is there
-            body = await read_at_most(protocol, self._limit + 1)
+            body = await exchange.read_at_most(self._limit + 1)
             if len(body) > self._limit:
                 raise RequestEntityTooLarge()
         services = self._services
@@ -103,14 +95,14 @@ class WebhookFront:
         provider = services.providers.find(target.provider)  # None: admit answers 404
         reads_url = provider is not None and provider.reads_url
         if provider is not None and provider.quick_check:  # an HMAC at most: on the loop
-            admitted = self._admit_provider(target, scope, headers, body, request_id, reads_url)
+            admitted = self._admit_provider(target, head, headers, body, request_id, reads_url)
         else:  # a signature to verify (RSA, ECDSA), a certificate to fetch: on a thread
             admitted = await asyncio.get_running_loop().run_in_executor(
                 self._flask.pool,
                 contextvars.copy_context().run,
                 self._admit_provider,
                 target,
-                scope,
+                head,
                 headers,
                 body,
                 request_id,
@@ -123,7 +115,7 @@ class WebhookFront:
     def _admit_provider(
         self,
         target: receiving.Target,
-        scope: Scope,
+        head: Head,
         headers: dict[str, str],
         body: bytes,
         request_id: str,
@@ -131,23 +123,21 @@ class WebhookFront:
     ) -> Admission | Answered:
         url = ""
         if reads_url:  # built only for a provider that reads it (Mandrill signs it)
-            host, _, port = scope.server.rpartition(":")
-            server = (host, int(port) if port.isdigit() else None)
             url = get_current_url(
-                scope.scheme,
-                get_host(scope.scheme, headers.get("Host"), server),
+                head.scheme,
+                get_host(head.scheme, headers.get("Host"), head.server),
                 "",
-                scope.path,
-                raw_query(scope),
+                head.path,
+                head.query_string,
             )
-        query_token = _query_token(scope)
-        posted = Posted(body, headers, query_token, client_address(scope), url, scope.method)
+        query_token = _query_token(head.query_string)
+        posted = Posted(body, headers, query_token, head.client, url, head.method)
         return receiving.admit(self._services, target, posted, request_id)
 
 
 def werkzeug_headers(items: Iterable[tuple[str, str]]) -> dict[str, str]:
     """Return request headers named as Werkzeug names WSGI's (``X-Webhook-Secret``: a ``_``
-    is read as ``-``), repeated headers joined by commas as granian's WSGI joins them."""
+    is read as ``-``), repeated headers joined by commas as a WSGI server joins them."""
     headers: dict[str, str] = {}
     for name, value in items:
         key = name.replace("_", "-").title()
@@ -158,18 +148,16 @@ def werkzeug_headers(items: Iterable[tuple[str, str]]) -> dict[str, str]:
     return headers
 
 
-def _query_token(scope: Scope) -> str | None:
+def _query_token(query: bytes) -> str | None:
     """Return the query's first ``token``, as Werkzeug's ``request.args.get("token")``."""
-    if not scope.query_string:
+    if not query:
         return None
-    pairs = parse_qsl(
-        raw_query(scope).decode(), keep_blank_values=True, errors="werkzeug.url_quote"
-    )
+    pairs = parse_qsl(query.decode(), keep_blank_values=True, errors="werkzeug.url_quote")
     return next((value for key, value in pairs if key == "token"), None)
 
 
 def create_front() -> WebhookFront:
-    """Return the front of a web process for this process's settings (granian's factory),
+    """Return the front of a web process for this process's settings (uvicorn's factory),
     this process's observability configured first (log lines, masking, metrics' folder)."""
     settings = load_settings()
     configure(settings)

@@ -1,6 +1,6 @@
 """Flask behind the webhook front: every request the front does not answer itself (the query
-API, the dashboard, ops) runs in the WSGI app on a thread of a pool, with the environ granian's
-own WSGI server would give it.
+API, the dashboard, ops) runs in the WSGI app on a thread of a pool, with the environ a WSGI
+server gives it.
 
 The body is read before the app runs, at most one byte past the app's limit: the app then
 refuses a longer one with 413 as it would have (Werkzeug checks ``CONTENT_LENGTH`` against
@@ -18,34 +18,21 @@ import sys
 from collections.abc import AsyncIterator, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from io import BytesIO
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
+
+from emailhook.entrypoints.web.exchange import Exchange, Head
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication, WSGIEnvironment
 
 #: a response is sent whole up to this size, streamed past it
 _WHOLE_BYTES = 1024 * 1024
-_END = object()
-
-
-class Scope(Protocol):
-    """What an RSGI scope holds (granian's, typed here so nothing imports granian)."""
-
-    http_version: str
-    server: str
-    client: str
-    scheme: str
-    method: str
-    path: str
-    query_string: str
-
-    @property
-    def headers(self) -> Any: ...
 
 
 def environ_headers(items: Iterable[tuple[str, str]]) -> dict[str, str]:
-    """Return request headers as WSGI environ keys, as granian's WSGI server writes them:
-    ``HTTP_X_NAME`` (a ``-`` and a ``_`` alike), repeated headers joined by commas."""
+    """Return request headers as WSGI environ keys: ``HTTP_X_NAME`` (a ``-`` and a ``_``
+    alike, as granian's and gunicorn's WSGI servers write them), repeated headers joined by
+    commas."""
     environ: dict[str, str] = {}
     for name, value in items:
         key = name.upper().replace("-", "_")
@@ -55,19 +42,8 @@ def environ_headers(items: Iterable[tuple[str, str]]) -> dict[str, str]:
     return environ
 
 
-def client_address(scope: Scope) -> str:
-    """Return the peer's address without its port (IPv6 without brackets), as REMOTE_ADDR."""
-    return scope.client.rsplit(":", 1)[0].strip("[]")
-
-
-def raw_query(scope: Scope) -> bytes:
-    """Return the query string's bytes (as Werkzeug reads them from the environ): the server
-    takes only ASCII in a request line, where UTF-8 and Latin-1 agree."""
-    return scope.query_string.encode()
-
-
 class WsgiBridge:
-    """Runs a WSGI app for RSGI requests on ``threads`` threads of this process."""
+    """Runs a WSGI app for the server's requests on ``threads`` threads of this process."""
 
     def __init__(
         self,
@@ -100,50 +76,51 @@ class WsgiBridge:
         assert self._pool is not None
         return self._pool
 
-    async def __call__(self, scope: Scope, protocol: Any) -> None:
-        environ = self.environ(scope)
+    async def __call__(self, head: Head, exchange: Exchange) -> None:
+        environ = self.environ(head)
         announced = environ.get("CONTENT_LENGTH")
         loop = asyncio.get_running_loop()
-        if scope.method == "POST" and scope.path in self._streamed:
-            environ["wsgi.input"] = io.BufferedReader(StreamedBody(aiter(protocol), loop))
+        if head.method == "POST" and head.path in self._streamed:
+            environ["wsgi.input"] = io.BufferedReader(StreamedBody(exchange.chunks(), loop))
         elif announced is None or (announced.isdigit() and int(announced) <= self._limit):
-            environ["wsgi.input"] = BytesIO(await read_at_most(protocol, self._limit + 1))
-        status, headers, head, rest = await loop.run_in_executor(self.pool, self._call, environ)
+            environ["wsgi.input"] = BytesIO(await exchange.read_at_most(self._limit + 1))
+        status, headers, first, rest = await loop.run_in_executor(self.pool, self._call, environ)
         if rest is None:
-            protocol.response_bytes(status, headers, head)
+            await exchange.answer(status, headers, first)
             return
-        transport = protocol.response_stream(status, headers)
         try:
-            await transport.send_bytes(head)
-            while (chunk := await loop.run_in_executor(self.pool, next, rest, _END)) is not _END:
-                await transport.send_bytes(chunk)
+            await exchange.start_stream(status, headers)
+            await exchange.send(first)
+            while (chunk := await loop.run_in_executor(self.pool, next, rest, None)) is not None:
+                await exchange.send(chunk)
+            await exchange.end()
         finally:
             await loop.run_in_executor(self.pool, _close, rest)
 
-    def environ(self, scope: Scope) -> WSGIEnvironment:
-        host, _, port = scope.server.rpartition(":")
-        environ: dict[str, Any] = environ_headers(scope.headers.items())
+    def environ(self, head: Head) -> WSGIEnvironment:
+        host, port = head.server
+        environ: dict[str, Any] = environ_headers(head.headers)
         environ.update(
             {
-                "REQUEST_METHOD": scope.method,
+                "REQUEST_METHOD": head.method,
                 "SCRIPT_NAME": "",
-                "PATH_INFO": scope.path.encode().decode("latin-1"),
-                "QUERY_STRING": scope.query_string,
+                "PATH_INFO": head.path.encode().decode("latin-1"),
+                "QUERY_STRING": head.query_string.decode("latin-1"),
                 "SERVER_NAME": host,
-                "SERVER_PORT": port,
-                "SERVER_PROTOCOL": f"HTTP/{scope.http_version}",
-                "REMOTE_ADDR": client_address(scope),
+                "SERVER_PORT": "" if port is None else str(port),
+                "SERVER_PROTOCOL": f"HTTP/{head.http_version}",
+                "REMOTE_ADDR": head.client,
                 "GATEWAY_INTERFACE": "CGI/1.1",
-                "SERVER_SOFTWARE": "Granian",
+                "SERVER_SOFTWARE": "emailhook",
                 "wsgi.version": (1, 0),
-                "wsgi.url_scheme": scope.scheme,
+                "wsgi.url_scheme": head.scheme,
                 "wsgi.input": BytesIO(),
                 "wsgi.errors": sys.stderr,
                 "wsgi.multithread": True,
                 "wsgi.multiprocess": True,
                 "wsgi.run_once": False,
-                # not in PEP 3333: the whole body is in wsgi.input (what granian sets, and
-                # what makes Werkzeug read a chunked body at all)
+                # not in PEP 3333: the whole body is in wsgi.input (what granian and
+                # gunicorn set, and what makes Werkzeug read a chunked body at all)
                 "wsgi.input_terminated": True,
             }
         )
@@ -173,18 +150,6 @@ class WsgiBridge:
         _close(result)
         status, headers = started
         return status, headers, b"".join(head), None
-
-
-async def read_at_most(protocol: Any, size: int) -> bytes:
-    """Return the request body, or its first ``size`` bytes when it is longer."""
-    chunks: list[bytes] = []
-    read = 0
-    async for chunk in protocol:
-        chunks.append(chunk)
-        read += len(chunk)
-        if read >= size:
-            break
-    return b"".join(chunks)[:size]
 
 
 class StreamedBody(io.RawIOBase):
