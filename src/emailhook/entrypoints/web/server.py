@@ -6,7 +6,8 @@ between threads (granian's RSGI took six a webhook). ASGI sends an answer's head
 two messages, and uvicorn writes each as it comes: two ``send`` calls a request, and two reads
 for the client. :class:`OneWritePerAnswer` joins what one turn of the loop writes to a
 connection into one write, which cost a sixth less of the machine a request
-(docs/performance.md, "The webhook front").
+(docs/performance.md, "The webhook front"). It also bounds a request's line and headers, in
+bytes and in time, which uvicorn's own protocol does not.
 
 ``emailhook serve`` replaces itself with ``python -m emailhook.entrypoints.web.server
 --target <factory> --host H --port P --workers N``: each server process imports this module
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 from collections.abc import Sequence
 from typing import Any
 
@@ -52,11 +54,81 @@ class _JoinedWrites:
         return getattr(self._transport, name)
 
 
+#: the most a request's line and headers may take: past it the request is answered 431 and
+#: its connection closed (uvicorn's httptools protocol sets no limit of its own)
+MAX_HEAD_BYTES = 64 * 1024
+#: seconds a connection may take to send a request's line and headers, from its first byte
+#: (uvicorn closes an idle kept-alive connection itself, but waits forever for a head)
+HEAD_SECONDS = 30.0
+
+
 class OneWritePerAnswer(HttpToolsProtocol):
-    """uvicorn's httptools protocol, its writes joined per turn of the loop."""
+    """uvicorn's httptools protocol, its writes joined per turn of the loop, a request's head
+    bounded in size and in time."""
+
+    _head_bytes = 0
+    _in_head = True
+    _head_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(_JoinedWrites(transport, self.loop))  # type: ignore[arg-type]
+        self._head_timer = self.loop.call_later(HEAD_SECONDS, self._head_too_slow)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_head_timer()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        # Counted while a head is being read (a chunk that also ends one head and begins the
+        # next counts for neither: a head may pass the limit by a read's size at most).
+        if self._in_head:
+            self._head_bytes += len(data)
+        super().data_received(data)
+        if self._in_head and self._head_bytes > MAX_HEAD_BYTES:
+            self._refuse_head()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._in_head = True
+        if self._head_timer is None:
+            self._head_timer = self.loop.call_later(HEAD_SECONDS, self._head_too_slow)
+
+    def on_headers_complete(self) -> None:
+        self._in_head, self._head_bytes = False, 0
+        self._stop_head_timer()
+        super().on_headers_complete()
+
+    def _stop_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _refuse_head(self) -> None:
+        from emailhook.entrypoints.web.errors import ErrorAnswer  # the web process's, loaded
+
+        self._in_head = False
+        self._stop_head_timer()
+        if self.transport.is_closing():
+            return
+        answer = ErrorAnswer(
+            431, "headers_too_large", f"the request line and headers exceed {MAX_HEAD_BYTES} bytes"
+        )
+        body = answer.body
+        self.transport.write(
+            b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+            b"content-type: application/json\r\nconnection: close\r\n"
+            b"content-length: %d\r\n\r\n%s" % (len(body), body)
+        )
+        self.transport.close()
+
+    def _head_too_slow(self) -> None:
+        self._head_timer = None
+        if self._in_head and not self.transport.is_closing():
+            self.transport.close()
+
+
+def _exit_cleanly(number: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -66,6 +138,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--target", required=True, help="the ASGI app factory to serve")
     args = parser.parse_args(argv)
+    # uvicorn stops gracefully on SIGTERM or SIGINT, then raises the signal again once the
+    # handlers it replaced are back: these, so that a stop asked for and carried out ends
+    # with status 0 (and Ctrl-C with no traceback), as a supervisor expects; before uvicorn
+    # has taken the signals, they stop the process at once, as they would have.
+    for stop in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop, _exit_cleanly)
     uvicorn.run(
         args.target,
         factory=True,
