@@ -3,6 +3,8 @@
 Prints a table and writes the same figures to bench/results/latest.json:
   ceiling    bare Flask parsing the JSON, served by granian's WSGI with the processes and threads of
              ``emailhook serve`` (how `serve` ran the whole app before its webhook front)
+  servers    the ceiling and the Flask app alone (no front) under granian's WSGI and gunicorn,
+             and ``emailhook serve`` (uvicorn and the webhook front): the candidates' figures
   ingest     POST /email accepted per second with the worker stopped (wrk), p50/p99, ratio; off
              SQLite twice: the web moving its own spool (a machine with no worker: `auto`
              then), and the spool left to the machine's worker (`auto` while one runs)
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import re
@@ -156,14 +159,15 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
-#: the app factory `emailhook serve` serves (behind its webhook front)
+#: the Flask app's factory (behind the webhook front under `emailhook serve`)
 APP = "emailhook:create_app"
 
 
 def server_args(server: str, target: str, port: int) -> list[str]:
-    """How ``server`` serves ``target`` (a factory) in the processes and threads of SERVE."""
+    """How ``server`` serves ``target`` (a factory) in the processes and threads of SERVE;
+    ``serve`` is `emailhook serve` (uvicorn and the webhook front in front of ``APP``)."""
     workers, threads = str(SERVE["workers"]), str(SERVE["threads"])
-    if server == "granian" and target == APP:  # what `emailhook serve` runs: the webhook front
+    if server == "serve":
         args = ["-m", "emailhook", "serve", "--port", str(port)]
         return [*args, "--workers", workers, "--threads", threads]
     if server == "granian":  # a Flask app alone (the ceiling): granian's WSGI, blocking threads
@@ -179,7 +183,7 @@ def server_args(server: str, target: str, port: int) -> list[str]:
 
 @contextmanager
 def web(
-    backend: Backend, target: str = APP, server: str = "granian"
+    backend: Backend, target: str = APP, server: str = "serve"
 ) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
     port = free_port()
     process = backend.spawn("web", server_args(server, target, port))
@@ -536,7 +540,7 @@ def main() -> None:
         if "ceiling" in phases:
             with (
                 backends(["sqlite"], root / "ceiling") as (ceiling_backend,),
-                web(ceiling_backend, target="bench.ceiling:create_app") as (port, process),
+                web(ceiling_backend, "bench.ceiling:create_app", "granian") as (port, process),
             ):
                 report["ceiling"] = wrk(port, SEED, args.seconds, args.connections)
                 report["ceiling"]["web_rss_mb"] = peak_rss_mb(process.pid)
@@ -697,7 +701,8 @@ def prune_figures(backend: Backend, args: argparse.Namespace) -> dict[str, dict[
 
 
 def compare_servers(root: Path, args: argparse.Namespace) -> dict[str, dict[str, float]]:
-    """Ceiling and ingest (embedded default) under each candidate server, back to back."""
+    """Ceiling and ingest (embedded default) under each candidate server, back to back: the
+    WSGI servers serve the Flask app alone, ``emailhook serve`` its webhook front."""
     figures: dict[str, dict[str, float]] = {}
     with backends(["sqlite"], root) as (backend,):
         migrate(backend)
@@ -706,9 +711,23 @@ def compare_servers(root: Path, args: argparse.Namespace) -> dict[str, dict[str,
                 ceiling = wrk(port, SEED, args.seconds, args.connections)
             with web(backend, APP, server) as (port, _):
                 ingest = wrk(port, SEED, args.seconds, args.connections)
-            figures[server] = {"ceiling_rps": ceiling["rps"], "ingest_rps": ingest["rps"]}
-            figures[server]["ingest_p99_ms"] = ingest["p99_ms"]
+            figures[f"{server}, the Flask app alone"] = {
+                "ceiling_rps": ceiling["rps"],
+                "ingest_rps": ingest["rps"],
+                "ingest_p99_ms": ingest["p99_ms"],
+            }
+        with web(backend) as (port, _):
+            ingest = wrk(port, SEED, args.seconds, args.connections)
+        figures["emailhook serve (uvicorn, the webhook front)"] = {
+            "ceiling_rps": float("nan"),
+            "ingest_rps": ingest["rps"],
+            "ingest_p99_ms": ingest["p99_ms"],
+        }
     return figures
+
+
+def _count(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:.0f}"
 
 
 def _rps(figures: dict[str, float]) -> str:
@@ -788,7 +807,8 @@ def render(report: dict[str, Any], names: list[str]) -> str:
     lines += ["", "| server (embedded default) | ceiling req/s | ingest req/s | ingest p99 ms |"]
     lines += ["|---|---|---|---|"]
     lines += [
-        f"| {server} | {f['ceiling_rps']:.0f} | {f['ingest_rps']:.0f} | {f['ingest_p99_ms']:.1f} |"
+        f"| {server} | {_count(f['ceiling_rps'])} | {f['ingest_rps']:.0f} "
+        f"| {f['ingest_p99_ms']:.1f} |"
         for server, f in report.get("servers", {}).items()
     ]
     return "\n".join(lines)
