@@ -1,8 +1,8 @@
 """emailhook: e-mail providers' webhooks in, every event stored exactly once.
 
-``flask --app emailhook run`` and granian find :func:`create_app`; ``celery -A emailhook worker``
-finds the Celery app through ``emailhook.celery``. Both are served lazily from the entrypoints,
-so that importing a part of the package (``emailhook.domain``) loads no framework.
+``flask --app emailhook run`` and WSGI servers find :func:`create_app`; ``celery -A emailhook
+worker`` finds the Celery app through ``emailhook.celery``. Both are served lazily from the
+entrypoints, so that importing a part of the package (``emailhook.domain``) loads no framework.
 """
 
 from __future__ import annotations

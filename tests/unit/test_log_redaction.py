@@ -85,7 +85,7 @@ def test_passwords_in_database_and_broker_urls_are_masked(monkeypatch: pytest.Mo
 
 
 @pytest.mark.parametrize(
-    "logger_name", ["emailhook.intake", "werkzeug", "celery.app.trace", "granian", "_granian"]
+    "logger_name", ["emailhook.intake", "werkzeug", "celery.app.trace", "uvicorn.error", "uvicorn"]
 )
 def test_every_record_of_the_process_is_masked_once_logging_is_configured(
     logger_name: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch

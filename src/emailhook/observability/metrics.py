@@ -1,6 +1,6 @@
 """Prometheus metrics, shared by every web and worker process through one folder.
 
-Granian's workers and Celery's prefork children are separate processes: each writes its
+The web server's processes and Celery's prefork children are separate processes: each writes its
 counters to files in the metrics folder (prometheus_client's multiprocess mode) and
 ``GET /metrics`` adds them up. The folder comes from the settings; prometheus_client reads it
 from ``PROMETHEUS_MULTIPROC_DIR``, which :func:`configure_metrics` sets before the first metric.

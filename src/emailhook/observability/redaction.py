@@ -1,7 +1,7 @@
 """Secrets and addresses out of every log record, whoever logs it.
 
 Masking happens when a record is created (a log record factory), not in one handler: records of
-werkzeug (its request lines show ``/email/<token>`` and ``?token=``), granian, Celery and any
+werkzeug (its request lines show ``/email/<token>`` and ``?token=``), uvicorn, Celery and any
 library reach whatever handler their framework set up, and each of them must already be clean.
 """
 

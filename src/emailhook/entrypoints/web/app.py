@@ -1,6 +1,6 @@
 """The Flask app: ``create_app`` builds a web process's services from settings and assembles
-the app from them (blueprints, error mapping, request ids); granian and ``flask --app emailhook``
-reach it through ``emailhook.create_app``."""
+the app from them (blueprints, error mapping, request ids); the webhook front (front.py) and
+``flask --app emailhook`` reach it through ``build_app`` and ``emailhook.create_app``."""
 
 from __future__ import annotations
 
