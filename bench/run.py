@@ -793,8 +793,9 @@ def _shown(show: Any, report: dict[str, Any], name: str) -> str:
 def render(report: dict[str, Any], names: list[str]) -> str:
     blanks = " |" * (len(names) - 1)
     lines = [
-        f"machine: {report['machine']}; server: granian, {report['serve']['workers']} processes"
-        f" x {report['serve']['threads']} threads",
+        f"machine: {report['machine']}; emailhook serve (uvicorn), "
+        f"{report['serve']['workers']} processes x {report['serve']['threads']} Flask threads; "
+        "ceiling: granian's WSGI, the same processes and threads",
         "",
         "| measure | " + " | ".join(names) + " |",
         "|---|" + "---|" * len(names),
