@@ -6,8 +6,9 @@ Prints a table and writes the same figures to bench/results/latest.json:
   servers    the ceiling and the Flask app alone (no front) under granian's WSGI and gunicorn,
              and ``emailhook serve`` (uvicorn and the webhook front): the candidates' figures
   ingest     POST /email accepted per second with the worker stopped (wrk), p50/p99, ratio; off
-             SQLite twice: the web moving its own spool (a machine with no worker: `auto`
-             then), and the spool left to the machine's worker (`auto` while one runs)
+             SQLite twice: the web host moving its own spool (a machine with no worker: `auto`
+             then, serve's mover process beside the server), and the spool left to the
+             machine's worker (`auto` while one runs)
   drain      events stored per second from a backlog: 50,000 one-event bodies; 500 x 100
   sustained  web + worker under a fixed offered load (open loop, bench/loadgen.py), p50/p99 from
              the scheduled send time, and seconds until the backlog is empty after the load

@@ -27,3 +27,20 @@ def test_auto_gives_the_spool_to_the_machines_worker_and_off_sqlite_to_the_web_w
 ) -> None:
     settings = Settings(spool_mover=mover, database_url=database)
     assert (settings.spool_moved_by_worker, settings.spool_moved_by_web) == (by_worker, by_web)
+
+
+@pytest.mark.parametrize(
+    ("mover", "database", "intake", "beside"),
+    [
+        ("auto", POSTGRES, "spool", True),  # a web host with no worker moves out of its answers
+        ("auto", SQLITE, "spool", False),  # one machine: the worker
+        ("web", POSTGRES, "spool", False),  # asked of the web processes themselves
+        ("worker", POSTGRES, "spool", False),
+        ("auto", POSTGRES, "database", False),  # no spool to move
+    ],
+)
+def test_serve_starts_a_mover_beside_its_server_only_where_auto_has_the_web_host_move(
+    mover: str, database: str, intake: str, beside: bool
+) -> None:
+    settings = Settings(spool_mover=mover, database_url=database, intake=intake)
+    assert settings.spool_mover_beside_web is beside

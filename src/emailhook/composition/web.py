@@ -104,3 +104,10 @@ def web_services(settings: Settings, *, fetch: Fetch = https_fetch) -> WebServic
         providers=provider_webhooks(settings, intake, fetch),
         send=send_web(settings, database.sessions, reads.sessions),
     )
+
+
+def web_host_mover(settings: Settings) -> SpoolPromoter:
+    """Return the mover a web host runs beside its server processes (``serve``, where the web
+    moves its spool): every segment of the machine's spool folder, as a worker's sweep."""
+    database = open_database(settings, lock_timeout_seconds=settings.web_lock_timeout_seconds)
+    return SpoolPromoter(database.engine, settings.resolved_spool_dir)

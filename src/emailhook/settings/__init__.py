@@ -187,6 +187,13 @@ class Settings(ReceiveSettings, SendSettings, WithProviders):
         return self.spool_mover == "web" or (self.spool_mover == "auto" and not self.uses_sqlite)
 
     @property
+    def spool_mover_beside_web(self) -> bool:
+        """True when ``emailhook serve`` starts a mover process beside its server (``auto``
+        off SQLite, the spool in use): the web moves there, but not in its answering
+        processes while that process runs."""
+        return self.intake == "spool" and self.spool_mover == "auto" and not self.uses_sqlite
+
+    @property
     def resolved_spool_dir(self) -> Path:
         return (self.spool_dir or self.data_dir / "spool").resolve()
 

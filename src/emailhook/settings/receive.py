@@ -36,8 +36,9 @@ class ReceiveSettings(BaseSettings):
     #: beside its answers), ``worker`` (the worker's spool sweep, every tenth of a second, for
     #: every web process of its machine: the web answers with its CPU to itself, and bodies
     #: stay in the spool, synced, while no worker runs), or ``auto``: ``worker`` on SQLite
-    #: (one machine); elsewhere the worker while one runs on the machine, and the web
-    #: processes themselves while none does (a web host with no worker)
+    #: (one machine); elsewhere the worker while one runs on the machine, and the web host
+    #: while none does: a mover process ``emailhook serve`` starts beside its server, or the
+    #: web processes themselves if it is gone
     spool_mover: Literal["auto", "web", "worker"] = "auto"
 
     # --- the relay ---

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 from collections.abc import Sequence
 
@@ -63,6 +64,11 @@ def serve(host: str, port: int, workers: int, threads: int, target: str) -> None
         # Once, here, rather than raced by every server process: they are told not to.
         migrate(settings)
         environment["EMAILHOOK_AUTO_MIGRATE"] = "false"
+    if settings.spool_mover_beside_web:
+        # The spool's mover out of the answering processes (web/spool_mover.py): it stays
+        # this process's child across the exec below, and ends with it.
+        mover = [sys.executable, "-m", "emailhook.entrypoints.web.spool_mover"]
+        subprocess.Popen([*mover, "--parent", str(os.getpid())], env=environment)
     # uvicorn with httptools on uvloop, one write per answer: web/server.py says why
     argv = [sys.executable, "-m", "emailhook.entrypoints.web.server", "--target", target]
     argv += ["--host", host, "--port", str(port), "--workers", str(workers)]
