@@ -87,9 +87,10 @@ class Settings(ReceiveSettings, SendSettings, WithProviders):
     #: broker connect/read timeout: a dead or silent broker never stalls a publish longer
     broker_timeout_seconds: PositiveFloat = 1.0
 
-    #: CPU priority (nice, 0-19) of worker processes. Above 0 the web processes come first on
-    #: a machine that runs both: answering Infobip is what must be fast, and what the worker
-    #: has not stored yet waits safely in the inbox. 0: the same priority as the web
+    #: CPU priority (nice, 0-19) of worker processes and of ``serve``'s spool mover. Above 0
+    #: the web processes come first on a machine that runs both: answering Infobip is what
+    #: must be fast, and what waits is safe in the inbox (or, synced, in the spool). 0: the
+    #: same priority as the web
     worker_nice: int = Field(default=10, ge=0, le=19)
 
     # --- who may use the dashboard and the query API: HTTP Basic ---
