@@ -29,8 +29,14 @@ def address(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, int]]:
     monkeypatch.setattr(server, "HEAD_SECONDS", 0.5)
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
+    # log_config and log_level None: uvicorn leaves this process's logging as it found it
     config = uvicorn.Config(
-        _app, http=server.OneWritePerAnswer, lifespan="off", log_level="critical", access_log=False
+        _app,
+        http=server.OneWritePerAnswer,
+        lifespan="off",
+        log_config=None,
+        log_level=None,
+        access_log=False,
     )
     running = uvicorn.Server(config)
     thread = threading.Thread(target=running.run, kwargs={"sockets": [listener]}, daemon=True)
