@@ -68,14 +68,19 @@ class OneWritePerAnswer(HttpToolsProtocol):
 
     _head_bytes = 0
     _in_head = True
+    #: when the head being read began (the loop's clock): the connection's, then each request's
+    _head_began = 0.0
     _head_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(_JoinedWrites(transport, self.loop))  # type: ignore[arg-type]
-        self._head_timer = self.loop.call_later(HEAD_SECONDS, self._head_too_slow)
+        self._head_began = self.loop.time()
+        self._head_timer = self.loop.call_later(HEAD_SECONDS, self._check_head)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._stop_head_timer()
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
@@ -89,25 +94,30 @@ class OneWritePerAnswer(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self._in_head = True
-        if self._head_timer is None:
-            self._head_timer = self.loop.call_later(HEAD_SECONDS, self._head_too_slow)
+        self._in_head, self._head_began = True, self.loop.time()
 
     def on_headers_complete(self) -> None:
         self._in_head, self._head_bytes = False, 0
-        self._stop_head_timer()
         super().on_headers_complete()
 
-    def _stop_head_timer(self) -> None:
-        if self._head_timer is not None:
-            self._head_timer.cancel()
+    def _check_head(self) -> None:
+        # One timer a connection, not one a request (a timer set and cancelled costs more
+        # than the rest of this class a request): it looks at the head being read when it
+        # fires, and fires again when that head's time would be up.
+        left = self._head_began + HEAD_SECONDS - self.loop.time()
+        if self._in_head and left <= 0:
             self._head_timer = None
+            if not self.transport.is_closing():
+                self.transport.close()
+            return
+        self._head_timer = self.loop.call_later(
+            left if self._in_head else HEAD_SECONDS, self._check_head
+        )
 
     def _refuse_head(self) -> None:
         from emailhook.entrypoints.web.errors import ErrorAnswer  # the web process's, loaded
 
         self._in_head = False
-        self._stop_head_timer()
         if self.transport.is_closing():
             return
         answer = ErrorAnswer(
@@ -120,11 +130,6 @@ class OneWritePerAnswer(HttpToolsProtocol):
             b"content-length: %d\r\n\r\n%s" % (len(body), body)
         )
         self.transport.close()
-
-    def _head_too_slow(self) -> None:
-        self._head_timer = None
-        if self._in_head and not self.transport.is_closing():
-            self.transport.close()
 
 
 def _exit_cleanly(number: int, frame: object) -> None:
