@@ -78,7 +78,7 @@ def test_worker_processes_run_below_the_web_servers_cpu_priority(
 
 def test_lowering_the_priority_never_raises_it() -> None:
     code = (
-        "import os; from emailhook.entrypoints.worker.app import lower_priority; os.nice(15);"
+        "import os; from emailhook.entrypoints.priority import lower_priority; os.nice(15);"
         " lower_priority(10); print(os.getpriority(os.PRIO_PROCESS, 0))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 
 from emailhook.composition import load_settings
 from emailhook.composition.web import web_host_mover
+from emailhook.entrypoints.priority import lower_priority
 from emailhook.observability import configure
 
 _PR_SET_PDEATHSIG = 1
@@ -47,8 +48,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     _end_with_parent(args.parent)
     settings = load_settings()
     configure(settings, metrics=False)
-    if os.getpriority(os.PRIO_PROCESS, 0) < settings.worker_nice:
-        os.setpriority(os.PRIO_PROCESS, 0, settings.worker_nice)
+    lower_priority(settings.worker_nice)
     web_host_mover(settings).move_forever(stop)
 
 

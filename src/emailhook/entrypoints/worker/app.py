@@ -20,6 +20,7 @@ from kombu import Queue
 from emailhook.adapters.broker.config import broker_config
 from emailhook.composition import load_settings
 from emailhook.composition.worker import WorkerServices, worker_services
+from emailhook.entrypoints.priority import lower_priority
 from emailhook.entrypoints.worker.background import BackgroundStep
 from emailhook.entrypoints.worker.queues import QUEUE, SEND_QUEUE
 from emailhook.observability import answer_sigusr2_with_stacks, configure
@@ -124,12 +125,6 @@ def _answer_sigusr2_with_stacks(**_: Any) -> None:
     if _STACKS_PID[0] != os.getpid():
         answer_sigusr2_with_stacks()
         _STACKS_PID[0] = os.getpid()
-
-
-def lower_priority(nice: int) -> None:
-    """Run this thread, and what it starts from now on, at ``nice`` unless it runs lower."""
-    if os.getpriority(os.PRIO_PROCESS, 0) < nice:
-        os.setpriority(os.PRIO_PROCESS, 0, nice)
 
 
 def _set_levels(loglevel: int | str | None = None, *, level: str, **_: Any) -> None:
