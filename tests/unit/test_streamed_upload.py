@@ -11,7 +11,7 @@ from emailhook.entrypoints.web.exchange import Exchange, Head, Message
 from emailhook.entrypoints.web.wsgi_bridge import WsgiBridge
 
 
-def Scope(path: str) -> Head:
+def _head(path: str) -> Head:
     return Head(
         method="POST",
         path=path,
@@ -66,7 +66,7 @@ def test_a_streamed_paths_body_reaches_the_app_a_chunk_at_a_time_past_the_limit(
         _line_reader(protocol, seen), threads=1, max_body_bytes=1024, streamed=frozenset({"/up"})
     )
     try:
-        asyncio.run(bridge(Scope("/up"), protocol))
+        asyncio.run(bridge(_head("/up"), protocol))
     finally:
         bridge.stop()
     assert protocol.answered == (200, b"ok")
@@ -81,7 +81,7 @@ def test_another_paths_body_is_read_first_up_to_the_limit() -> None:
         _line_reader(protocol, seen), threads=1, max_body_bytes=1024, streamed=frozenset({"/up"})
     )
     try:
-        asyncio.run(bridge(Scope("/other"), protocol))
+        asyncio.run(bridge(_head("/other"), protocol))
     finally:
         bridge.stop()
     assert seen["handed_at_first_line"] == 10
